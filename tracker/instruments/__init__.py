@@ -1,0 +1,29 @@
+"""Instrument definitions: the TOML schema, its validation and the built-in library.
+
+>>> from tracker.instruments import resolve
+>>> pss = resolve("pss10")            # a built-in code, or a path to a .toml file
+>>> pss.item_names[:2], [m.code for m in pss.measures]
+(['pss10_1', 'pss10_2'], ['pss10'])
+"""
+
+from __future__ import annotations
+
+from tracker.instruments.definition import (
+    InstrumentDef,
+    MeasureDef,
+    SubscaleDef,
+    load_toml,
+    loads_toml,
+)
+from tracker.instruments.library import builtin_codes, load_builtin, resolve
+
+__all__ = [
+    "InstrumentDef",
+    "MeasureDef",
+    "SubscaleDef",
+    "builtin_codes",
+    "load_builtin",
+    "load_toml",
+    "loads_toml",
+    "resolve",
+]
