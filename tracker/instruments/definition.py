@@ -298,9 +298,7 @@ class InstrumentDef:
 
     def canonical_json(self) -> str:
         """:meth:`to_dict` as compact JSON with sorted keys (the hashed text)."""
-        return json.dumps(
-            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @property
     def sha256(self) -> str:
@@ -356,7 +354,11 @@ def load_toml(path: str | Path) -> InstrumentDef:
         raise NotFound(f"instrument file {str(p)!r} is a directory, not a TOML file") from None
     except UnicodeDecodeError as exc:
         raise ValidationError(
-            [Problem(rule="encoding", message=f"file is not UTF-8 text ({exc.reason})", file=str(p))]
+            [
+                Problem(
+                    rule="encoding", message=f"file is not UTF-8 text ({exc.reason})", file=str(p)
+                )
+            ]
         ) from None
     return loads_toml(text, source=str(p))
 
@@ -404,12 +406,19 @@ def _is_number(v: object) -> bool:
 
 
 def _type_name(v: object) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}.get(
-        type(v), type(v).__name__
-    )
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "table",
+    }.get(type(v), type(v).__name__)
 
 
-def _check_unknown_keys(table: dict, allowed: tuple[str, ...], prefix: str, problems: _Problems) -> None:
+def _check_unknown_keys(
+    table: dict, allowed: tuple[str, ...], prefix: str, problems: _Problems
+) -> None:
     for key in table:
         if key not in allowed:
             hint = _closest(key, allowed)
@@ -486,7 +495,9 @@ def _check_code(code: str | None, field_name: str, problems: _Problems) -> None:
             code,
         )
     elif len(code) > CODE_MAX_LENGTH:
-        problems.add(field_name, "invalid_code", f"is longer than {CODE_MAX_LENGTH} characters", code)
+        problems.add(
+            field_name, "invalid_code", f"is longer than {CODE_MAX_LENGTH} characters", code
+        )
 
 
 def _get_item_list(table, key, prefix, problems, n_items, *, required=False, allow_empty=True):
@@ -494,11 +505,15 @@ def _get_item_list(table, key, prefix, problems, n_items, *, required=False, all
     field_name = prefix + key
     if key not in table:
         if required:
-            problems.add(field_name, "missing_key", "required key is missing (a list of item numbers)")
+            problems.add(
+                field_name, "missing_key", "required key is missing (a list of item numbers)"
+            )
         return None
     v = table[key]
     if not isinstance(v, list):
-        problems.add(field_name, "wrong_type", f"must be a list of item numbers, not {_type_name(v)}", v)
+        problems.add(
+            field_name, "wrong_type", f"must be a list of item numbers, not {_type_name(v)}", v
+        )
         return None
     ok = True
     if not v and not allow_empty:
@@ -507,11 +522,21 @@ def _get_item_list(table, key, prefix, problems, n_items, *, required=False, all
     seen: set[int] = set()
     for x in v:
         if not _is_int(x):
-            problems.add(field_name, "wrong_type", f"item numbers must be whole numbers, not {_type_name(x)}", x)
+            problems.add(
+                field_name,
+                "wrong_type",
+                f"item numbers must be whole numbers, not {_type_name(x)}",
+                x,
+            )
             ok = False
             continue
         if n_items is not None and not 1 <= x <= n_items:
-            problems.add(field_name, "item_out_of_range", f"item {x} is outside 1..{n_items} (items = {n_items})", x)
+            problems.add(
+                field_name,
+                "item_out_of_range",
+                f"item {x} is outside 1..{n_items} (items = {n_items})",
+                x,
+            )
             ok = False
         if x in seen:
             problems.add(field_name, "duplicate_item", f"item {x} is listed twice", x)
@@ -568,7 +593,11 @@ def _check_multiplier(value, field_name, problems) -> float | None:
 
 def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
     if not isinstance(data, dict):
-        problems.add("<root>", "wrong_type", f"an instrument definition must be a table, not {_type_name(data)}")
+        problems.add(
+            "<root>",
+            "wrong_type",
+            f"an instrument definition must be a table, not {_type_name(data)}",
+        )
         return None
     _check_unknown_keys(data, INSTRUMENT_KEYS, "", problems)
     for key in _REQUIRED_INSTRUMENT_KEYS:
@@ -582,7 +611,7 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
         problems.add("name", "empty", "must not be empty", name)
     version = _get_str(data, "version", "", problems, default="1")
     if version is not None and not version.strip():
-        problems.add("version", "empty", "must not be empty (e.g. \"1\")", version)
+        problems.add("version", "empty", 'must not be empty (e.g. "1")', version)
     construct = _get_str(data, "construct", "", problems)
     citation = _get_str(data, "citation", "", problems)
     licence = _get_str(data, "licence", "", problems)
@@ -610,12 +639,18 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
 
     reverse = _get_item_list(data, "reverse", "", problems, n_items)
     higher = _get_bool(data, "higher_is_better", "", problems)
-    scoring = _check_scoring(_get_str(data, "scoring", "", problems, default=None), "scoring", problems)
+    scoring = _check_scoring(
+        _get_str(data, "scoring", "", problems, default=None), "scoring", problems
+    )
     max_missing = _check_max_missing(
         _get_int(data, "max_missing", "", problems, default=0), n_items, "max_missing", problems
     )
-    multiplier = _check_multiplier(_get_number(data, "multiplier", "", problems, default=1), "multiplier", problems)
-    reliability = _check_reliability(_get_number(data, "reliability", "", problems), "reliability", problems)
+    multiplier = _check_multiplier(
+        _get_number(data, "multiplier", "", problems, default=1), "multiplier", problems
+    )
+    reliability = _check_reliability(
+        _get_number(data, "reliability", "", problems), "reliability", problems
+    )
     total = _get_bool(data, "total", "", problems, default=True)
 
     subscales = _parse_subscales(data.get("subscales", []), n_items, problems)
@@ -647,9 +682,15 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
     )
 
 
-def _parse_subscales(raw: Any, n_items: int | None, problems: _Problems) -> tuple[SubscaleDef, ...] | None:
+def _parse_subscales(
+    raw: Any, n_items: int | None, problems: _Problems
+) -> tuple[SubscaleDef, ...] | None:
     if not isinstance(raw, list):
-        problems.add("subscales", "wrong_type", f"must be an array of tables ([[subscales]]), not {_type_name(raw)}")
+        problems.add(
+            "subscales",
+            "wrong_type",
+            f"must be an array of tables ([[subscales]]), not {_type_name(raw)}",
+        )
         return None
     out: list[SubscaleDef] = []
     seen_codes: dict[str, int] = {}
@@ -657,7 +698,9 @@ def _parse_subscales(raw: Any, n_items: int | None, problems: _Problems) -> tupl
     for idx, table in enumerate(raw, start=1):
         prefix = f"subscales[{idx}]."
         if not isinstance(table, dict):
-            problems.add(f"subscales[{idx}]", "wrong_type", f"must be a table, not {_type_name(table)}")
+            problems.add(
+                f"subscales[{idx}]", "wrong_type", f"must be a table, not {_type_name(table)}"
+            )
             ok = False
             continue
         n_before = len(problems.items)
@@ -675,7 +718,9 @@ def _parse_subscales(raw: Any, n_items: int | None, problems: _Problems) -> tupl
             else:
                 seen_codes[code] = idx
         name = _get_str(table, "name", prefix, problems)
-        items = _get_item_list(table, "items", prefix, problems, n_items, required=True, allow_empty=False)
+        items = _get_item_list(
+            table, "items", prefix, problems, n_items, required=True, allow_empty=False
+        )
         scoring = _check_scoring(
             _get_str(table, "scoring", prefix, problems, default=None), prefix + "scoring", problems
         )
@@ -697,7 +742,9 @@ def _parse_subscales(raw: Any, n_items: int | None, problems: _Problems) -> tupl
             problems,
         )
         multiplier = _check_multiplier(
-            _get_number(table, "multiplier", prefix, problems, default=1), prefix + "multiplier", problems
+            _get_number(table, "multiplier", prefix, problems, default=1),
+            prefix + "multiplier",
+            problems,
         )
         reliability = _check_reliability(
             _get_number(table, "reliability", prefix, problems), prefix + "reliability", problems

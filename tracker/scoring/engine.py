@@ -28,7 +28,14 @@ from tracker.scoring.values import (
     item_value_message,
 )
 
-SCORE_COLUMNS = ["administration_id", "measure", "score", "items_answered", "items_total", "prorated"]
+SCORE_COLUMNS = [
+    "administration_id",
+    "measure",
+    "score",
+    "items_answered",
+    "items_total",
+    "prorated",
+]
 KEYED_COLUMNS = ["administration_id", "measure", "item", "value"]
 LONG_INPUT_COLUMNS = ("administration_id", "item", "value")
 
@@ -140,7 +147,9 @@ def _raise(problems: list[Problem], what: str, total: int | None = None) -> None
     total = max(total or 0, len(problems))
     shown = problems[:MAX_PROBLEMS]
     more = f" (first {MAX_PROBLEMS} shown)" if total > MAX_PROBLEMS else ""
-    raise ValidationError(shown, summary=f"{total} problem{'s' if total != 1 else ''} in {what}{more}")
+    raise ValidationError(
+        shown, summary=f"{total} problem{'s' if total != 1 else ''} in {what}{more}"
+    )
 
 
 def _sorted_ids(codes: np.ndarray, uniques) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +271,11 @@ def _matrix_from_wide(frame: pd.DataFrame, definition: InstrumentDef):
         dups = frame.index[frame.index.duplicated()].unique()
         raise ValidationError(
             [
-                Problem(rule="duplicate_row", message="administration id appears on more than one row", value=_plain(d))
+                Problem(
+                    rule="duplicate_row",
+                    message="administration id appears on more than one row",
+                    value=_plain(d),
+                )
                 for d in dups[:MAX_PROBLEMS]
             ]
         )
@@ -313,7 +326,9 @@ def _keyed_block(matrix: np.ndarray, m: MeasureDef) -> np.ndarray:
     return block
 
 
-def score_matrix(matrix: np.ndarray, measure: MeasureDef) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def score_matrix(
+    matrix: np.ndarray, measure: MeasureDef
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score one measure on an ``administrations x K`` matrix of raw item values.
 
     Column ``j`` holds item ``j + 1``; NaN = not answered. Returns
@@ -356,4 +371,3 @@ def _score_matrix(ids: np.ndarray, matrix: np.ndarray, definition: InstrumentDef
         },
         columns=SCORE_COLUMNS,
     )
-

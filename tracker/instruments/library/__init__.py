@@ -7,7 +7,7 @@ wording (most of the wording is copyrighted); each cites its source for every ru
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -35,7 +35,7 @@ def builtin_codes() -> list[str]:
     return list(_codes())
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_builtin(code: str) -> InstrumentDef:
     """The built-in instrument ``code``; :class:`NotFound` lists the available codes."""
     if code not in _codes():
