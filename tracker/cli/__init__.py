@@ -1,0 +1,57 @@
+"""The ``tracker`` command line: a thin layer over the library.
+
+Each command parses options, calls one library function inside one unit of
+work, and formats the result. Problems a user can fix (``TrackerError``) end as
+``Error: …`` with exit status 1; usage mistakes exit 2 (Click).
+"""
+
+from __future__ import annotations
+
+import click
+
+from tracker import __version__
+from tracker.cli.common import db_option
+from tracker.errors import TrackerError
+
+
+class TrackerGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TrackerError as exc:
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:  # SQLAlchemy errors a user can act on
+            from tracker.cli.dberrors import translate
+
+            translated = translate(exc)
+            if translated is None:
+                raise
+            raise click.ClickException(translated) from None
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tracker")
+@db_option
+def cli() -> None:
+    """Track training cohorts, survey waves and questionnaire scores; evaluate pre/post change.
+
+    \b
+    Start:   tracker init --study "Resident wellbeing 2027"
+    Demo:    tracker demo --out demo
+    Help:    tracker COMMAND --help
+    """
+
+
+def _register() -> None:
+    from tracker.cli import instrument_cmds, setup_cmds, study_cmds
+
+    for module in (setup_cmds, study_cmds, instrument_cmds):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="tracker")

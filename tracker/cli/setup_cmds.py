@@ -1,0 +1,136 @@
+"""init, db, study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tracker.cli.common import db_option, db_url, emit, study_option, unit_of_work
+
+
+@click.command()
+@db_option
+@click.option("--study", "study_name", metavar="NAME", help="Name of the study to create.")
+@click.option("--from", "from_file", type=click.Path(dir_okay=False, path_type=Path), help="Create the study declared in a study.toml.")
+def init(study_name: str | None, from_file: Path | None) -> None:
+    """Create or upgrade the database and add a study.
+
+    \b
+    Example: tracker init --study "Resident wellbeing 2027"
+             tracker init --from study.toml
+    """
+    from tracker.config import redact_url
+    from tracker.errors import TrackerError
+    from tracker.study.setup import init_database
+
+    if bool(study_name) == bool(from_file):
+        raise TrackerError("give either --study NAME or --from study.toml")
+    result = init_database(db_url(), study_name=study_name, study_file=from_file)
+    if result["migrated_from"] != result["revision"]:
+        click.echo(f"Database {redact_url(result['url'])} migrated to revision {result['revision']}.")
+    click.echo(f"Study {result['study']!r} created.")
+    for line in result["details"]:
+        click.echo(f"  {line}")
+
+
+@click.group()
+def db() -> None:
+    """Database migrations: upgrade, current."""
+
+
+@db.command("upgrade")
+@db_option
+def db_upgrade() -> None:
+    """Migrate the database to the newest revision (back it up first).
+
+    Example: tracker db upgrade
+    """
+    from tracker.config import redact_url
+    from tracker.db.engine import check_reachable, make_engine
+    from tracker.db.migrate import upgrade
+
+    engine = make_engine(db_url())
+    try:
+        check_reachable(engine)
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    where = redact_url(engine.url.render_as_string(hide_password=False))
+    if before == after:
+        click.echo(f"{where} is already at the newest revision ({after}).")
+    else:
+        click.echo(f"{where} upgraded from {before or 'empty'} to {after}.")
+
+
+@db.command("current")
+@db_option
+def db_current() -> None:
+    """Show the database's migration revision and whether it is the newest.
+
+    Example: tracker db current
+    """
+    from tracker.config import redact_url
+    from tracker.db.engine import check_reachable, make_engine
+    from tracker.db.migrate import current_revision, head_revision
+
+    engine = make_engine(db_url())
+    try:
+        check_reachable(engine)
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    where = redact_url(engine.url.render_as_string(hide_password=False))
+    if current is None:
+        state = "empty: run `tracker init --study NAME`"
+    elif current == head:
+        state = "newest"
+    else:
+        state = f"behind {head}: run `tracker db upgrade`"
+    click.echo(f"{where}: revision {current or 'none'} ({state})")
+
+
+@click.group()
+def study() -> None:
+    """Studies in this database: list, show."""
+
+
+@study.command("list")
+@db_option
+def study_list() -> None:
+    """List the studies in the database.
+
+    Example: tracker study list
+    """
+    from tracker.study.studies import list_studies
+
+    with unit_of_work() as session:
+        emit(list_studies(session))
+
+
+@study.command("show")
+@db_option
+@study_option
+def study_show(study_name: str | None) -> None:
+    """Show a study's cohorts, waves, instruments and counts.
+
+    Example: tracker study show --study "Resident wellbeing 2027"
+    """
+    from tracker.study.studies import resolve_study, study_summary
+
+    with unit_of_work() as session:
+        s = study_summary(session, resolve_study(session, study_name))
+    click.echo(f"Study: {s['name']}")
+    if s["description"]:
+        click.echo(f"  {s['description']}")
+    click.echo(f"Created: {s['created']}")
+    click.echo(f"Participants: {s['participants']} ({s['withdrawn']} withdrawn)")
+    click.echo(f"Waves: {', '.join(s['waves']) or 'none'}")
+    click.echo(f"Instruments: {', '.join(s['instruments']) or 'none'}")
+    click.echo(f"Administrations: {s['administrations']} from {s['import_batches']} import(s)")
+    click.echo("Cohorts:")
+    emit(s["cohorts"])
+
+
+COMMANDS = [init, db, study]

@@ -1,0 +1,46 @@
+"""Model roles: where each measure sits in the conceptual model."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.db.models import MODEL_ROLES, ModelRole, Study
+from tracker.errors import TrackerError
+from tracker.study import audit
+
+
+def set_role(session: Session, study: Study, measure: str, role: str, *, known_measures=None) -> ModelRole:
+    """Give ``measure`` a role (modifiable, intermediate, outcome).
+
+    ``known_measures``, when given, is the set of measures the study's instruments
+    define; an unknown measure is refused so a typo cannot hide a tier.
+    """
+    role = role.strip().lower()
+    if role not in MODEL_ROLES:
+        raise TrackerError(f"unknown role {role!r}; use one of: {', '.join(MODEL_ROLES)}")
+    if known_measures is not None and measure not in known_measures:
+        listed = ", ".join(sorted(known_measures)) or "none; add instruments first"
+        raise TrackerError(f"unknown measure {measure!r}; measures in this study: {listed}")
+    row = session.scalar(select(ModelRole).where(ModelRole.study_id == study.id, ModelRole.measure == measure))
+    before = {"role": row.role} if row else None
+    if row is None:
+        row = ModelRole(study_id=study.id, measure=measure, role=role)
+        session.add(row)
+    else:
+        row.role = role
+    session.flush()
+    audit.record(
+        session, study_id=study.id, action="update" if before else "create", entity="model_role",
+        key=measure, before=before, after={"role": role},
+    )
+    return row
+
+
+def roles(session: Session, study: Study) -> dict[str, str]:
+    """Measure → role, ordered modifiable → intermediate → outcome, then by measure."""
+    rows = session.execute(
+        select(ModelRole.measure, ModelRole.role).where(ModelRole.study_id == study.id)
+    ).all()
+    ordered = sorted(rows, key=lambda r: (MODEL_ROLES.index(r.role), r.measure))
+    return {r.measure: r.role for r in ordered}
