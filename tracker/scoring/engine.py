@@ -234,8 +234,10 @@ def _matrix_from_long(responses: pd.DataFrame, definition: InstrumentDef):
 
     k = definition.items
     flat = codes.astype(np.int64) * k + items
-    if len(flat) and np.unique(flat).size != flat.size:
-        dup = pd.Series(flat).duplicated(keep=False).to_numpy()
+    # A count per matrix cell: O(rows), unlike sorting or hashing the cell numbers.
+    counts = np.bincount(flat, minlength=len(ids) * k)
+    if len(flat) and counts.max() > 1:
+        dup = counts[flat] > 1
         for pos in np.flatnonzero(dup)[:MAX_PROBLEMS]:
             label = responses.index[pos]
             problems.append(
