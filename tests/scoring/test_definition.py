@@ -359,3 +359,15 @@ def test_library_files_are_package_resources():
 
     files = {p.name for p in resources.files("tracker.instruments.library").iterdir()}
     assert {f"{c}.toml" for c in EXPECTED_BUILTINS} <= files
+
+
+def test_describe_names_every_measure_and_rule():
+    from tracker.instruments import describe
+
+    text = describe(load_builtin("scs_sf"))
+    assert text.startswith("scs_sf: Self-Compassion Scale - Short Form")
+    assert "reverse      1, 4, 8, 9, 11, 12 (scored as 6 - value)" in text
+    assert "scs_sf.self_judgment" in text and "lower is better" in text
+    assert "prorated with up to 2 missing" in text
+    who5 = describe(load_builtin("who5"))
+    assert "x 4" in who5 and "range 0-100" in who5

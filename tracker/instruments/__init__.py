@@ -15,6 +15,7 @@ from tracker.instruments.definition import (
     load_toml,
     loads_toml,
 )
+from tracker.instruments.describe import describe, describe_measure
 from tracker.instruments.library import builtin_codes, load_builtin, resolve
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "MeasureDef",
     "SubscaleDef",
     "builtin_codes",
+    "describe",
+    "describe_measure",
     "load_builtin",
     "load_toml",
     "loads_toml",

@@ -1,0 +1,64 @@
+"""A plain-text description of an instrument definition, for people (``instrument show``)."""
+
+from __future__ import annotations
+
+from tracker.instruments.definition import InstrumentDef, MeasureDef
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _items(items: tuple[int, ...]) -> str:
+    return ", ".join(str(i) for i in items)
+
+
+def describe_measure(m: MeasureDef) -> str:
+    """One line: how a measure is scored, its range, direction and missing-item rule."""
+    n = m.n_items
+    what = f"{m.scoring} of {n} item{'s' if n != 1 else ''}"
+    if m.subscale is not None:
+        what += f" ({_items(m.items)})"
+    parts = [what]
+    parts.append(f"reversed {_items(m.reverse)}" if m.reverse else "no items reversed")
+    if m.multiplier != 1:
+        parts.append(f"x {_num(m.multiplier)}")
+    parts.append(f"range {_num(m.score_min)}-{_num(m.score_max)}")
+    parts.append("higher is better" if m.higher_is_better else "lower is better")
+    parts.append(
+        f"prorated with up to {m.max_missing} missing" if m.max_missing else "every item needed"
+    )
+    if m.reliability is not None:
+        parts.append(f"reliability {m.reliability:g}")
+    return "; ".join(parts)
+
+
+def describe(definition: InstrumentDef) -> str:
+    """A multi-line summary: identity, source, items, reverse keys and every measure."""
+    d = definition
+    kind = "whole numbers" if d.integer else "numbers"
+    lines = [
+        f"{d.code}: {d.name}",
+        f"  version      {d.version} (sha256 {d.sha256[:12]})",
+    ]
+    if d.construct:
+        lines.append(f"  construct    {d.construct}")
+    if d.citation:
+        lines.append(f"  citation     {d.citation}")
+    if d.licence:
+        lines.append(f"  licence      {d.licence}")
+    lines.append(
+        f"  items        {d.items} ({d.item_names[0]} .. {d.item_names[-1]}), "
+        f"{kind} {_num(d.min)}-{_num(d.max)}"
+    )
+    if d.reverse:
+        lines.append(
+            f"  reverse      {_items(d.reverse)} (scored as {_num(d.min + d.max)} - value)"
+        )
+    lines.append("  measures")
+    width = max(len(m.code) for m in d.measures)
+    for m in d.measures:
+        lines.append(f"    {m.code:<{width}}  {describe_measure(m)}")
+    if d.description:
+        lines.append(f"  notes        {d.description}")
+    return "\n".join(lines)
