@@ -371,3 +371,10 @@ def test_describe_names_every_measure_and_rule():
     assert "prorated with up to 2 missing" in text
     who5 = describe(load_builtin("who5"))
     assert "x 4" in who5 and "range 0-100" in who5
+
+
+def test_subscale_positional_construction():
+    sub = SubscaleDef("a", (1, 2), "mean", 1, ())
+    assert (sub.code, sub.items, sub.scoring, sub.max_missing, sub.reverse) == (
+        "a", (1, 2), "mean", 1, (),
+    )  # fmt: skip

@@ -217,3 +217,12 @@ def test_item_value_messages_name_the_allowed_values():
     assert "1 to 4" in item_value_message("unknown_item", PSS4)
     with pytest.raises(ValueError):
         item_value_message("nope", PSS4)
+
+
+def test_problems_locate_non_integer_index_labels_in_the_message():
+    frame = pd.DataFrame({f"pss4_{i}": [1] for i in range(1, 5)}, index=["adm-x"])
+    frame["pss4_1"] = 9
+    with pytest.raises(ValidationError) as info:
+        score_wide(frame, PSS4)
+    (p,) = info.value.problems
+    assert p.row is None and p.message.startswith("at index 'adm-x': out of range")

@@ -96,12 +96,13 @@ _REQUIRED_INSTRUMENT_KEYS = ("code", "name", "items", "min", "max", "scoring", "
 _REQUIRED_SUBSCALE_KEYS = ("code", "items")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class SubscaleDef:
     """A subscale: a subset of the instrument's items scored on its own.
 
     ``scoring``, ``reverse`` and ``higher_is_better`` set to ``None`` inherit from
     the instrument (``reverse``: the instrument's reverse keys among ``items``).
+    Positional order: ``SubscaleDef(code, items, scoring, max_missing, reverse)``.
     """
 
     code: str

@@ -187,13 +187,12 @@ def _matrix_from_long(responses: pd.DataFrame, definition: InstrumentDef):
     bad_values = value_rules.notna().to_numpy()
     if bad_items.any() or bad_values.any():
         for pos in np.flatnonzero(bad_items | bad_values)[:MAX_PROBLEMS]:
-            label = responses.index[pos]
-            row = int(label) if isinstance(label, (int, np.integer)) else None
+            row, at = _where(responses.index[pos])
             if bad_items[pos]:
                 problems.append(
                     Problem(
                         rule="unknown_item",
-                        message=item_value_message("unknown_item", definition),
+                        message=at + item_value_message("unknown_item", definition),
                         row=row,
                         column="item",
                         value=_plain(item_raw.iloc[pos]),
@@ -204,7 +203,7 @@ def _matrix_from_long(responses: pd.DataFrame, definition: InstrumentDef):
                 problems.append(
                     Problem(
                         rule=rule,
-                        message=item_value_message(rule, definition),
+                        message=at + item_value_message(rule, definition),
                         row=row,
                         column="value",
                         value=_plain(value_raw.iloc[pos]),
@@ -216,12 +215,12 @@ def _matrix_from_long(responses: pd.DataFrame, definition: InstrumentDef):
     id_missing = responses["administration_id"].isna().to_numpy()
     if id_missing.any():
         for pos in np.flatnonzero(id_missing)[:MAX_PROBLEMS]:
-            label = responses.index[pos]
+            row, at = _where(responses.index[pos])
             problems.append(
                 Problem(
                     rule="missing_id",
-                    message="administration_id is missing",
-                    row=int(label) if isinstance(label, (int, np.integer)) else None,
+                    message=at + "administration_id is missing",
+                    row=row,
                     column="administration_id",
                 )
             )
@@ -239,20 +238,20 @@ def _matrix_from_long(responses: pd.DataFrame, definition: InstrumentDef):
     if len(flat) and counts.max() > 1:
         dup = counts[flat] > 1
         for pos in np.flatnonzero(dup)[:MAX_PROBLEMS]:
-            label = responses.index[pos]
+            row, at = _where(responses.index[pos])
             problems.append(
                 Problem(
                     rule="duplicate_row",
                     message=(
-                        f"administration {_plain(ids[codes[pos]])!r} has more than one row "
+                        f"{at}administration {_plain(ids[codes[pos]])!r} has more than one row "
                         f"for item {items[pos] + 1}"
                     ),
-                    row=int(label) if isinstance(label, (int, np.integer)) else None,
+                    row=row,
                     column="item",
                     value=int(items[pos] + 1),
                 )
             )
-        _raise(problems, "item responses")
+        _raise(problems, "item responses", total=int(dup.sum()))
 
     matrix = np.full((len(ids), k), np.nan)
     matrix[codes, items] = values
@@ -290,12 +289,12 @@ def _matrix_from_wide(frame: pd.DataFrame, definition: InstrumentDef):
         bad = rules.notna().to_numpy()
         n_bad += int(bad.sum())
         for pos in np.flatnonzero(bad)[: max(0, MAX_PROBLEMS - len(problems))]:
-            label = frame.index[pos]
+            row, at = _where(frame.index[pos])
             problems.append(
                 Problem(
                     rule=rules.iloc[pos],
-                    message=item_value_message(rules.iloc[pos], definition),
-                    row=int(label) if isinstance(label, (int, np.integer)) else None,
+                    message=at + item_value_message(rules.iloc[pos], definition),
+                    row=row,
                     column=name,
                     value=_plain(col.iloc[pos]),
                 )
@@ -309,6 +308,13 @@ def _matrix_from_wide(frame: pd.DataFrame, definition: InstrumentDef):
     ordered = np.empty_like(matrix)
     ordered[codes] = matrix
     return ids, ordered
+
+
+def _where(label) -> tuple[int | None, str]:
+    """A frame index label as a Problem row (integer labels) or a message prefix."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        return int(label), ""
+    return None, f"at index {_plain(label)!r}: "
 
 
 def _plain(v):
