@@ -1,0 +1,126 @@
+"""`tracker analyze`: the SPEC's JSON fields, pairing by participant, and numbers that
+agree with scipy/statsmodels computed here from the raw items (independently of
+tracker.scoring and tracker.analysis)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tests.datasets.test_loaders import pss10_by_hand
+from tests.factories import build_study
+from tracker.db.engine import open_session
+
+SPEC_FIELDS = {
+    "correlations": "x, y, method, n, r, ci_low, ci_high, p, p_adj",
+    "change": "measure, group, n, mean_pre, sd_pre, mean_post, sd_post, mean_diff, sd_diff, ci_low, ci_high, t, df, p, p_adj, wilcoxon_stat, wilcoxon_p, rank_biserial, cohen_dz, dz_ci_low, dz_ci_high, d_av, hedges_gav, r_pre_post, n_improved, n_reliably_improved, n_reliably_worse",
+    "compare": "measure, arm, reference_arm, n, adj_diff, ci_low, ci_high, t, p, partial_eta_sq, d_ppc, d_ppc_ci_low, d_ppc_ci_high",
+    "trajectory": "measure, term, estimate, se, ci_low, ci_high, p",
+    "reliability": "measure, wave, n, k, alpha, alpha_std, ci_low, ci_high, omega",
+}
+
+
+@pytest.fixture
+def built(tracker):
+    with open_session(tracker.url) as s:
+        _, written = build_study(s, n_per_arm=10, seed=11)
+        s.commit()
+    return tracker, written
+
+
+def as_json(runner, *args):
+    return json.loads(runner("analyze", *args, "--format", "json").output.split("\nnote:")[0])
+
+
+def test_json_fields_are_exactly_the_spec(built):
+    runner, _ = built
+    calls = {
+        "correlations": ["correlations"],
+        "change": ["change", "--from", "baseline", "--to", "post"],
+        "compare": ["compare", "--from", "baseline", "--to", "post"],
+        "trajectory": ["trajectory", "--measure", "pss10"],
+        "reliability": ["reliability", "--wave", "baseline"],
+    }
+    for kind, args in calls.items():
+        records = as_json(runner, *args)
+        assert records, kind
+        for r in records:
+            assert list(r) == SPEC_FIELDS[kind].split(", "), kind
+
+
+def test_change_matches_scipy_on_hand_scored_items(built):
+    runner, written = built
+    records = as_json(runner, "change", "--from", "baseline", "--to", "post", "--by", "arm")
+    row = next(r for r in records if r["measure"] == "pss10" and r["group"] == "intervention")
+    codes = sorted({c for (c, _, _) in written if c.startswith("I")})
+    pre = np.array([pss10_by_hand(written[(c, "baseline", "pss10")]) for c in codes])
+    post = np.array([pss10_by_hand(written[(c, "post", "pss10")]) for c in codes])
+    ok = ~np.isnan(pre) & ~np.isnan(post)
+    d = post[ok] - pre[ok]
+    t = stats.ttest_rel(post[ok], pre[ok])
+    assert row["n"] == ok.sum()
+    assert row["mean_diff"] == pytest.approx(d.mean(), rel=1e-9)
+    assert row["sd_diff"] == pytest.approx(d.std(ddof=1), rel=1e-9)
+    assert row["t"] == pytest.approx(t.statistic, rel=1e-9)
+    assert row["p"] == pytest.approx(t.pvalue, rel=1e-9)
+    assert row["cohen_dz"] == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-9)
+    assert row["r_pre_post"] == pytest.approx(np.corrcoef(pre[ok], post[ok])[0, 1], rel=1e-9)
+
+
+def test_correlations_match_scipy(built):
+    runner, written = built
+    (row,) = as_json(runner, "correlations", "--wave", "post")
+    codes = sorted({c for (c, _, _) in written})
+    pss = np.array([pss10_by_hand(written[(c, "post", "pss10")]) for c in codes])
+    who = np.array([np.nanmean(written[(c, "post", "who5")]) * 20 if np.isnan(written[(c, "post", "who5")]).sum() <= 1 else np.nan for c in codes])
+    ok = ~np.isnan(pss) & ~np.isnan(who)
+    r, p = stats.pearsonr(pss[ok], who[ok])
+    assert (row["x"], row["y"], row["n"]) == ("pss10", "who5", ok.sum())
+    assert row["r"] == pytest.approx(r, rel=1e-9) and row["p"] == pytest.approx(p, rel=1e-7)
+
+
+def test_compare_matches_statsmodels(built):
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    runner, written = built
+    row = next(r for r in as_json(runner, "compare", "--from", "baseline", "--to", "post") if r["measure"] == "pss10")
+    codes = sorted({c for (c, _, _) in written})
+    frame = pd.DataFrame({
+        "pre": [pss10_by_hand(written[(c, "baseline", "pss10")]) for c in codes],
+        "post": [pss10_by_hand(written[(c, "post", "pss10")]) for c in codes],
+        "arm": ["intervention" if c.startswith("I") else "control" for c in codes],
+    }).dropna()
+    fit = smf.ols("post ~ pre + C(arm, Treatment('control'))", data=frame).fit()
+    term = "C(arm, Treatment('control'))[T.intervention]"
+    assert (row["arm"], row["reference_arm"], row["n"]) == ("intervention", "control", len(frame))
+    assert row["adj_diff"] == pytest.approx(fit.params[term], rel=1e-9)
+    assert row["p"] == pytest.approx(fit.pvalues[term], rel=1e-7)
+
+
+def test_table_output_and_notes(built):
+    runner, _ = built
+    out = runner("analyze", "change", "--from", "baseline", "--to", "post").output
+    assert out.splitlines()[0].split()[:4] == ["measure", "group", "n", "mean_pre"]
+    assert "pss10" in out and "who5" in out
+
+
+def test_bad_requests_are_clear(built):
+    runner, _ = built
+    r = runner("analyze", "change", "--from", "baseline", "--to", "later", expect=1)
+    assert r.output == "Error: no wave named 'later'; waves: baseline, post\n"
+    r = runner("analyze", "change", "--from", "post", "--to", "post", expect=1)
+    assert "name the same wave" in r.output
+    r = runner("analyze", "trajectory", "--measure", "nope", expect=1)
+    assert r.output.startswith("Error: no measure 'nope'; measures: ")
+
+
+def test_compare_with_one_arm_is_a_clear_error(tracker):
+    with open_session(tracker.url) as s:
+        build_study(s, n_per_arm=4, arms=("intervention",))
+        s.commit()
+    r = tracker("analyze", "compare", "--from", "baseline", "--to", "post", expect=1)
+    assert r.output == "Error: comparing arms needs at least two arms; this study has 1 ('intervention'): add a cohort with another --arm\n"

@@ -1,0 +1,132 @@
+"""analyze correlations | change | compare | trajectory | reliability."""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+
+ADJUST = click.Choice(["holm", "fdr_bh", "none"])
+
+# compact columns for the terminal; csv and json carry every SPEC field
+TABLE_COLUMNS = {
+    "correlations": ["x", "y", "n", "r", "ci_low", "ci_high", "p", "p_adj", "note"],
+    "change": ["measure", "group", "n", "mean_pre", "mean_post", "mean_diff", "ci_low", "ci_high",
+               "p", "p_adj", "cohen_dz", "n_reliably_improved", "n_reliably_worse", "note"],
+    "compare": ["measure", "arm", "reference_arm", "n", "adj_diff", "ci_low", "ci_high", "p",
+                "partial_eta_sq", "d_ppc", "note"],
+    "trajectory": ["measure", "term", "estimate", "se", "ci_low", "ci_high", "p", "note"],
+    "reliability": ["measure", "wave", "n", "k", "alpha", "alpha_std", "ci_low", "ci_high", "omega", "note"],
+}
+
+
+def _show(kind: str, frame, fmt: str) -> None:
+    """Print an analysis result; nulls keep their reason (table column, or stderr)."""
+    records = frame.to_dict("records")
+    if fmt == "table":
+        emit(records, "table", TABLE_COLUMNS[kind])
+        return
+    columns = [c for c in frame.columns if c != "note"]
+    emit(records, fmt, columns)
+    for r in records:
+        if r.get("note"):
+            label = " / ".join(str(r[c]) for c in columns[:2])
+            click.echo(f"note: {label}: {r['note']}", err=True)
+
+
+def _load():
+    from tracker.datasets import load_study_data
+    from tracker.study.studies import resolve_study
+
+    ctx = click.get_current_context()
+    with unit_of_work() as session:
+        return load_study_data(session, resolve_study(session, ctx.params.get("study_name")))
+
+
+@click.group()
+def analyze() -> None:
+    """Analyses: correlations, change, compare, trajectory, reliability."""
+
+
+@analyze.command("correlations")
+@db_option
+@study_option
+@click.option("--wave", help="Wave to correlate [default: the first wave].")
+@click.option("--method", type=click.Choice(["pearson", "spearman"]), default="pearson", show_default=True)
+@click.option("--adjust", type=ADJUST, default="holm", show_default=True, help="p-value adjustment over the pairs shown.")
+@format_option
+def correlations(study_name, wave, method, adjust, fmt) -> None:
+    """Correlations among measures, ordered modifiable → intermediate → outcome.
+
+    Example: tracker analyze correlations --wave baseline --method spearman
+    """
+    from tracker.datasets import analyses
+
+    _show("correlations", analyses.correlations(_load(), wave=wave, method=method, adjust=adjust), fmt)
+
+
+@analyze.command("change")
+@db_option
+@study_option
+@click.option("--from", "pre", required=True, metavar="WAVE", help="Earlier wave (pre).")
+@click.option("--to", "post", required=True, metavar="WAVE", help="Later wave (post).")
+@click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split by cohort or arm.")
+@click.option("--adjust", type=ADJUST, default="holm", show_default=True, help="p-value adjustment across measures.")
+@format_option
+def change(study_name, pre, post, by, adjust, fmt) -> None:
+    """Paired pre/post change with effect sizes and reliable change.
+
+    Example: tracker analyze change --from baseline --to post --by arm
+    """
+    from tracker.datasets import analyses
+
+    _show("change", analyses.change(_load(), pre=pre, post=post, by=by, adjust=adjust), fmt)
+
+
+@analyze.command("compare")
+@db_option
+@study_option
+@click.option("--from", "pre", required=True, metavar="WAVE", help="Pre wave (covariate).")
+@click.option("--to", "post", required=True, metavar="WAVE", help="Post wave (outcome).")
+@format_option
+def compare(study_name, pre, post, fmt) -> None:
+    """Intervention vs control: ANCOVA (post ~ pre + arm) and Morris's d_ppc2.
+
+    Example: tracker analyze compare --from baseline --to post
+    """
+    from tracker.datasets import analyses
+
+    _show("compare", analyses.compare(_load(), pre=pre, post=post), fmt)
+
+
+@analyze.command("trajectory")
+@db_option
+@study_option
+@click.option("--measure", help="One measure [default: all].")
+@format_option
+def trajectory(study_name, measure, fmt) -> None:
+    """All waves: linear mixed model (REML, random intercept per participant).
+
+    Example: tracker analyze trajectory --measure pss10
+    """
+    from tracker.datasets import analyses
+
+    _show("trajectory", analyses.trajectory(_load(), measure=measure), fmt)
+
+
+@analyze.command("reliability")
+@db_option
+@study_option
+@click.option("--wave", help="One wave [default: every wave].")
+@format_option
+def reliability(study_name, wave, fmt) -> None:
+    """Internal consistency: Cronbach's alpha with Feldt CI, and omega total.
+
+    Example: tracker analyze reliability --wave baseline --format json
+    """
+    from tracker.datasets import analyses
+
+    _show("reliability", analyses.reliability(_load(), wave=wave), fmt)
+
+
+COMMANDS = [analyze]

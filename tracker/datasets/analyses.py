@@ -1,0 +1,143 @@
+"""The analyses of ``tracker analyze`` and of the report, on a loaded study.
+
+Each function takes a :class:`~tracker.datasets.StudyData`, chooses the data
+the SPEC says (which wave, which measures, which reliability), and calls the
+pure function in :mod:`tracker.analysis`. The CLI and the report both call
+these, so the numbers in the report are the numbers of ``--format json``.
+
+Choices made here:
+
+* Correlations use the measures given a model role, ordered modifiable →
+  intermediate → outcome; when no measure has a role, every measure. The
+  other analyses use every measure, in that same order.
+* The default wave for correlations is the first wave (the baseline).
+* The reliable change index uses the instrument's published ``reliability``,
+  else Cronbach's alpha of the measure at the first wave (the baseline).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tracker import analysis
+from tracker.datasets.loaders import StudyData
+from tracker.errors import AnalysisError, NotFound
+
+
+def _check_wave(data: StudyData, wave: str) -> str:
+    if wave not in data.wave_names():
+        raise NotFound(f"no wave named {wave!r}; waves: {', '.join(data.wave_names()) or 'none yet'}")
+    return wave
+
+
+def _measures(data: StudyData, measure: str | None = None) -> list[str]:
+    ordered = data.measure_order()
+    if measure is not None:
+        if measure not in ordered:
+            raise NotFound(f"no measure {measure!r}; measures: {', '.join(ordered) or 'none (add instruments)'}")
+        return [measure]
+    return ordered
+
+
+def model_measures(data: StudyData) -> list[str]:
+    """Measures with a model role, in role order; all measures when none has a role."""
+    with_role = [m for m in data.measure_order() if m in set(data.measures.dropna(subset=["role"])["measure"])]
+    return with_role or data.measure_order()
+
+
+def _scores(data: StudyData, measures: list[str]) -> pd.DataFrame:
+    return data.scores[data.scores["measure"].isin(measures)]
+
+
+def correlations(data: StudyData, *, wave: str | None = None, method: str = "pearson",
+                 adjust: str = "holm") -> pd.DataFrame:
+    """Pairwise correlations among the model's measures at ``wave`` (default: the first)."""
+    if not data.wave_names():
+        raise AnalysisError("the study has no waves yet")
+    wave = _check_wave(data, wave or data.wave_names()[0])
+    measures = model_measures(data)
+    at_wave = data.scores[(data.scores["wave"] == wave) & data.scores["measure"].isin(measures)]
+    wide = at_wave.pivot(index="participant", columns="measure", values="score")
+    wide = wide.reindex(columns=measures)
+    return analysis.correlations(wide, measures, method=method, adjust=adjust)
+
+
+def baseline_reliability(data: StudyData) -> dict[str, float]:
+    """r_xx per measure for the RCI: published reliability, else alpha at the first wave."""
+    out = {row.measure: float(row.reliability) for row in data.measures.itertuples()
+           if row.reliability is not None and pd.notna(row.reliability)}
+    missing = [m for m in data.measure_order() if m not in out]
+    if missing and data.wave_names():
+        first = data.wave_names()[0]
+        items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
+        if not items.empty:
+            alphas = analysis.reliability(items)
+            for row in alphas.itertuples():
+                if pd.notna(row.alpha):
+                    out[row.measure] = float(row.alpha)
+    return out
+
+
+def change(data: StudyData, *, pre: str, post: str, by: str | None = None,
+           adjust: str = "holm") -> pd.DataFrame:
+    """Paired pre/post change per measure, optionally by ``cohort`` or ``arm``."""
+    _check_wave(data, pre)
+    _check_wave(data, post)
+    if pre == post:
+        raise AnalysisError("--from and --to name the same wave; choose two different waves")
+    if by not in (None, "cohort", "arm"):
+        raise AnalysisError(f"--by must be cohort or arm, not {by!r}")
+    measures = _measures(data)
+    hib = dict(zip(data.measures["measure"], data.measures["higher_is_better"].astype(bool), strict=True))
+    result = analysis.paired_change(
+        _scores(data, measures), pre, post, by=by,
+        reliability=baseline_reliability(data), higher_is_better=hib, adjust=adjust,
+    )
+    return _order(result, measures)
+
+
+def compare(data: StudyData, *, pre: str, post: str) -> pd.DataFrame:
+    """ANCOVA (post ~ pre + arm) and Morris's d_ppc2 per measure."""
+    _check_wave(data, pre)
+    _check_wave(data, post)
+    arms = sorted(data.cohorts["arm"].unique())
+    if len(arms) < 2:
+        raise AnalysisError(
+            f"comparing arms needs at least two arms; this study has {len(arms)}"
+            + (f" ({arms[0]!r})" if arms else "") + ": add a cohort with another --arm"
+        )
+    measures = _measures(data)
+    return _order(analysis.compare_arms(_scores(data, measures), pre, post, arm="arm"), measures)
+
+
+def trajectory(data: StudyData, *, measure: str | None = None) -> pd.DataFrame:
+    """Linear mixed model per measure over every wave (wave × arm with several arms)."""
+    measures = _measures(data, measure)
+    return analysis.trajectory(_scores(data, measures), measures=measures, arm="arm")
+
+
+def trajectory_means(data: StudyData, *, measure: str | None = None) -> pd.DataFrame:
+    """Model-estimated means per wave (and arm) with 95 % CIs, for charts."""
+    measures = _measures(data, measure)
+    return analysis.estimated_means(_scores(data, measures), measures=measures, arm="arm")
+
+
+def reliability(data: StudyData, *, wave: str | None = None) -> pd.DataFrame:
+    """Cronbach's alpha (raw, standardized, Feldt CI) and omega per measure and wave."""
+    items = data.keyed_items
+    if wave is not None:
+        items = items[items["wave"] == _check_wave(data, wave)]
+    measures = _measures(data)
+    items = items[items["measure"].isin(measures)]
+    result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]])
+    order = {w: i for i, w in enumerate(data.wave_names())}
+    rank = {m: i for i, m in enumerate(measures)}
+    return result.sort_values(
+        ["measure", "wave"], key=lambda s: s.map(rank) if s.name == "measure" else s.map(order),
+        ignore_index=True,
+    )
+
+
+def _order(frame: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
+    rank = {m: i for i, m in enumerate(measures)}
+    return frame.sort_values("measure", key=lambda s: s.map(rank), kind="stable", ignore_index=True)
