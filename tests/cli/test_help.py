@@ -1,0 +1,39 @@
+"""Every command documents itself, and `tracker --help` loads no heavy library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+from tracker.cli import cli
+
+
+def walk(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from walk(command, (*prefix, name))
+
+
+def test_every_command_has_help_with_an_example():
+    runner = CliRunner()
+    for path, command in walk(cli):
+        assert command.help, f"tracker {' '.join(path)} has no help"
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, path
+        if not isinstance(command, click.Group):
+            assert "Example:" in command.help, f"tracker {' '.join(path)} help has no example"
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys; from tracker.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'numpy', 'scipy', 'matplotlib', 'statsmodels', 'sqlalchemy') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "HEAVY []"
