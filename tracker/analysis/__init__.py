@@ -1,0 +1,25 @@
+"""Statistical analyses on tidy DataFrames (pure: pandas, numpy, scipy, statsmodels).
+
+Each function takes DataFrames, never touches the database, and returns a
+DataFrame with the columns the SPEC lists for its command plus a final
+``note`` column saying why a value is missing ("" when nothing is).
+Problems the user can fix raise :class:`tracker.errors.AnalysisError`.
+"""
+
+from tracker.analysis._common import adjust_p
+from tracker.analysis.change import paired_change
+from tracker.analysis.compare import compare_arms
+from tracker.analysis.correlations import correlations
+from tracker.analysis.reliability import item_total, reliability
+from tracker.analysis.trajectory import estimated_means, trajectory
+
+__all__ = [
+    "adjust_p",
+    "compare_arms",
+    "correlations",
+    "estimated_means",
+    "item_total",
+    "paired_change",
+    "reliability",
+    "trajectory",
+]

@@ -1,0 +1,402 @@
+"""Paired pre/post change per measure (and group): t, Wilcoxon, effect sizes, reliable change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from tracker.analysis._common import (
+    ADJUST_METHODS,
+    RCI_CRITICAL,
+    adjust_p,
+    check_unique,
+    frame,
+    join_notes,
+    numeric,
+    require_columns,
+    unique_in_order,
+)
+from tracker.errors import AnalysisError
+
+COLUMNS = (
+    "measure",
+    "group",
+    "n",
+    "mean_pre",
+    "sd_pre",
+    "mean_post",
+    "sd_post",
+    "mean_diff",
+    "sd_diff",
+    "ci_low",
+    "ci_high",
+    "t",
+    "df",
+    "p",
+    "p_adj",
+    "wilcoxon_stat",
+    "wilcoxon_p",
+    "rank_biserial",
+    "cohen_dz",
+    "dz_ci_low",
+    "dz_ci_high",
+    "d_av",
+    "hedges_gav",
+    "r_pre_post",
+    "n_improved",
+    "n_reliably_improved",
+    "n_reliably_worse",
+)
+MIN_PAIRS = 3
+
+
+def paired_change(
+    scores: pd.DataFrame,
+    pre: str,
+    post: str,
+    *,
+    by: str | None = None,
+    reliability: Mapping[str, float] | None = None,
+    higher_is_better: Mapping[str, bool] | None = None,
+    adjust: str = "holm",
+) -> pd.DataFrame:
+    """Paired change from wave ``pre`` to wave ``post`` for every measure (x group).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Long table with columns ``participant, wave, measure, score`` (plus
+        ``by`` when given). Rows of other waves are ignored. Pairs are matched
+        on ``participant``, never on row order; a repeated
+        (participant, wave, measure) raises :class:`AnalysisError`.
+    pre, post : str
+        Wave names; differences are post - pre.
+    by : str, optional
+        Column to split by (e.g. ``"arm"`` or ``"cohort"``); one row per
+        measure x value of ``by`` and no "all" row. Without it ``group`` is "all".
+    reliability : mapping of measure -> float, optional
+        r_xx for the reliable change index; a measure without one (or outside
+        (0, 1)) gets null reliable-change counts and a note.
+    higher_is_better : mapping of measure -> bool, optional
+        Direction of improvement; default True.
+    adjust : {"holm", "fdr_bh", "none"}
+        Adjustment of the paired-t ``p`` across measures within each group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure x group, measures in order of first appearance,
+        groups sorted. All statistics use the n complete pairs:
+
+        - ``n`` : complete pairs (int).
+        - ``mean_pre``, ``sd_pre``, ``mean_post``, ``sd_post`` : SDs with n - 1.
+        - ``mean_diff``, ``sd_diff`` : of d = post - pre.
+        - ``ci_low``, ``ci_high`` : mean_diff +/- t_{0.975, n-1} sd_diff / sqrt(n).
+        - ``t``, ``df``, ``p`` : paired t = mean_diff / (sd_diff / sqrt(n)),
+          df = n - 1, two-sided p.
+        - ``p_adj`` : ``p`` adjusted across the measures of the same group.
+        - ``wilcoxon_stat``, ``wilcoxon_p`` : signed-rank test as R
+          ``wilcox.test(post, pre, paired = TRUE)``, except that d is first
+          rounded to 10 decimals so that ties in decimal data stay ties (see
+          :func:`wilcoxon_signed_rank`).
+        - ``rank_biserial`` : matched-pairs rank-biserial correlation (Kerby
+          2014), (R+ - R-) / (R+ + R-) over the non-zero differences.
+        - ``cohen_dz`` : mean_diff / sd_diff; ``dz_ci_low``, ``dz_ci_high`` by
+          inverting the noncentral t (df = n - 1, ncp = dz sqrt(n)), divided by
+          sqrt(n) (Cumming & Finch 2001).
+        - ``d_av`` : mean_diff / ((sd_pre + sd_post) / 2) (Cumming 2012; Lakens 2013).
+        - ``hedges_gav`` : d_av x J(n - 1), J(df) = Gamma(df/2) /
+          (sqrt(df/2) Gamma((df - 1)/2)) (Hedges 1981), via ``gammaln``.
+        - ``r_pre_post`` : Pearson correlation of pre and post.
+        - ``n_improved`` : pairs whose d is in the better direction (int).
+        - ``n_reliably_improved``, ``n_reliably_worse`` : pairs with |RCI| >
+          1.959964 in the better / worse direction, RCI = d / (sd_pre sqrt(2)
+          sqrt(1 - r_xx)) (Jacobson & Truax 1991), sd_pre this row's (Int64,
+          null without a usable r_xx).
+        - ``note`` : why values are missing.
+
+    Notes
+    -----
+    Tests and effect sizes need at least 3 complete pairs; below that only
+    descriptives are given. A zero SD of the differences leaves t, its CI and
+    dz null. Every null comes with a note.
+    """
+    if adjust not in ADJUST_METHODS:
+        raise AnalysisError(
+            f"unknown p-value adjustment {adjust!r}; use one of {', '.join(ADJUST_METHODS)}"
+        )
+    if pre == post:
+        raise AnalysisError(f"the pre and post waves are both {pre!r}; choose two different waves")
+    cols = ["participant", "wave", "measure", "score"] + ([by] if by else [])
+    require_columns(scores, cols, "the score table")
+    df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
+    df["score"] = numeric(df["score"], "score")
+    check_unique(df, ["participant", "wave", "measure"], "the score table")
+
+    if by:
+        if df[by].isna().any():
+            who = unique_in_order(df.loc[df[by].isna(), "participant"])[:5]
+            raise AnalysisError(
+                f"{by} is missing for participant(s) {who}; every participant "
+                f"needs a {by} to split by it"
+            )
+        per = df.groupby("participant", sort=False)[by].nunique()
+        if (per > 1).any():
+            who = list(per.index[per > 1][:5])
+            raise AnalysisError(
+                f"participant(s) {who} have different {by} values at "
+                f"{pre!r} and {post!r}; each participant needs one {by}"
+            )
+        group_of = df.drop_duplicates("participant").set_index("participant")[by]
+        groups = sorted(unique_in_order(df[by]), key=str)
+    else:
+        groups = ["all"]
+
+    measures = unique_in_order(df["measure"])
+    wide = df.set_index(["participant", "measure", "wave"])["score"].unstack(["measure", "wave"])
+    participants = wide.index
+    rel = dict(reliability or {})
+    hib = dict(higher_is_better or {})
+
+    rows = []
+    for g in groups:
+        in_group = (
+            np.ones(len(participants), dtype=bool)
+            if not by
+            else (group_of.reindex(participants) == g).to_numpy()
+        )
+        group_rows = []
+        for m in measures:
+            x = _column(wide, m, pre)[in_group]
+            y = _column(wide, m, post)[in_group]
+            row = {"measure": m, "group": str(g)}
+            row.update(_change_stats(x, y, m, pre, post, rel.get(m), bool(hib.get(m, True))))
+            group_rows.append(row)
+        p_adj = adjust_p([r["p"] for r in group_rows], adjust)
+        for r, pa in zip(group_rows, p_adj, strict=True):
+            r["p_adj"] = pa
+        rows.extend(group_rows)
+    return frame(
+        rows,
+        COLUMNS,
+        strings=("measure", "group"),
+        ints=("n", "n_improved"),
+        nullable_ints=("n_reliably_improved", "n_reliably_worse"),
+    )
+
+
+def _column(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:
+    if (measure, wave) in wide.columns:
+        return wide[(measure, wave)].to_numpy(dtype=np.float64)
+    return np.full(len(wide), np.nan)
+
+
+def _change_stats(
+    x: np.ndarray,
+    y: np.ndarray,
+    measure: str,
+    pre: str,
+    post: str,
+    r_xx: float | None,
+    higher_is_better: bool,
+) -> dict:
+    """All statistics of one measure x group row from aligned pre (x) and post (y) arrays."""
+    nan = float("nan")
+    out = dict.fromkeys(COLUMNS[2:], nan)
+    notes = []
+    for wave, values in ((pre, x), (post, y)):
+        if not np.any(~np.isnan(values)):
+            notes.append(f"measure not recorded at wave {wave}")
+    keep = ~np.isnan(x) & ~np.isnan(y)
+    x, y = x[keep], y[keep]
+    n = int(keep.sum())
+    d = y - x
+    d_r = np.round(d, 10)  # decimal data: 1.3 - 0.1 and 1.2 - 0.0 must tie
+    better = d_r > 0 if higher_is_better else d_r < 0
+    out.update(n=n, n_improved=int(better.sum()))
+    if n == 0:
+        if not notes:
+            notes.append("no participant has scores at both waves")
+    elif n < MIN_PAIRS:
+        notes.append(f"fewer than {MIN_PAIRS} complete pairs")
+    if n >= 1:
+        out.update(mean_pre=x.mean(), mean_post=y.mean(), mean_diff=d.mean())
+    if n >= 2:
+        out.update(sd_pre=x.std(ddof=1), sd_post=y.std(ddof=1), sd_diff=d.std(ddof=1))
+        out.update(_reliable_change(d, out["sd_pre"], measure, r_xx, higher_is_better, notes))
+    if n < MIN_PAIRS:
+        return _finish(out, notes)
+
+    sd_pre, sd_post, sd_diff, mean_diff = (
+        out["sd_pre"],
+        out["sd_post"],
+        out["sd_diff"],
+        out["mean_diff"],
+    )
+    df = n - 1
+    out["df"] = float(df)
+    if sd_diff > 0:
+        se = sd_diff / np.sqrt(n)
+        t = mean_diff / se
+        half = stats.t.ppf(0.975, df) * se
+        dz = mean_diff / sd_diff
+        lo, hi = dz_confidence_interval(dz, n)
+        out.update(
+            t=t,
+            p=2.0 * stats.t.sf(abs(t), df),
+            ci_low=mean_diff - half,
+            ci_high=mean_diff + half,
+            cohen_dz=dz,
+            dz_ci_low=lo,
+            dz_ci_high=hi,
+        )
+    else:
+        notes.append("zero variance in differences: t test and dz undefined")
+
+    v, p_w, rb, w_note = wilcoxon_signed_rank(d)
+    out.update(wilcoxon_stat=v, wilcoxon_p=p_w, rank_biserial=rb)
+    notes.append(w_note)
+
+    if sd_pre + sd_post > 0:
+        d_av = mean_diff / ((sd_pre + sd_post) / 2.0)
+        out.update(d_av=d_av, hedges_gav=d_av * hedges_j(df))
+    else:
+        notes.append("zero variance at both waves: d_av undefined")
+    if sd_pre > 0 and sd_post > 0:
+        out["r_pre_post"] = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
+    else:
+        notes.append("zero variance at one wave: r_pre_post undefined")
+    return _finish(out, notes)
+
+
+def _finish(out: dict, notes: list[str]) -> dict:
+    out["note"] = join_notes(*notes)
+    return out
+
+
+def _reliable_change(
+    d: np.ndarray,
+    sd_pre: float,
+    measure: str,
+    r_xx: float | None,
+    higher_is_better: bool,
+    notes: list[str],
+) -> dict:
+    """n_reliably_improved / n_reliably_worse with the Jacobson-Truax RCI."""
+    if r_xx is None or pd.isna(r_xx):
+        notes.append(f"no reliability for {measure}: reliable change not counted")
+        return {}
+    if not 0.0 < float(r_xx) < 1.0:
+        notes.append(
+            f"reliability {r_xx} of {measure} is outside (0, 1): reliable change not counted"
+        )
+        return {}
+    if not sd_pre > 0:
+        notes.append("zero variance at pre: reliable change not counted")
+        return {}
+    rci = d / (sd_pre * np.sqrt(2.0) * np.sqrt(1.0 - float(r_xx)))
+    up, down = int((rci > RCI_CRITICAL).sum()), int((rci < -RCI_CRITICAL).sum())
+    if higher_is_better:
+        return {"n_reliably_improved": up, "n_reliably_worse": down}
+    return {"n_reliably_improved": down, "n_reliably_worse": up}
+
+
+def hedges_j(df: float) -> float:
+    """Exact small-sample correction J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)), df > 1."""
+    return float(
+        np.exp(
+            special.gammaln(df / 2.0) - 0.5 * np.log(df / 2.0) - special.gammaln((df - 1.0) / 2.0)
+        )
+    )
+
+
+def dz_confidence_interval(dz: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """CI of Cohen's dz by inverting the noncentral t distribution.
+
+    The limits are the noncentrality parameters for which the observed
+    t = dz sqrt(n) (df = n - 1) sits at the upper and lower (1 - level)/2
+    tails, divided by sqrt(n); found with Brent's method on ``scipy.stats.nct``.
+    Same as R ``effectsize::cohens_d(post, pre, paired = TRUE)`` (effectsize
+    < 0.9) and as solving ``pt(t, n - 1, ncp) = 0.975 / 0.025`` with ``uniroot``.
+    """
+    df = n - 1
+    t_obs = dz * np.sqrt(n)
+    alpha = (1.0 - level) / 2.0
+
+    def solve(target: float) -> float:
+        def f(ncp: float) -> float:
+            return float(stats.nct.cdf(t_obs, df, ncp)) - target
+
+        # cdf falls as ncp rises: widen [lo, hi] until the root is inside
+        step = 2.0 + abs(t_obs) * 0.5
+        lo, hi = t_obs - step, t_obs + step
+        while f(lo) < 0:
+            lo -= step
+            step *= 2.0
+        while f(hi) > 0:
+            hi += step
+            step *= 2.0
+        return optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-13, maxiter=500)
+
+    return solve(1.0 - alpha) / np.sqrt(n), solve(alpha) / np.sqrt(n)
+
+
+def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float, float, str]:
+    """Wilcoxon signed-rank test of differences ``d`` against 0, as R ``wilcox.test``.
+
+    Differences are rounded to 10 decimals, zeros dropped, |d| ranked with
+    average ties. V = sum of the ranks of positive d. With fewer than 50
+    differences and no ties or zeros the p is exact (the null distribution of
+    V by counting subsets); otherwise the normal approximation
+    z = (V - n(n+1)/4 - 0.5 sign(.)) / sqrt(n(n+1)(2n+1)/24 - sum(t^3 - t)/48),
+    i.e. R's default ``correct = TRUE`` with tie-corrected variance.
+
+    Returns
+    -------
+    (V, p, rank_biserial, note)
+        rank_biserial = (R+ - R-) / (R+ + R-) (Kerby 2014). All NaN with a
+        note when every difference is zero.
+    """
+    d = np.round(np.asarray(d, dtype=np.float64), 10)
+    d = d[~np.isnan(d)]
+    zeros = bool(np.any(d == 0))
+    d = d[d != 0]
+    n = d.size
+    if n == 0:
+        nan = float("nan")
+        return nan, nan, nan, "all differences are zero: Wilcoxon test undefined"
+    ranks = stats.rankdata(np.abs(d))
+    v = float(ranks[d > 0].sum())
+    total = n * (n + 1) / 2.0
+    rank_biserial = (v - (total - v)) / total
+    _, tie_sizes = np.unique(ranks, return_counts=True)
+    ties = bool(np.any(tie_sizes > 1))
+    if n < 50 and not ties and not zeros:
+        counts = _signrank_counts(n)
+        iv = int(round(v))
+        if v > n * (n + 1) / 4.0:
+            p = counts[iv:].sum() / 2.0**n  # P(V >= v)
+        else:
+            p = counts[: iv + 1].sum() / 2.0**n  # P(V <= v)
+        return v, float(min(1.0, 2.0 * p)), rank_biserial, ""
+    z = v - n * (n + 1) / 4.0
+    sigma = np.sqrt(
+        n * (n + 1) * (2 * n + 1) / 24.0
+        - float(np.sum(tie_sizes.astype(float) ** 3 - tie_sizes)) / 48.0
+    )
+    z = (z - np.sign(z) * 0.5) / sigma
+    p = 2.0 * min(stats.norm.cdf(z), stats.norm.sf(z))
+    return v, float(min(1.0, p)), rank_biserial, ""
+
+
+def _signrank_counts(n: int) -> np.ndarray:
+    """Number of subsets of {1..n} with each rank sum 0..n(n+1)/2 (exact null of V)."""
+    top = n * (n + 1) // 2
+    counts = np.zeros(top + 1)
+    counts[0] = 1.0
+    for k in range(1, n + 1):
+        counts[k:] = counts[k:] + counts[:-k].copy()
+    return counts

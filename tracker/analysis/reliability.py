@@ -1,0 +1,209 @@
+"""Internal consistency per measure and wave: Cronbach's alpha (raw, standardized, Feldt CI),
+McDonald's omega total from a one-factor ML model, and item-total statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from tracker.analysis._common import check_unique, frame, join_notes, numeric, require_columns
+
+COLUMNS = ("measure", "wave", "n", "k", "alpha", "alpha_std", "ci_low", "ci_high", "omega")
+ITEM_COLUMNS = ("measure", "wave", "item", "n", "corrected_item_total_r", "alpha_if_deleted")
+PSI_LOWER = 0.005  # psych::fa and stats::factanal bound on the uniquenesses
+
+
+def reliability(items: pd.DataFrame) -> pd.DataFrame:
+    """Cronbach's alpha and omega total for every measure x wave.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        Long table ``participant, wave, measure, item, value``; values already
+        reverse-keyed; a subscale's items appear under the subscale's measure.
+        A repeated (participant, wave, measure, item) raises AnalysisError.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure x wave (order of appearance), computed on the
+        participants who answered every item (listwise; an item nobody
+        answered at that wave is left out, with a note):
+
+        - ``n`` : complete cases; ``k`` : items (int).
+        - ``alpha`` : k / (k - 1) (1 - sum s_i^2 / s_total^2), variances with n - 1
+          (Cronbach 1951; R ``psych::alpha(...)$total$raw_alpha``).
+        - ``alpha_std`` : k rbar / (1 + (k - 1) rbar), rbar the mean inter-item
+          correlation (``psych::alpha(...)$total$std.alpha``).
+        - ``ci_low``, ``ci_high`` : Feldt (1965) 95 % CI,
+          1 - (1 - alpha) F_{0.975 / 0.025}(n - 1, (n - 1)(k - 1))
+          (``psych::alpha.ci``).
+        - ``omega`` : McDonald's omega total (sum lambda)^2 / ((sum lambda)^2 +
+          sum(1 - lambda^2)) from a one-factor maximum-likelihood factor analysis
+          of the item correlation matrix (needs k >= 3). Note that
+          ``psych::omega(...)$omega.tot`` divides by the sum of the observed
+          correlation matrix instead of the model-implied one, so it differs
+          from this value by the model's misfit.
+        - ``note`` : why values are missing, or a Heywood case.
+    """
+    rows = []
+    for measure, wave, Y, _names, notes in _blocks(items):
+        n, k = Y.shape
+        row = {"measure": measure, "wave": wave, "n": n, "k": k}
+        row.update(_alpha_stats(Y, notes))
+        row["note"] = join_notes(*notes)
+        rows.append(row)
+    return frame(rows, COLUMNS, strings=("measure", "wave"), ints=("n", "k"))
+
+
+def item_total(items: pd.DataFrame) -> pd.DataFrame:
+    """Corrected item-total correlation and alpha if the item is deleted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``measure, wave, item, n, corrected_item_total_r,
+        alpha_if_deleted, note``: the Pearson correlation of the item with the
+        sum of the other items (``psych::alpha(...)$item.stats$r.drop``) and
+        the raw alpha of the other k - 1 items (``alpha.drop$raw_alpha``), on
+        the same complete cases as :func:`reliability`.
+    """
+    rows = []
+    for measure, wave, Y, item_names, notes in _blocks(items):
+        n, k = Y.shape
+        total = Y.sum(axis=1)
+        for j, name in enumerate(item_names):
+            row = {"measure": measure, "wave": wave, "item": name, "n": n}
+            inotes = list(notes)
+            if k < 2 or n < 3:
+                inotes.append("fewer than 2 items" if k < 2 else "fewer than 3 complete cases")
+            else:
+                rest = total - Y[:, j]
+                if np.ptp(Y[:, j]) == 0 or np.ptp(rest) == 0:
+                    inotes.append("zero variance in the item or the rest score")
+                else:
+                    row["corrected_item_total_r"] = float(np.corrcoef(Y[:, j], rest)[0, 1])
+                if k >= 3:
+                    a, a_note = _raw_alpha(np.delete(Y, j, axis=1))
+                    row["alpha_if_deleted"] = a
+                    inotes.append(a_note and f"alpha if deleted: {a_note}")
+                else:
+                    inotes.append("alpha if deleted needs at least 3 items")
+            row["note"] = join_notes(*inotes)
+            rows.append(row)
+    return frame(rows, ITEM_COLUMNS, strings=("measure", "wave", "item"), ints=("n",))
+
+
+def _blocks(items: pd.DataFrame):
+    """Yield (measure, wave, complete-case matrix, item names, notes) per measure x wave."""
+    cols = ["participant", "wave", "measure", "item", "value"]
+    require_columns(items, cols, "the item table")
+    df = items[cols].copy()
+    df["value"] = numeric(df["value"], "value")
+    check_unique(df, ["participant", "wave", "measure", "item"], "the item table")
+    for (measure, wave), block in df.groupby(["measure", "wave"], sort=False):
+        wide = block.pivot(index="participant", columns="item", values="value")
+        wide = wide[list(pd.unique(block["item"]))]
+        notes = []
+        empty = [c for c in wide.columns if wide[c].isna().all()]
+        if empty:
+            notes.append(f"item(s) {', '.join(map(str, empty))} never answered: left out")
+            wide = wide.drop(columns=empty)
+        Y = wide.dropna().to_numpy(dtype=np.float64)
+        yield str(measure), str(wave), Y, [str(c) for c in wide.columns], notes
+
+
+def _raw_alpha(Y: np.ndarray) -> tuple[float, str]:
+    n, k = Y.shape
+    if k < 2:
+        return float("nan"), "fewer than 2 items"
+    if n < 2:
+        return float("nan"), "fewer than 2 complete cases"
+    total_var = Y.sum(axis=1).var(ddof=1)
+    if not total_var > 0:
+        return float("nan"), "zero variance of the total score"
+    return float(k / (k - 1) * (1.0 - Y.var(axis=0, ddof=1).sum() / total_var)), ""
+
+
+def _alpha_stats(Y: np.ndarray, notes: list[str]) -> dict:
+    n, k = Y.shape
+    out: dict = {}
+    alpha, note = _raw_alpha(Y)
+    notes.append(note)
+    if note:
+        return out
+    out["alpha"] = alpha
+    F = stats.f
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    out["ci_low"] = 1.0 - (1.0 - alpha) * F.ppf(0.975, df1, df2)
+    out["ci_high"] = 1.0 - (1.0 - alpha) * F.ppf(0.025, df1, df2)
+    if np.any(np.ptp(Y, axis=0) == 0):
+        notes.append("an item has zero variance: standardized alpha and omega undefined")
+        return out
+    R = np.corrcoef(Y, rowvar=False)
+    rbar = (R.sum() - k) / (k * (k - 1))
+    out["alpha_std"] = k * rbar / (1.0 + (k - 1) * rbar)
+    if k < 3:
+        notes.append("omega needs at least 3 items")
+        return out
+    loadings, psi, f_note = one_factor_ml(R)
+    notes.append(f_note)
+    if loadings is not None:
+        s = loadings.sum()
+        out["omega"] = s * s / (s * s + np.sum(1.0 - loadings**2))
+    return out
+
+
+def one_factor_ml(R: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """Maximum-likelihood one-factor model of a correlation matrix.
+
+    Minimises the ML discrepancy concentrated on the uniquenesses psi
+    (Joreskog 1967; the ``FAfn``/``FAgr`` pair of R ``psych::fa(fm = "ml")`` and
+    ``stats::factanal``): f(psi) = -sum_{j>1} (log e_j - e_j) - 1 + k, e the
+    eigenvalues of psi^-1/2 R psi^-1/2, psi in [0.005, 1], by L-BFGS-B with the
+    analytic gradient from psych's start (1 - 0.5 / k) / diag(R^-1). Loadings
+    lambda = psi^1/2 v_1 sqrt(max(e_1 - 1, 0)), signed so that their sum is positive.
+
+    Returns (loadings, uniquenesses, note); (None, None, note) when R is not
+    positive definite.
+    """
+    k = R.shape[0]
+    try:
+        np.linalg.cholesky(R)
+        start = (1.0 - 0.5 / k) / np.diag(np.linalg.inv(R))
+    except np.linalg.LinAlgError:
+        return None, None, "item correlation matrix not positive definite: omega not computed"
+
+    def parts(psi):
+        sc = 1.0 / np.sqrt(psi)
+        e, v = np.linalg.eigh(R * np.outer(sc, sc))
+        return e[::-1], v[:, ::-1]
+
+    def fun(psi):
+        e, v = parts(psi)
+        rest = e[1:]
+        value = -(np.sum(np.log(rest) - rest) - 1.0 + k)
+        lam = np.sqrt(psi) * v[:, 0] * np.sqrt(max(e[0] - 1.0, 0.0))
+        grad = (lam**2 + psi - np.diag(R)) / psi**2
+        return value, grad
+
+    res = optimize.minimize(
+        fun,
+        np.clip(start, PSI_LOWER, 1.0),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(PSI_LOWER, 1.0)] * k,
+        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000},
+    )
+    psi = res.x
+    e, v = parts(psi)
+    lam = np.sqrt(psi) * v[:, 0] * np.sqrt(max(e[0] - 1.0, 0.0))
+    if lam.sum() < 0:
+        lam = -lam
+    note = ""
+    if np.any(psi <= PSI_LOWER * (1 + 1e-9)):
+        note = "Heywood case: a uniqueness reached its 0.005 bound"
+    elif not res.success:
+        note = f"factor analysis did not converge ({res.message}); omega approximate"
+    return lam, psi, note

@@ -1,0 +1,397 @@
+"""Trajectories across waves: linear mixed model with a random intercept per participant (REML)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize, stats
+
+from tracker.analysis._common import (
+    check_unique,
+    frame,
+    numeric,
+    require_columns,
+    unique_in_order,
+)
+from tracker.analysis.compare import choose_reference_arm
+from tracker.errors import AnalysisError
+
+COLUMNS = ("measure", "term", "estimate", "se", "ci_low", "ci_high", "p")
+MEANS_COLUMNS = ("measure", "wave", "wave_order", "arm", "n", "mean", "se", "ci_low", "ci_high")
+
+
+def trajectory(
+    scores: pd.DataFrame,
+    *,
+    measures: Sequence[str] | None = None,
+    arm: str | None = "arm",
+) -> pd.DataFrame:
+    """Fixed effects of a random-intercept linear mixed model per measure, fitted by REML.
+
+    Model (per measure): score_ij = X_ij beta + u_i + e_ij, u_i ~ N(0, tau^2),
+    e_ij ~ N(0, sigma^2), i = participant, j = wave; fixed effects: intercept,
+    wave as a categorical factor (reference = lowest ``wave_order``), and, when
+    the ``arm`` column has two or more values, arm (reference "control", else
+    the first arm alphabetically) and wave x arm. All non-missing observations
+    are used (no listwise deletion). Same model as R
+    ``nlme::lme(score ~ factor(wave) * arm, random = ~ 1 | participant, method = "REML")``.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Long table ``participant, wave, wave_order, measure, score`` (+ ``arm``).
+    measures : sequence of str, optional
+        Measures to fit, in this order; default all, in order of appearance.
+    arm : str or None
+        Arm column; None fits the wave-only model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure x fixed-effect term:
+
+        - ``measure``; ``term`` : "Intercept", "wave[post]", "arm[intervention]",
+          "wave[post]:arm[intervention]".
+        - ``estimate``, ``se`` : REML GLS estimate and its standard error,
+          sqrt of diag(sigma^2 (X' H^-1 X)^-1).
+        - ``ci_low``, ``ci_high``, ``p`` : 95 % CI and two-sided p from t =
+          estimate / se on nlme's "containment" degrees of freedom (Pinheiro &
+          Bates 2000, sec. 2.4.2): terms constant within every participant
+          (arm) get n_participants - (their number + 1); the intercept and
+          terms varying within participants get n_obs - n_participants - (number
+          of within terms), as R ``summary(nlme::lme(...))`` reports.
+        - ``note`` : why values are missing (empty wave x arm cell, too few
+          observations, failed fit); "" otherwise.
+
+    Notes
+    -----
+    The REML likelihood of the random-intercept model is evaluated in closed
+    form per participant (H_i = I + gamma J, gamma = tau^2 / sigma^2; Woodbury
+    identities for H_i^-1 and |H_i|), sigma^2 is profiled out and gamma found
+    by a bounded 1-D search, so 10,000 participants fit in milliseconds. This
+    is the model ``statsmodels.MixedLM(..., groups=participant).fit(reml=True)``
+    fits (checked in the tests), which is too slow at that size because it
+    loops over participants in Python.
+    """
+    rows = []
+    for m, _data, fit in _fits(scores, measures, arm):
+        if fit is None or fit.error:
+            note = fit.error if fit is not None else "no observations"
+            rows.append({"measure": m, "term": "", "note": note})
+            continue
+        for name in fit.all_terms:
+            row = {"measure": m, "term": name}
+            if name in fit.dropped:
+                row["note"] = fit.dropped[name]
+                rows.append(row)
+                continue
+            j = fit.terms.index(name)
+            est, se, df = fit.beta[j], fit.se[j], fit.df[j]
+            row.update(estimate=est, se=se)
+            if df > 0 and se > 0:
+                tq = stats.t.ppf(0.975, df)
+                row.update(
+                    ci_low=est - tq * se,
+                    ci_high=est + tq * se,
+                    p=2.0 * stats.t.sf(abs(est / se), df),
+                )
+            else:
+                row["note"] = (
+                    "no degrees of freedom left for a t test"
+                    if df <= 0
+                    else "zero standard error: no test"
+                )
+            rows.append(row)
+    return frame(rows, COLUMNS, strings=("measure", "term"))
+
+
+def estimated_means(
+    scores: pd.DataFrame,
+    *,
+    measures: Sequence[str] | None = None,
+    arm: str | None = "arm",
+) -> pd.DataFrame:
+    """Model-based mean per wave (x arm) from the :func:`trajectory` model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``measure, wave, wave_order, arm, n, mean, se, ci_low, ci_high, note``:
+        mean = L beta for the cell's contrast vector L (intercept + wave +
+        arm + wave x arm dummies), se = sqrt(L V L'), V the REML covariance of
+        beta; CI uses t on the within-participant degrees of freedom (those of
+        the intercept). ``arm`` is "all" when the model has no arm term; ``n``
+        is the number of observations in the cell. Waves in ``wave_order``,
+        arms sorted.
+    """
+    rows = []
+    for m, data, fit in _fits(scores, measures, arm):
+        if fit is None or fit.error:
+            note = fit.error if fit is not None else "no observations"
+            rows.append(
+                {"measure": m, "wave": "", "wave_order": np.nan, "arm": "", "n": 0, "note": note}
+            )
+            continue
+        arms = fit.arms if fit.arms else ["all"]
+        for w in fit.waves:
+            for a in arms:
+                cell = data["wave"] == w
+                if fit.arms:
+                    cell &= data["_arm"] == a
+                row = {
+                    "measure": m,
+                    "wave": w,
+                    "wave_order": fit.wave_order[w],
+                    "arm": a,
+                    "n": int(cell.sum()),
+                }
+                needed = ["Intercept"]
+                if w != fit.waves[0]:
+                    needed.append(f"wave[{w}]")
+                if fit.arms and a != fit.ref_arm:
+                    needed.append(f"arm[{a}]")
+                    if w != fit.waves[0]:
+                        needed.append(f"wave[{w}]:arm[{a}]")
+                if any(t in fit.dropped for t in needed):
+                    row["note"] = f"no observations of wave {w} in arm {a}: mean not estimable"
+                    rows.append(row)
+                    continue
+                L = np.zeros(len(fit.terms))
+                L[[fit.terms.index(t) for t in needed]] = 1.0
+                mean = float(L @ fit.beta)
+                se = float(np.sqrt(L @ fit.cov @ L))
+                row.update(mean=mean, se=se)
+                df = fit.df[0]
+                if df > 0:
+                    tq = stats.t.ppf(0.975, df)
+                    row.update(ci_low=mean - tq * se, ci_high=mean + tq * se)
+                else:
+                    row["note"] = "no degrees of freedom left for a CI"
+                rows.append(row)
+    out = frame(rows, MEANS_COLUMNS, strings=("measure", "wave", "arm"), ints=("n",))
+    return out
+
+
+# ----------------------------------------------------------------------------- fitting
+
+
+@dataclass
+class _Fit:
+    error: str = ""
+    terms: list[str] = field(default_factory=list)  # estimated columns
+    all_terms: list[str] = field(default_factory=list)  # incl. non-estimable ones
+    dropped: dict[str, str] = field(default_factory=dict)
+    beta: np.ndarray | None = None
+    cov: np.ndarray | None = None
+    se: np.ndarray | None = None
+    df: np.ndarray | None = None
+    waves: list = field(default_factory=list)
+    wave_order: dict = field(default_factory=dict)
+    arms: list = field(default_factory=list)
+    ref_arm: str | None = None
+    gamma: float = float("nan")
+    sigma2: float = float("nan")
+
+
+def _prepare(scores: pd.DataFrame, arm: str | None) -> pd.DataFrame:
+    cols = ["participant", "wave", "wave_order", "measure", "score"] + ([arm] if arm else [])
+    require_columns(scores, cols, "the score table")
+    df = scores[cols].copy()
+    df["score"] = numeric(df["score"], "score")
+    df["wave_order"] = numeric(df["wave_order"], "wave_order")
+    check_unique(df, ["participant", "wave", "measure"], "the score table")
+    per_wave = df.groupby("wave", sort=False)["wave_order"].nunique()
+    if (per_wave > 1).any():
+        raise AnalysisError(
+            f"wave(s) {list(per_wave.index[per_wave > 1])} have more than one "
+            "wave_order; each wave needs a single order"
+        )
+    per_order = df.drop_duplicates("wave").groupby("wave_order")["wave"].nunique()
+    if (per_order > 1).any():
+        raise AnalysisError("two waves share the same wave_order; orders must be distinct")
+    if arm:
+        if df[arm].isna().any():
+            raise AnalysisError(f"{arm} is missing for some participants")
+        df["_arm"] = df[arm].astype(str)
+        per = df.groupby("participant", sort=False)["_arm"].nunique()
+        if (per > 1).any():
+            raise AnalysisError(
+                f"participant(s) {list(per.index[per > 1][:5])} have more than one {arm}"
+            )
+    return df
+
+
+def _fits(scores, measures, arm):
+    """Yield (measure, its rows, _Fit or None) for every requested measure."""
+    df = _prepare(scores, arm)
+    all_arms = sorted(unique_in_order(df["_arm"])) if arm else []
+    ref_arm = choose_reference_arm(all_arms) if len(all_arms) >= 2 else None
+    wanted = list(measures) if measures is not None else unique_in_order(df["measure"])
+    for m in wanted:
+        data = df[(df["measure"] == m) & df["score"].notna()]
+        if data.empty:
+            yield m, data, None
+            continue
+        yield m, data, _fit_measure(data, all_arms if ref_arm else [], ref_arm)
+
+
+def _fit_measure(data: pd.DataFrame, arms: list[str], ref_arm: str | None) -> _Fit:
+    fit = _Fit()
+    order = data.drop_duplicates("wave").set_index("wave")["wave_order"]
+    fit.waves = list(order.sort_values(kind="mergesort").index)
+    fit.wave_order = {w: (int(o) if float(o).is_integer() else float(o)) for w, o in order.items()}
+    present = set(data["_arm"]) if arms else set()
+    fit.arms = [a for a in arms if a in present] if len(present) >= 2 else []
+    if fit.arms:
+        fit.ref_arm = ref_arm if ref_arm in present else choose_reference_arm(fit.arms)
+
+    wave = data["wave"].to_numpy()
+    columns: dict[str, np.ndarray] = {"Intercept": np.ones(len(data))}
+    for w in fit.waves[1:]:
+        columns[f"wave[{w}]"] = (wave == w).astype(np.float64)
+    if fit.arms:
+        armv = data["_arm"].to_numpy()
+        others = [a for a in fit.arms if a != fit.ref_arm]
+        for a in others:
+            columns[f"arm[{a}]"] = (armv == a).astype(np.float64)
+        for w in fit.waves[1:]:
+            for a in others:
+                columns[f"wave[{w}]:arm[{a}]"] = ((wave == w) & (armv == a)).astype(np.float64)
+    fit.all_terms = list(columns)
+    X = np.column_stack(list(columns.values()))
+    keep = _estimable_columns(X)
+    for j, name in enumerate(fit.all_terms):
+        if j not in keep:
+            fit.dropped[name] = (
+                "not estimable: a wave x arm cell has no observations"
+                if ":" in name or "[" in name
+                else "not estimable"
+            )
+    fit.terms = [fit.all_terms[j] for j in keep]
+    X = X[:, keep]
+
+    y = data["score"].to_numpy(dtype=np.float64)
+    codes, uniq = pd.factorize(data["participant"])
+    n_obs, p = X.shape
+    n_groups = len(uniq)
+    if n_groups < 2:
+        fit.error = "fewer than 2 participants: mixed model not fitted"
+        return fit
+    if n_obs <= p:
+        fit.error = f"too few observations ({n_obs}) for {p} fixed effects"
+        return fit
+    try:
+        fit.beta, fit.cov, fit.gamma, fit.sigma2 = reml_random_intercept(y, X, codes)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+        fit.error = f"model fit failed: {exc}"
+        return fit
+    fit.se = np.sqrt(np.clip(np.diag(fit.cov), 0.0, None))
+    fit.df = _containment_df(X, codes, n_groups)
+    return fit
+
+
+def _estimable_columns(X: np.ndarray) -> list[int]:
+    """Indices of a maximal set of linearly independent columns (QR with column pivoting),
+    preferring earlier columns, returned in their original order."""
+    nonzero = [j for j in range(X.shape[1]) if np.any(X[:, j] != 0)]
+    Xn = X[:, nonzero]
+    _, r, piv = linalg.qr(Xn, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    tol = diag.max() * max(Xn.shape) * np.finfo(float).eps if diag.size else 0.0
+    rank = int((diag > tol).sum())
+    if rank == len(nonzero):
+        return nonzero
+    # greedily keep columns in order while they add rank
+    kept: list[int] = []
+    for j in nonzero:
+        trial = kept + [j]
+        if np.linalg.matrix_rank(X[:, trial]) == len(trial):
+            kept.append(j)
+    return kept
+
+
+def _containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """nlme's denominator df: between-participant terms n_groups - p_outer, the rest
+    (and the intercept) n_obs - n_groups - p_inner."""
+    n_obs, p = X.shape
+    order = np.argsort(codes, kind="mergesort")
+    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
+    Xs = X[order]
+    invariant = (
+        np.maximum.reduceat(Xs, starts, axis=0) == np.minimum.reduceat(Xs, starts, axis=0)
+    ).all(axis=0)
+    invariant[0] = True  # the intercept counts among the outer terms, as in nlme
+    p_outer = int(invariant.sum())
+    p_inner = p - p_outer
+    inner_df = n_obs - n_groups - p_inner
+    outer_df = n_groups - p_outer
+    df = np.where(invariant, outer_df, inner_df).astype(float)
+    df[0] = inner_df
+    return df
+
+
+def reml_random_intercept(
+    y: np.ndarray,
+    X: np.ndarray,
+    groups: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """REML fit of y = X beta + u_group + e with a random intercept per group.
+
+    Returns (beta, cov(beta), gamma = tau^2 / sigma^2, sigma^2). For a given
+    gamma, with w_i = gamma / (1 + n_i gamma) and group sums s_i of X and of
+    the residual, X'H^-1X = X'X - sum w_i s_i s_i'; the profiled REML deviance
+    (N - p) log(Q / (N - p)) + sum log(1 + n_i gamma) + log|X'H^-1X|,
+    Q = r'H^-1 r, is minimised over log gamma (coarse grid, then Brent), and
+    gamma = 0 (the boundary) is taken when it is at least as good.
+    """
+    n_obs, p = X.shape
+    G = int(groups.max()) + 1
+    n_i = np.bincount(groups, minlength=G).astype(np.float64)
+    S = np.column_stack([np.bincount(groups, weights=X[:, j], minlength=G) for j in range(p)])
+    XtX = X.T @ X
+    shift = float(np.mean(y))  # centring y keeps Q free of cancellation
+    yc = y - shift
+    Xty = X.T @ yc
+    sy = np.bincount(groups, weights=yc, minlength=G)
+
+    def solve(gamma: float):
+        w = gamma / (1.0 + n_i * gamma)
+        A = XtX - S.T @ (w[:, None] * S)
+        b = Xty - S.T @ (w * sy)
+        c = linalg.cho_factor(A, lower=True)
+        beta = linalg.cho_solve(c, b)
+        r = yc - X @ beta
+        rs = np.bincount(groups, weights=r, minlength=G)
+        Q = float(r @ r - np.sum(w * rs * rs))
+        logdet = 2.0 * float(np.sum(np.log(np.diag(c[0]))))
+        return beta, c, Q, logdet
+
+    def deviance(log_gamma: float) -> float:
+        gamma = float(np.exp(log_gamma))
+        _, _, Q, logdet = solve(gamma)
+        if not Q > 0:
+            return np.inf
+        return (n_obs - p) * np.log(Q / (n_obs - p)) + float(np.sum(np.log1p(n_i * gamma))) + logdet
+
+    grid = np.linspace(-15.0, 10.0, 51)
+    values = np.array([deviance(g) for g in grid])
+    if not np.isfinite(values).any():
+        raise ValueError("residual sum of squares is zero for every variance ratio")
+    k = int(np.argmin(values))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(
+        deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500}
+    )
+    gamma = float(np.exp(res.x))
+    _, _, Q0, logdet0 = solve(0.0)
+    if (n_obs - p) * np.log(Q0 / (n_obs - p)) + logdet0 <= res.fun:
+        gamma = 0.0
+    beta, c, Q, _ = solve(gamma)
+    sigma2 = Q / (n_obs - p)
+    cov = sigma2 * linalg.cho_solve(c, np.eye(p))
+    beta = beta.copy()
+    beta[0] += shift  # the intercept column absorbs the centring of y
+    return beta, cov, gamma, sigma2
