@@ -154,12 +154,18 @@ def _col(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:
 def _compare_measure(measure, x, y, groups, ref, others, pre, post) -> list[dict]:
     nan = float("nan")
     keep = ~np.isnan(x) & ~np.isnan(y)
+    if not keep.any():
+        absent = [w for w, v in ((pre, x), (post, y)) if np.isnan(v).all()]
+        note = join_notes(*(f"measure not recorded at wave {w}" for w in absent)) or (
+            "no participant has scores at both waves"
+        )
+        return [
+            {**dict.fromkeys(COLUMNS, nan), "measure": measure, "arm": a,
+             "reference_arm": ref, "n": 0, "note": note}
+            for a in others
+        ]  # fmt: skip
     x, y, g = x[keep], y[keep], groups[keep]
     n = int(keep.sum())
-    base = []
-    for wave, values in ((pre, x), (post, y)):
-        if n == 0 and not np.any(~np.isnan(values)):
-            base.append(f"measure not recorded at wave {wave}")
     present = [a for a in [ref, *others] if np.any(g == a)]
     model: dict[str, dict] = {}
     eta = nan
@@ -175,7 +181,7 @@ def _compare_measure(measure, x, y, groups, ref, others, pre, post) -> list[dict
     for a in others:
         row = dict.fromkeys(COLUMNS, nan)
         row.update(measure=measure, arm=a, reference_arm=ref, n=n)
-        notes = list(base)
+        notes = []
         if a in model:
             row.update(model[a], partial_eta_sq=eta)
         if model_note:
