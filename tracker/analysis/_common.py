@@ -140,13 +140,15 @@ def frame(
     df = pd.DataFrame(rows, columns=cols)
     for c in cols:
         if c in strings or c == "note":
-            df[c] = pd.Series(["" if v is None else str(v) for v in df[c]], index=df.index)
+            df[c] = pd.Series(["" if _missing(v) else str(v) for v in df[c]], index=df.index)
         elif c in ints:
             df[c] = df[c].astype("int64")
         elif c in nullable_ints:
-            df[c] = pd.array(
-                [pd.NA if v is None or pd.isna(v) else int(v) for v in df[c]], dtype="Int64"
-            )
+            df[c] = pd.array([pd.NA if _missing(v) else int(v) for v in df[c]], dtype="Int64")
         else:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     return df
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))

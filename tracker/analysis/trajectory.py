@@ -172,6 +172,9 @@ def estimated_means(
                     row["note"] = "no degrees of freedom left for a CI"
                 rows.append(row)
     out = frame(rows, MEANS_COLUMNS, strings=("measure", "wave", "arm"), ints=("n",))
+    orders = out["wave_order"].dropna()
+    if (orders == orders.round()).all():
+        out["wave_order"] = out["wave_order"].astype("Int64")
     return out
 
 

@@ -1,0 +1,169 @@
+"""reliability() / item_total() against R psych::alpha, Feldt's CI, factanal and psych::fa on
+the bfi conscientiousness and agreeableness items, and on degenerate data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracker.analysis import item_total, reliability
+from tracker.analysis.reliability import one_factor_ml
+from tracker.errors import AnalysisError
+
+SPEC = ["measure", "wave", "n", "k", "alpha", "alpha_std", "ci_low", "ci_high", "omega", "note"]
+ITEMS = ["measure", "wave", "item", "n", "corrected_item_total_r", "alpha_if_deleted", "note"]
+SCALES = {
+    "conscientiousness": ([f"C{i}" for i in range(1, 6)], ["C4", "C5"]),
+    "agreeableness": ([f"A{i}" for i in range(1, 6)], ["A1"]),
+}
+
+
+@pytest.fixture(scope="module")
+def bfi_items(data_dir):
+    """psych::bfi items in the long layout, reverse-keyed (7 - x) as the scoring layer would."""
+    bfi = pd.read_csv(data_dir / "bfi_items.csv")
+    parts = []
+    for measure, (items, reverse) in SCALES.items():
+        for item in items:
+            value = bfi[item].astype(float)
+            if item in reverse:
+                value = 7 - value
+            parts.append(pd.DataFrame({"participant": bfi["participant"], "wave": "baseline",
+                                       "measure": measure, "item": item, "value": value}))  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_alpha_matches_psych(bfi_items, ref, h):
+    # R: psych::alpha(na.omit(X))$total$raw_alpha / $std.alpha; Feldt CI
+    # 1 - (1 - alpha) qf(c(.975, .025), n - 1, (n - 1)(k - 1)) = psych::alpha.ci
+    out = reliability(bfi_items)
+    assert list(out.columns) == SPEC
+    assert out["measure"].tolist() == ["conscientiousness", "agreeableness"]
+    for row in out.itertuples():
+        r = ref["reliability"][row.measure]
+        assert (row.wave, row.n, row.k) == ("baseline", r["n"], r["k"])  # listwise: 2707, 2709
+        for col in ["alpha", "alpha_std", "ci_low", "ci_high"]:
+            h.assert_close(getattr(row, col), r[col], rtol=1e-9, what=col)
+        h.assert_close([row.ci_low, row.ci_high], r["alpha_ci_psych"], rtol=1e-9)
+        assert row.note == ""
+
+
+def test_omega_matches_factanal_and_psych(bfi_items, ref, h):
+    # omega = (sum l)^2 / ((sum l)^2 + sum(1 - l^2)) with l the one-factor ML loadings.
+    # R reference 1: factanal(covmat = R, factors = 1, control = list(opt = list(factr = 1)))
+    #   (optimiser run to convergence) -> rtol 1e-6 on loadings, uniquenesses and omega.
+    # R reference 2: psych::fa(X, nfactors = 1, fm = "ml") as shipped: optim's default factr
+    #   (1e7, ~2e-9 relative change of the ML criterion) leaves its loadings within ~5e-6 of the
+    #   optimum -> atol 1e-5 on loadings, rtol 1e-6 on omega (omega is flat at the optimum).
+    out = reliability(bfi_items).set_index("measure")
+    for measure, (items, _) in SCALES.items():
+        r = ref["reliability"][measure]
+        h.assert_close(out.loc[measure, "omega"], r["omega"], rtol=1e-6)
+        h.assert_close(out.loc[measure, "omega"], r["omega_psych_fa"], rtol=1e-6)
+        # psych::omega's omega.tot divides by sum(R), not the model-implied total: differs
+        assert abs(out.loc[measure, "omega"] - r["omega_tot_psych_omega"]) > 1e-5
+        wide = bfi_items[bfi_items["measure"] == measure].pivot(
+            index="participant", columns="item", values="value")[items].dropna()  # fmt: skip
+        loadings, psi, note = one_factor_ml(np.corrcoef(wide.to_numpy(), rowvar=False))
+        h.assert_close(loadings, r["loadings_factanal"], rtol=1e-6)
+        h.assert_close(psi, r["uniquenesses_factanal"], rtol=1e-6)
+        h.assert_close(loadings, r["loadings_psych_fa"], rtol=0, atol=1e-5)
+        assert note == ""
+
+
+def test_item_total_matches_psych(bfi_items, ref, h):
+    # R: psych::alpha(na.omit(X))$item.stats$r.drop and $alpha.drop$raw_alpha
+    out = item_total(bfi_items)
+    assert list(out.columns) == ITEMS
+    for measure in SCALES:
+        r = ref["item_total"][measure]
+        got = out[out["measure"] == measure]
+        assert got["item"].tolist() == r["item"] and (got["n"] == r["n"]).all()
+        h.assert_close(got["corrected_item_total_r"], r["corrected_item_total_r"], rtol=1e-9)
+        h.assert_close(got["alpha_if_deleted"], r["alpha_if_deleted"], rtol=1e-9)
+
+
+def items_long(matrix, measure="m", wave="w", names=None):
+    matrix = np.asarray(matrix, dtype=float)
+    names = names or [f"i{j}" for j in range(matrix.shape[1])]
+    return pd.DataFrame([
+        {"participant": f"p{i}", "wave": wave, "measure": measure, "item": names[j], "value": matrix[i, j]}
+        for i in range(matrix.shape[0]) for j in range(matrix.shape[1])
+    ])  # fmt: skip
+
+
+def test_degenerate_scales_get_nulls_and_notes(h):
+    rng = np.random.default_rng(1)
+    good = rng.integers(1, 6, size=(30, 4)).astype(float)
+    frames = [
+        items_long(good[:, :1], "one_item"),
+        items_long(good[:, :2], "two_items"),
+        items_long(np.c_[good[:, :3], np.full(30, 3.0)], "constant_item"),
+        items_long(np.c_[good[:, :3], np.full(30, np.nan)], "unanswered_item"),
+        items_long(good[:1], "one_person"),
+        items_long(np.tile([[1.0, 2.0, 3.0]], (5, 1)), "no_variance"),
+    ]
+    items = pd.concat(frames, ignore_index=True)
+    out = reliability(items).set_index("measure")
+    h.assert_nulls_explained(out.reset_index())
+    assert (
+        np.isnan(out.loc["one_item", "alpha"])
+        and out.loc["one_item", "note"] == "fewer than 2 items"
+    )
+    two = out.loc["two_items"]
+    assert np.isfinite(two["alpha"]) and np.isfinite(two["alpha_std"]) and np.isnan(two["omega"])
+    assert two["note"] == "omega needs at least 3 items"
+    const = out.loc["constant_item"]
+    assert (
+        np.isfinite(const["alpha"])
+        and np.isnan(const["alpha_std"])
+        and "zero variance" in const["note"]
+    )
+    unanswered = out.loc["unanswered_item"]
+    assert unanswered["k"] == 3 and unanswered["n"] == 30 and np.isfinite(unanswered["omega"])
+    assert "i3 never answered: left out" in unanswered["note"]
+    assert out.loc["one_person", "note"] == "fewer than 2 complete cases"
+    assert out.loc["no_variance", "note"] == "zero variance of the total score"
+    it = item_total(items)
+    h.assert_nulls_explained(it)
+    assert (
+        it[it["measure"] == "two_items"]["note"] == "alpha if deleted needs at least 3 items"
+    ).all()
+
+
+def test_listwise_deletion_and_waves(h):
+    rng = np.random.default_rng(2)
+    latent = rng.normal(size=(50, 1))
+    X = latent + rng.normal(size=(50, 4))
+    X[3, 1] = np.nan  # participant p3 drops out of the listwise sample
+    items = pd.concat([items_long(X, wave="pre"), items_long(X[:40], wave="post")])
+    out = reliability(items)
+    assert out[["wave", "n", "k"]].values.tolist() == [["pre", 49, 4], ["post", 39, 4]]
+    Y = np.delete(X, 3, axis=0)
+    alpha = 4 / 3 * (1 - Y.var(axis=0, ddof=1).sum() / Y.sum(axis=1).var(ddof=1))
+    h.assert_close(out["alpha"].iloc[0], alpha, rtol=1e-12)
+
+
+def test_heywood_case_is_flagged():
+    # item 0 and 1 nearly identical: the ML solution puts a uniqueness on the 0.005 bound
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=400)
+    X = np.c_[
+        f, f + rng.normal(0, 0.01, 400), f + rng.normal(0, 1, 400), rng.normal(size=400) + 0.3 * f
+    ]
+    loadings, psi, note = one_factor_ml(np.corrcoef(X, rowvar=False))
+    assert note.startswith("Heywood case") and psi.min() == pytest.approx(0.005)
+
+
+def test_not_positive_definite():
+    X = np.array([[1.0, 2, 3], [2, 4, 6], [3, 1, 4], [4, 3, 7]])  # item 3 = item 1 + item 2
+    out = reliability(items_long(X)).iloc[0]
+    assert np.isfinite(out["alpha"]) and np.isnan(out["omega"])
+    assert "not positive definite" in out["note"]
+
+
+def test_duplicates_are_an_error():
+    items = items_long([[1.0, 2.0], [2.0, 3.0]])
+    with pytest.raises(AnalysisError, match="duplicated"):
+        reliability(pd.concat([items, items.iloc[:1]]))
