@@ -1,0 +1,66 @@
+"""Build the report from a database session: load, analyse, draw, render, write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from tracker.db.models import Study
+
+
+def _database(session: Session) -> str:
+    bind = session.get_bind()
+    dialect = bind.dialect
+    version = ".".join(str(v) for v in (dialect.server_version_info or ()))
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(dialect.name, dialect.name)
+    return f"{name} {version}".strip()
+
+
+def _instruments(session: Session, study: Study) -> list[dict]:
+    from tracker.study.instruments import current_versions
+
+    return [
+        {"code": code, "version": v.version, "sha256": v.sha256}
+        for code, v in sorted(current_versions(session, study).items())
+    ]
+
+
+def report_context(session: Session, study: Study, *, generated_at: dt.datetime | None = None) -> dict:
+    """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`)."""
+    from tracker.datasets import load_study_data
+    from tracker.reports.context import build_context
+
+    data = load_study_data(session, study)
+    return build_context(data, generated_at=generated_at, instruments=_instruments(session, study),
+                         database=_database(session))
+
+
+def write_report(session: Session, study: Study, out: str | Path, *,
+                 generated_at: dt.datetime | None = None) -> dict:
+    """Write the HTML report for ``study`` to ``out``.
+
+    Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
+    time spent loading and analysing, drawing and rendering) and ``context``.
+    """
+    from tracker.reports.charts import report_charts
+    from tracker.reports.render import render
+
+    out = Path(out).expanduser().resolve()
+    t0 = time.perf_counter()
+    ctx = report_context(session, study, generated_at=generated_at)
+    t1 = time.perf_counter()
+    charts = report_charts(ctx)
+    t2 = time.perf_counter()
+    html = render(ctx, charts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    t3 = time.perf_counter()
+    return {
+        "path": out,
+        "bytes": len(html.encode("utf-8")),
+        "seconds": {"analyses": t1 - t0, "charts": t2 - t1, "render": t3 - t2},
+        "context": ctx,
+    }

@@ -1,0 +1,100 @@
+"""The report's Jinja2 environment and the filters that format numbers for people.
+
+One :class:`jinja2.Environment` with ``autoescape=True`` and
+``StrictUndefined``: every value a user supplied (study, cohort, arm, wave and
+instrument names, demographics, withdrawal reasons, file names) is escaped,
+and a template that names a missing key fails loudly instead of printing
+nothing. Only the SVG charts, which :mod:`tracker.reports.charts` generates,
+are marked safe.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+DASH = "—"
+MINUS = "−"
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(math.isnan(value))
+    except TypeError:
+        return False
+
+
+def fmt_num(value: Any, digits: int = 2) -> str:
+    """A number to ``digits`` decimals with a true minus sign; missing is "—"."""
+    if _missing(value):
+        return DASH
+    text = f"{float(value):.{digits}f}"
+    if text.startswith("-"):
+        text = text[1:] if float(text) == 0 else MINUS + text[1:]
+    return text
+
+
+def fmt_int(value: Any) -> str:
+    """A count with thousands separators; missing is "—"."""
+    if _missing(value):
+        return DASH
+    return f"{int(value):,}"
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value as APA style writes it: ".023", "< .001", "> .999"; missing is "—"."""
+    if _missing(value):
+        return DASH
+    p = float(value)
+    if p < 0.001:
+        return "< .001"
+    if p > 0.999:
+        return "> .999"
+    return f"{p:.3f}".lstrip("0")
+
+
+def fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
+    """A confidence interval "[low, high]"; "—" when either end is missing."""
+    if _missing(low) or _missing(high):
+        return DASH
+    return f"[{fmt_num(low, digits)}, {fmt_num(high, digits)}]"
+
+
+def fmt_pct(value: Any, digits: int = 0) -> str:
+    """A proportion (0-1) as a percentage."""
+    if _missing(value):
+        return DASH
+    return f"{100 * float(value):.{digits}f} %"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The report's Jinja2 environment, loading from the shipped ``templates/``."""
+    from tracker.resources import templates_dir
+
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=fmt_num, count=fmt_int, p=fmt_p, ci=fmt_ci, pct=fmt_pct)
+    env.globals["DASH"] = DASH
+    return env
+
+
+def render(context: dict, charts: dict[str, str], template: str = "report.html.j2") -> str:
+    """Render ``template`` with the report ``context`` and the generated SVG ``charts``."""
+    from markupsafe import Markup
+
+    # The charts are SVG that tracker.reports.charts produced itself (matplotlib
+    # escapes the text it draws), so they are the one thing not escaped again.
+    safe = {name: Markup(svg) for name, svg in charts.items()}
+    return environment().get_template(template).render(ctx=context, charts=safe)
