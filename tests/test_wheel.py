@@ -63,3 +63,14 @@ def test_installed_wheel_runs_from_anywhere(wheel_venv, tmp_path):
     assert (tmp_path / "tracker.db").exists()
     result = run(wheel_venv, tmp_path, "db", "current")
     assert "(newest)" in result.stdout
+
+
+def test_installed_wheel_runs_the_demo(wheel_venv, tmp_path):
+    """`make demo`'s command from the installed wheel: templates and the demo's TOML ship."""
+    result = run(wheel_venv, tmp_path, "demo", "--out", str(tmp_path / "demo"), "--participants", "16")
+    assert result.returncode == 0, result.stderr
+    report = tmp_path / "demo" / "report.html"
+    assert result.stdout.strip().splitlines()[-1] == f"Report: {report}"
+    html = report.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "Key findings" in html
+    assert (tmp_path / "demo" / "study.toml").exists() and (tmp_path / "demo" / "confidence_calm_care.toml").exists()

@@ -98,17 +98,22 @@ def heatmap(rows: list[dict], measures: list[str], labels: dict[str, str],
 
     def build():
         cell = 0.55 if k <= 10 else 0.36
-        left, bottom = 2.0, 1.45
+        left, bottom = 2.0, 1.0
         width = left + cell * k + 1.0
         height = bottom + cell * k + 0.15
         fig = _figure(width, height)
         ax = fig.add_axes((left / width, bottom / height, cell * k / width, cell * k / height))
         cax = fig.add_axes(((left + cell * k + 0.15) / width, bottom / height,
                             0.14 / width, cell * k / height))
-        shown = np.ma.masked_invalid(r)
-        image = ax.imshow(shown, cmap="RdBu", vmin=-1, vmax=1)
+        # pcolormesh, not imshow: imshow is embedded as a PNG data URL, the mesh stays vector
+        mesh = ax.pcolormesh(np.arange(k + 1) - 0.5, np.arange(k + 1) - 0.5, np.ma.masked_invalid(r),
+                             cmap="RdBu", vmin=-1, vmax=1, edgecolors="white", linewidth=0.6)
+        ax.set_xlim(-0.5, k - 0.5)
+        ax.set_ylim(k - 0.5, -0.5)
+        ax.set_aspect("equal")
         names = [_wrap(labels[m] + (f" [{roles[m][:3]}.]" if roles.get(m) else ""), 26) for m in measures]
-        ax.set_xticks(range(k), names, rotation=45, ha="right", rotation_mode="anchor", fontsize=7.5)
+        # columns by code (short), rows by name
+        ax.set_xticks(range(k), measures, rotation=45, ha="right", rotation_mode="anchor", fontsize=7.5)
         ax.set_yticks(range(k), names, fontsize=7.5)
         for i in range(k):
             for j in range(k):
@@ -123,7 +128,8 @@ def heatmap(rows: list[dict], measures: list[str], labels: dict[str, str],
         for side in ax.spines.values():
             side.set_visible(False)
         ax.tick_params(length=0)
-        bar = fig.colorbar(image, cax=cax)
+        # 40 colour steps: below matplotlib's threshold for rasterising a colorbar (50)
+        bar = fig.colorbar(mesh, cax=cax, boundaries=np.linspace(-1, 1, 41), ticks=np.linspace(-1, 1, 5))
         bar.set_label(f"Pearson r at {wave}")
         bar.outline.set_visible(False)
         return fig
