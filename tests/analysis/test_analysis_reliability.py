@@ -167,3 +167,21 @@ def test_duplicates_are_an_error():
     items = items_long([[1.0, 2.0], [2.0, 3.0]])
     with pytest.raises(AnalysisError, match="duplicated"):
         reliability(pd.concat([items, items.iloc[:1]]))
+
+
+def test_items_keep_their_order_of_appearance(h):
+    # measure "b" lists its items in the opposite order to measure "a" (shared item names):
+    # each item's statistics must follow its own column, whatever the internal codes
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3)) + rng.normal(size=(40, 1)) * np.array([0.3, 1.0, 2.0])
+    a = items_long(X, "a", names=["x", "y", "z"])
+    b = items_long(X[:, ::-1], "b", names=["z", "y", "x"])
+    out = item_total(pd.concat([a, b]))
+    assert out["item"].tolist() == ["x", "y", "z", "z", "y", "x"]
+    shuffled = item_total(pd.concat([a, b]).sample(frac=1.0, random_state=1))
+    got_a = shuffled[shuffled["measure"] == "a"].set_index("item")
+    got_b = shuffled[shuffled["measure"] == "b"].set_index("item")
+    for j, name in enumerate(["x", "y", "z"]):
+        rest = np.delete(X, j, axis=1).sum(axis=1)
+        h.assert_close(got_a.loc[name, "corrected_item_total_r"], np.corrcoef(X[:, j], rest)[0, 1])
+        h.assert_close(got_b.loc[name, "corrected_item_total_r"], np.corrcoef(X[:, j], rest)[0, 1])

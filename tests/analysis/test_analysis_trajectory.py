@@ -62,13 +62,15 @@ def test_orthodont_matches_nlme(orthodont, ref, h, case):
 def test_containment_degrees_of_freedom(orthodont, ref):
     # nlme DF: the arm (between-participant) term gets 27 - 2 = 25, all others 108 - 27 - 6 = 75
     assert ref["mixed"]["balanced"]["df"] == [75, 75, 75, 75, 25, 75, 75, 75]
-    from tracker.analysis.trajectory import _fit_measure, _prepare
+    from tracker.analysis.trajectory import _fits
 
-    fit = _fit_measure(_prepare(select(orthodont, "balanced"), "arm"), ["Female", "Male"], "Female")
+    def fit_of(case):
+        ((_, fit),) = list(_fits(select(orthodont, case), None, "arm"))
+        return fit
+
+    fit = fit_of("balanced")
     assert fit.df.tolist() == ref["mixed"]["balanced"]["df"]
-    fit = _fit_measure(
-        _prepare(select(orthodont, "unbalanced"), "arm"), ["Female", "Male"], "Female"
-    )
+    fit = fit_of("unbalanced")
     assert fit.df.tolist() == ref["mixed"]["unbalanced"]["df"]
     # the REML variance components agree with nlme's sigma^2 and tau^2
     r = ref["mixed"]["unbalanced"]

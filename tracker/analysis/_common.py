@@ -94,23 +94,36 @@ def numeric(series: pd.Series, what: str) -> pd.Series:
 
 def check_unique(df: pd.DataFrame, keys: list[str], what: str) -> None:
     """Raise :class:`AnalysisError` listing (up to 5) duplicated key combinations."""
+    if not _has_duplicates(df, keys):
+        return
     dup = df.duplicated(keys, keep=False)
-    if dup.any():
-        examples = df.loc[dup, keys].drop_duplicates().head(5)
-        shown = "; ".join(
-            ", ".join(f"{k}={v!r}" for k, v in zip(keys, row, strict=True))
-            for row in examples.itertuples(index=False)
-        )
-        n = int(df.loc[dup, keys].drop_duplicates().shape[0])
-        raise AnalysisError(
-            f"{what} has {n} duplicated ({', '.join(keys)}) combination(s), e.g. {shown}; "
-            "each must appear once"
-        )
+    combos = df.loc[dup, keys].drop_duplicates()
+    shown = "; ".join(
+        ", ".join(f"{k}={v!r}" for k, v in zip(keys, row, strict=True))
+        for row in combos.head(5).itertuples(index=False)
+    )
+    raise AnalysisError(
+        f"{what} has {len(combos)} duplicated ({', '.join(keys)}) combination(s), e.g. "
+        f"{shown}; each must appear once"
+    )
+
+
+def _has_duplicates(df: pd.DataFrame, keys: list[str]) -> bool:
+    """Fast test on integer codes (a sort of one int64 key instead of hashing tuples)."""
+    key = np.zeros(len(df), dtype=np.int64)
+    for k in keys:
+        codes, uniques = pd.factorize(df[k], use_na_sentinel=False)
+        if len(uniques) and key.max(initial=0) > np.iinfo(np.int64).max // (len(uniques) + 1):
+            return bool(df.duplicated(keys).any())  # would overflow: let pandas hash
+        key = key * (len(uniques) + 1) + codes
+    key.sort()
+    return bool(np.any(key[1:] == key[:-1]))
 
 
 def unique_in_order(values: Iterable) -> list:
     """Distinct non-missing values in order of first appearance."""
-    return [v for v in pd.unique(pd.Series(list(values), dtype=object)) if not pd.isna(v)]
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    return [v for v in pd.unique(series) if not pd.isna(v)]
 
 
 def join_notes(*notes: str) -> str:
@@ -123,7 +136,7 @@ def join_notes(*notes: str) -> str:
 
 
 def frame(
-    rows: list[dict],
+    rows: list[dict] | dict,
     columns: Sequence[str],
     *,
     strings: Sequence[str] = (),
@@ -132,22 +145,36 @@ def frame(
 ) -> pd.DataFrame:
     """Build an output frame with exactly ``columns`` + ``note``, in that order.
 
+    ``rows`` is a list of row dicts (missing keys become missing values) or a
+    dict of whole columns.
+
     ``strings`` become text columns (pandas' default string dtype), ``ints`` int64, ``nullable_ints``
     pandas ``Int64`` (missing is ``<NA>``); every other column is float64 with
     NaN for missing. ``note`` is str, "" when the row is fine.
     """
     cols = list(columns) + ["note"]
-    df = pd.DataFrame(rows, columns=cols)
+    if isinstance(rows, dict):
+        raw = {c: rows.get(c) for c in cols}
+        length = max((len(v) for v in raw.values() if isinstance(v, list | np.ndarray)), default=0)
+        raw = {c: (v if isinstance(v, list | np.ndarray) else [v] * length) for c, v in raw.items()}
+    else:
+        raw = {c: [r.get(c) for r in rows] for c in cols}
+    out = {}
     for c in cols:
+        values = raw[c]
         if c in strings or c == "note":
-            df[c] = pd.Series(["" if _missing(v) else str(v) for v in df[c]], index=df.index)
+            out[c] = pd.array(["" if _missing(v) else str(v) for v in values], dtype="str")
         elif c in ints:
-            df[c] = df[c].astype("int64")
+            out[c] = np.asarray(values, dtype=np.int64)
         elif c in nullable_ints:
-            df[c] = pd.array([pd.NA if _missing(v) else int(v) for v in df[c]], dtype="Int64")
+            out[c] = pd.array([pd.NA if _missing(v) else int(v) for v in values], dtype="Int64")
+        elif isinstance(values, np.ndarray) and values.dtype == np.float64:
+            out[c] = values
         else:
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
-    return df
+            out[c] = np.array(
+                [np.nan if _missing(v) else float(v) for v in values], dtype=np.float64
+            )
+    return pd.DataFrame(out, columns=cols)
 
 
 def _missing(value) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from tracker.analysis._common import Z975, adjust_p, frame, join_notes, numeric, require_columns
 from tracker.errors import AnalysisError
@@ -72,13 +72,17 @@ def correlations(
     if k < 2:
         return frame([], COLUMNS, strings=("x", "y", "method"), ints=("n",))
 
-    X = np.column_stack([numeric(wide[m], f"scores of {m}").to_numpy() for m in measures])
+    try:  # column by column: cheaper than wide[measures], which copies through an indexer
+        X = np.column_stack([wide[m].to_numpy(dtype=np.float64, na_value=np.nan) for m in measures])
+    except (TypeError, ValueError):  # let numeric() say which column is not numeric
+        X = np.column_stack([numeric(wide[m], f"scores of {m}").to_numpy() for m in measures])
     M = ~np.isnan(X)
+    Mf = M.astype(np.float64)
+    n_mat = Mf.T @ Mf  # pairwise complete counts
     if method == "pearson":
-        r_mat, const = _pearson_matrix(X, M)
+        r_mat, const = _pearson_matrix(X, M, Mf, n_mat)
     else:
         r_mat, const = _spearman_matrix(X, M)
-    n_mat = M.T.astype(np.float64) @ M.astype(np.float64)
 
     iu, ju = np.triu_indices(k, 1)
     n = n_mat[iu, ju]
@@ -90,7 +94,8 @@ def correlations(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         t = r * np.sqrt((n - 2.0) / (1.0 - r * r))
-        p = np.where(ok, 2.0 * stats.t.sf(np.abs(t), np.maximum(n - 2.0, 1.0)), np.nan)
+        # special.stdtr is the t CDF without scipy.stats' per-call machinery
+        p = np.where(ok, 2.0 * special.stdtr(np.maximum(n - 2.0, 1.0), -np.abs(t)), np.nan)
         z = np.arctanh(r)
         half = Z975 / np.sqrt(n - 3.0)
         ci_ok = ok & (n >= 4)
@@ -98,68 +103,66 @@ def correlations(
         hi = np.where(ci_ok, np.tanh(z + half), np.nan)
     p_adj = adjust_p(p, adjust)
 
-    counts = M.sum(axis=0)
-    rows = []
+    counts = np.diagonal(n_mat)
+    notes = []
     for idx, (i, j) in enumerate(zip(iu, ju, strict=True)):
         x, y = measures[i], measures[j]
-        notes = []
+        why = []
         if counts[i] == 0:
-            notes.append(f"no values for {x}")
+            why.append(f"no values for {x}")
         if counts[j] == 0:
-            notes.append(f"no values for {y}")
+            why.append(f"no values for {y}")
         if n[idx] < 3:
-            notes.append("fewer than 3 complete pairs")
+            why.append("fewer than 3 complete pairs")
         else:
             if const_x[idx]:
-                notes.append(f"zero variance in {x}")
+                why.append(f"zero variance in {x}")
             if const_y[idx]:
-                notes.append(f"zero variance in {y}")
+                why.append(f"zero variance in {y}")
             if ok[idx] and n[idx] < 4:
-                notes.append("CI needs at least 4 complete pairs")
-        rows.append(
-            {
-                "x": x,
-                "y": y,
-                "method": method,
-                "n": int(n[idx]),
-                "r": r[idx],
-                "ci_low": lo[idx],
-                "ci_high": hi[idx],
-                "p": p[idx],
-                "p_adj": p_adj[idx],
-                "note": join_notes(*notes),
-            }
-        )
-    return frame(rows, COLUMNS, strings=("x", "y", "method"), ints=("n",))
+                why.append("CI needs at least 4 complete pairs")
+        notes.append(join_notes(*why))
+    columns = {
+        "x": [measures[i] for i in iu], "y": [measures[j] for j in ju], "method": method,
+        "n": n.astype(np.int64), "r": r, "ci_low": lo, "ci_high": hi, "p": p, "p_adj": p_adj,
+        "note": notes,
+    }  # fmt: skip
+    return frame(columns, COLUMNS, strings=("x", "y", "method"), ints=("n",))
 
 
-def _constant_on_pairs(X: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """const[i, j]: column i takes a single value on the rows where i and j are both present."""
+def _constant_on_pairs(X: np.ndarray, M: np.ndarray, candidates: np.ndarray | None = None):
+    """const[i, j]: column i takes a single value on the rows where i and j are both present.
+
+    Checked exactly (max == min) for the pairs in ``candidates`` (all pairs when None).
+    """
     k = X.shape[1]
-    const = np.ones((k, k), dtype=bool)
-    for i in range(k):
-        rows = M[:, [i]] & M  # (n, k): rows usable for pair (i, j)
+    const = np.zeros((k, k), dtype=bool)
+    todo = np.ones((k, k), dtype=bool) if candidates is None else candidates
+    for i in np.flatnonzero(todo.any(axis=1)):
+        js = np.flatnonzero(todo[i])
+        rows = M[:, [i]] & M[:, js]  # (n, len(js)): rows usable for pair (i, j)
         xi = X[:, [i]]
         hi = np.where(rows, xi, -np.inf).max(axis=0)
         lo = np.where(rows, xi, np.inf).min(axis=0)
-        const[i] = ~(hi > lo)
+        const[i, js] = ~(hi > lo)
     return const
 
 
-def _pearson_matrix(X: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _pearson_matrix(X, M, Mf=None, n=None) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise-complete Pearson r for all column pairs via four matrix products.
 
     Columns are first centred at their available-case mean so that the
     one-pass sums lose no precision; the pair-specific mean is then removed
     exactly: cov = Sxy - Sx Sy / n.
     """
-    Mf = M.astype(np.float64)
-    counts = Mf.sum(axis=0)
+    if Mf is None:
+        Mf = M.astype(np.float64)
+        n = Mf.T @ Mf
+    counts = np.diagonal(n)
     col_mean = np.divide(
         np.where(M, X, 0.0).sum(axis=0), counts, out=np.zeros(X.shape[1]), where=counts > 0
     )
     Z = np.where(M, X - col_mean, 0.0)
-    n = Mf.T @ Mf
     sx = Z.T @ Mf  # sx[i, j]: sum of column i over rows where i and j are present
     sxx = (Z * Z).T @ Mf
     sxy = Z.T @ Z
@@ -167,7 +170,9 @@ def _pearson_matrix(X: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarra
         cov = sxy - sx * sx.T / n
         vx = sxx - sx * sx / n
         r = cov / np.sqrt(vx * vx.T)
-    return r, _constant_on_pairs(X, M)
+    # a column constant on a pair's rows leaves only rounding error in vx (~1e-16 sxx);
+    # any pair with vx <= 1e-8 sxx is checked exactly, the rest cannot be constant
+    return r, _constant_on_pairs(X, M, candidates=~(vx > 1e-8 * sxx))
 
 
 def _spearman_matrix(X: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

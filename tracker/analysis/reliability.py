@@ -83,7 +83,8 @@ def item_total(items: pd.DataFrame) -> pd.DataFrame:
                 if np.ptp(Y[:, j]) == 0 or np.ptp(rest) == 0:
                     inotes.append("zero variance in the item or the rest score")
                 else:
-                    row["corrected_item_total_r"] = float(np.corrcoef(Y[:, j], rest)[0, 1])
+                    pair = _correlation_matrix(np.column_stack([Y[:, j], rest]))
+                    row["corrected_item_total_r"] = float(pair[0, 1])
                 if k >= 3:
                     a, a_note = _raw_alpha(np.delete(Y, j, axis=1))
                     row["alpha_if_deleted"] = a
@@ -96,22 +97,60 @@ def item_total(items: pd.DataFrame) -> pd.DataFrame:
 
 
 def _blocks(items: pd.DataFrame):
-    """Yield (measure, wave, complete-case matrix, item names, notes) per measure x wave."""
+    """Yield (measure, wave, complete-case matrix, item names, notes) per measure x wave.
+
+    Works on integer codes (one factorize per column, one stable sort) rather than a
+    groupby + pivot per block: a 1.1-million-row item table takes a fraction of a second.
+    """
     cols = ["participant", "wave", "measure", "item", "value"]
     require_columns(items, cols, "the item table")
-    df = items[cols].copy()
-    df["value"] = numeric(df["value"], "value")
-    check_unique(df, ["participant", "wave", "measure", "item"], "the item table")
-    for (measure, wave), block in df.groupby(["measure", "wave"], sort=False):
-        wide = block.pivot(index="participant", columns="item", values="value")
-        wide = wide[list(pd.unique(block["item"]))]
+    values = numeric(items["value"], "value").to_numpy()
+    p_codes, people_all = pd.factorize(items["participant"], sort=True, use_na_sentinel=False)
+    w_codes, waves = pd.factorize(items["wave"], use_na_sentinel=False)
+    m_codes, measures = pd.factorize(items["measure"], use_na_sentinel=False)
+    i_codes, item_names = pd.factorize(items["item"], use_na_sentinel=False)
+    block = m_codes.astype(np.int64) * max(len(waves), 1) + w_codes
+    key = (block * max(len(item_names), 1) + i_codes) * max(len(people_all), 1) + p_codes
+    key.sort()
+    if np.any(key[1:] == key[:-1]):  # let check_unique name the duplicates
+        check_unique(items, ["participant", "wave", "measure", "item"], "the item table")
+    order = np.argsort(block, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0])
+    ends = np.r_[starts[1:], len(order)]
+    # blocks in order of first appearance, rows within a block in their original order
+    first_row = order[starts]
+    for b in np.argsort(first_row, kind="stable"):
+        rows = order[starts[b] : ends[b]]
+        m, w = divmod(int(block[rows[0]]), max(len(waves), 1))
+        item_idx = pd.unique(i_codes[rows])  # items in order of appearance
+        people, row_of = np.unique(p_codes[rows], return_inverse=True)
+        col_of = np.searchsorted(np.sort(item_idx), i_codes[rows])
+        Y = np.full((len(people), len(item_idx)), np.nan)
+        Y[row_of, col_of] = values[rows]
+        Y = Y[:, np.argsort(np.argsort(item_idx))]  # sorted-code columns -> appearance order
+        names = [str(item_names[i]) for i in item_idx]
         notes = []
-        empty = [c for c in wide.columns if wide[c].isna().all()]
-        if empty:
-            notes.append(f"item(s) {', '.join(map(str, empty))} never answered: left out")
-            wide = wide.drop(columns=empty)
-        Y = wide.dropna().to_numpy(dtype=np.float64)
-        yield str(measure), str(wave), Y, [str(c) for c in wide.columns], notes
+        empty = np.isnan(Y).all(axis=0)
+        if empty.any():
+            gone = ", ".join(n for n, e in zip(names, empty, strict=True) if e)
+            notes.append(f"item(s) {gone} never answered: left out")
+            Y = Y[:, ~empty]
+            names = [n for n, e in zip(names, empty, strict=True) if not e]
+        Y = Y[~np.isnan(Y).any(axis=1)]
+        yield str(measures[m]), str(waves[w]), Y, names, notes
+
+
+def _correlation_matrix(Y: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the columns of Y (no missing values).
+
+    By einsum rather than np.corrcoef's BLAS product: multithreaded OpenBLAS
+    leaves threads spinning that slowed the optimiser after it 5-20x on a busy
+    2-core machine (benchmarks/bench_analysis.py).
+    """
+    Z = Y - Y.mean(axis=0)
+    C = np.einsum("ij,ik->jk", Z, Z)
+    d = np.sqrt(np.diag(C))
+    return np.clip(C / np.outer(d, d), -1.0, 1.0)
 
 
 def _raw_alpha(Y: np.ndarray) -> tuple[float, str]:
@@ -141,7 +180,7 @@ def _alpha_stats(Y: np.ndarray, notes: list[str]) -> dict:
     if np.any(np.ptp(Y, axis=0) == 0):
         notes.append("an item has zero variance: standardized alpha and omega undefined")
         return out
-    R = np.corrcoef(Y, rowvar=False)
+    R = _correlation_matrix(Y)
     rbar = (R.sum() - k) / (k * (k - 1))
     out["alpha_std"] = k * rbar / (1.0 + (k - 1) * rbar)
     if k < 3:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import optimize, stats
 
 from tracker.analysis._common import (
     check_unique,
@@ -77,7 +77,7 @@ def trajectory(
     loops over participants in Python.
     """
     rows = []
-    for m, _data, fit in _fits(scores, measures, arm):
+    for m, fit in _fits(scores, measures, arm):
         if fit is None or fit.error:
             note = fit.error if fit is not None else "no observations"
             rows.append({"measure": m, "term": "", "note": note})
@@ -128,7 +128,7 @@ def estimated_means(
         arms sorted.
     """
     rows = []
-    for m, data, fit in _fits(scores, measures, arm):
+    for m, fit in _fits(scores, measures, arm):
         if fit is None or fit.error:
             note = fit.error if fit is not None else "no observations"
             rows.append(
@@ -138,15 +138,12 @@ def estimated_means(
         arms = fit.arms if fit.arms else ["all"]
         for w in fit.waves:
             for a in arms:
-                cell = data["wave"] == w
-                if fit.arms:
-                    cell &= data["_arm"] == a
                 row = {
                     "measure": m,
                     "wave": w,
                     "wave_order": fit.wave_order[w],
                     "arm": a,
-                    "n": int(cell.sum()),
+                    "n": fit.counts[(w, a)],
                 }
                 needed = ["Intercept"]
                 if w != fit.waves[0]:
@@ -194,75 +191,100 @@ class _Fit:
     waves: list = field(default_factory=list)
     wave_order: dict = field(default_factory=dict)
     arms: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)  # observations per (wave, arm)
     ref_arm: str | None = None
     gamma: float = float("nan")
     sigma2: float = float("nan")
 
 
-def _prepare(scores: pd.DataFrame, arm: str | None) -> pd.DataFrame:
+def _prepare(scores: pd.DataFrame, arm: str | None):
+    """Validate; return the rows with integer codes _w (wave, by order), _a (arm, sorted) and
+    _p (participant), the waves in order, their orders, and the arms sorted."""
     cols = ["participant", "wave", "wave_order", "measure", "score"] + ([arm] if arm else [])
     require_columns(scores, cols, "the score table")
     df = scores[cols].copy()
     df["score"] = numeric(df["score"], "score")
     df["wave_order"] = numeric(df["wave_order"], "wave_order")
     check_unique(df, ["participant", "wave", "measure"], "the score table")
-    per_wave = df.groupby("wave", sort=False)["wave_order"].nunique()
-    if (per_wave > 1).any():
+    orders = df.drop_duplicates(["wave", "wave_order"])
+    if orders["wave"].duplicated().any():
+        bad = sorted(set(orders.loc[orders["wave"].duplicated(), "wave"]))
         raise AnalysisError(
-            f"wave(s) {list(per_wave.index[per_wave > 1])} have more than one "
-            "wave_order; each wave needs a single order"
+            f"wave(s) {bad} have more than one wave_order; each wave needs a single order"
         )
-    per_order = df.drop_duplicates("wave").groupby("wave_order")["wave"].nunique()
-    if (per_order > 1).any():
+    if orders["wave_order"].duplicated().any():
         raise AnalysisError("two waves share the same wave_order; orders must be distinct")
+    orders = orders.sort_values("wave_order", kind="mergesort")
+    waves = orders["wave"].tolist()
+    wave_order = {
+        w: (int(o) if float(o).is_integer() else float(o))
+        for w, o in zip(orders["wave"], orders["wave_order"], strict=True)
+    }
+    df["_w"] = pd.Categorical(df["wave"], categories=waves).codes
+    df["_p"] = pd.factorize(df["participant"], sort=True)[0]
+    arms: list[str] = []
+    df["_a"] = 0
     if arm:
         if df[arm].isna().any():
             raise AnalysisError(f"{arm} is missing for some participants")
-        df["_arm"] = df[arm].astype(str)
-        per = df.groupby("participant", sort=False)["_arm"].nunique()
-        if (per > 1).any():
+        codes, uniques = pd.factorize(df[arm].astype(str), sort=True)
+        arms = [str(a) for a in uniques]
+        df["_a"] = codes
+        pairs = df[["_p", "_a"]].drop_duplicates()
+        if pairs["_p"].duplicated().any():
+            who = df.loc[df["_p"].isin(pairs.loc[pairs["_p"].duplicated(), "_p"]), "participant"]
             raise AnalysisError(
-                f"participant(s) {list(per.index[per > 1][:5])} have more than one {arm}"
+                f"participant(s) {unique_in_order(who)[:5]} have more than one {arm}"
             )
-    return df
+    return df, waves, wave_order, arms
 
 
 def _fits(scores, measures, arm):
-    """Yield (measure, its rows, _Fit or None) for every requested measure."""
-    df = _prepare(scores, arm)
-    all_arms = sorted(unique_in_order(df["_arm"])) if arm else []
+    """Yield (measure, _Fit or None) for every requested measure."""
+    df, waves, wave_order, all_arms = _prepare(scores, arm)
     ref_arm = choose_reference_arm(all_arms) if len(all_arms) >= 2 else None
     wanted = list(measures) if measures is not None else unique_in_order(df["measure"])
+    observed = df[df["score"].notna()]
+    by_measure = dict(tuple(observed.groupby("measure", sort=False)))
     for m in wanted:
-        data = df[(df["measure"] == m) & df["score"].notna()]
-        if data.empty:
-            yield m, data, None
+        data = by_measure.get(m)
+        if data is None:
+            yield m, None
             continue
-        yield m, data, _fit_measure(data, all_arms if ref_arm else [], ref_arm)
+        # a canonical row order makes the floating-point sums, and so the fit to the last
+        # digit, independent of how the caller's rows happen to be ordered
+        data = data.iloc[np.lexsort((data["_w"].to_numpy(), data["_p"].to_numpy()))]
+        yield m, _fit_measure(data, waves, wave_order, all_arms if ref_arm else [], ref_arm)
 
 
-def _fit_measure(data: pd.DataFrame, arms: list[str], ref_arm: str | None) -> _Fit:
+def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
     fit = _Fit()
-    order = data.drop_duplicates("wave").set_index("wave")["wave_order"]
-    fit.waves = list(order.sort_values(kind="mergesort").index)
-    fit.wave_order = {w: (int(o) if float(o).is_integer() else float(o)) for w, o in order.items()}
-    present = set(data["_arm"]) if arms else set()
-    fit.arms = [a for a in arms if a in present] if len(present) >= 2 else []
-    if fit.arms:
-        fit.ref_arm = ref_arm if ref_arm in present else choose_reference_arm(fit.arms)
+    present_w, wave = np.unique(data["_w"].to_numpy(), return_inverse=True)
+    fit.waves = [all_waves[c] for c in present_w]
+    fit.wave_order = {w: wave_order[w] for w in fit.waves}
+    present_a, arm_codes = np.unique(data["_a"].to_numpy(), return_inverse=True)
+    if all_arms and len(present_a) >= 2:
+        fit.arms = [all_arms[c] for c in present_a]
+        fit.ref_arm = ref_arm if ref_arm in fit.arms else choose_reference_arm(fit.arms)
+    n_arms = max(len(fit.arms), 1)
+    cells = np.bincount(wave * n_arms + (arm_codes if fit.arms else 0),
+                        minlength=len(fit.waves) * n_arms)  # fmt: skip
+    fit.counts = {
+        (w, a): int(cells[i * n_arms + j])
+        for i, w in enumerate(fit.waves)
+        for j, a in enumerate(fit.arms or ["all"])
+    }
 
-    wave = data["wave"].to_numpy()
     columns: dict[str, np.ndarray] = {"Intercept": np.ones(len(data))}
-    for w in fit.waves[1:]:
-        columns[f"wave[{w}]"] = (wave == w).astype(np.float64)
+    for i, w in enumerate(fit.waves[1:], start=1):
+        columns[f"wave[{w}]"] = (wave == i).astype(np.float64)
     if fit.arms:
-        armv = data["_arm"].to_numpy()
-        others = [a for a in fit.arms if a != fit.ref_arm]
-        for a in others:
-            columns[f"arm[{a}]"] = (armv == a).astype(np.float64)
-        for w in fit.waves[1:]:
-            for a in others:
-                columns[f"wave[{w}]:arm[{a}]"] = ((wave == w) & (armv == a)).astype(np.float64)
+        others = [(j, a) for j, a in enumerate(fit.arms) if a != fit.ref_arm]
+        for j, a in others:
+            columns[f"arm[{a}]"] = (arm_codes == j).astype(np.float64)
+        for i, w in enumerate(fit.waves[1:], start=1):
+            for j, a in others:
+                columns[f"wave[{w}]:arm[{a}]"] = ((wave == i) & (arm_codes == j)).astype(np.float64)
     fit.all_terms = list(columns)
     X = np.column_stack(list(columns.values()))
     keep = _estimable_columns(X)
@@ -277,7 +299,7 @@ def _fit_measure(data: pd.DataFrame, arms: list[str], ref_arm: str | None) -> _F
     X = X[:, keep]
 
     y = data["score"].to_numpy(dtype=np.float64)
-    codes, uniq = pd.factorize(data["participant"])
+    uniq, codes = np.unique(data["_p"].to_numpy(), return_inverse=True)
     n_obs, p = X.shape
     n_groups = len(uniq)
     if n_groups < 2:
@@ -297,22 +319,22 @@ def _fit_measure(data: pd.DataFrame, arms: list[str], ref_arm: str | None) -> _F
 
 
 def _estimable_columns(X: np.ndarray) -> list[int]:
-    """Indices of a maximal set of linearly independent columns (QR with column pivoting),
-    preferring earlier columns, returned in their original order."""
-    nonzero = [j for j in range(X.shape[1]) if np.any(X[:, j] != 0)]
-    Xn = X[:, nonzero]
-    _, r, piv = linalg.qr(Xn, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    tol = diag.max() * max(Xn.shape) * np.finfo(float).eps if diag.size else 0.0
-    rank = int((diag > tol).sum())
-    if rank == len(nonzero):
-        return nonzero
-    # greedily keep columns in order while they add rank
+    """Indices of a maximal set of linearly independent columns, earlier columns preferred.
+
+    Works on the p x p cross-product: column j is kept when its squared distance
+    from the span of the kept columns, G_jj - g' G_kk^-1 g, is more than 1e-10 G_jj.
+    """
+    G = np.einsum("ij,ik->jk", X, X)
     kept: list[int] = []
-    for j in nonzero:
-        trial = kept + [j]
-        if np.linalg.matrix_rank(X[:, trial]) == len(trial):
-            kept.append(j)
+    for j in range(X.shape[1]):
+        if G[j, j] <= 0:
+            continue  # an all-zero column (an empty wave x arm cell)
+        if kept:
+            g = G[kept, j]
+            resid = G[j, j] - g @ np.linalg.solve(G[np.ix_(kept, kept)], g)
+            if resid <= 1e-10 * G[j, j]:
+                continue
+        kept.append(j)
     return kept
 
 
@@ -352,35 +374,58 @@ def reml_random_intercept(
     """
     n_obs, p = X.shape
     G = int(groups.max()) + 1
-    n_i = np.bincount(groups, minlength=G).astype(np.float64)
+    n_i = np.bincount(groups, minlength=G)
     S = np.column_stack([np.bincount(groups, weights=X[:, j], minlength=G) for j in range(p)])
-    XtX = X.T @ X
+    # Tall-skinny products by einsum, not BLAS: multithreaded OpenBLAS leaves its threads
+    # spinning after each call, which on a busy 2-core machine slowed the small
+    # per-iteration work that follows by 3-10x (measured in benchmarks/bench_analysis.py).
+    XtX = np.einsum("ij,ik->jk", X, X)
     shift = float(np.mean(y))  # centring y keeps Q free of cancellation
     yc = y - shift
-    Xty = X.T @ yc
+    Xty = np.einsum("ij,i->j", X, yc)
+    yty = float(np.einsum("i,i->", yc, yc))
     sy = np.bincount(groups, weights=yc, minlength=G)
+    # w_i depends on the group only through its size n_i, so the group sums collapse to one
+    # p x p matrix (and vector, scalar) per distinct size: each evaluation is then O(sizes p^2)
+    sizes, size_of = np.unique(n_i, return_inverse=True)
+    count = np.bincount(size_of).astype(np.float64)
+    M = np.zeros((len(sizes), p, p))
+    v = np.zeros((len(sizes), p))
+    c = np.zeros(len(sizes))
+    for k in range(len(sizes)):
+        Sk, syk = S[size_of == k], sy[size_of == k]
+        M[k] = np.einsum("ij,ik->jk", Sk, Sk)
+        v[k], c[k] = np.einsum("ij,i->j", Sk, syk), np.einsum("i,i->", syk, syk)
+    sizes = sizes.astype(np.float64)
 
-    def solve(gamma: float):
-        w = gamma / (1.0 + n_i * gamma)
-        A = XtX - S.T @ (w[:, None] * S)
-        b = Xty - S.T @ (w * sy)
-        c = linalg.cho_factor(A, lower=True)
-        beta = linalg.cho_solve(c, b)
-        r = yc - X @ beta
-        rs = np.bincount(groups, weights=r, minlength=G)
-        Q = float(r @ r - np.sum(w * rs * rs))
-        logdet = 2.0 * float(np.sum(np.log(np.diag(c[0]))))
-        return beta, c, Q, logdet
+    def solve(gamma: float, exact: bool):
+        w = gamma / (1.0 + sizes * gamma)
+        A = XtX - np.tensordot(w, M, axes=1)
+        b = Xty - w @ v
+        # numpy rather than scipy.linalg: p is tiny and scipy's per-call checks dominate
+        chol = np.linalg.cholesky(A)  # raises LinAlgError unless positive definite
+        beta = np.linalg.solve(A, b)
+        if exact:  # Q = r'H^-1 r from the residuals: O(N p), free of cancellation
+            # einsum, not BLAS: multithreaded gemv on a busy machine was 5-8x slower here
+            r = yc - np.einsum("ij,j->i", X, beta)
+            rs = np.bincount(groups, weights=r, minlength=G)
+            Q = float(np.einsum("i,i->", r, r) - np.sum((gamma / (1.0 + n_i * gamma)) * rs * rs))
+        else:  # Q = y'H^-1 y - b'beta: O(p^2), loses digits when Q << y'y; for the grid
+            Q = yty - float(w @ c) - float(b @ beta)
+        logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
+        return beta, A, Q, logdet
 
-    def deviance(log_gamma: float) -> float:
+    def deviance(log_gamma: float, exact: bool = True) -> float:
         gamma = float(np.exp(log_gamma))
-        _, _, Q, logdet = solve(gamma)
+        _, _, Q, logdet = solve(gamma, exact)
         if not Q > 0:
             return np.inf
-        return (n_obs - p) * np.log(Q / (n_obs - p)) + float(np.sum(np.log1p(n_i * gamma))) + logdet
+        return (
+            (n_obs - p) * np.log(Q / (n_obs - p)) + float(count @ np.log1p(sizes * gamma)) + logdet
+        )
 
     grid = np.linspace(-15.0, 10.0, 51)
-    values = np.array([deviance(g) for g in grid])
+    values = np.array([deviance(g, exact=False) for g in grid])
     if not np.isfinite(values).any():
         raise ValueError("residual sum of squares is zero for every variance ratio")
     k = int(np.argmin(values))
@@ -389,12 +434,12 @@ def reml_random_intercept(
         deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500}
     )
     gamma = float(np.exp(res.x))
-    _, _, Q0, logdet0 = solve(0.0)
+    _, _, Q0, logdet0 = solve(0.0, True)
     if (n_obs - p) * np.log(Q0 / (n_obs - p)) + logdet0 <= res.fun:
         gamma = 0.0
-    beta, c, Q, _ = solve(gamma)
+    beta, A, Q, _ = solve(gamma, True)
     sigma2 = Q / (n_obs - p)
-    cov = sigma2 * linalg.cho_solve(c, np.eye(p))
+    cov = sigma2 * np.linalg.inv(A)
     beta = beta.copy()
     beta[0] += shift  # the intercept column absorbs the centring of y
     return beta, cov, gamma, sigma2
