@@ -1,0 +1,24 @@
+"""Importing survey responses: wide, long, xlsx, REDCap and Qualtrics files.
+
+>>> from tracker.ingest import import_responses           # doctest: +SKIP
+>>> result = import_responses(session, study, "baseline.csv", wave="baseline")
+>>> result.administrations_new, result.values_written
+
+One import is one transaction's worth of work in the caller's session: the
+file is read in chunks and checked completely (every problem listed, with row,
+column, value and rule) before anything is written; then new administrations
+go in through the driver's bulk path (SQLite ``executemany``, PostgreSQL
+``COPY``). Modules:
+
+``source``   file checksum, encoding check, records in chunks (CSV, xlsx)
+``layout``   what each column holds, per format
+``cells``    value, date and code rules; the problem list
+``collect``  chunks -> per-instrument blocks of administrations
+``plan``     incoming vs stored: new, unchanged, changed; withdrawn; warnings
+``writer``   bulk insert, updates with audit, conflict translation
+``api``      :func:`import_responses` and :class:`ImportResult`
+"""
+
+from tracker.ingest.api import FORMATS, ImportResult, import_responses
+
+__all__ = ["FORMATS", "ImportResult", "import_responses"]

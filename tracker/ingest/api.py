@@ -1,0 +1,293 @@
+"""``import_responses``: one survey file in, all of it or none of it stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from tracker.db.models import ImportBatch, Study
+from tracker.errors import Problem, TrackerError
+from tracker.ingest.cells import Problems
+from tracker.ingest.collect import Collector
+from tracker.ingest.context import StudyContext
+from tracker.ingest.layout import analyse
+from tracker.ingest.plan import (
+    change_problems,
+    changes,
+    plan_blocks,
+    soft_warnings,
+    withdrawn_problems,
+)
+from tracker.ingest.source import csv_chunks, inspect_file, xlsx_chunks, xlsx_rows_estimate
+from tracker.ingest.writer import translate_errors, write_plan
+from tracker.study import audit
+
+FORMATS = ("wide", "long", "redcap", "qualtrics", "xlsx")
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, for a dry run or a refused change, would do).
+
+    ``rows`` counts the data rows read (blank lines and header rows excluded).
+    ``values_written`` counts item responses written: every item of each new
+    administration (unanswered ones are stored as NULL) plus each changed
+    value. ``values_changed`` counts changed item values (a changed completion
+    date is listed in ``changes`` but not counted). ``changes`` lists ``(participant, wave, instrument, item, old,
+    new)`` for stored values the file changes (``item`` is ``"completed"`` for
+    the completion date). ``unchanged`` is true when everything in the file is
+    already stored: nothing was written and no batch recorded.
+    ``breakdown`` has one dict per wave and instrument: ``wave, instrument,
+    new, changed, unchanged`` administrations.
+    """
+
+    batch_id: int | None
+    file: str
+    sha256: str
+    format: str
+    rows: int
+    administrations_new: int = 0
+    administrations_changed: int = 0
+    values_written: int = 0
+    values_changed: int = 0
+    unchanged: bool = False
+    dry_run: bool = False
+    warnings: list[Problem] = field(default_factory=list)
+    changes: list[tuple] = field(default_factory=list)
+    administrations_unchanged: int = 0
+    breakdown: list[dict] = field(default_factory=list)
+
+
+class _Progress:
+    """Rows read count once and, when writing, once more as the administrations go in."""
+
+    def __init__(self, callback: Callable[[int, int], None] | None, estimate: int, writes: bool):
+        self.callback = callback
+        self.factor = 2 if writes else 1
+        self.total = max(estimate, 1) * self.factor
+        self.done = 0
+
+    def report(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self.total = max(total, 1)
+        self.done = min(max(done, self.done), self.total)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def _infer_format(fmt: str | None, path: Path) -> str:
+    if fmt is None:
+        return "xlsx" if path.suffix.lower() == ".xlsx" else "wide"
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise TrackerError(f"unknown import format {fmt!r}; formats: {', '.join(FORMATS)}")
+    return fmt
+
+
+def _resolve(session: Session, study: Study | str | None) -> Study:
+    if isinstance(study, Study):
+        return study
+    from tracker.study.studies import resolve_study
+
+    return resolve_study(session, study)
+
+
+def import_responses(
+    session: Session,
+    study: Study | str | None,
+    path: str | Path,
+    *,
+    wave: str | None = None,
+    fmt: str | None = None,
+    dry_run: bool = False,
+    update: bool = False,
+    event_map: str | Path | None = None,
+    id_column: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import one file of questionnaire responses, all of it or nothing, in the caller's transaction.
+
+    Parameters
+    ----------
+    session
+        The caller's session; it is flushed, never committed.
+    study
+        A :class:`~tracker.db.models.Study`, a study name, or None for the only study.
+    path
+        The file: CSV (UTF-8, BOM allowed) or .xlsx (first worksheet).
+    wave
+        The wave of every row, when the file has no ``wave`` column (or REDCap events).
+    fmt
+        ``wide`` (default), ``long``, ``redcap``, ``qualtrics`` or ``xlsx`` (the
+        default for a ``.xlsx`` file). See :mod:`tracker.ingest.layout`.
+    dry_run
+        Validate and compare only; write nothing, record no batch.
+    update
+        Overwrite stored values the file changes, auditing each administration.
+    event_map
+        REDCap: CSV ``redcap_event_name,wave``.
+    id_column
+        Qualtrics: the column holding the participant code.
+    progress
+        ``progress(done, total)``, called as rows are read and as administrations
+        are written; ``total`` is an estimate until the whole file has been read.
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem in the file (row, column, value and rule), or
+        every stored value the file would change when ``update`` is false.
+        Nothing has been written.
+    TrackerError
+        The file cannot be read, is not UTF-8, or its header cannot be used.
+    Conflict
+        Another import wrote the same administrations at the same time.
+    """
+    study = _resolve(session, study)
+    path = Path(path)
+    fmt = _infer_format(fmt, path)
+    if event_map is not None and fmt != "redcap":
+        raise TrackerError("--event-map applies to --format redcap only")
+    if id_column is not None and fmt != "qualtrics":
+        raise TrackerError("--id-column applies to --format qualtrics only")
+    if fmt == "qualtrics" and not id_column:
+        raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code "
+                           "(e.g. ExternalReference)")
+    info = inspect_file(path, text=fmt != "xlsx")
+    ctx = StudyContext(session, study)
+    if not ctx.instruments:
+        raise TrackerError(f"study {study.name!r} has no instruments yet; add them first: tracker instrument add CODE")
+    fixed_wave_id = None
+    if wave is not None:
+        from tracker.study.studies import get_wave
+
+        fixed_wave_id = get_wave(session, study, wave).id
+    emap = emap_name = None
+    if event_map is not None:
+        from tracker.ingest.eventmap import load_event_map
+
+        emap, emap_name = load_event_map(event_map, ctx)
+
+    chunks = xlsx_chunks(info) if fmt == "xlsx" else csv_chunks(info)
+    estimate = xlsx_rows_estimate(info) if fmt == "xlsx" else info.lines
+    ticker = _Progress(progress, estimate, writes=not dry_run)
+    try:
+        first = next(chunks, [])
+        header_rows = 3 if fmt == "qualtrics" else 1
+        header = first[0][1] if first else []
+        if not any(c.strip() for c in header):
+            raise TrackerError(f"{info.name}: row 1 (the header) is empty")
+        if fmt == "qualtrics":
+            third = first[2][1] if len(first) > 2 else []
+            if not any(c.strip().startswith('{"ImportId"') for c in third):
+                raise TrackerError(
+                    f"{info.name} does not look like a Qualtrics CSV export: its row 3 should hold the "
+                    '{"ImportId": ...} entries (export with "Use numeric values"; for a plain CSV use --format wide)'
+                )
+        problems = Problems()
+        layout, header_problems, warnings = analyse(
+            header, ctx, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
+            has_event_map=emap is not None, id_column=id_column,
+        )
+        problems.extend(header_problems)
+        collector = Collector(layout, ctx, problems, warnings, name=info.name, fixed_wave_id=fixed_wave_id,
+                              event_map=emap, event_map_name=emap_name)
+        records_read = len(first)
+        collector.add(first[header_rows:])
+        ticker.report(records_read)
+        for chunk in chunks:
+            collector.add(chunk)
+            records_read += len(chunk)
+            ticker.report(records_read)
+    finally:
+        chunks.close()
+    rows = collector.rows_read
+    blocks = collector.blocks()
+    if problems:
+        raise problems.error(info.name)
+    if not blocks:
+        raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
+    ticker.report(rows, rows * ticker.factor)
+
+    plans = plan_blocks(session, blocks)
+    withdrawn = withdrawn_problems(ctx, plans, info.name, layout.id_name)
+    if withdrawn:
+        raise withdrawn.error(info.name)
+    completed_column = layout.header[layout.completed_col] if layout.completed_col is not None else None
+    change_list = changes(ctx, plans)
+    if change_list and not update:
+        raise change_problems(ctx, plans, info.name, completed_column).error(
+            info.name, ("stored value would change", "stored values would change"),
+            "; import with --update to apply the changes",
+        )
+    warnings.extend(soft_warnings(ctx, plans, info.name, completed_column, layout.id_name))
+
+    result = ImportResult(
+        batch_id=None, file=info.name, sha256=info.sha256, format=fmt, rows=rows,
+        administrations_new=sum(int(p.new.sum()) for p in plans),
+        administrations_changed=sum(int(p.changed.sum()) for p in plans),
+        administrations_unchanged=sum(int((~p.to_write).sum()) for p in plans),
+        values_written=sum(int(p.new.sum()) * p.block.instrument.items + int(p.cell_changed.sum()) for p in plans),
+        values_changed=sum(int(p.cell_changed.sum()) for p in plans),
+        dry_run=dry_run, warnings=warnings, changes=change_list, breakdown=_breakdown(ctx, plans),
+    )
+    to_write = result.administrations_new + result.administrations_changed
+    if to_write == 0:
+        result.unchanged = True
+        ticker.report(ticker.total)
+        return result
+    if dry_run:
+        ticker.report(ticker.total)
+        return result
+
+    done_writing = 0
+
+    def advance(n: int) -> None:
+        nonlocal done_writing
+        done_writing += n
+        ticker.report(rows + rows * done_writing // to_write)
+
+    with translate_errors():
+        batch = ImportBatch(
+            study_id=study.id, file_name=path.name, sha256=info.sha256, format=fmt, row_count=rows,
+            item_count=result.values_written, os_user=audit.os_user(),
+        )
+        session.add(batch)
+        session.flush()
+        write_plan(session, ctx, plans, batch_id=batch.id, progress=advance)
+        audit.record(
+            session, study_id=study.id, action="import", entity="import_batch", key=path.name,
+            after={"file": path.name, "sha256": info.sha256, "format": fmt, "rows": rows,
+                   "administrations_new": result.administrations_new,
+                   "administrations_changed": result.administrations_changed,
+                   "values_written": result.values_written, "values_changed": result.values_changed},
+            import_batch_id=batch.id,
+        )
+        session.flush()
+    result.batch_id = batch.id
+    ticker.report(ticker.total)
+    return result
+
+
+def _breakdown(ctx: StudyContext, plans) -> list[dict]:
+    out: dict[tuple[int, str], dict] = {}
+    for plan in plans:
+        b = plan.block
+        for wid in np.unique(b.wave).tolist():
+            sel = b.wave == wid
+            wave = ctx.wave_by_id[wid]
+            out[(wave.id, b.instrument.code)] = {
+                "wave": wave.name, "instrument": b.instrument.code,
+                "new": int((plan.new & sel).sum()), "changed": int((plan.changed & sel).sum()),
+                "unchanged": int((~plan.to_write & sel).sum()),
+            }
+    order = {w.id: i for i, w in enumerate(ctx.waves.values())}
+    return [out[k] for k in sorted(out, key=lambda k: (order[k[0]], k[1]))]

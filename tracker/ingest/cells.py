@@ -1,0 +1,131 @@
+"""Cell-level rules: item values, dates, codes; and the problem list.
+
+Item values are checked by :func:`tracker.scoring.check_item_values`, the same
+rule the scoring engine applies, but only on the *distinct* texts of a block
+(survey answers repeat a handful of strings), then broadcast back through the
+factorised codes: a million cells cost one hash pass, not a million parses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+
+from tracker.errors import Problem, ValidationError
+from tracker.instruments import InstrumentDef
+from tracker.scoring import NOT_A_NUMBER, check_item_values, coerce_item_values, item_value_message
+
+# At most this many problems are listed in one error; the rest are counted.
+MAX_LISTED = 1000
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_NA_WORDS = {"na", "n/a", "nan", "null", "none", "missing", ".", "-", "-99", "-999"}
+
+
+class Problems:
+    """Problems in the order found; the first :data:`MAX_LISTED` are kept, all are counted."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.total = 0
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self.items) < MAX_LISTED:
+            self.items.append(problem)
+
+    def extend(self, problems) -> None:
+        for p in problems:
+            self.add(p)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def error(self, name: str, what: tuple[str, str] = ("problem", "problems"), advice: str = "") -> ValidationError:
+        """The error listing the problems; ``what`` is the (singular, plural) noun."""
+        n = self.total
+        listed = f" (first {MAX_LISTED} listed)" if n > MAX_LISTED else ""
+        ordered = sorted(self.items, key=lambda p: (p.row or 0))
+        return ValidationError(
+            ordered, f"{name}: {n:,} {what[0] if n == 1 else what[1]}{listed}; nothing was written{advice}"
+        )
+
+
+def unneutralise(text: str) -> str:
+    """Undo the ``'`` an export put before a formula-like cell (``'=x`` -> ``=x``)."""
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+        return text[1:]
+    return text
+
+
+def parse_date(text: str) -> tuple[int, str | None]:
+    """``(ordinal, None)`` for ``YYYY-MM-DD`` (an ISO date-time gives its date part),
+    ``(0, None)`` for an empty cell, ``(-1, reason)`` otherwise. Never guesses 03/04/2027."""
+    value = text.strip()
+    if not value:
+        return 0, None
+    match = _DATE.match(value)
+    if not match:
+        return -1, "not a date in the form YYYY-MM-DD"
+    try:
+        return dt.date.fromisoformat(match.group(1)).toordinal(), None
+    except ValueError:
+        return -1, "not a real calendar date"
+
+
+class DateCache:
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, str | None]] = {}
+
+    def __call__(self, text: str) -> tuple[int, str | None]:
+        hit = self._seen.get(text)
+        if hit is None:
+            hit = self._seen[text] = parse_date(text)
+        return hit
+
+
+def iso(ordinal: int) -> str | None:
+    return dt.date.fromordinal(int(ordinal)).isoformat() if ordinal > 0 else None
+
+
+def fmt_value(value: float | None) -> float | int | None:
+    """A stored value as people read it: 3.0 -> 3, NaN -> None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    value = float(value)
+    return int(value) if value.is_integer() and abs(value) < 1e15 else value
+
+
+class CheckedCells:
+    """The texts of an ``n x p`` block of item cells, checked against one definition.
+
+    Attributes: ``values`` (float64, NaN = empty or invalid), ``nonempty``
+    (bool), ``bad`` (bool: breaks a rule) and :meth:`rule` for a bad cell.
+    """
+
+    def __init__(self, cells: np.ndarray, definition: InstrumentDef):
+        shape = cells.shape
+        codes, uniques = pd.factorize(cells.ravel(), use_na_sentinel=False)
+        texts = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        self._rules = check_item_values(texts, definition).to_numpy(dtype=object)
+        numbers = coerce_item_values(texts).to_numpy(dtype=np.float64)
+        blank = np.array([not str(t).strip() for t in texts], dtype=bool)
+        bad = np.array([r is not None for r in self._rules], dtype=bool)
+        self._codes = codes.reshape(shape)
+        self.values = np.where(bad, np.nan, numbers)[self._codes]
+        self.nonempty = ~blank[self._codes]
+        self.bad = bad[self._codes]
+        self.definition = definition
+
+    def rule(self, i: int, j: int) -> str:
+        return self._rules[self._codes[i, j]]
+
+
+def value_problem(rule: str, definition: InstrumentDef, *, text: str, **where) -> Problem:
+    message = item_value_message(rule, definition)
+    if rule == NOT_A_NUMBER and text.strip().lower() in _NA_WORDS:
+        message += "; leave the cell empty for an unanswered item"
+    return Problem(rule, message, value=text, **where)

@@ -1,0 +1,253 @@
+"""Writing a validated plan, fast, inside the caller's transaction.
+
+New administrations and their item responses go through the DBAPI connection
+under the session (``session.connection().connection.driver_connection``), so
+they share the session's transaction and are committed or rolled back with it:
+
+* SQLite: ``executemany`` of plain tuples. Ids are assigned from
+  ``MAX(id) + 1``: the import batch row is written first, so this transaction
+  already holds SQLite's single write lock and no other writer can take ids
+  in between.
+* PostgreSQL: both tables are loaded with ``COPY ... FROM STDIN`` (psycopg 3
+  ``cursor.copy`` / ``write_row``); administrations take their ids from the
+  sequence default and are read back by batch (100,000 ``nextval`` calls in
+  a query took 1.3 s; the read-back takes 0.05 s).
+
+Item responses are written one row per item of the definition, unanswered
+items as NULL, in slices of :data:`WRITE_SLICE` administrations so that the
+Python tuples built for the driver stay bounded.
+
+Concurrent imports of the same (participant, wave, instrument) are arbitrated
+by the table's unique constraint: the later one fails on it and is turned into
+:class:`tracker.errors.Conflict` with a message saying what happened.
+
+Changed administrations (``update``) are rare and small: they go through
+SQLAlchemy Core, with one audit event per administration holding the old and
+new values of the items that changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import Session
+
+from tracker.db.models import Administration, AuditEvent, ItemResponse
+from tracker.errors import Conflict
+from tracker.ingest.cells import fmt_value, iso
+from tracker.ingest.context import StudyContext
+from tracker.ingest.plan import BlockPlan
+from tracker.study import audit
+
+WRITE_SLICE = 20_000
+
+CONFLICT = (
+    "another import wrote responses for the same participants, waves and instruments while this one "
+    "was running ({detail}); nothing was written. Run the import again: values already stored are "
+    "compared, identical ones skipped and differences listed"
+)
+BUSY = "the database is busy with another writer ({detail}); nothing was written, try again"
+
+
+@dataclass
+class Written:
+    administrations_new: int = 0
+    administrations_changed: int = 0
+    values_written: int = 0
+    values_changed: int = 0
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn a lost race with another writer into :class:`Conflict`, whatever layer raised it."""
+    import sqlite3
+
+    from sqlalchemy import exc as sa_exc
+
+    pg_integrity: tuple = ()
+    pg_busy: tuple = ()
+    if "psycopg" in sys.modules:  # only a PostgreSQL session can raise its errors; importing it costs 0.3 s
+        import psycopg
+        from psycopg import errors as pg_errors
+
+        pg_integrity = (psycopg.IntegrityError,)
+        pg_busy = (pg_errors.DeadlockDetected, pg_errors.LockNotAvailable,
+                   pg_errors.SerializationFailure, pg_errors.QueryCanceled)
+
+    def detail(exc: BaseException) -> str:
+        orig = getattr(exc, "orig", None) or exc
+        text = str(orig).strip().splitlines()
+        return text[0] if text else orig.__class__.__name__
+
+    try:
+        yield
+    except (sqlite3.IntegrityError, *pg_integrity) as exc:
+        raise Conflict(CONFLICT.format(detail=detail(exc))) from None
+    except sa_exc.IntegrityError as exc:
+        raise Conflict(CONFLICT.format(detail=detail(exc))) from None
+    except (sqlite3.OperationalError, sa_exc.OperationalError, *pg_busy) as exc:
+        text = detail(exc)
+        if isinstance(exc, pg_busy) or "locked" in text or "busy" in text or isinstance(
+            getattr(exc, "orig", None), pg_busy
+        ):
+            raise Conflict(BUSY.format(detail=text)) from None
+        raise
+
+
+def write_plan(
+    session: Session,
+    ctx: StudyContext,
+    plans: list[BlockPlan],
+    *,
+    batch_id: int,
+    progress: Callable[[int], None] | None = None,
+) -> Written:
+    """Write new and changed administrations; ``progress(n)`` after each slice of n administrations."""
+    written = Written()
+    connection = session.connection()
+    dialect = connection.dialect.name
+    dbapi = connection.connection.driver_connection
+    for plan in plans:
+        new = np.flatnonzero(plan.new)
+        if len(new):
+            k = plan.block.instrument.items
+            ids = _insert_administrations(dbapi, dialect, plan, new, batch_id)
+            for start in range(0, len(new), WRITE_SLICE):
+                part = slice(start, start + WRITE_SLICE)
+                _insert_items(dbapi, dialect, ids[part], plan.block.values[new[part]])
+                written.values_written += len(ids[part]) * k
+                if progress:
+                    progress(len(ids[part]))
+            written.administrations_new += len(new)
+        changed = np.flatnonzero(plan.changed)
+        if len(changed):
+            n_values = _update_changed(session, ctx, plan, changed, batch_id)
+            written.administrations_changed += len(changed)
+            written.values_changed += n_values
+            written.values_written += n_values
+            if progress:
+                progress(len(changed))
+    return written
+
+
+def _insert_administrations(dbapi, dialect: str, plan: BlockPlan, rows: np.ndarray, batch_id: int) -> np.ndarray:
+    """Insert the administrations ``rows`` of ``plan``; their new ids, in the same order.
+
+    SQLite: explicit ids from ``MAX(id) + 1`` (this transaction holds the write
+    lock since the batch row was written). PostgreSQL: ``COPY`` lets the
+    sequence default number the rows in file order; reading back this batch's
+    ids for the instrument in id order gives them in that order.
+    """
+    block = plan.block
+    info = block.instrument
+    n = len(rows)
+    dates = {o: _date(o, dialect) for o in np.unique(block.completed[rows]).tolist()}
+    columns = [block.participant[rows].tolist(), block.wave[rows].tolist(), [info.id] * n, [info.version_id] * n,
+               [dates[o] for o in block.completed[rows].tolist()], [batch_id] * n]
+    names = "participant_id, wave_id, instrument_id, instrument_version_id, completed_on, import_batch_id"
+    cursor = dbapi.cursor()
+    try:
+        if dialect == "postgresql":
+            with cursor.copy(f"COPY administration ({names}) FROM STDIN") as copy:
+                for row in zip(*columns, strict=True):
+                    copy.write_row(row)
+            cursor.execute(
+                "SELECT id FROM administration WHERE import_batch_id = %s AND instrument_id = %s ORDER BY id",
+                (batch_id, info.id),
+            )
+            ids = np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
+            if len(ids) != n:  # pragma: no cover - would be a bug, not a user error
+                raise RuntimeError(f"wrote {n} administrations of {info.code} but read back {len(ids)}")
+            return ids
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM administration")
+        first = cursor.fetchone()[0] + 1
+        ids = np.arange(first, first + n, dtype=np.int64)
+        cursor.executemany(
+            f"INSERT INTO administration (id, {names}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            zip(ids.tolist(), *columns, strict=True),
+        )
+        return ids
+    finally:
+        cursor.close()
+
+
+def _insert_items(dbapi, dialect: str, ids: np.ndarray, values: np.ndarray) -> None:
+    """One row per item of each administration, unanswered items as NULL."""
+    n, k = values.shape
+    flat = values.ravel()
+    value_list = flat.tolist()
+    for i in np.flatnonzero(np.isnan(flat)).tolist():
+        value_list[i] = None
+    rows = zip(np.repeat(ids, k).tolist(), np.tile(np.arange(1, k + 1), n).tolist(), value_list, strict=True)
+    cursor = dbapi.cursor()
+    try:
+        if dialect == "postgresql":
+            with cursor.copy("COPY item_response (administration_id, item, value) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
+    finally:
+        cursor.close()
+
+
+def _date(ordinal: int, dialect: str):
+    if ordinal <= 0:
+        return None
+    day = dt.date.fromordinal(ordinal)
+    return day if dialect == "postgresql" else day.isoformat()  # SQLAlchemy's SQLite Date storage
+
+
+def _update_changed(session: Session, ctx: StudyContext, plan: BlockPlan, rows: np.ndarray, batch_id: int) -> int:
+    block = plan.block
+    connection = session.connection()
+    admin = Administration.__table__
+    item_table = ItemResponse.__table__
+    admin_updates, value_updates, value_inserts, events = [], [], [], []
+    n_values = 0
+    for a in rows.tolist():
+        aid = int(plan.existing[a])
+        before: dict = {}
+        after: dict = {}
+        completed = plan.stored_completed[a]
+        if plan.completed_changed[a]:
+            before["completed"], after["completed"] = iso(plan.stored_completed[a]), iso(block.completed[a])
+            completed = block.completed[a]
+        admin_updates.append({"aid": aid, "completed": dt.date.fromordinal(int(completed)) if completed else None})
+        for k in np.flatnonzero(plan.cell_changed[a]).tolist():
+            new = fmt_value(block.values[a, k])
+            before[f"{block.instrument.code}_{k + 1}"] = fmt_value(plan.stored_values[a, k])
+            after[f"{block.instrument.code}_{k + 1}"] = new
+            params = {"aid": aid, "n": k + 1, "v": None if new is None else float(new)}
+            (value_updates if plan.stored_present[a, k] else value_inserts).append(params)
+            n_values += 1
+        key = f"{ctx.code_of(block.participant[a])}/{ctx.wave_by_id[int(block.wave[a])].name}/{block.instrument.code}"
+        events.append({
+            "study_id": ctx.study.id, "os_user": audit.os_user(), "action": "update", "entity": "administration",
+            "entity_key": key, "before": audit.jsonable(before), "after": audit.jsonable(after),
+            "import_batch_id": batch_id,
+        })
+    connection.execute(
+        update(admin).where(admin.c.id == bindparam("aid")).values(completed_on=bindparam("completed"), import_batch_id=batch_id),
+        admin_updates,
+    )
+    if value_updates:
+        connection.execute(
+            update(item_table)
+            .where(item_table.c.administration_id == bindparam("aid"), item_table.c.item == bindparam("n"))
+            .values(value=bindparam("v")),
+            value_updates,
+        )
+    if value_inserts:
+        connection.execute(
+            insert(item_table).values(administration_id=bindparam("aid"), item=bindparam("n"), value=bindparam("v")),
+            value_inserts,
+        )
+    connection.execute(insert(AuditEvent.__table__), events)
+    return n_values
