@@ -43,9 +43,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from tracker.cli import analyze_cmds, instrument_cmds, report_cmds, setup_cmds, study_cmds
+    from tracker.cli import analyze_cmds, data_cmds, instrument_cmds, report_cmds, setup_cmds, study_cmds
 
-    for module in (setup_cmds, study_cmds, instrument_cmds, analyze_cmds, report_cmds):
+    for module in (setup_cmds, study_cmds, instrument_cmds, data_cmds, analyze_cmds, report_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,215 @@
+"""import responses, status, due, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+
+# Show a progress bar when reading plus writing counts more units than this
+# (about 5,000 rows), and only on a terminal.
+PROGRESS_THRESHOLD = 10_000
+WARNINGS_SHOWN = 20
+
+
+def _date(_ctx, param, value):
+    if value is None:
+        return None
+    from tracker.study.dates import parse_date
+
+    return parse_date(value, what=f"--{param.name.replace('_', '-')}")
+
+
+class _Bar:
+    """A click progress bar on stderr, opened lazily once the work looks long."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+                return
+            self.bar = click.progressbar(length=total, label="Importing", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.length = total
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@click.group("import")
+def import_() -> None:
+    """Import survey responses (wide, long, xlsx, REDCap, Qualtrics)."""
+
+
+@import_.command("responses")
+@db_option
+@study_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--wave", metavar="NAME", help="Wave of every row, when the file has no wave column.")
+@click.option("--format", "fmt", type=click.Choice(["wide", "long", "redcap", "qualtrics", "xlsx"]),
+              help="File layout [default: xlsx for .xlsx files, else wide].")
+@click.option("--dry-run", is_flag=True, help="Validate and show what would be written; write nothing.")
+@click.option("--update", is_flag=True, help="Apply changes to stored values (each one audited).")
+@click.option("--event-map", type=click.Path(dir_okay=False, path_type=Path),
+              help="REDCap: CSV with columns redcap_event_name,wave.")
+@click.option("--id-column", metavar="NAME", help="Qualtrics: the column holding the participant code.")
+def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, event_map, id_column) -> None:
+    """Import a file of questionnaire responses, all of it or none of it.
+
+    \b
+    Example: tracker import responses baseline.csv --wave baseline
+             tracker import responses export.csv --format redcap --event-map events.csv
+             tracker import responses survey.csv --format qualtrics --wave post --id-column ExternalReference
+    """
+    from tracker.ingest import import_responses
+    from tracker.study.studies import resolve_study
+
+    bar = _Bar()
+    try:
+        with unit_of_work() as session:
+            result = import_responses(
+                session, resolve_study(session, study_name), file, wave=wave, fmt=fmt, dry_run=dry_run,
+                update=update, event_map=event_map, id_column=id_column, progress=bar,
+            )
+    finally:
+        bar.close()
+    _report(result)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _report(result) -> None:
+    rows = _plural(result.rows, "row")
+    if result.unchanged:
+        click.echo(f"{result.file}: already imported: nothing changed ({rows}, "
+                   f"{_plural(result.administrations_unchanged, 'administration')} already stored).")
+        return
+    what = f"{_plural(result.administrations_new, 'new administration')} ({_plural(result.values_written - result.values_changed, 'item value')})"
+    if result.administrations_changed:
+        what += (f", {_plural(result.values_changed, 'changed value')} in "
+                 f"{_plural(result.administrations_changed, 'administration')}")
+    if result.administrations_unchanged:
+        what += f"; {result.administrations_unchanged:,} already stored unchanged"
+    if result.dry_run:
+        click.echo(f"Dry run: {result.file} ({result.format}, {rows}) is valid. Would write {what}. Nothing was written.")
+    else:
+        click.echo(f"Imported {result.file} ({result.format}, {rows}): {what}. Batch #{result.batch_id}.")
+    emit([b for b in result.breakdown if b["new"] or b["changed"]], "table", ["wave", "instrument", "new", "changed", "unchanged"])
+    for change in result.changes[:WARNINGS_SHOWN]:
+        participant, wave, instrument, item, old, new = change
+        click.echo(f"  {'would change' if result.dry_run else 'changed'}: {participant} {wave} {instrument} "
+                   f"{item}: {old} -> {new}")
+    if len(result.changes) > WARNINGS_SHOWN:
+        click.echo(f"  … and {len(result.changes) - WARNINGS_SHOWN:,} more changes")
+    for warning in result.warnings[:WARNINGS_SHOWN]:
+        click.echo(f"Warning: {warning}")
+    if len(result.warnings) > WARNINGS_SHOWN:
+        click.echo(f"… and {len(result.warnings) - WARNINGS_SHOWN:,} more warnings")
+
+
+@click.command()
+@db_option
+@study_option
+@format_option
+def status(study_name, fmt) -> None:
+    """Completion per cohort x wave x instrument: counts and % of active participants.
+
+    Example: tracker status
+    """
+    from tracker.datasets.status import completion, completion_grid
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        matrix = completion(session, resolve_study(session, study_name))
+    if fmt == "table":
+        emit(completion_grid(matrix), "table")
+    else:
+        emit(matrix.to_dict("records"), fmt)
+
+
+@click.command()
+@db_option
+@study_option
+@click.option("--wave", metavar="NAME", help="One wave [default: every wave].")
+@click.option("--as-of", "as_of", metavar="DATE", callback=_date, help="Judge windows on this date (YYYY-MM-DD) [default: today].")
+@format_option
+def due(study_name, wave, as_of, fmt) -> None:
+    """Who is due, overdue or not yet due for a wave, by cohort (participant codes only).
+
+    Example: tracker due --wave post
+    """
+    from tracker.datasets.status import due as due_list
+    from tracker.datasets.status import due_by_cohort
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        frame = due_list(session, resolve_study(session, study_name), wave=wave, today=as_of or dt.date.today())
+    if fmt != "table":
+        records = frame.drop(columns="wave_order").to_dict("records")
+        for r in records:
+            r["opens"] = r["opens"].isoformat() if r["opens"] is not None else None
+            r["closes"] = r["closes"].isoformat() if r["closes"] is not None else None
+        emit(records, fmt, [c for c in frame.columns if c != "wave_order"])
+    elif frame.empty:
+        click.echo(f"Nobody is outstanding{f' for wave {wave}' if wave else ''}.")
+    else:
+        emit(due_by_cohort(frame), "table")
+
+
+@click.group()
+def export() -> None:
+    """Export scores or item responses as CSV or xlsx."""
+
+
+def _export_options(f):
+    f = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                     help="Output file, .csv or .xlsx.")(f)
+    f = click.option("--layout", type=click.Choice(["long", "wide"]), default="wide", show_default=True,
+                     help="One row per value (long) or per participant and wave (wide).")(f)
+    f = click.option("--wave", metavar="NAME", help="One wave [default: every wave].")(f)
+    return study_option(db_option(f))
+
+
+@export.command("scores")
+@_export_options
+def export_scores_cmd(study_name, wave, layout, out) -> None:
+    """Write scale scores (with items answered and proration) to a file.
+
+    Example: tracker export scores --wave baseline --out baseline_scores.xlsx
+    """
+    from tracker.datasets.export import export_scores
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        result = export_scores(session, resolve_study(session, study_name), out, wave=wave, layout=layout)
+    click.echo(f"Wrote {_plural(result.rows, 'row')} to {result.path}.")
+
+
+@export.command("items")
+@_export_options
+def export_items_cmd(study_name, wave, layout, out) -> None:
+    """Write item responses to a file; the wide layout imports again as it is.
+
+    Example: tracker export items --out all_items.csv
+    """
+    from tracker.datasets.export import export_items
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        result = export_items(session, resolve_study(session, study_name), out, wave=wave, layout=layout)
+    click.echo(f"Wrote {_plural(result.rows, 'row')} to {result.path}.")
+
+
+COMMANDS = [import_, status, due, export]
