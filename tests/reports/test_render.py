@@ -121,3 +121,23 @@ def test_a_study_with_little_in_it_still_renders(kwargs):
     assert "No findings yet" in html
     if kwargs.get("participants"):
         assert "< 5 recorded" in html or "not recorded" in html
+
+
+def test_chart_processes_draw_what_this_process_draws(demo_context):
+    from tracker.reports.charts import CHARTS, ChartWorkers, report_charts
+
+    here = report_charts(demo_context)
+    assert sorted(here) == sorted(CHARTS)
+    with ChartWorkers() as workers:
+        assert workers.draw(demo_context) == here
+
+
+def test_a_dead_chart_process_falls_back_to_this_process(demo_context):
+    from tracker.reports.charts import ChartWorkers, report_charts
+
+    workers = ChartWorkers()
+    for process, _ in workers.jobs:
+        process.terminate()
+        process.join()
+    assert workers.draw(demo_context) == report_charts(demo_context)
+    assert workers.jobs == []

@@ -141,12 +141,25 @@ def run_demo(out_dir: str | Path = "demo", *, url: str | None = None, participan
         ``data_files``, ``participants``, ``withdrawn``, ``imported`` (rows per
         wave) and ``seconds`` (per step).
     """
-    from tracker.demo.simulate import SimulationSettings, simulate
-    from tracker.instruments import load_toml, resolve
-
     say = progress or (lambda _line: None)
     if participants < 4:
         raise TrackerError("--participants must be at least 4 (two per arm)")
+    workers = None
+    if report:  # chart processes import matplotlib while the study is built
+        from tracker.reports.charts import ChartWorkers
+
+        workers = ChartWorkers()
+    try:
+        return _run(out_dir, url, participants, seed, report, say, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _run(out_dir, url, participants, seed, report, say, workers) -> dict:
+    from tracker.demo.simulate import SimulationSettings, simulate
+    from tracker.instruments import load_toml, resolve
+
     out = Path(out_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
@@ -199,7 +212,7 @@ def run_demo(out_dir: str | Path = "demo", *, url: str | None = None, participan
             t = time.perf_counter()
             from tracker.reports import write_report
 
-            written = write_report(session, study, out / "report.html")
+            written = write_report(session, study, out / "report.html", workers=workers)
             report_path = written["path"]
             seconds["report"] = time.perf_counter() - t
             seconds.update({f"report_{k}": v for k, v in written["seconds"].items()})

@@ -39,20 +39,31 @@ def report_context(session: Session, study: Study, *, generated_at: dt.datetime 
 
 
 def write_report(session: Session, study: Study, out: str | Path, *,
-                 generated_at: dt.datetime | None = None) -> dict:
+                 generated_at: dt.datetime | None = None, workers=None, parallel: bool = True) -> dict:
     """Write the HTML report for ``study`` to ``out``.
 
+    The charts are drawn by :class:`~tracker.reports.charts.ChartWorkers` started
+    here (or given as ``workers``, started earlier by the caller) while the study
+    is loaded and analysed; ``parallel=False`` draws them in this process.
+
     Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
-    time spent loading and analysing, drawing and rendering) and ``context``.
+    time spent loading and analysing, drawing -- what is left of it once the
+    analyses are done -- and rendering) and ``context``.
     """
-    from tracker.reports.charts import report_charts
+    from tracker.reports.charts import ChartWorkers, report_charts
     from tracker.reports.render import render
 
     out = Path(out).expanduser().resolve()
     t0 = time.perf_counter()
-    ctx = report_context(session, study, generated_at=generated_at)
-    t1 = time.perf_counter()
-    charts = report_charts(ctx)
+    if workers is None and parallel:
+        workers = ChartWorkers()
+    try:
+        ctx = report_context(session, study, generated_at=generated_at)
+        t1 = time.perf_counter()
+        charts = workers.draw(ctx) if workers is not None else report_charts(ctx)
+    finally:
+        if workers is not None:
+            workers.close()
     t2 = time.perf_counter()
     html = render(ctx, charts)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -199,6 +199,7 @@ def paired(data: dict[str, dict[str, dict]], measures: list[str], labels: dict[s
     """Each participant's pre and post score joined by a line, a panel per measure, by arm."""
     import numpy as np
     from matplotlib.collections import LineCollection
+    from matplotlib.ticker import MaxNLocator
 
     colours = _arm_colours(arms)
     ncols = min(4, max(1, len(measures)))
@@ -231,6 +232,7 @@ def paired(data: dict[str, dict[str, dict]], measures: list[str], labels: dict[s
             ax.set_xticks(ticks, names, fontsize=6.5)
             ax.set_xlim(-0.5, (len(arms) - 1) * 2.4 + 1.5)
             ax.autoscale(axis="y")
+            ax.yaxis.set_major_locator(MaxNLocator(4))
             ax.set_title(_wrap(labels[m], 26), fontsize=8)
         handles, names = axes.flat[0].get_legend_handles_labels()
         if handles:
@@ -245,6 +247,8 @@ def paired(data: dict[str, dict[str, dict]], measures: list[str], labels: dict[s
 
 def trajectories(means: list[dict], measures: list[str], labels: dict[str, str], waves: list[str]) -> str:
     """Model-estimated means with 95 % CIs at every wave, a panel per measure, a line per arm."""
+    from matplotlib.ticker import MaxNLocator
+
     arms = sorted({r["arm"] for r in means if r["arm"]})
     colours = _arm_colours(arms)
     ncols = min(4, max(1, len(measures)))
@@ -270,11 +274,14 @@ def trajectories(means: list[dict], measures: list[str], labels: dict[str, str],
                 offset = -width / 2 + a * 0.08
                 x = [position[r["wave"]] + offset for r in rows]
                 y = [r["mean"] for r in rows]
-                low = [r["mean"] - r["ci_low"] if r["ci_low"] is not None else 0 for r in rows]
-                high = [r["ci_high"] - r["mean"] if r["ci_high"] is not None else 0 for r in rows]
-                ax.errorbar(x, y, yerr=[low, high], fmt="-o", color=colours[arm], lw=1.6, ms=3.5,
-                            capsize=2.5, elinewidth=1, label=arm)
+                ci = [(xi, r["ci_low"], r["ci_high"]) for xi, r in zip(x, rows, strict=True)
+                      if r["ci_low"] is not None and r["ci_high"] is not None]
+                if ci:  # one collection of CI bars: far fewer artists than errorbar()
+                    ax.vlines([c[0] for c in ci], [c[1] for c in ci], [c[2] for c in ci],
+                              color=colours[arm], lw=1.1)
+                ax.plot(x, y, "-o", color=colours[arm], lw=1.6, ms=3.5, label=arm)
             ax.set_xticks(range(len(waves)), [_wrap(w, 12) for w in waves], fontsize=6.5)
+            ax.yaxis.set_major_locator(MaxNLocator(4))
             ax.set_xlim(-0.4, len(waves) - 0.6)
             ax.set_title(_wrap(labels[m], 26), fontsize=8)
             ax.grid(axis="y", color="#e3e3e3", lw=0.6)
@@ -290,9 +297,13 @@ def trajectories(means: list[dict], measures: list[str], labels: dict[str, str],
 
 # -- all charts of a report -----------------------------------------------------------------------
 
+CHARTS = ("heatmap", "forest_change", "forest_compare", "paired", "trajectories")
+# two groups of about equal drawing time, for two worker processes
+SPLIT = (("paired", "forest_compare"), ("trajectories", "heatmap", "forest_change"))
 
-def report_charts(ctx: dict) -> dict[str, str]:
-    """Every chart the report template shows, by name, from the report context."""
+
+def report_charts(ctx: dict, only: Sequence[str] = CHARTS) -> dict[str, str]:
+    """The charts the report template shows (those named in ``only``), by name, from the context."""
     import gc
 
     # A figure is thousands of small objects in reference cycles; collecting while
@@ -300,26 +311,26 @@ def report_charts(ctx: dict) -> dict[str, str]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _report_charts(ctx)
+        return _report_charts(ctx, set(only))
     finally:
         if enabled:
             gc.enable()
 
 
-def _report_charts(ctx: dict) -> dict[str, str]:
+def _report_charts(ctx: dict, only: set[str]) -> dict[str, str]:
     info = {m["measure"]: m for m in ctx["measures"]}
     labels = {m: info[m]["label"] for m in info}
     chart = ctx["chart_measures"]
     out: dict[str, str] = {}
 
     corr = ctx["correlations"]
-    if corr["rows"] and len(corr["measures"]) >= 2:
+    if "heatmap" in only and corr["rows"] and len(corr["measures"]) >= 2:
         out["heatmap"] = heatmap(corr["rows"], corr["measures"], labels,
                                  {m: info[m]["role"] for m in corr["measures"]}, corr["wave"])
 
     arms = ctx["arms"] or ["all"]
     colours = _arm_colours(arms) | {"all": ARM_COLOURS[0]}
-    if ctx["change"] and ctx["change"][0]["rows"]:
+    if "forest_change" in only and ctx["change"] and ctx["change"][0]["rows"]:
         first = ctx["change"][0]
         items = [
             {"label": labels[r["measure"]] + ("" if info[r["measure"]]["higher_is_better"] else " (lower is better)"),
@@ -331,7 +342,7 @@ def _report_charts(ctx: dict) -> dict[str, str]:
                 items, xlabel="Cohen's dz (post − pre) with 95 % CI",
                 title=f"Change from {first['pre']} to {first['post']}, by arm",
                 legend_title="arm", colours=colours)
-    if ctx["compare"] and any(b["rows"] for b in ctx["compare"]):
+    if "forest_compare" in only and ctx["compare"] and any(b["rows"] for b in ctx["compare"]):
         items = [
             {"label": labels[r["measure"]] + ("" if info[r["measure"]]["higher_is_better"] else " (lower is better)"),
              "group": f"{b['pre']} → {b['post']}", "estimate": r["d_ppc"],
@@ -347,12 +358,113 @@ def _report_charts(ctx: dict) -> dict[str, str]:
                 items, xlabel="d_ppc2 (difference in change, in baseline SD units) with 95 % CI",
                 title=title, legend_title="",
                 colours={g: WAVE_COLOURS[i % len(WAVE_COLOURS)] for i, g in enumerate(groups)})
-    if ctx["paired"] and any(ctx["paired"].values()):
+    if "paired" in only and ctx["paired"] and any(ctx["paired"].values()):
         block = ctx["change"][0]
         arms_present = [a for a in arms if any(a in ctx["paired"][m] for m in chart)]
         out["paired"] = paired(ctx["paired"], chart, labels, arms_present, block["pre"], block["post"],
                                ctx["paired_sample"])
-    if ctx["trajectory"]["means"]:
+    if "trajectories" in only and ctx["trajectory"]["means"]:
         waves = [w["wave"] for w in ctx["waves"]]
         out["trajectories"] = trajectories(ctx["trajectory"]["means"], chart, labels, waves)
     return out
+
+
+# -- drawing in worker processes ------------------------------------------------------------------
+
+
+def _worker(conn) -> None:
+    """A chart process: import matplotlib at once (while the parent analyses), then draw one job."""
+    try:
+        import matplotlib.backends.backend_svg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+        job = conn.recv()
+        if job is not None:
+            ctx, names = job
+            conn.send(("ok", report_charts(ctx, names)))
+    except BaseException as exc:  # the parent draws the charts itself
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except (OSError, ValueError):
+            pass
+    finally:
+        conn.close()
+
+
+class ChartWorkers:
+    """Two processes that draw the report's charts, started before the analyses.
+
+    Importing matplotlib and drawing take about as long as loading the study and
+    running every analysis; on a machine with two or more cores, doing them in
+    parallel shortens ``tracker demo`` and ``tracker report`` by a second or two.
+    A worker that fails (or a machine with one core) falls back to drawing in this
+    process: the charts are the same either way.
+    """
+
+    def __init__(self, processes: int = 2):
+        import multiprocessing
+        import os
+
+        self.jobs: list = []
+        if processes < 1 or (os.cpu_count() or 1) < 2:
+            return
+        # spawn, not fork: the parent holds database connections and maybe threads
+        mp = multiprocessing.get_context("spawn")
+        for _ in range(processes):
+            try:
+                here, there = mp.Pipe()
+                process = mp.Process(target=_worker, args=(there,), daemon=True, name="tracker-charts")
+                process.start()
+                there.close()
+                self.jobs.append((process, here))
+            except OSError:
+                break
+
+    def draw(self, ctx: dict, timeout: float = 300.0) -> dict[str, str]:
+        """Every chart of the report: drawn by the workers, else here."""
+        groups = list(SPLIT) if len(self.jobs) >= 2 else [CHARTS]
+        out: dict[str, str] = {}
+        pending, left = [], []
+        for i, names in enumerate(groups):
+            if i < len(self.jobs):
+                process, conn = self.jobs[i]
+                try:
+                    conn.send((ctx, names))
+                    pending.append((conn, names))
+                    continue
+                except (OSError, ValueError):
+                    pass
+            left.extend(names)
+        for conn, names in pending:
+            try:
+                status, payload = conn.recv() if conn.poll(timeout) else ("error", "timed out")
+            except (EOFError, OSError):
+                status, payload = "error", "the chart process ended"
+            if status == "ok":
+                out.update(payload)
+            else:
+                left.extend(names)
+        if left:
+            out.update(report_charts(ctx, left))
+        self.close()
+        return out
+
+    def close(self) -> None:
+        for process, conn in self.jobs:
+            try:
+                if process.is_alive():
+                    conn.send(None)
+            except (OSError, ValueError):
+                pass
+            conn.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        self.jobs = []
+
+    def __enter__(self) -> ChartWorkers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -562,7 +562,13 @@ def build_context(
 
     if has_scores and len(waves) >= 2:
         traj_rows, traj_error = _run(analyses.trajectory, data)
-        means_rows, means_error = _run(analyses.trajectory_means, data)
+        # the chart's means, for the chart's measures only (each measure is its own model)
+        means_rows, means_error = [], None
+        for m in chart:
+            rows, means_error = _run(analyses.trajectory_means, data, measure=m)
+            means_rows += rows
+            if means_error:
+                break
     else:
         traj_rows, means_rows = [], []
         traj_error = means_error = no_data or "trajectories need two or more waves"
