@@ -185,3 +185,18 @@ def test_items_keep_their_order_of_appearance(h):
         rest = np.delete(X, j, axis=1).sum(axis=1)
         h.assert_close(got_a.loc[name, "corrected_item_total_r"], np.corrcoef(X[:, j], rest)[0, 1])
         h.assert_close(got_b.loc[name, "corrected_item_total_r"], np.corrcoef(X[:, j], rest)[0, 1])
+
+
+@pytest.mark.parametrize("n", [3, 5, 6, 7])
+def test_few_cases_for_many_items(n, h):
+    # n <= k makes the correlation matrix singular: omega is null with a note, no warning
+    rng = np.random.default_rng(n)
+    X = rng.integers(1, 6, size=(n, 6)).astype(float) + np.arange(n)[:, None] % 3
+    out = reliability(items_long(X))
+    h.assert_nulls_explained(out)
+    row = out.iloc[0]
+    if n <= 6:
+        assert (
+            np.isnan(row["omega"]) and "omega needs more complete cases than items" in row["note"]
+        )
+    assert np.isfinite(row["alpha"]) or row["note"]

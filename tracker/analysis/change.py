@@ -238,12 +238,16 @@ def _change_stats(
     )
     df = n - 1
     out["df"] = float(df)
-    if sd_diff > 0:
+    # differences equal to 10 decimals are equal: float noise (0.3 - 0.1 vs 0.2) must not
+    # turn a constant difference into an enormous t
+    if np.ptp(d_r) > 0:
         se = sd_diff / np.sqrt(n)
         t = mean_diff / se
         half = stats.t.ppf(0.975, df) * se
         dz = mean_diff / sd_diff
         lo, hi = dz_confidence_interval(dz, n)
+        if np.isnan(lo) or np.isnan(hi):
+            notes.append("dz CI not computable: the noncentral t cannot be inverted this far out")
         out.update(
             t=t,
             p=2.0 * stats.t.sf(abs(t), df),
@@ -333,14 +337,22 @@ def dz_confidence_interval(dz: float, n: int, level: float = 0.95) -> tuple[floa
         # cdf falls as ncp rises: widen [lo, hi] until the root is inside
         step = 2.0 + abs(t_obs) * 0.5
         lo, hi = t_obs - step, t_obs + step
-        while f(lo) < 0:
+        for _ in range(60):
+            if not f(lo) < 0:
+                break
             lo -= step
             step *= 2.0
-        while f(hi) > 0:
+        for _ in range(60):
+            if not f(hi) > 0:
+                break
             hi += step
             step *= 2.0
+        if not (f(lo) >= 0 >= f(hi)):  # NaN from nct far in the tails, or no bracket
+            return float("nan")
         return optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-13, maxiter=500)
 
+    if not np.isfinite(t_obs):
+        return float("nan"), float("nan")
     return solve(1.0 - alpha) / np.sqrt(n), solve(alpha) / np.sqrt(n)
 
 

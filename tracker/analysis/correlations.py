@@ -142,8 +142,8 @@ def _constant_on_pairs(X: np.ndarray, M: np.ndarray, candidates: np.ndarray | No
         js = np.flatnonzero(todo[i])
         rows = M[:, [i]] & M[:, js]  # (n, len(js)): rows usable for pair (i, j)
         xi = X[:, [i]]
-        hi = np.where(rows, xi, -np.inf).max(axis=0)
-        lo = np.where(rows, xi, np.inf).min(axis=0)
+        hi = np.where(rows, xi, -np.inf).max(axis=0, initial=-np.inf)
+        lo = np.where(rows, xi, np.inf).min(axis=0, initial=np.inf)
         const[i, js] = ~(hi > lo)
     return const
 

@@ -105,6 +105,8 @@ def _blocks(items: pd.DataFrame):
     cols = ["participant", "wave", "measure", "item", "value"]
     require_columns(items, cols, "the item table")
     values = numeric(items["value"], "value").to_numpy()
+    if len(values) == 0:
+        return
     p_codes, people_all = pd.factorize(items["participant"], sort=True, use_na_sentinel=False)
     w_codes, waves = pd.factorize(items["wave"], use_na_sentinel=False)
     m_codes, measures = pd.factorize(items["measure"], use_na_sentinel=False)
@@ -182,9 +184,15 @@ def _alpha_stats(Y: np.ndarray, notes: list[str]) -> dict:
         return out
     R = _correlation_matrix(Y)
     rbar = (R.sum() - k) / (k * (k - 1))
-    out["alpha_std"] = k * rbar / (1.0 + (k - 1) * rbar)
+    if 1.0 + (k - 1) * rbar > 1e-12:
+        out["alpha_std"] = k * rbar / (1.0 + (k - 1) * rbar)
+    else:  # mean inter-item r at its floor -1/(k - 1)
+        notes.append("items perfectly negatively related: standardized alpha undefined")
     if k < 3:
         notes.append("omega needs at least 3 items")
+        return out
+    if n <= k:
+        notes.append("omega needs more complete cases than items")
         return out
     loadings, psi, f_note = one_factor_ml(R)
     notes.append(f_note)
@@ -208,11 +216,11 @@ def one_factor_ml(R: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, 
     positive definite.
     """
     k = R.shape[0]
-    try:
-        np.linalg.cholesky(R)
-        start = (1.0 - 0.5 / k) / np.diag(np.linalg.inv(R))
-    except np.linalg.LinAlgError:
+    # R must be clearly positive definite (it is singular with no more cases than items):
+    # otherwise psi^-1/2 R psi^-1/2 has eigenvalues at or below zero and f is undefined
+    if not np.all(np.isfinite(R)) or np.linalg.eigvalsh(R)[0] <= 1e-8:
         return None, None, "item correlation matrix not positive definite: omega not computed"
+    start = (1.0 - 0.5 / k) / np.diag(np.linalg.inv(R))
 
     def parts(psi):
         sc = 1.0 / np.sqrt(psi)
