@@ -385,22 +385,32 @@ def _findings(ctx: dict, info: dict[str, dict]) -> list[dict]:
 
 
 def _paired(data: StudyData, measures: list[str], pre: str, post: str) -> dict:
-    s = data.scores[data.scores["measure"].isin(measures) & data.scores["wave"].isin([pre, post])]
-    s = s.dropna(subset=["score"])
-    wide = s.pivot_table(index=["measure", "arm", "participant"], columns="wave", values="score", aggfunc="first")
-    out: dict[str, dict[str, list]] = {}
+    s = data.scores
+    s = s[s["measure"].isin(measures) & s["wave"].isin([pre, post]) & s["score"].notna()]
+    # participants numbered once (order of appearance), then plain numpy per measure
+    person, people = pd.factorize(s["participant"])
+    arm_of = np.empty(len(people), dtype=object)
+    arm_of[person] = s["arm"].to_numpy(dtype=object)
+    measure = s["measure"].to_numpy(dtype=object)
+    is_pre = (s["wave"] == pre).to_numpy()
+    score = s["score"].to_numpy(dtype=float)
     rng = np.random.Generator(np.random.PCG64(0))  # the same participants drawn every time
+    out: dict[str, dict[str, dict]] = {}
     for m in measures:
+        mine = measure == m
+        before = np.full(len(people), np.nan)
+        after = np.full(len(people), np.nan)
+        before[person[mine & is_pre]] = score[mine & is_pre]
+        after[person[mine & ~is_pre]] = score[mine & ~is_pre]
+        both = ~np.isnan(before) & ~np.isnan(after)
         out[m] = {}
-        if m not in wide.index.get_level_values(0) or pre not in wide or post not in wide:
-            continue
-        block = wide.loc[m].dropna(subset=[pre, post])
-        for arm in sorted(block.index.get_level_values(0).unique()):
-            pairs = block.loc[arm, [pre, post]].to_numpy()
-            shown = len(pairs)
+        for arm in sorted(set(arm_of[both])):
+            keep = both & (arm_of == arm)
+            values = np.column_stack([before[keep], after[keep]])
+            shown = len(values)
             if shown > PAIRED_SAMPLE:
-                pairs = pairs[np.sort(rng.choice(shown, PAIRED_SAMPLE, replace=False))]
-            out[m][arm] = {"pairs": pairs.tolist(), "n": shown}
+                values = values[np.sort(rng.choice(shown, PAIRED_SAMPLE, replace=False))]
+            out[m][arm] = {"pairs": values.tolist(), "n": shown}
     return out
 
 
@@ -562,13 +572,8 @@ def build_context(
 
     if has_scores and len(waves) >= 2:
         traj_rows, traj_error = _run(analyses.trajectory, data)
-        # the chart's means, for the chart's measures only (each measure is its own model)
-        means_rows, means_error = [], None
-        for m in chart:
-            rows, means_error = _run(analyses.trajectory_means, data, measure=m)
-            means_rows += rows
-            if means_error:
-                break
+        means_rows, means_error = _run(analyses.trajectory_means, data)
+        means_rows = [r for r in means_rows if r["measure"] in chart]  # what the chart draws
     else:
         traj_rows, means_rows = [], []
         traj_error = means_error = no_data or "trajectories need two or more waves"
