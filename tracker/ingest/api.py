@@ -63,7 +63,9 @@ class ImportResult:
 
 
 class _Progress:
-    """Rows read count once and, when writing, once more as the administrations go in."""
+    """Progress in records of the file: each counts once as it is read and, when the
+    import writes, once more in proportion to the administrations written. So
+    ``done == total / 2`` exactly when reading ends and writing begins."""
 
     def __init__(self, callback: Callable[[int, int], None] | None, estimate: int, writes: bool):
         self.callback = callback
@@ -215,7 +217,7 @@ def import_responses(
         raise problems.error(info.name)
     if not blocks:
         raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
-    ticker.report(rows, rows * ticker.factor)
+    ticker.report(records_read, records_read * ticker.factor)  # the read half is done
 
     plans = plan_blocks(session, blocks)
     withdrawn = withdrawn_problems(ctx, plans, info.name, layout.id_name)
@@ -253,7 +255,7 @@ def import_responses(
     def advance(n: int) -> None:
         nonlocal done_writing
         done_writing += n
-        ticker.report(rows + rows * done_writing // to_write)
+        ticker.report(records_read + records_read * done_writing // to_write)
 
     with translate_errors():
         batch = ImportBatch(

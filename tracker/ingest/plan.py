@@ -154,7 +154,7 @@ def change_problems(ctx: StudyContext, plans: list[BlockPlan], name: str, comple
             if plan.completed_changed[a]:
                 problems.add(Problem(
                     "changed_value", f"{who}, {b.instrument.code} completion date: stored "
-                    f"{iso(plan.stored_completed[a])}, the file says {iso(b.completed[a])}",
+                    f"{iso(plan.stored_completed[a]) or '(none)'}, the file says {iso(b.completed[a])}",
                     file=name, row=int(b.rows[a]), column=completed_column or "completed", value=iso(b.completed[a])))
             for k in np.flatnonzero(plan.cell_changed[a]):
                 row, column = b.locate(a, int(k))
