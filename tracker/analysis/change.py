@@ -121,8 +121,14 @@ def paired_change(
     Notes
     -----
     Tests and effect sizes need at least 3 complete pairs; below that only
-    descriptives are given. A zero SD of the differences leaves t, its CI and
-    dz null. Every null comes with a note.
+    descriptives (means from 1 pair, SDs and reliable-change counts from 2) are
+    given. When all differences are equal to 10 decimals (zero variance, float
+    noise aside) t, its CI and dz are null; the Wilcoxon test still runs.
+    Every null comes with a note. The SPEC calls the 10-decimal rounding "as R's
+    wilcox.test computes it"; R's default (``digits.rank = Inf``) does not round,
+    which matters when float noise breaks ties: the tests show a data set where
+    R's default gives the exact p 0.195 and the SPEC's rule (= R on
+    ``round(post - pre, 10)``) the tie-corrected normal p 0.182.
     """
     if adjust not in ADJUST_METHODS:
         raise AnalysisError(

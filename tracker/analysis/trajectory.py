@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from tracker.analysis._common import (
     check_unique,
@@ -16,6 +16,7 @@ from tracker.analysis._common import (
     require_columns,
     unique_in_order,
 )
+from tracker.analysis._mixed import containment_df, estimable_columns, reml_random_intercept
 from tracker.analysis.compare import choose_reference_arm
 from tracker.errors import AnalysisError
 
@@ -287,7 +288,7 @@ def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
                 columns[f"wave[{w}]:arm[{a}]"] = ((wave == i) & (arm_codes == j)).astype(np.float64)
     fit.all_terms = list(columns)
     X = np.column_stack(list(columns.values()))
-    keep = _estimable_columns(X)
+    keep = estimable_columns(X)
     for j, name in enumerate(fit.all_terms):
         if j not in keep:
             fit.dropped[name] = (
@@ -314,132 +315,5 @@ def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
         fit.error = f"model fit failed: {exc}"
         return fit
     fit.se = np.sqrt(np.clip(np.diag(fit.cov), 0.0, None))
-    fit.df = _containment_df(X, codes, n_groups)
+    fit.df = containment_df(X, codes, n_groups)
     return fit
-
-
-def _estimable_columns(X: np.ndarray) -> list[int]:
-    """Indices of a maximal set of linearly independent columns, earlier columns preferred.
-
-    Works on the p x p cross-product: column j is kept when its squared distance
-    from the span of the kept columns, G_jj - g' G_kk^-1 g, is more than 1e-10 G_jj.
-    """
-    G = np.einsum("ij,ik->jk", X, X)
-    kept: list[int] = []
-    for j in range(X.shape[1]):
-        if G[j, j] <= 0:
-            continue  # an all-zero column (an empty wave x arm cell)
-        if kept:
-            g = G[kept, j]
-            resid = G[j, j] - g @ np.linalg.solve(G[np.ix_(kept, kept)], g)
-            if resid <= 1e-10 * G[j, j]:
-                continue
-        kept.append(j)
-    return kept
-
-
-def _containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """nlme's denominator df: between-participant terms n_groups - p_outer, the rest
-    (and the intercept) n_obs - n_groups - p_inner."""
-    n_obs, p = X.shape
-    order = np.argsort(codes, kind="mergesort")
-    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
-    Xs = X[order]
-    invariant = (
-        np.maximum.reduceat(Xs, starts, axis=0) == np.minimum.reduceat(Xs, starts, axis=0)
-    ).all(axis=0)
-    invariant[0] = True  # the intercept counts among the outer terms, as in nlme
-    p_outer = int(invariant.sum())
-    p_inner = p - p_outer
-    inner_df = n_obs - n_groups - p_inner
-    outer_df = n_groups - p_outer
-    df = np.where(invariant, outer_df, inner_df).astype(float)
-    df[0] = inner_df
-    return df
-
-
-def reml_random_intercept(
-    y: np.ndarray,
-    X: np.ndarray,
-    groups: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """REML fit of y = X beta + u_group + e with a random intercept per group.
-
-    Returns (beta, cov(beta), gamma = tau^2 / sigma^2, sigma^2). For a given
-    gamma, with w_i = gamma / (1 + n_i gamma) and group sums s_i of X and of
-    the residual, X'H^-1X = X'X - sum w_i s_i s_i'; the profiled REML deviance
-    (N - p) log(Q / (N - p)) + sum log(1 + n_i gamma) + log|X'H^-1X|,
-    Q = r'H^-1 r, is minimised over log gamma (coarse grid, then Brent), and
-    gamma = 0 (the boundary) is taken when it is at least as good.
-    """
-    n_obs, p = X.shape
-    G = int(groups.max()) + 1
-    n_i = np.bincount(groups, minlength=G)
-    S = np.column_stack([np.bincount(groups, weights=X[:, j], minlength=G) for j in range(p)])
-    # Tall-skinny products by einsum, not BLAS: multithreaded OpenBLAS leaves its threads
-    # spinning after each call, which on a busy 2-core machine slowed the small
-    # per-iteration work that follows by 3-10x (measured in benchmarks/bench_analysis.py).
-    XtX = np.einsum("ij,ik->jk", X, X)
-    shift = float(np.mean(y))  # centring y keeps Q free of cancellation
-    yc = y - shift
-    Xty = np.einsum("ij,i->j", X, yc)
-    yty = float(np.einsum("i,i->", yc, yc))
-    sy = np.bincount(groups, weights=yc, minlength=G)
-    # w_i depends on the group only through its size n_i, so the group sums collapse to one
-    # p x p matrix (and vector, scalar) per distinct size: each evaluation is then O(sizes p^2)
-    sizes, size_of = np.unique(n_i, return_inverse=True)
-    count = np.bincount(size_of).astype(np.float64)
-    M = np.zeros((len(sizes), p, p))
-    v = np.zeros((len(sizes), p))
-    c = np.zeros(len(sizes))
-    for k in range(len(sizes)):
-        Sk, syk = S[size_of == k], sy[size_of == k]
-        M[k] = np.einsum("ij,ik->jk", Sk, Sk)
-        v[k], c[k] = np.einsum("ij,i->j", Sk, syk), np.einsum("i,i->", syk, syk)
-    sizes = sizes.astype(np.float64)
-
-    def solve(gamma: float, exact: bool):
-        w = gamma / (1.0 + sizes * gamma)
-        A = XtX - np.tensordot(w, M, axes=1)
-        b = Xty - w @ v
-        # numpy rather than scipy.linalg: p is tiny and scipy's per-call checks dominate
-        chol = np.linalg.cholesky(A)  # raises LinAlgError unless positive definite
-        beta = np.linalg.solve(A, b)
-        if exact:  # Q = r'H^-1 r from the residuals: O(N p), free of cancellation
-            # einsum, not BLAS: multithreaded gemv on a busy machine was 5-8x slower here
-            r = yc - np.einsum("ij,j->i", X, beta)
-            rs = np.bincount(groups, weights=r, minlength=G)
-            Q = float(np.einsum("i,i->", r, r) - np.sum((gamma / (1.0 + n_i * gamma)) * rs * rs))
-        else:  # Q = y'H^-1 y - b'beta: O(p^2), loses digits when Q << y'y; for the grid
-            Q = yty - float(w @ c) - float(b @ beta)
-        logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
-        return beta, A, Q, logdet
-
-    def deviance(log_gamma: float, exact: bool = True) -> float:
-        gamma = float(np.exp(log_gamma))
-        _, _, Q, logdet = solve(gamma, exact)
-        if not Q > 0:
-            return np.inf
-        return (
-            (n_obs - p) * np.log(Q / (n_obs - p)) + float(count @ np.log1p(sizes * gamma)) + logdet
-        )
-
-    grid = np.linspace(-15.0, 10.0, 51)
-    values = np.array([deviance(g, exact=False) for g in grid])
-    if not np.isfinite(values).any():
-        raise ValueError("residual sum of squares is zero for every variance ratio")
-    k = int(np.argmin(values))
-    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    res = optimize.minimize_scalar(
-        deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500}
-    )
-    gamma = float(np.exp(res.x))
-    _, _, Q0, logdet0 = solve(0.0, True)
-    if (n_obs - p) * np.log(Q0 / (n_obs - p)) + logdet0 <= res.fun:
-        gamma = 0.0
-    beta, A, Q, _ = solve(gamma, True)
-    sigma2 = Q / (n_obs - p)
-    cov = sigma2 * np.linalg.inv(A)
-    beta = beta.copy()
-    beta[0] += shift  # the intercept column absorbs the centring of y
-    return beta, cov, gamma, sigma2
