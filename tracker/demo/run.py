@@ -144,31 +144,30 @@ def run_demo(out_dir: str | Path = "demo", *, url: str | None = None, participan
     say = progress or (lambda _line: None)
     if participants < 4:
         raise TrackerError("--participants must be at least 4 (two per arm)")
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if url is None:
+        url = _default_db(out)
+    else:
+        _require_empty(url)
     workers = None
     if report:  # chart processes import matplotlib while the study is built
         from tracker.reports.charts import ChartWorkers
 
         workers = ChartWorkers()
     try:
-        return _run(out_dir, url, participants, seed, report, say, workers)
+        return _run(out, url, participants, seed, report, say, workers)
     finally:
         if workers is not None:
             workers.close()
 
 
-def _run(out_dir, url, participants, seed, report, say, workers) -> dict:
+def _run(out: Path, url: str, participants: int, seed: int, report: bool, say, workers) -> dict:
     from tracker.demo.simulate import SimulationSettings, simulate
     from tracker.instruments import load_toml, resolve
 
-    out = Path(out_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-
-    if url is None:
-        url = _default_db(out)
-    else:
-        _require_empty(url)
 
     with resources.as_file(resources.files("tracker.demo") / OWN_INSTRUMENT) as own:
         definitions = [resolve(code) for code in INSTRUMENTS] + [load_toml(own)]

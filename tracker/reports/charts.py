@@ -406,6 +406,7 @@ class ChartWorkers:
         import os
 
         self.jobs: list = []
+        self._drawn: set[int] = set()
         if processes < 1 or (os.cpu_count() or 1) < 2:
             return
         # spawn, not fork: the parent holds database connections and maybe threads
@@ -431,6 +432,7 @@ class ChartWorkers:
                 try:
                     conn.send((ctx, names))
                     pending.append((conn, names))
+                    self._drawn.add(process.pid)
                     continue
                 except (OSError, ValueError):
                     pass
@@ -450,16 +452,14 @@ class ChartWorkers:
         return out
 
     def close(self) -> None:
+        """End the workers: those that drew have finished; idle ones are stopped at once."""
         for process, conn in self.jobs:
-            try:
-                if process.is_alive():
-                    conn.send(None)
-            except (OSError, ValueError):
-                pass
             conn.close()
-            process.join(timeout=5)
-            if process.is_alive():
+            if process.is_alive() and process.pid not in self._drawn:
                 process.terminate()
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
                 process.join()
         self.jobs = []
 
