@@ -71,8 +71,13 @@ class _Pipe:
         raw, self.buffer = self.buffer.split(b"\0", 1)
         return json.loads(raw)
 
-    def call(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30.0) -> dict:
+    def call(
+        self,
+        method: str,
+        params: dict | None = None,
+        session: str | None = None,
+        timeout: float = 30.0,
+    ) -> dict:
         wanted = self.send(method, params, session)
         deadline = time.monotonic() + timeout
         while True:
@@ -95,8 +100,15 @@ class _Pipe:
             self.events.append(message)
 
 
-def visit(url: str, *, width: int = 1280, height: int = 900, chromium: str | None = None,
-          settle: float = 0.3, media: str | None = None) -> PageVisit:
+def visit(
+    url: str,
+    *,
+    width: int = 1280,
+    height: int = 900,
+    chromium: str | None = None,
+    settle: float = 0.3,
+    media: str | None = None,
+) -> PageVisit:
     """Load ``url`` in a fresh headless Chromium; return requests, console errors and a screenshot.
 
     ``media="print"`` applies the print stylesheet (with ``width`` the printable width in CSS px).
@@ -110,11 +122,24 @@ def visit(url: str, *, width: int = 1280, height: int = 900, chromium: str | Non
         to_browser_r, to_browser_w = os.pipe()
         from_browser_r, from_browser_w = os.pipe()
         args = [
-            binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--disable-extensions", "--disable-default-apps", "--mute-audio",
-            "--hide-scrollbars", f"--window-size={width},{height}", f"--user-data-dir={profile}",
-            "--remote-debugging-pipe", "about:blank",
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--disable-default-apps",
+            "--mute-audio",
+            "--hide-scrollbars",
+            f"--window-size={width},{height}",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
         ]
 
         def child_fds():  # the browser reads commands on fd 3 and writes on fd 4
@@ -123,34 +148,49 @@ def visit(url: str, *, width: int = 1280, height: int = 900, chromium: str | Non
             os.dup2(write_end, 4)
 
         # close_fds runs after preexec_fn: keep 3 and 4, close the originals
-        process = subprocess.Popen(args, pass_fds=(3, 4), preexec_fn=child_fds,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            args,
+            pass_fds=(3, 4),
+            preexec_fn=child_fds,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_browser_r)
         os.close(from_browser_w)
         pipe = _Pipe(to_browser_w, from_browser_r)
         result = PageVisit(url=url)
         try:
             target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+                "sessionId"
+            ]
             for domain in ("Page", "Runtime", "Log", "Network"):
                 pipe.call(f"{domain}.enable", session=session)
-            pipe.call("Emulation.setDeviceMetricsOverride",
-                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+            pipe.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                session=session,
+            )
             if media:
                 pipe.call("Emulation.setEmulatedMedia", {"media": media}, session=session)
             pipe.call("Page.navigate", {"url": url}, session=session)
             pipe.wait_for("Page.loadEventFired")
             time.sleep(settle)
-            result.title = pipe.call("Runtime.evaluate", {"expression": "document.title"},
-                                     session=session)["result"].get("value", "")
-            result.metrics = pipe.call("Runtime.evaluate", {
-                "expression": "JSON.stringify({width: document.documentElement.scrollWidth, "
-                              "height: document.documentElement.scrollHeight, svgs: document.querySelectorAll('svg').length, "
-                              "widest: [...document.querySelectorAll('table, figure, svg, .flow')]"
-                              ".map(e => [Math.round(e.getBoundingClientRect().right), e.tagName, e.closest('section') ? e.closest('section').id : ''])"
-                              ".sort((a, b) => b[0] - a[0])[0]})",
-            }, session=session)["result"]["value"]
+            result.title = pipe.call(
+                "Runtime.evaluate", {"expression": "document.title"}, session=session
+            )["result"].get("value", "")
+            result.metrics = pipe.call(
+                "Runtime.evaluate",
+                {
+                    "expression": "JSON.stringify({width: document.documentElement.scrollWidth, "
+                    "height: document.documentElement.scrollHeight, svgs: document.querySelectorAll('svg').length, "
+                    "widest: [...document.querySelectorAll('table, figure, svg, .flow')]"
+                    ".map(e => [Math.round(e.getBoundingClientRect().right), e.tagName, e.closest('section') ? e.closest('section').id : ''])"
+                    ".sort((a, b) => b[0] - a[0])[0]})",
+                },
+                session=session,
+            )["result"]["value"]
             result.metrics = json.loads(result.metrics)
             shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session=session)
             result.screenshot = base64.b64decode(shot["data"])
@@ -160,11 +200,20 @@ def visit(url: str, *, width: int = 1280, height: int = 900, chromium: str | Non
                 method, params = event.get("method"), event.get("params", {})
                 if method == "Network.requestWillBeSent":
                     result.requests.append(params["request"]["url"])
-                elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                    result.console_errors.append(" ".join(str(a.get("value", a.get("description", "")))
-                                                          for a in params.get("args", [])))
+                elif method == "Runtime.consoleAPICalled" and params.get("type") in (
+                    "error",
+                    "assert",
+                ):
+                    result.console_errors.append(
+                        " ".join(
+                            str(a.get("value", a.get("description", "")))
+                            for a in params.get("args", [])
+                        )
+                    )
                 elif method == "Runtime.exceptionThrown":
-                    result.console_errors.append(params["exceptionDetails"].get("text", "exception"))
+                    result.console_errors.append(
+                        params["exceptionDetails"].get("text", "exception")
+                    )
                 elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
                     result.console_errors.append(params["entry"].get("text", ""))
             pipe.write.close()
@@ -184,7 +233,9 @@ def main(argv: list[str]) -> int:
     report, out = Path(argv[0]).resolve(), Path(argv[1])
     page = visit(report.as_uri(), width=1280, height=900)
     out.write_bytes(page.screenshot)
-    print(f"{out}: {len(page.screenshot)} bytes; requests {page.requests}; console errors {page.console_errors}")
+    print(
+        f"{out}: {len(page.screenshot)} bytes; requests {page.requests}; console errors {page.console_errors}"
+    )
     return 0
 
 

@@ -19,7 +19,9 @@ def chromium():
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("CI is set but Chromium is missing: .ci/run must apt-get install chromium")
-        pytest.skip("Chromium not installed (apt-get install chromium); the browser check runs in CI")
+        pytest.skip(
+            "Chromium not installed (apt-get install chromium); the browser check runs in CI"
+        )
     return path
 
 
@@ -41,7 +43,9 @@ A4_PRINTABLE_PX = round((210 - 2 * 12) / 25.4 * 96)
 
 def test_print_layout_fits_the_page(demo, chromium):
     """With the print stylesheet at the printable width of A4 nothing is wider than the page."""
-    page = visit(demo["report_path"].as_uri(), chromium=chromium, width=A4_PRINTABLE_PX, media="print")
+    page = visit(
+        demo["report_path"].as_uri(), chromium=chromium, width=A4_PRINTABLE_PX, media="print"
+    )
     assert page.console_errors == []
     assert page.metrics["width"] <= A4_PRINTABLE_PX, page.metrics["widest"]
     assert page.metrics["widest"][0] <= A4_PRINTABLE_PX, page.metrics["widest"]
@@ -53,12 +57,26 @@ def test_report_prints_to_pdf(demo, chromium, tmp_path):
 
     pdf = tmp_path / "report.pdf"
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
-         f"--print-to-pdf={pdf}", demo["report_path"].as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            demo["report_path"].as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
-    assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 10  # a page per section at least
+    assert (
+        data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 10
+    )  # a page per section at least

@@ -30,18 +30,36 @@ def scores_of(url: str) -> pd.DataFrame:
 
 def test_the_demo_builds_everything_from_nothing(demo):
     out = demo["report_path"].parent
-    for name in ("study.toml", "roster.csv", "confidence_calm_care.toml", "demo.db", "report.html",
-                 "data/baseline.csv", "data/post.csv", "data/followup-3mo.csv"):
+    for name in (
+        "study.toml",
+        "roster.csv",
+        "confidence_calm_care.toml",
+        "demo.db",
+        "report.html",
+        "data/baseline.csv",
+        "data/post.csv",
+        "data/followup-3mo.csv",
+    ):
         assert (out / name).exists(), name
     assert demo["db_url"] == f"sqlite:///{out / 'demo.db'}"
     toml = (out / "study.toml").read_text()
-    assert 'instruments = ["cams_r", "scs_sf", "cd_risc10", "pss10", "flourishing", "who5", "confidence_calm_care.toml"]' in toml
+    assert (
+        'instruments = ["cams_r", "scs_sf", "cd_risc10", "pss10", "flourishing", "who5", "confidence_calm_care.toml"]'
+        in toml
+    )
     header = (out / "data" / "post.csv").read_text().splitlines()[0].split(",")
-    assert header[:3] == ["participant", "completed", "cams_r_1"] and "confidence_calm_care_5" in header
+    assert (
+        header[:3] == ["participant", "completed", "cams_r_1"]
+        and "confidence_calm_care_5" in header
+    )
     assert demo["imported"]["baseline"] == 40 and demo["imported"]["post"] < 40
     html = demo["html"]
     assert DEMO_STUDY in html and "confidence_calm_care" in html and "followup-3mo" in html
-    for batch in ("baseline.csv", "post.csv", "followup-3mo.csv"):  # imported through tracker.ingest
+    for batch in (
+        "baseline.csv",
+        "post.csv",
+        "followup-3mo.csv",
+    ):  # imported through tracker.ingest
         assert batch in html
 
 
@@ -50,7 +68,9 @@ def test_same_seed_same_data_other_seed_other_data(demo, tmp_path):
     first, second = scores_of(demo["db_url"]), scores_of(again["db_url"])
     pd.testing.assert_frame_equal(first, second)
     for name in ("roster.csv", "study.toml", "data/baseline.csv", "data/followup-3mo.csv"):
-        assert (demo["report_path"].parent / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+        assert (demo["report_path"].parent / name).read_bytes() == (
+            tmp_path / "again" / name
+        ).read_bytes()
     other = run_demo(tmp_path / "other", participants=40, seed=12, report=False)
     assert not scores_of(other["db_url"])["score"].equals(first["score"])
 
@@ -77,7 +97,9 @@ def big_simulation():
         columns = {}
         for d in defs:
             scored = score_wide(wide, d)
-            columns[d.code] = scored[scored["measure"] == d.code].set_index("administration_id")["score"]
+            columns[d.code] = scored[scored["measure"] == d.code].set_index("administration_id")[
+                "score"
+            ]
         totals[wave] = pd.DataFrame(columns)
     arm = sim.roster.set_index("code")["arm"]
     return sim, totals, arm
@@ -88,7 +110,7 @@ def test_baseline_correlations_follow_the_seed_pattern(big_simulation):
     r = totals["baseline"].corr()
     positive = ["cams_r", "scs_sf", "cd_risc10", "confidence_calm_care", "flourishing", "who5"]
     for i, a in enumerate(positive):
-        for b in positive[i + 1:]:
+        for b in positive[i + 1 :]:
             assert 0.55 < r.loc[a, b] < 0.95, (a, b, r.loc[a, b])
         assert -0.95 < r.loc["pss10", a] < -0.55, (a, r.loc["pss10", a])
     # mindfulness relates to confidence more strongly than flourishing does (seed: r = 0.91)
@@ -107,7 +129,11 @@ def test_the_intervention_arm_improves_and_the_control_arm_does_not(big_simulati
     kept = (totals["followup-3mo"] - totals["baseline"]).dropna(how="all")
     follow = kept.groupby(arm.reindex(kept.index).to_numpy()).mean() / sd
     for measure, sign in better.items():  # partly kept at follow-up
-        assert 0 < sign * follow.loc["intervention", measure] < sign * by_arm.loc["intervention", measure]
+        assert (
+            0
+            < sign * follow.loc["intervention", measure]
+            < sign * by_arm.loc["intervention", measure]
+        )
 
 
 def test_attrition_withdrawals_and_missing_items(big_simulation):
@@ -115,7 +141,9 @@ def test_attrition_withdrawals_and_missing_items(big_simulation):
     n = len(sim.roster)
     assert 0.06 < 1 - len(sim.responses["post"]) / n < 0.14
     assert 0.15 < 1 - len(sim.responses["followup-3mo"]) / n < 0.25
-    assert set(sim.responses["followup-3mo"]["participant"]) <= set(sim.responses["post"]["participant"])
+    assert set(sim.responses["followup-3mo"]["participant"]) <= set(
+        sim.responses["post"]["participant"]
+    )
     assert 0.2 < len(sim.withdrawals) / (n - len(sim.responses["followup-3mo"])) < 0.5
     items = sim.responses["baseline"].drop(columns=["participant", "completed"])
     assert 0.01 < items.isna().to_numpy().mean() < 0.03
@@ -126,11 +154,15 @@ def test_attrition_withdrawals_and_missing_items(big_simulation):
     for d in definitions():
         block = items[[f"{d.code}_{i}" for i in range(1, d.items + 1)]].to_numpy()
         values = block[~np.isnan(block)]
-        assert values.min() >= d.min and values.max() <= d.max and (values == np.round(values)).all()
+        assert (
+            values.min() >= d.min and values.max() <= d.max and (values == np.round(values)).all()
+        )
 
 
 def test_demo_on_an_empty_database_given_by_db(tracker_empty, tmp_path):
-    result = tracker_empty("demo", "--out", str(tmp_path / "d"), "--participants", "12", "--seed", "3")
+    result = tracker_empty(
+        "demo", "--out", str(tmp_path / "d"), "--participants", "12", "--seed", "3"
+    )
     lines = result.output.strip().splitlines()
     assert lines[-1] == f"Report: {tmp_path / 'd' / 'report.html'}"
     assert "Imported data/baseline.csv: 12 rows" in result.output

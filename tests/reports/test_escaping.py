@@ -37,17 +37,31 @@ def test_hostile_names_are_escaped_everywhere(session, tmp_path):
             cohort.name = f"Waitlist {HOSTILE}"
     session.scalars(select(Wave).where(Wave.name == "post")).one().name = f"post {HOSTILE}"
     version = session.scalars(select(InstrumentVersion)).first()
-    version.definition = {**version.definition, "name": f"{HOSTILE} scale", "construct": f"{HOSTILE} construct"}
+    version.definition = {
+        **version.definition,
+        "name": f"{HOSTILE} scale",
+        "construct": f"{HOSTILE} construct",
+    }
     for p in session.scalars(select(Participant)):
         p.gender, p.role = HOSTILE, f"role {HOSTILE}"
-    session.add(ImportBatch(study_id=study.id, file_name=f"{HOSTILE}.csv", sha256="0" * 64, format="wide",
-                            row_count=1, os_user=HOSTILE))
+    session.add(
+        ImportBatch(
+            study_id=study.id,
+            file_name=f"{HOSTILE}.csv",
+            sha256="0" * 64,
+            format="wide",
+            row_count=1,
+            os_user=HOSTILE,
+        )
+    )
     session.flush()
     code = session.scalars(select(Participant.code)).first()
     withdraw(session, study, code, reason=f"reason {HOSTILE}", on=dt.date(2027, 3, 10))
     session.commit()
 
-    html = write_report(session, study, tmp_path / "report.html")["path"].read_text(encoding="utf-8")
+    html = write_report(session, study, tmp_path / "report.html")["path"].read_text(
+        encoding="utf-8"
+    )
 
     assert "<script" not in html.lower()
     parsed = Elements()
@@ -56,9 +70,16 @@ def test_hostile_names_are_escaped_everywhere(session, tmp_path):
     assert not {a for a in parsed.attributes if a.startswith("on")}
     # the study, cohorts, arm, wave, instrument name and construct, gender, role, file, user, reason
     assert html.count(ESCAPED) >= 12
-    for where in (f"{ESCAPED} study", f"{ESCAPED} cohort", f"Waitlist {ESCAPED}", f"{ESCAPED} scale",
-                  f"post {ESCAPED}", f"{ESCAPED}.csv", f"reason {ESCAPED}"):
+    for where in (
+        f"{ESCAPED} study",
+        f"{ESCAPED} cohort",
+        f"Waitlist {ESCAPED}",
+        f"{ESCAPED} scale",
+        f"post {ESCAPED}",
+        f"{ESCAPED}.csv",
+        f"reason {ESCAPED}",
+    ):
         assert where in html, where
     # inside the charts matplotlib escapes the text it draws; $...$ stays text, not mathtext
-    svg = html[html.index("<svg"):html.rindex("</svg>")]
+    svg = html[html.index("<svg") : html.rindex("</svg>")]
     assert "&lt;script&gt;" in svg and "$x$" in svg

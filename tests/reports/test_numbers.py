@@ -15,8 +15,12 @@ from tracker.reports.render import fmt_num, fmt_p
 
 @pytest.fixture
 def factory_study(session):
-    study, _ = build_study(session, n_per_arm=10, waves=(("baseline", 0), ("post", 56), ("followup", 140)),
-                           instruments=("pss10", "who5", "cd_risc10"))
+    study, _ = build_study(
+        session,
+        n_per_arm=10,
+        waves=(("baseline", 0), ("post", 56), ("followup", 140)),
+        instruments=("pss10", "who5", "cd_risc10"),
+    )
     session.commit()
     return study
 
@@ -54,22 +58,37 @@ def test_report_numbers_are_the_analyze_json_numbers(tracker, session, factory_s
     assert [b["post"] for b in ctx["change"]] == ["post", "followup"]
 
     # and the HTML shows them, rounded for people
-    html = write_report(session, factory_study, tmp_path / "r.html")["path"].read_text(encoding="utf-8")
+    html = write_report(session, factory_study, tmp_path / "r.html")["path"].read_text(
+        encoding="utf-8"
+    )
     change = analyze("change", "--from", "baseline", "--to", "post", "--by", "arm")
     for row in change:
-        assert f"{fmt_num(row['mean_diff'])} [{fmt_num(row['ci_low'])}, {fmt_num(row['ci_high'])}]" in html
-        assert f"{fmt_num(row['cohen_dz'])} [{fmt_num(row['dz_ci_low'])}, {fmt_num(row['dz_ci_high'])}]" in html
+        assert (
+            f"{fmt_num(row['mean_diff'])} [{fmt_num(row['ci_low'])}, {fmt_num(row['ci_high'])}]"
+            in html
+        )
+        assert (
+            f"{fmt_num(row['cohen_dz'])} [{fmt_num(row['dz_ci_low'])}, {fmt_num(row['dz_ci_high'])}]"
+            in html
+        )
     compare = analyze("compare", "--from", "baseline", "--to", "followup")
     for row in compare:
         assert f">{escape(fmt_p(row['p']))}<" in html
-        assert f"{fmt_num(row['d_ppc'])} [{fmt_num(row['d_ppc_ci_low'])}, {fmt_num(row['d_ppc_ci_high'])}]" in html
+        assert (
+            f"{fmt_num(row['d_ppc'])} [{fmt_num(row['d_ppc_ci_low'])}, {fmt_num(row['d_ppc_ci_high'])}]"
+            in html
+        )
 
 
 def test_report_command(tracker, factory_study, tmp_path):
     result = tracker("report", "--out", str(tmp_path / "out" / "evaluation.html"))
     assert result.output.startswith("Report written (")
     assert result.output.strip().endswith(str(tmp_path / "out" / "evaluation.html"))
-    assert (tmp_path / "out" / "evaluation.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert (
+        (tmp_path / "out" / "evaluation.html")
+        .read_text(encoding="utf-8")
+        .startswith("<!DOCTYPE html>")
+    )
 
 
 def test_null_statistics_show_a_dash_and_the_reason(session, tmp_path):

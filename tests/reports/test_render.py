@@ -12,10 +12,19 @@ from tracker.reports.context import build_context, suppress
 from tracker.reports.render import environment, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_pct, render
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, "—"), (math.nan, "—"), (0.0004, "< .001"), (0.001, ".001"), (0.0234, ".023"),
-    (0.9996, "> .999"), (1.0, "> .999"), (0.5, ".500"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "—"),
+        (math.nan, "—"),
+        (0.0004, "< .001"),
+        (0.001, ".001"),
+        (0.0234, ".023"),
+        (0.9996, "> .999"),
+        (1.0, "> .999"),
+        (0.5, ".500"),
+    ],
+)
 def test_p_values(value, expected):
     assert fmt_p(value) == expected
 
@@ -57,14 +66,35 @@ def test_every_template_renders_with_the_demo_context(demo_context):
 
 def test_report_has_every_section_in_order(demo):
     html = demo["html"]
-    ids = ["summary", "flow", "characteristics", "measures", "correlations", "change", "compare",
-           "trajectories", "methods", "provenance"]
+    ids = [
+        "summary",
+        "flow",
+        "characteristics",
+        "measures",
+        "correlations",
+        "change",
+        "compare",
+        "trajectories",
+        "methods",
+        "provenance",
+    ]
     positions = [html.index(f'<section id="{i}">') for i in ids]
     assert positions == sorted(positions)
     assert html.count("<svg") == 5  # heatmap, two forest plots, paired plot, trajectories
-    for text in ("Key findings", "Participant flow", "Baseline correlational model", "Pre/post change",
-                 "Arm comparison", "Trajectories across waves", "Methods and definitions", "Data provenance",
-                 "Cohen&#39;s dz = mean_diff / sd_diff", "numpy", "statsmodels", "SQLite"):
+    for text in (
+        "Key findings",
+        "Participant flow",
+        "Baseline correlational model",
+        "Pre/post change",
+        "Arm comparison",
+        "Trajectories across waves",
+        "Methods and definitions",
+        "Data provenance",
+        "Cohen&#39;s dz = mean_diff / sd_diff",
+        "numpy",
+        "statsmodels",
+        "SQLite",
+    ):
         assert text in html, text
 
 
@@ -76,7 +106,9 @@ def test_findings_are_sentences_with_intervals_and_effect_sizes(demo_context):
         assert "95 % CI" in t and "dz = " in t and "n = " in t and t.endswith(".")
     stress = next(t for t in change if t.startswith("Perceived stress"))
     assert stress.startswith("Perceived stress fell by ") and stress.endswith("an improvement.")
-    assert any(t.startswith("At post, adjusted for baseline scores") and "d_ppc = " in t for t in texts)
+    assert any(
+        t.startswith("At post, adjusted for baseline scores") and "d_ppc = " in t for t in texts
+    )
 
 
 def _empty_data(waves=(), cohorts=(), participants=0):
@@ -87,32 +119,106 @@ def _empty_data(waves=(), cohorts=(), participants=0):
 
     return StudyData(
         study="Empty study",
-        waves=pd.DataFrame([{"wave": w, "wave_order": i + 1, "day": 7 * i, "window": 7} for i, w in enumerate(waves)],
-                           columns=["wave", "wave_order", "day", "window"]),
-        cohorts=pd.DataFrame([{"cohort": c, "arm": a, "start": None, "description": None} for c, a in cohorts],
-                             columns=["cohort", "arm", "start", "description"]),
+        waves=pd.DataFrame(
+            [
+                {"wave": w, "wave_order": i + 1, "day": 7 * i, "window": 7}
+                for i, w in enumerate(waves)
+            ],
+            columns=["wave", "wave_order", "day", "window"],
+        ),
+        cohorts=pd.DataFrame(
+            [{"cohort": c, "arm": a, "start": None, "description": None} for c, a in cohorts],
+            columns=["cohort", "arm", "start", "description"],
+        ),
         participants=pd.DataFrame(
-            [{"participant": f"P{i}", "cohort": cohorts[0][0], "arm": cohorts[0][1], "enrolled": dt.date(2027, 1, 1),
-              "age": None, "birth_year": None, "gender": None, "role": None, "status": "active",
-              "withdrawn_on": None, "withdrawal_reason": None} for i in range(participants)],
-            columns=["participant", "cohort", "arm", "enrolled", "age", "birth_year", "gender", "role", "status",
-                     "withdrawn_on", "withdrawal_reason"]),
+            [
+                {
+                    "participant": f"P{i}",
+                    "cohort": cohorts[0][0],
+                    "arm": cohorts[0][1],
+                    "enrolled": dt.date(2027, 1, 1),
+                    "age": None,
+                    "birth_year": None,
+                    "gender": None,
+                    "role": None,
+                    "status": "active",
+                    "withdrawn_on": None,
+                    "withdrawal_reason": None,
+                }
+                for i in range(participants)
+            ],
+            columns=[
+                "participant",
+                "cohort",
+                "arm",
+                "enrolled",
+                "age",
+                "birth_year",
+                "gender",
+                "role",
+                "status",
+                "withdrawn_on",
+                "withdrawal_reason",
+            ],
+        ),
         scores=pd.DataFrame(columns=SCORE_COLUMNS),
-        keyed_items=pd.DataFrame(columns=["participant", "cohort", "arm", "wave", "wave_order", "measure", "item", "value"]),
-        measures=pd.DataFrame(columns=["measure", "instrument", "name", "construct", "role", "higher_is_better",
-                                       "reliability", "score_min", "score_max", "n_items"]),
-        batches=pd.DataFrame(columns=["file_name", "sha256", "format", "row_count", "imported_at", "os_user"]),
-        administrations=pd.DataFrame(columns=["administration_id", "participant", "cohort", "arm", "wave",
-                                              "wave_order", "instrument", "completed_on"]),
+        keyed_items=pd.DataFrame(
+            columns=[
+                "participant",
+                "cohort",
+                "arm",
+                "wave",
+                "wave_order",
+                "measure",
+                "item",
+                "value",
+            ]
+        ),
+        measures=pd.DataFrame(
+            columns=[
+                "measure",
+                "instrument",
+                "name",
+                "construct",
+                "role",
+                "higher_is_better",
+                "reliability",
+                "score_min",
+                "score_max",
+                "n_items",
+            ]
+        ),
+        batches=pd.DataFrame(
+            columns=["file_name", "sha256", "format", "row_count", "imported_at", "os_user"]
+        ),
+        administrations=pd.DataFrame(
+            columns=[
+                "administration_id",
+                "participant",
+                "cohort",
+                "arm",
+                "wave",
+                "wave_order",
+                "instrument",
+                "completed_on",
+            ]
+        ),
         db_revision="0001",
     )
 
 
-@pytest.mark.parametrize("kwargs", [
-    {},
-    {"waves": ["baseline"], "cohorts": [("Only cohort", "intervention")], "participants": 3},
-    {"waves": ["baseline", "post"], "cohorts": [("A", "intervention"), ("B", "control")], "participants": 6},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"waves": ["baseline"], "cohorts": [("Only cohort", "intervention")], "participants": 3},
+        {
+            "waves": ["baseline", "post"],
+            "cohorts": [("A", "intervention"), ("B", "control")],
+            "participants": 6,
+        },
+    ],
+)
 def test_a_study_with_little_in_it_still_renders(kwargs):
     ctx = build_context(_empty_data(**kwargs))
     html = render(ctx, {})

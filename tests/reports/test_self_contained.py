@@ -17,7 +17,11 @@ class Resources(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         for name, value in attrs:
-            if name in ("src", "href", "xlink:href", "srcset", "action", "data", "poster", "background") and value:
+            if (
+                name
+                in ("src", "href", "xlink:href", "srcset", "action", "data", "poster", "background")
+                and value
+            ):
                 self.references.append((tag, name, value))
 
 
@@ -25,7 +29,9 @@ def test_no_http_or_https_anywhere(demo):
     html = demo["html"]
     assert "http://" not in html
     assert "https://" not in html
-    assert "//" not in re.sub(r"<!--.*?-->", "", html).replace("://", "")  # no protocol-relative URL either
+    assert "//" not in re.sub(r"<!--.*?-->", "", html).replace(
+        "://", ""
+    )  # no protocol-relative URL either
 
 
 def test_nothing_to_fetch(demo):
@@ -34,7 +40,17 @@ def test_nothing_to_fetch(demo):
     parser.feed(html)
     external = [r for r in parser.references if not r[2].startswith("#")]
     assert external == []
-    assert not parser.tags & {"script", "link", "img", "iframe", "object", "embed", "video", "audio", "image"}
+    assert not parser.tags & {
+        "script",
+        "link",
+        "img",
+        "iframe",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "image",
+    }
     assert "@import" not in html and "data:" not in html
     assert re.findall(r"url\((?!#)", html) == []  # only references inside the document (clip paths)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html

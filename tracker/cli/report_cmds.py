@@ -22,8 +22,14 @@ def _small_matrix_blas() -> None:
 @click.command()
 @db_option
 @study_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
-              show_default=True, help="HTML file to write.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="HTML file to write.",
+)
 def report(study_name, out) -> None:
     """Write the evaluation report: one self-contained HTML file.
 
@@ -40,10 +46,21 @@ def report(study_name, out) -> None:
 
 @click.command()
 @db_option
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
-              show_default=True, help="Directory for study.toml, the data files, demo.db and report.html.")
-@click.option("--participants", type=click.IntRange(min=4), default=80, show_default=True,
-              help="Participants, half in each arm.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Directory for study.toml, the data files, demo.db and report.html.",
+)
+@click.option(
+    "--participants",
+    type=click.IntRange(min=4),
+    default=80,
+    show_default=True,
+    help="Participants, half in each arm.",
+)
 @click.option("--seed", type=int, default=2027, show_default=True, help="Seed of the simulation.")
 def demo(out, participants, seed) -> None:
     """Build a simulated two-arm study from nothing, analyse it and write the report.

@@ -48,12 +48,29 @@ def _study_toml(sim) -> str:
         "",
     ]
     for wave in sim.waves:
-        lines += ["[[waves]]", f'name = "{wave.name}"', f"day = {wave.day}          # days after the cohort start",
-                  f"window = {wave.window}        # ± days in which answers count for this wave", ""]
-    for name, arm in (("Mindfulness course 2026", "intervention"), ("Waitlist control 2026", "control")):
-        lines += ["[[cohorts]]", f'name = "{name}"', f'arm = "{arm}"', f"start = {START.isoformat()}", ""]
+        lines += [
+            "[[waves]]",
+            f'name = "{wave.name}"',
+            f"day = {wave.day}          # days after the cohort start",
+            f"window = {wave.window}        # ± days in which answers count for this wave",
+            "",
+        ]
+    for name, arm in (
+        ("Mindfulness course 2026", "intervention"),
+        ("Waitlist control 2026", "control"),
+    ):
+        lines += [
+            "[[cohorts]]",
+            f'name = "{name}"',
+            f'arm = "{arm}"',
+            f"start = {START.isoformat()}",
+            "",
+        ]
     lines += ["# roles in the conceptual model: modifiable -> intermediate -> outcome", "[model]"]
-    lines += [f"{role} = [" + ", ".join(f'"{m}"' for m in measures) + "]" for role, measures in MODEL.items()]
+    lines += [
+        f"{role} = [" + ", ".join(f'"{m}"' for m in measures) + "]"
+        for role, measures in MODEL.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -61,7 +78,9 @@ def _write_inputs(out: Path, sim) -> dict[str, Path]:
     (out / "data").mkdir(parents=True, exist_ok=True)
     with resources.as_file(resources.files("tracker.demo") / OWN_INSTRUMENT) as source:
         shutil.copyfile(source, out / OWN_INSTRUMENT)
-    roster = sim.roster.drop(columns="arm").assign(enrolled=lambda r: [d.isoformat() for d in r["enrolled"]])
+    roster = sim.roster.drop(columns="arm").assign(
+        enrolled=lambda r: [d.isoformat() for d in r["enrolled"]]
+    )
     roster.to_csv(out / "roster.csv", index=False, lineterminator="\n")
     (out / "study.toml").write_text(_study_toml(sim), encoding="utf-8")
     files = {}
@@ -114,8 +133,15 @@ def _require_empty(url: str) -> None:
         )
 
 
-def run_demo(out_dir: str | Path = "demo", *, url: str | None = None, participants: int = 80,
-             seed: int = 2027, report: bool = True, progress=None) -> dict:
+def run_demo(
+    out_dir: str | Path = "demo",
+    *,
+    url: str | None = None,
+    participants: int = 80,
+    seed: int = 2027,
+    report: bool = True,
+    progress=None,
+) -> dict:
     """Build the demo study in ``out_dir`` and write its report.
 
     Parameters
@@ -174,7 +200,9 @@ def _run(out: Path, url: str, participants: int, seed: int, report: bool, say, w
     sim = simulate(definitions, SimulationSettings(participants=participants, seed=seed))
     files = _write_inputs(out, sim)
     seconds["simulate"] = time.perf_counter() - t
-    say(f"Wrote {out / 'study.toml'}, roster.csv ({participants} participants) and {len(files)} wave files in {out / 'data'}")
+    say(
+        f"Wrote {out / 'study.toml'}, roster.csv ({participants} participants) and {len(files)} wave files in {out / 'data'}"
+    )
 
     t = time.perf_counter()
     from tracker.study.setup import init_database
@@ -203,7 +231,9 @@ def _run(out: Path, url: str, participants: int, seed: int, report: bool, say, w
                 withdraw(session, study, row.participant, reason=row.reason, on=row.withdrawn_on)
             session.commit()
             if len(leaving):
-                say(f"Withdrew {len(leaving)} participant{'s' if len(leaving) != 1 else ''} after {wave.name}")
+                say(
+                    f"Withdrew {len(leaving)} participant{'s' if len(leaving) != 1 else ''} after {wave.name}"
+                )
         seconds["import"] = time.perf_counter() - t
 
         report_path = None
@@ -231,8 +261,10 @@ def _run(out: Path, url: str, participants: int, seed: int, report: bool, say, w
 
 
 def _describe(result) -> str:
-    text = (f"{result.rows} rows, {result.administrations_new} questionnaires, "
-            f"{result.values_written} item values")
+    text = (
+        f"{result.rows} rows, {result.administrations_new} questionnaires, "
+        f"{result.values_written} item values"
+    )
     if result.warnings:
         from collections import Counter
 

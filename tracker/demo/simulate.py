@@ -138,8 +138,13 @@ def _latent(rng: np.random.Generator, n: int, loadings: np.ndarray) -> np.ndarra
     return w * loadings + u * np.sqrt(1.0 - loadings**2)
 
 
-def _items(rng: np.random.Generator, z: np.ndarray, definition: InstrumentDef,
-           spec: ConstructSpec, settings: SimulationSettings) -> np.ndarray:
+def _items(
+    rng: np.random.Generator,
+    z: np.ndarray,
+    definition: InstrumentDef,
+    spec: ConstructSpec,
+    settings: SimulationSettings,
+) -> np.ndarray:
     """Item values as answered (reverse-keyed items reversed) for latent scores ``z``."""
     k = definition.items
     lo, hi = float(definition.min), float(definition.max)
@@ -157,7 +162,9 @@ def _items(rng: np.random.Generator, z: np.ndarray, definition: InstrumentDef,
     return values
 
 
-def simulate(definitions: list[InstrumentDef], settings: SimulationSettings | None = None) -> SimulatedStudy:
+def simulate(
+    definitions: list[InstrumentDef], settings: SimulationSettings | None = None
+) -> SimulatedStudy:
     """Simulate the demo study for the instruments ``definitions``.
 
     Instruments without an entry in ``settings.constructs`` are simulated with
@@ -177,14 +184,23 @@ def simulate(definitions: list[InstrumentDef], settings: SimulationSettings | No
     # -- roster -------------------------------------------------------------------
     enrolled = [START - dt.timedelta(days=int(d)) for d in rng.integers(7, 22, n)]
     age = np.clip(np.round(rng.normal(29.5, 3.2, n)), 24, 45).astype(int)
-    roster = pd.DataFrame({
-        "code": codes, "cohort": cohort, "arm": arm, "enrolled": enrolled, "age": age,
-        "gender": _choice(rng, GENDERS, n), "role": _choice(rng, ROLES, n),
-    })
+    roster = pd.DataFrame(
+        {
+            "code": codes,
+            "cohort": cohort,
+            "arm": arm,
+            "enrolled": enrolled,
+            "age": age,
+            "gender": _choice(rng, GENDERS, n),
+            "role": _choice(rng, ROLES, n),
+        }
+    )
 
     # -- latent scores per wave -----------------------------------------------------
-    specs = [s.constructs.get(d.code, ConstructSpec(0.85 if d.higher_is_better else -0.85, 0.55, 0.5))
-             for d in definitions]
+    specs = [
+        s.constructs.get(d.code, ConstructSpec(0.85 if d.higher_is_better else -0.85, 0.55, 0.5))
+        for d in definitions
+    ]
     loadings = np.array([sp.loading for sp in specs])
     better = np.array([1.0 if d.higher_is_better else -1.0 for d in definitions])
     effects = np.array([sp.effect for sp in specs]) * better
@@ -214,9 +230,17 @@ def simulate(definitions: list[InstrumentDef], settings: SimulationSettings | No
     for i in np.flatnonzero((leave_post | leave_follow) & withdraw_draw):
         after = 0 if leave_post[i] else 1
         on = START + dt.timedelta(days=WAVES[after].day + int(gap[i]))
-        withdrawals.append({"participant": codes[i], "withdrawn_on": on,
-                            "reason": WITHDRAWAL_REASONS[reasons[i]], "after_wave": WAVES[after].name})
-    withdrawals = pd.DataFrame(withdrawals, columns=["participant", "withdrawn_on", "reason", "after_wave"])
+        withdrawals.append(
+            {
+                "participant": codes[i],
+                "withdrawn_on": on,
+                "reason": WITHDRAWAL_REASONS[reasons[i]],
+                "after_wave": WAVES[after].name,
+            }
+        )
+    withdrawals = pd.DataFrame(
+        withdrawals, columns=["participant", "withdrawn_on", "reason", "after_wave"]
+    )
 
     # -- item responses -------------------------------------------------------------
     responses: dict[str, pd.DataFrame] = {}

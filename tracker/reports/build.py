@@ -28,18 +28,31 @@ def _instruments(session: Session, study: Study) -> list[dict]:
     ]
 
 
-def report_context(session: Session, study: Study, *, generated_at: dt.datetime | None = None) -> dict:
+def report_context(
+    session: Session, study: Study, *, generated_at: dt.datetime | None = None
+) -> dict:
     """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`)."""
     from tracker.datasets import load_study_data
     from tracker.reports.context import build_context
 
     data = load_study_data(session, study)
-    return build_context(data, generated_at=generated_at, instruments=_instruments(session, study),
-                         database=_database(session))
+    return build_context(
+        data,
+        generated_at=generated_at,
+        instruments=_instruments(session, study),
+        database=_database(session),
+    )
 
 
-def write_report(session: Session, study: Study, out: str | Path, *,
-                 generated_at: dt.datetime | None = None, workers=None, parallel: bool = True) -> dict:
+def write_report(
+    session: Session,
+    study: Study,
+    out: str | Path,
+    *,
+    generated_at: dt.datetime | None = None,
+    workers=None,
+    parallel: bool = True,
+) -> dict:
     """Write the HTML report for ``study`` to ``out``.
 
     The charts are drawn by :class:`~tracker.reports.charts.ChartWorkers` started

@@ -55,9 +55,11 @@ def _figure(width: float, height: float):
 def to_svg(fig, label: str) -> str:
     """The figure as an inline ``<svg>`` element with an accessible label and no URL."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    fig.savefig(
+        buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None}
+    )
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", svg)
     svg = svg.replace("xlink:href=", "href=")
@@ -83,8 +85,13 @@ def _render(build, label: str) -> str:
 # -- correlation heatmap ------------------------------------------------------------------
 
 
-def heatmap(rows: list[dict], measures: list[str], labels: dict[str, str],
-            roles: dict[str, str | None], wave: str) -> str:
+def heatmap(
+    rows: list[dict],
+    measures: list[str],
+    labels: dict[str, str],
+    roles: dict[str, str | None],
+    wave: str,
+) -> str:
     """Correlation matrix as a heatmap, measures in model order, r printed in each cell."""
     import numpy as np
 
@@ -103,23 +110,43 @@ def heatmap(rows: list[dict], measures: list[str], labels: dict[str, str],
         height = bottom + cell * k + 0.15
         fig = _figure(width, height)
         ax = fig.add_axes((left / width, bottom / height, cell * k / width, cell * k / height))
-        cax = fig.add_axes(((left + cell * k + 0.15) / width, bottom / height,
-                            0.14 / width, cell * k / height))
+        cax = fig.add_axes(
+            ((left + cell * k + 0.15) / width, bottom / height, 0.14 / width, cell * k / height)
+        )
         # pcolormesh, not imshow: imshow is embedded as a PNG data URL, the mesh stays vector
-        mesh = ax.pcolormesh(np.arange(k + 1) - 0.5, np.arange(k + 1) - 0.5, np.ma.masked_invalid(r),
-                             cmap="RdBu", vmin=-1, vmax=1, edgecolors="white", linewidth=0.6)
+        mesh = ax.pcolormesh(
+            np.arange(k + 1) - 0.5,
+            np.arange(k + 1) - 0.5,
+            np.ma.masked_invalid(r),
+            cmap="RdBu",
+            vmin=-1,
+            vmax=1,
+            edgecolors="white",
+            linewidth=0.6,
+        )
         ax.set_xlim(-0.5, k - 0.5)
         ax.set_ylim(k - 0.5, -0.5)
         ax.set_aspect("equal")
-        names = [_wrap(labels[m] + (f" [{roles[m][:3]}.]" if roles.get(m) else ""), 26) for m in measures]
+        names = [
+            _wrap(labels[m] + (f" [{roles[m][:3]}.]" if roles.get(m) else ""), 26) for m in measures
+        ]
         # columns by code (short), rows by name
-        ax.set_xticks(range(k), measures, rotation=45, ha="right", rotation_mode="anchor", fontsize=7.5)
+        ax.set_xticks(
+            range(k), measures, rotation=45, ha="right", rotation_mode="anchor", fontsize=7.5
+        )
         ax.set_yticks(range(k), names, fontsize=7.5)
         for i in range(k):
             for j in range(k):
                 if i != j and not math.isnan(r[i, j]):
-                    ax.text(j, i, f"{r[i, j]:.2f}".replace("-", "−"), ha="center", va="center",
-                            fontsize=7, color="white" if abs(r[i, j]) > 0.55 else "#111111")
+                    ax.text(
+                        j,
+                        i,
+                        f"{r[i, j]:.2f}".replace("-", "−"),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if abs(r[i, j]) > 0.55 else "#111111",
+                    )
         tiers = [roles.get(m) for m in measures]
         for i in range(1, k):
             if tiers[i] != tiers[i - 1]:
@@ -129,7 +156,9 @@ def heatmap(rows: list[dict], measures: list[str], labels: dict[str, str],
             side.set_visible(False)
         ax.tick_params(length=0)
         # 40 colour steps: below matplotlib's threshold for rasterising a colorbar (50)
-        bar = fig.colorbar(mesh, cax=cax, boundaries=np.linspace(-1, 1, 41), ticks=np.linspace(-1, 1, 5))
+        bar = fig.colorbar(
+            mesh, cax=cax, boundaries=np.linspace(-1, 1, 41), ticks=np.linspace(-1, 1, 5)
+        )
         bar.set_label(f"Pearson r at {wave}")
         bar.outline.set_visible(False)
         return fig
@@ -140,8 +169,9 @@ def heatmap(rows: list[dict], measures: list[str], labels: dict[str, str],
 # -- forest plots --------------------------------------------------------------------------
 
 
-def forest(items: list[dict], *, xlabel: str, title: str, legend_title: str,
-           colours: dict[str, str]) -> str:
+def forest(
+    items: list[dict], *, xlabel: str, title: str, legend_title: str, colours: dict[str, str]
+) -> str:
     """Effect sizes with 95 % CIs, one row per (label, group), grouped by label.
 
     ``items``: dicts ``label, group, estimate, low, high`` (None where missing;
@@ -171,8 +201,16 @@ def forest(items: list[dict], *, xlabel: str, title: str, legend_title: str,
                 colour = colours.get(group, "#333333")
                 if row["low"] is not None and row["high"] is not None:
                     ax.plot([row["low"], row["high"]], [y, y], color=colour, lw=1.6)
-                ax.plot([row["estimate"]], [y], "o", color=colour, ms=4.5,
-                        label=group if li == 0 or group not in ax.get_legend_handles_labels()[1] else None)
+                ax.plot(
+                    [row["estimate"]],
+                    [y],
+                    "o",
+                    color=colour,
+                    ms=4.5,
+                    label=group
+                    if li == 0 or group not in ax.get_legend_handles_labels()[1]
+                    else None,
+                )
         ax.axvline(0, color="#444444", lw=0.8, ls="--")
         ax.set_yticks(ticks, [_wrap(lab, 34) for lab in labels], fontsize=7.5)
         ax.set_ylim(-len(labels) + 0.45, 0.55)
@@ -184,8 +222,13 @@ def forest(items: list[dict], *, xlabel: str, title: str, legend_title: str,
         ax.spines["left"].set_visible(False)
         handles, names = ax.get_legend_handles_labels()
         if handles:
-            fig.legend(handles, [f"{n} {legend_title}" for n in names], loc="lower center",
-                       ncols=len(handles), fontsize=7.5)
+            fig.legend(
+                handles,
+                [f"{n} {legend_title}" for n in names],
+                loc="lower center",
+                ncols=len(handles),
+                fontsize=7.5,
+            )
         return fig
 
     return _render(build, title)
@@ -194,8 +237,15 @@ def forest(items: list[dict], *, xlabel: str, title: str, legend_title: str,
 # -- paired plot ---------------------------------------------------------------------------
 
 
-def paired(data: dict[str, dict[str, dict]], measures: list[str], labels: dict[str, str],
-           arms: list[str], pre: str, post: str, sample: int) -> str:
+def paired(
+    data: dict[str, dict[str, dict]],
+    measures: list[str],
+    labels: dict[str, str],
+    arms: list[str],
+    pre: str,
+    post: str,
+    sample: int,
+) -> str:
     """Each participant's pre and post score joined by a line, a panel per measure, by arm."""
     import numpy as np
     from matplotlib.collections import LineCollection
@@ -208,10 +258,16 @@ def paired(data: dict[str, dict[str, dict]], measures: list[str], labels: dict[s
     def build():
         height = 0.55 + 2.35 * nrows
         fig = _figure(8.4, height)
-        fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.42 / height, bottom=0.62 / height,
-                            wspace=0.32, hspace=0.55)
+        fig.subplots_adjust(
+            left=0.06,
+            right=0.99,
+            top=1 - 0.42 / height,
+            bottom=0.62 / height,
+            wspace=0.32,
+            hspace=0.55,
+        )
         axes = fig.subplots(nrows, ncols, squeeze=False)
-        for ax in axes.flat[len(measures):]:
+        for ax in axes.flat[len(measures) :]:
             ax.set_visible(False)
         for ax, m in zip(axes.flat, measures, strict=False):
             ticks, names = [], []
@@ -224,9 +280,16 @@ def paired(data: dict[str, dict[str, dict]], measures: list[str], labels: dict[s
                     continue
                 pairs = np.asarray(block["pairs"], dtype=float)
                 jitter = np.linspace(-0.06, 0.06, len(pairs))
-                segments = np.stack([np.column_stack([x0 + jitter, pairs[:, 0]]),
-                                     np.column_stack([x1 + jitter, pairs[:, 1]])], axis=1)
-                ax.add_collection(LineCollection(segments, colors=colours[arm], alpha=0.22, linewidths=0.6))
+                segments = np.stack(
+                    [
+                        np.column_stack([x0 + jitter, pairs[:, 0]]),
+                        np.column_stack([x1 + jitter, pairs[:, 1]]),
+                    ],
+                    axis=1,
+                )
+                ax.add_collection(
+                    LineCollection(segments, colors=colours[arm], alpha=0.22, linewidths=0.6)
+                )
                 means = pairs.mean(axis=0)
                 ax.plot([x0, x1], means, "-o", color=colours[arm], lw=2.2, ms=4, label=arm)
             ax.set_xticks(ticks, names, fontsize=6.5)
@@ -236,16 +299,26 @@ def paired(data: dict[str, dict[str, dict]], measures: list[str], labels: dict[s
             ax.set_title(_wrap(labels[m], 26), fontsize=8)
         handles, names = axes.flat[0].get_legend_handles_labels()
         if handles:
-            fig.legend(handles, [f"{n} arm" for n in names], loc="lower center", ncols=len(handles), fontsize=7.5)
+            fig.legend(
+                handles,
+                [f"{n} arm" for n in names],
+                loc="lower center",
+                ncols=len(handles),
+                fontsize=7.5,
+            )
         return fig
 
-    return _render(build, f"Individual change from {pre} to {post} (up to {sample} participants per arm)")
+    return _render(
+        build, f"Individual change from {pre} to {post} (up to {sample} participants per arm)"
+    )
 
 
 # -- trajectories ---------------------------------------------------------------------------
 
 
-def trajectories(means: list[dict], measures: list[str], labels: dict[str, str], waves: list[str]) -> str:
+def trajectories(
+    means: list[dict], measures: list[str], labels: dict[str, str], waves: list[str]
+) -> str:
     """Model-estimated means with 95 % CIs at every wave, a panel per measure, a line per arm."""
     from matplotlib.ticker import MaxNLocator
 
@@ -258,27 +331,49 @@ def trajectories(means: list[dict], measures: list[str], labels: dict[str, str],
     def build():
         height = 0.55 + 2.3 * nrows
         fig = _figure(8.4, height)
-        fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.42 / height, bottom=0.62 / height,
-                            wspace=0.32, hspace=0.6)
+        fig.subplots_adjust(
+            left=0.06,
+            right=0.99,
+            top=1 - 0.42 / height,
+            bottom=0.62 / height,
+            wspace=0.32,
+            hspace=0.6,
+        )
         axes = fig.subplots(nrows, ncols, squeeze=False)
-        for ax in axes.flat[len(measures):]:
+        for ax in axes.flat[len(measures) :]:
             ax.set_visible(False)
         width = 0.08 * (len(arms) - 1)
         for ax, m in zip(axes.flat, measures, strict=False):
             for a, arm in enumerate(arms):
-                rows = sorted((r for r in means if r["measure"] == m and r["arm"] == arm
-                               and r["mean"] is not None and r["wave"] in position),
-                              key=lambda r: position[r["wave"]])
+                rows = sorted(
+                    (
+                        r
+                        for r in means
+                        if r["measure"] == m
+                        and r["arm"] == arm
+                        and r["mean"] is not None
+                        and r["wave"] in position
+                    ),
+                    key=lambda r: position[r["wave"]],
+                )
                 if not rows:
                     continue
                 offset = -width / 2 + a * 0.08
                 x = [position[r["wave"]] + offset for r in rows]
                 y = [r["mean"] for r in rows]
-                ci = [(xi, r["ci_low"], r["ci_high"]) for xi, r in zip(x, rows, strict=True)
-                      if r["ci_low"] is not None and r["ci_high"] is not None]
+                ci = [
+                    (xi, r["ci_low"], r["ci_high"])
+                    for xi, r in zip(x, rows, strict=True)
+                    if r["ci_low"] is not None and r["ci_high"] is not None
+                ]
                 if ci:  # one collection of CI bars: far fewer artists than errorbar()
-                    ax.vlines([c[0] for c in ci], [c[1] for c in ci], [c[2] for c in ci],
-                              color=colours[arm], lw=1.1)
+                    ax.vlines(
+                        [c[0] for c in ci],
+                        [c[1] for c in ci],
+                        [c[2] for c in ci],
+                        color=colours[arm],
+                        lw=1.1,
+                    )
                 ax.plot(x, y, "-o", color=colours[arm], lw=1.6, ms=3.5, label=arm)
             ax.set_xticks(range(len(waves)), [_wrap(w, 12) for w in waves], fontsize=6.5)
             ax.yaxis.set_major_locator(MaxNLocator(4))
@@ -288,8 +383,13 @@ def trajectories(means: list[dict], measures: list[str], labels: dict[str, str],
             ax.set_axisbelow(True)
         handles, names = axes.flat[0].get_legend_handles_labels()
         if handles:
-            fig.legend(handles, [f"{n} arm" if n != "all" else "all participants" for n in names],
-                       loc="lower center", ncols=len(handles), fontsize=7.5)
+            fig.legend(
+                handles,
+                [f"{n} arm" if n != "all" else "all participants" for n in names],
+                loc="lower center",
+                ncols=len(handles),
+                fontsize=7.5,
+            )
         return fig
 
     return _render(build, "Estimated means with 95 % CIs at every wave")
@@ -325,44 +425,80 @@ def _report_charts(ctx: dict, only: set[str]) -> dict[str, str]:
 
     corr = ctx["correlations"]
     if "heatmap" in only and corr["rows"] and len(corr["measures"]) >= 2:
-        out["heatmap"] = heatmap(corr["rows"], corr["measures"], labels,
-                                 {m: info[m]["role"] for m in corr["measures"]}, corr["wave"])
+        out["heatmap"] = heatmap(
+            corr["rows"],
+            corr["measures"],
+            labels,
+            {m: info[m]["role"] for m in corr["measures"]},
+            corr["wave"],
+        )
 
     arms = ctx["arms"] or ["all"]
     colours = _arm_colours(arms) | {"all": ARM_COLOURS[0]}
     if "forest_change" in only and ctx["change"] and ctx["change"][0]["rows"]:
         first = ctx["change"][0]
         items = [
-            {"label": labels[r["measure"]] + ("" if info[r["measure"]]["higher_is_better"] else " (lower is better)"),
-             "group": r["group"], "estimate": r["cohen_dz"], "low": r["dz_ci_low"], "high": r["dz_ci_high"]}
-            for m in chart for r in first["rows"] if r["measure"] == m
+            {
+                "label": labels[r["measure"]]
+                + ("" if info[r["measure"]]["higher_is_better"] else " (lower is better)"),
+                "group": r["group"],
+                "estimate": r["cohen_dz"],
+                "low": r["dz_ci_low"],
+                "high": r["dz_ci_high"],
+            }
+            for m in chart
+            for r in first["rows"]
+            if r["measure"] == m
         ]
         if items:
             out["forest_change"] = forest(
-                items, xlabel="Cohen's dz (post − pre) with 95 % CI",
+                items,
+                xlabel="Cohen's dz (post − pre) with 95 % CI",
                 title=f"Change from {first['pre']} to {first['post']}, by arm",
-                legend_title="arm", colours=colours)
+                legend_title="arm",
+                colours=colours,
+            )
     if "forest_compare" in only and ctx["compare"] and any(b["rows"] for b in ctx["compare"]):
         items = [
-            {"label": labels[r["measure"]] + ("" if info[r["measure"]]["higher_is_better"] else " (lower is better)"),
-             "group": f"{b['pre']} → {b['post']}", "estimate": r["d_ppc"],
-             "low": r["d_ppc_ci_low"], "high": r["d_ppc_ci_high"]}
-            for m in chart for b in ctx["compare"] for r in b["rows"] if r["measure"] == m
+            {
+                "label": labels[r["measure"]]
+                + ("" if info[r["measure"]]["higher_is_better"] else " (lower is better)"),
+                "group": f"{b['pre']} → {b['post']}",
+                "estimate": r["d_ppc"],
+                "low": r["d_ppc_ci_low"],
+                "high": r["d_ppc_ci_high"],
+            }
+            for m in chart
+            for b in ctx["compare"]
+            for r in b["rows"]
+            if r["measure"] == m
         ]
         groups = list(dict.fromkeys(i["group"] for i in items))
         if items:
             first = ctx["compare"][0]["rows"][0] if ctx["compare"][0]["rows"] else {}
-            title = (f"{first.get('arm', 'Arm')} vs {first.get('reference_arm', 'reference')}: "
-                     "Morris's d_ppc2 by follow-up wave")
+            title = (
+                f"{first.get('arm', 'Arm')} vs {first.get('reference_arm', 'reference')}: "
+                "Morris's d_ppc2 by follow-up wave"
+            )
             out["forest_compare"] = forest(
-                items, xlabel="d_ppc2 (difference in change, in baseline SD units) with 95 % CI",
-                title=title, legend_title="",
-                colours={g: WAVE_COLOURS[i % len(WAVE_COLOURS)] for i, g in enumerate(groups)})
+                items,
+                xlabel="d_ppc2 (difference in change, in baseline SD units) with 95 % CI",
+                title=title,
+                legend_title="",
+                colours={g: WAVE_COLOURS[i % len(WAVE_COLOURS)] for i, g in enumerate(groups)},
+            )
     if "paired" in only and ctx["paired"] and any(ctx["paired"].values()):
         block = ctx["change"][0]
         arms_present = [a for a in arms if any(a in ctx["paired"][m] for m in chart)]
-        out["paired"] = paired(ctx["paired"], chart, labels, arms_present, block["pre"], block["post"],
-                               ctx["paired_sample"])
+        out["paired"] = paired(
+            ctx["paired"],
+            chart,
+            labels,
+            arms_present,
+            block["pre"],
+            block["post"],
+            ctx["paired_sample"],
+        )
     if "trajectories" in only and ctx["trajectory"]["means"]:
         waves = [w["wave"] for w in ctx["waves"]]
         out["trajectories"] = trajectories(ctx["trajectory"]["means"], chart, labels, waves)
@@ -414,7 +550,9 @@ class ChartWorkers:
         for _ in range(processes):
             try:
                 here, there = mp.Pipe()
-                process = mp.Process(target=_worker, args=(there,), daemon=True, name="tracker-charts")
+                process = mp.Process(
+                    target=_worker, args=(there,), daemon=True, name="tracker-charts"
+                )
                 process.start()
                 there.close()
                 self.jobs.append((process, here))

@@ -93,14 +93,16 @@ def _measure_info(data: StudyData) -> tuple[list[dict], dict[str, dict]]:
         else:
             label = f"{construct[:1].upper() + construct[1:]}: {r['name'] or m.split('.', 1)[1]}"
         span = (r["score_max"] or 0) - (r["score_min"] or 0)
-        out.append({
-            **r,
-            "label": label,
-            "is_total": total,
-            "in_model": m in model,
-            "digits": 1 if span >= 20 else 2,
-            "direction": "higher is better" if r["higher_is_better"] else "lower is better",
-        })
+        out.append(
+            {
+                **r,
+                "label": label,
+                "is_total": total,
+                "in_model": m in model,
+                "digits": 1 if span >= 20 else 2,
+                "direction": "higher is better" if r["higher_is_better"] else "lower is better",
+            }
+        )
     return out, {m["measure"]: m for m in out}
 
 
@@ -128,22 +130,34 @@ def _flow(data: StudyData) -> dict:
         for w in waves:
             done = set(answered.loc[answered["wave"] == w, "participant"]) & codes
             missed = codes - done
-            steps.append({
-                "wave": w,
-                "completed": len(done),
-                "not_completed": len(missed),
-                "withdrawn": len(missed & withdrawn_codes),
-            })
+            steps.append(
+                {
+                    "wave": w,
+                    "completed": len(done),
+                    "not_completed": len(missed),
+                    "withdrawn": len(missed & withdrawn_codes),
+                }
+            )
         reasons = (
-            withdrawn["withdrawal_reason"].fillna("no reason recorded").value_counts()
-            .rename_axis("reason").reset_index(name="n").sort_values(["n", "reason"], ascending=[False, True])
+            withdrawn["withdrawal_reason"]
+            .fillna("no reason recorded")
+            .value_counts()
+            .rename_axis("reason")
+            .reset_index(name="n")
+            .sort_values(["n", "reason"], ascending=[False, True])
         )
-        cohorts.append({
-            "cohort": c["cohort"], "arm": c["arm"], "start": c["start"],
-            "enrolled": len(codes), "withdrawn": len(withdrawn_codes),
-            "active": len(codes) - len(withdrawn_codes), "waves": steps,
-            "reasons": records(reasons),
-        })
+        cohorts.append(
+            {
+                "cohort": c["cohort"],
+                "arm": c["arm"],
+                "start": c["start"],
+                "enrolled": len(codes),
+                "withdrawn": len(withdrawn_codes),
+                "active": len(codes) - len(withdrawn_codes),
+                "waves": steps,
+                "reasons": records(reasons),
+            }
+        )
     return {"waves": waves, "cohorts": cohorts}
 
 
@@ -186,26 +200,41 @@ def _characteristics(data: StudyData) -> dict:
     people = data.participants
     members = [people[people["cohort"] == g] for g in groups] + [people]
     columns = groups + ["All participants"]
-    rows: list[dict] = [{"kind": "row", "label": "Participants, n", "indent": False,
-                         "cells": [str(len(m)) for m in members]}]
+    rows: list[dict] = [
+        {
+            "kind": "row",
+            "label": "Participants, n",
+            "indent": False,
+            "cells": [str(len(m)) for m in members],
+        }
+    ]
     ages = [_ages(m) for m in members]
-    rows.append({
-        "kind": "row", "label": "Age, mean (SD)", "indent": False,
-        "cells": [
-            f"{a.mean():.1f} ({a.std(ddof=1):.1f})" if len(a) >= SMALL_CELL else
-            ("not recorded" if len(a) == 0 else f"< {SMALL_CELL} recorded")
-            for a in ages
-        ],
-    })
+    rows.append(
+        {
+            "kind": "row",
+            "label": "Age, mean (SD)",
+            "indent": False,
+            "cells": [
+                f"{a.mean():.1f} ({a.std(ddof=1):.1f})"
+                if len(a) >= SMALL_CELL
+                else ("not recorded" if len(a) == 0 else f"< {SMALL_CELL} recorded")
+                for a in ages
+            ],
+        }
+    )
     for column, title in (("gender", "Gender"), ("role", "Role")):
         values = people[column].fillna("").astype(str).str.strip().replace("", NOT_RECORDED)
-        categories = sorted(set(values) - {NOT_RECORDED}) + ([NOT_RECORDED] if (values == NOT_RECORDED).any() else [])
+        categories = sorted(set(values) - {NOT_RECORDED}) + (
+            [NOT_RECORDED] if (values == NOT_RECORDED).any() else []
+        )
         if not categories or categories == [NOT_RECORDED]:
-            rows.append({"kind": "header", "label": f"{title}: not recorded", "cells": [], "indent": False})
+            rows.append(
+                {"kind": "header", "label": f"{title}: not recorded", "cells": [], "indent": False}
+            )
             continue
-        counts = np.array([
-            [int((values[m.index] == cat).sum()) for m in members] for cat in categories
-        ])
+        counts = np.array(
+            [[int((values[m.index] == cat).sum()) for m in members] for cat in categories]
+        )
         hidden = suppress(counts)
         sizes = [len(m) for m in members]
         rows.append({"kind": "header", "label": f"{title}, n (%)", "cells": [], "indent": False})
@@ -229,11 +258,19 @@ def _completeness(data: StudyData, measures: list[dict]) -> list[dict]:
     s = data.scores
     if s.empty:
         return []
-    grouped = s.assign(
-        scored=s["score"].notna(), prorated=s["prorated"].astype(bool) & s["score"].notna(),
-    ).groupby(["measure", "wave"], sort=False).agg(
-        administrations=("score", "size"), scored=("scored", "sum"), prorated=("prorated", "sum"),
-        answered=("items_answered", "sum"), total=("items_total", "sum"),
+    grouped = (
+        s.assign(
+            scored=s["score"].notna(),
+            prorated=s["prorated"].astype(bool) & s["score"].notna(),
+        )
+        .groupby(["measure", "wave"], sort=False)
+        .agg(
+            administrations=("score", "size"),
+            scored=("scored", "sum"),
+            prorated=("prorated", "sum"),
+            answered=("items_answered", "sum"),
+            total=("items_total", "sum"),
+        )
     )
     out = []
     for m in measures:
@@ -241,12 +278,17 @@ def _completeness(data: StudyData, measures: list[dict]) -> list[dict]:
             if (m["measure"], w) not in grouped.index:
                 continue
             g = grouped.loc[(m["measure"], w)]
-            out.append({
-                "measure": m["measure"], "wave": w, "administrations": int(g["administrations"]),
-                "scored": int(g["scored"]), "prorated": int(g["prorated"]),
-                "not_scored": int(g["administrations"] - g["scored"]),
-                "items_answered": float(g["answered"] / g["total"]) if g["total"] else None,
-            })
+            out.append(
+                {
+                    "measure": m["measure"],
+                    "wave": w,
+                    "administrations": int(g["administrations"]),
+                    "scored": int(g["scored"]),
+                    "prorated": int(g["prorated"]),
+                    "not_scored": int(g["administrations"] - g["scored"]),
+                    "items_answered": float(g["answered"] / g["total"]) if g["total"] else None,
+                }
+            )
     return out
 
 
@@ -259,7 +301,9 @@ def _n(value: float | None, digits: int) -> str:
     return fmt_num(value, digits)
 
 
-def _size(est: float, low: float | None, high: float | None) -> tuple[float, float | None, float | None]:
+def _size(
+    est: float, low: float | None, high: float | None
+) -> tuple[float, float | None, float | None]:
     """An estimate and its CI on the scale of its size: signs flipped when it is negative."""
     if est >= 0:
         return est, low, high
@@ -276,13 +320,17 @@ def _change_sentence(row: dict, info: dict, pre: str, post: str) -> str:
         return f"{label}: the change {where} could not be estimated ({row['note'] or 'no pairs'})."
     dz_text = f"dz = {_n(abs(dz) if dz is not None else None, 2)}"
     if lo <= 0 <= hi:
-        return (f"{label} did not change clearly {where}: mean change {_n(diff, digits)} points "
-                f"(95 % CI {_n(lo, digits)} to {_n(hi, digits)}; dz = {_n(dz, 2)}).")
+        return (
+            f"{label} did not change clearly {where}: mean change {_n(diff, digits)} points "
+            f"(95 % CI {_n(lo, digits)} to {_n(hi, digits)}; dz = {_n(dz, 2)})."
+        )
     verb = "rose" if diff > 0 else "fell"
     better = (diff > 0) == bool(info["higher_is_better"])
     size, lo_abs, hi_abs = _size(diff, lo, hi)
-    return (f"{label} {verb} by {_n(size, digits)} points (95 % CI {_n(lo_abs, digits)} to "
-            f"{_n(hi_abs, digits)}; {dz_text}) {where} — {'an improvement' if better else 'a worsening'}.")
+    return (
+        f"{label} {verb} by {_n(size, digits)} points (95 % CI {_n(lo_abs, digits)} to "
+        f"{_n(hi_abs, digits)}; {dz_text}) {where} — {'an improvement' if better else 'a worsening'}."
+    )
 
 
 def _compare_sentence(row: dict, info: dict, pre: str, post: str) -> str:
@@ -292,25 +340,32 @@ def _compare_sentence(row: dict, info: dict, pre: str, post: str) -> str:
     lower = label[:1].lower() + label[1:]
     if adj is None or lo is None or hi is None:
         return f"{head}, {lower} could not be compared between arms ({row['note'] or 'too few pairs'})."
-    tail = (f"d_ppc = {_n(row['d_ppc'], 2)}; partial η² = {_n(row['partial_eta_sq'], 2)}; n = {row['n']}")
+    tail = f"d_ppc = {_n(row['d_ppc'], 2)}; partial η² = {_n(row['partial_eta_sq'], 2)}; n = {row['n']}"
     if lo <= 0 <= hi:
-        return (f"{head}, the {row['arm']} and {row['reference_arm']} arms did not differ clearly in "
-                f"{lower}: adjusted difference {_n(adj, digits)} points (95 % CI {_n(lo, digits)} to "
-                f"{_n(hi, digits)}; {tail}).")
+        return (
+            f"{head}, the {row['arm']} and {row['reference_arm']} arms did not differ clearly in "
+            f"{lower}: adjusted difference {_n(adj, digits)} points (95 % CI {_n(lo, digits)} to "
+            f"{_n(hi, digits)}; {tail})."
+        )
     favours = (adj > 0) == bool(info["higher_is_better"])
     size, lo_abs, hi_abs = _size(adj, lo, hi)
     d_abs = None if row["d_ppc"] is None else abs(row["d_ppc"])
     tail = f"d_ppc = {_n(d_abs, 2)}; partial η² = {_n(row['partial_eta_sq'], 2)}; n = {row['n']}"
-    return (f"{head}, {lower} in the {row['arm']} arm was {_n(size, digits)} points "
-            f"{'higher' if adj > 0 else 'lower'} than in the {row['reference_arm']} arm (95 % CI "
-            f"{_n(lo_abs, digits)} to {_n(hi_abs, digits)}; {tail}), in favour of the "
-            f"{row['arm'] if favours else row['reference_arm']} arm.")
+    return (
+        f"{head}, {lower} in the {row['arm']} arm was {_n(size, digits)} points "
+        f"{'higher' if adj > 0 else 'lower'} than in the {row['reference_arm']} arm (95 % CI "
+        f"{_n(lo_abs, digits)} to {_n(hi_abs, digits)}; {tail}), in favour of the "
+        f"{row['arm'] if favours else row['reference_arm']} arm."
+    )
 
 
 def _correlation_sentences(rows: list[dict], info: dict[str, dict], wave: str) -> list[str]:
     # a subscale correlates with its own total by construction: not a finding
-    usable = [r for r in rows if r["r"] is not None
-              and info[r["x"]]["instrument"] != info[r["y"]]["instrument"]]
+    usable = [
+        r
+        for r in rows
+        if r["r"] is not None and info[r["x"]]["instrument"] != info[r["y"]]["instrument"]
+    ]
     if not usable:
         return []
     out = []
@@ -343,38 +398,76 @@ def _findings(ctx: dict, info: dict[str, dict]) -> list[dict]:
         first = ctx["change"][0]
         for row in first["rows"]:
             if row["measure"] in chart and row["group"] != ref:
-                findings.append({"kind": "change", "text": _change_sentence(row, info[row["measure"]], first["pre"], first["post"])})
+                findings.append(
+                    {
+                        "kind": "change",
+                        "text": _change_sentence(
+                            row, info[row["measure"]], first["pre"], first["post"]
+                        ),
+                    }
+                )
         control = [r for r in first["rows"] if r["measure"] in chart and r["group"] == ref]
-        clear = [r for r in control if r["ci_low"] is not None and r["ci_high"] is not None
-                 and not (r["ci_low"] <= 0 <= r["ci_high"])]
+        clear = [
+            r
+            for r in control
+            if r["ci_low"] is not None
+            and r["ci_high"] is not None
+            and not (r["ci_low"] <= 0 <= r["ci_high"])
+        ]
         if control and ref is not None:
             if not clear:
-                text = (f"In the {ref} arm no measure changed clearly from {first['pre']} to {first['post']} "
-                        f"(every 95 % CI of the mean change includes 0).")
+                text = (
+                    f"In the {ref} arm no measure changed clearly from {first['pre']} to {first['post']} "
+                    f"(every 95 % CI of the mean change includes 0)."
+                )
                 findings.append({"kind": "change", "text": text})
             for r in clear:
-                findings.append({"kind": "change", "text": _change_sentence(r, info[r["measure"]], first["pre"], first["post"])})
+                findings.append(
+                    {
+                        "kind": "change",
+                        "text": _change_sentence(
+                            r, info[r["measure"]], first["pre"], first["post"]
+                        ),
+                    }
+                )
     for block in ctx["compare"][:1]:
         for row in block["rows"]:
             if row["measure"] in chart:
-                findings.append({"kind": "compare", "text": _compare_sentence(row, info[row["measure"]], block["pre"], block["post"])})
+                findings.append(
+                    {
+                        "kind": "compare",
+                        "text": _compare_sentence(
+                            row, info[row["measure"]], block["pre"], block["post"]
+                        ),
+                    }
+                )
     if len(ctx["compare"]) > 1:
         last = ctx["compare"][-1]
         rows = [r for r in last["rows"] if r["measure"] in chart and r["ci_low"] is not None]
         for arm in dict.fromkeys(r["arm"] for r in rows):
             mine = [r for r in rows if r["arm"] == arm]
-            ahead = [r for r in mine if not (r["ci_low"] <= 0 <= r["ci_high"])
-                     and (r["adj_diff"] > 0) == bool(info[r["measure"]]["higher_is_better"])]
-            text = (f"At {last['post']}, adjusted for {last['pre']}, the {arm} arm was still clearly ahead of "
-                    f"the {mine[0]['reference_arm']} arm on {len(ahead)} of {len(mine)} measures")
+            ahead = [
+                r
+                for r in mine
+                if not (r["ci_low"] <= 0 <= r["ci_high"])
+                and (r["adj_diff"] > 0) == bool(info[r["measure"]]["higher_is_better"])
+            ]
+            text = (
+                f"At {last['post']}, adjusted for {last['pre']}, the {arm} arm was still clearly ahead of "
+                f"the {mine[0]['reference_arm']} arm on {len(ahead)} of {len(mine)} measures"
+            )
             sized = []
             for r in ahead:
                 if r["d_ppc"] is None:
                     continue
                 d, lo, hi = _size(r["d_ppc"], r["d_ppc_ci_low"], r["d_ppc_ci_high"])
-                sized.append(f"{info[r['measure']]['label'].lower()} (d_ppc = {_n(d, 2)}, 95 % CI "
-                             f"{_n(lo, 2)} to {_n(hi, 2)})")
-            findings.append({"kind": "compare", "text": text + (": " + "; ".join(sized) if sized else "") + "."})
+                sized.append(
+                    f"{info[r['measure']]['label'].lower()} (d_ppc = {_n(d, 2)}, 95 % CI "
+                    f"{_n(lo, 2)} to {_n(hi, 2)})"
+                )
+            findings.append(
+                {"kind": "compare", "text": text + (": " + "; ".join(sized) if sized else "") + "."}
+            )
     corr = ctx["correlations"]
     for text in _correlation_sentences(corr["rows"], info, corr["wave"] or ""):
         findings.append({"kind": "correlation", "text": text})
@@ -418,48 +511,86 @@ def _paired(data: StudyData, measures: list[str], pre: str, post: str) -> dict:
 
 
 DEFINITIONS = [
-    ("Scores", "Reverse-keyed items are scored as min + max − value. With k of K items answered and "
-     "K − k ≤ the measure's max_missing, a sum score is the mean of the answered items × K and a mean "
-     "score the mean of the answered items (proration); otherwise the score is missing. A multiplier "
-     "(WHO-5: × 4) is applied last."),
-    ("Differences and SDs", "Differences are post − pre; standard deviations use n − 1. Pairs are "
-     "matched by participant, never by row order; n is the number of complete pairs."),
-    ("Correlations", "Pearson's r (or Spearman's ρ) on the participants with both scores; 95 % CI by "
-     "Fisher's z, tanh(atanh r ∓ z₀.₉₇₅/√(n − 3)); Spearman p from the t approximation; p-values "
-     "adjusted (Holm) over the upper triangle of the matrix shown. Measures ordered modifiable → "
-     "intermediate → outcome."),
-    ("Paired change", "Mean difference with a 95 % CI from the t distribution with n − 1 df and the "
-     "paired t test; Holm adjustment across measures within a group."),
-    ("Wilcoxon signed-rank", "As R's wilcox.test: differences rounded to 10 decimals, zeros dropped, "
-     "V = sum of positive ranks; exact p for fewer than 50 differences without ties or zeros, otherwise "
-     "the normal approximation with tie-corrected variance and continuity correction; matched-pairs "
-     "rank-biserial correlation."),
-    ("Effect sizes", "Cohen's dz = mean_diff / sd_diff with its CI from the noncentral t distribution; "
-     "d_av = mean_diff / ((sd_pre + sd_post) / 2); Hedges' g_av = d_av × J, J(df) = Γ(df/2) / "
-     "(√(df/2) Γ((df − 1)/2)), df = n − 1. In the summary sentences the size of a change is given "
-     "without sign and its direction in words; the tables keep the signs (post − pre)."),
-    ("Reliable change", "RCI (Jacobson & Truax) = (post − pre) / (sd_pre × √2 × √(1 − r_xx)), r_xx the "
-     "instrument's published reliability, else Cronbach's alpha at the first wave; reliable when "
-     "|RCI| > 1.96; improvement follows the measure's direction (higher or lower is better)."),
-    ("Arm comparison", "ANCOVA by OLS, post ~ pre + arm, treatment coding against the reference arm "
-     "(control, else the first alphabetically); adjusted difference with 95 % CI; partial η² = "
-     "SS_arm / (SS_arm + SS_error); Morris (2008) d_ppc2 with the CI from his variance formula."),
-    ("Trajectories", "Linear mixed model by REML with a random intercept per participant, wave as a "
-     "categorical fixed effect and wave × arm with several arms; every available observation is used "
-     "(no listwise deletion). The chart shows the model-estimated means with 95 % CIs."),
-    ("Reliability", "Cronbach's alpha on complete cases, raw k/(k − 1)·(1 − Σσᵢ²/σ²ₜₒₜ) and "
-     "standardized, Feldt 95 % CI from the F distribution; McDonald's omega total (Σλ)²/((Σλ)² + Σψ) "
-     "from a one-factor maximum-likelihood model (3 or more items)."),
-    ("Participant flow", "A participant completed a wave when at least one questionnaire of that wave "
-     "is stored for them; withdrawn counts those formally withdrawn (with date and reason) who did not "
-     "answer the wave."),
-    ("Small cells", f"In the characteristics table counts from 1 to {SMALL_CELL - 1} are shown as "
-     f"\"< {SMALL_CELL}\", and where one hidden cell could be worked out from a total, the next "
-     "smallest count in its row or column is hidden too (\"suppressed\"). Ages are summarised only "
-     f"when {SMALL_CELL} or more are recorded; an age missing from the roster is taken as the "
-     "enrolment year minus the birth year."),
-    ("Missing values", "A statistic that cannot be computed is shown as \"—\" with the reason in the "
-     "row's note."),
+    (
+        "Scores",
+        "Reverse-keyed items are scored as min + max − value. With k of K items answered and "
+        "K − k ≤ the measure's max_missing, a sum score is the mean of the answered items × K and a mean "
+        "score the mean of the answered items (proration); otherwise the score is missing. A multiplier "
+        "(WHO-5: × 4) is applied last.",
+    ),
+    (
+        "Differences and SDs",
+        "Differences are post − pre; standard deviations use n − 1. Pairs are "
+        "matched by participant, never by row order; n is the number of complete pairs.",
+    ),
+    (
+        "Correlations",
+        "Pearson's r (or Spearman's ρ) on the participants with both scores; 95 % CI by "
+        "Fisher's z, tanh(atanh r ∓ z₀.₉₇₅/√(n − 3)); Spearman p from the t approximation; p-values "
+        "adjusted (Holm) over the upper triangle of the matrix shown. Measures ordered modifiable → "
+        "intermediate → outcome.",
+    ),
+    (
+        "Paired change",
+        "Mean difference with a 95 % CI from the t distribution with n − 1 df and the "
+        "paired t test; Holm adjustment across measures within a group.",
+    ),
+    (
+        "Wilcoxon signed-rank",
+        "As R's wilcox.test: differences rounded to 10 decimals, zeros dropped, "
+        "V = sum of positive ranks; exact p for fewer than 50 differences without ties or zeros, otherwise "
+        "the normal approximation with tie-corrected variance and continuity correction; matched-pairs "
+        "rank-biserial correlation.",
+    ),
+    (
+        "Effect sizes",
+        "Cohen's dz = mean_diff / sd_diff with its CI from the noncentral t distribution; "
+        "d_av = mean_diff / ((sd_pre + sd_post) / 2); Hedges' g_av = d_av × J, J(df) = Γ(df/2) / "
+        "(√(df/2) Γ((df − 1)/2)), df = n − 1. In the summary sentences the size of a change is given "
+        "without sign and its direction in words; the tables keep the signs (post − pre).",
+    ),
+    (
+        "Reliable change",
+        "RCI (Jacobson & Truax) = (post − pre) / (sd_pre × √2 × √(1 − r_xx)), r_xx the "
+        "instrument's published reliability, else Cronbach's alpha at the first wave; reliable when "
+        "|RCI| > 1.96; improvement follows the measure's direction (higher or lower is better).",
+    ),
+    (
+        "Arm comparison",
+        "ANCOVA by OLS, post ~ pre + arm, treatment coding against the reference arm "
+        "(control, else the first alphabetically); adjusted difference with 95 % CI; partial η² = "
+        "SS_arm / (SS_arm + SS_error); Morris (2008) d_ppc2 with the CI from his variance formula.",
+    ),
+    (
+        "Trajectories",
+        "Linear mixed model by REML with a random intercept per participant, wave as a "
+        "categorical fixed effect and wave × arm with several arms; every available observation is used "
+        "(no listwise deletion). The chart shows the model-estimated means with 95 % CIs.",
+    ),
+    (
+        "Reliability",
+        "Cronbach's alpha on complete cases, raw k/(k − 1)·(1 − Σσᵢ²/σ²ₜₒₜ) and "
+        "standardized, Feldt 95 % CI from the F distribution; McDonald's omega total (Σλ)²/((Σλ)² + Σψ) "
+        "from a one-factor maximum-likelihood model (3 or more items).",
+    ),
+    (
+        "Participant flow",
+        "A participant completed a wave when at least one questionnaire of that wave "
+        "is stored for them; withdrawn counts those formally withdrawn (with date and reason) who did not "
+        "answer the wave.",
+    ),
+    (
+        "Small cells",
+        f"In the characteristics table counts from 1 to {SMALL_CELL - 1} are shown as "
+        f'"< {SMALL_CELL}", and where one hidden cell could be worked out from a total, the next '
+        'smallest count in its row or column is hidden too ("suppressed"). Ages are summarised only '
+        f"when {SMALL_CELL} or more are recorded; an age missing from the roster is taken as the "
+        "enrolment year minus the birth year.",
+    ),
+    (
+        "Missing values",
+        'A statistic that cannot be computed is shown as "—" with the reason in the row\'s note.',
+    ),
 ]
 
 
@@ -470,8 +601,10 @@ def software_versions() -> list[dict]:
 
     import tracker
 
-    out = [{"name": "prepost-tracker", "version": tracker.__version__},
-           {"name": "Python", "version": platform.python_version()}]
+    out = [
+        {"name": "prepost-tracker", "version": tracker.__version__},
+        {"name": "Python", "version": platform.python_version()},
+    ]
     for dist in ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "jinja2", "sqlalchemy"):
         try:
             out.append({"name": dist, "version": metadata.version(dist)})
@@ -551,23 +684,34 @@ def build_context(
         row["reliability"] = by_key.get((row["measure"], row["wave"]))
 
     corr_wave = waves[0] if waves else None
-    corr_rows, corr_error = (_run(analyses.correlations, data, wave=corr_wave)
-                             if has_scores and corr_wave else ([], no_data or "the study has no waves"))
+    corr_rows, corr_error = (
+        _run(analyses.correlations, data, wave=corr_wave)
+        if has_scores and corr_wave
+        else ([], no_data or "the study has no waves")
+    )
     corr_measures = list(dict.fromkeys([r["x"] for r in corr_rows] + [r["y"] for r in corr_rows]))
     corr_measures.sort(key=lambda m: [i["measure"] for i in measures].index(m))
     ctx["correlations"] = {
-        "wave": corr_wave, "method": "pearson", "adjust": "holm", "rows": corr_rows,
-        "error": corr_error, "measures": corr_measures,
+        "wave": corr_wave,
+        "method": "pearson",
+        "adjust": "holm",
+        "rows": corr_rows,
+        "error": corr_error,
+        "measures": corr_measures,
     }
 
     ctx["change"], ctx["compare"] = [], []
     pre = waves[0] if waves else None
     for post in waves[1:]:
         by = "arm" if len(arms) >= 2 else None
-        rows, error = _run(analyses.change, data, pre=pre, post=post, by=by) if has_scores else ([], no_data)
+        rows, error = (
+            _run(analyses.change, data, pre=pre, post=post, by=by) if has_scores else ([], no_data)
+        )
         ctx["change"].append({"pre": pre, "post": post, "by": by, "rows": rows, "error": error})
         if len(arms) >= 2:
-            rows, error = _run(analyses.compare, data, pre=pre, post=post) if has_scores else ([], no_data)
+            rows, error = (
+                _run(analyses.compare, data, pre=pre, post=post) if has_scores else ([], no_data)
+            )
             ctx["compare"].append({"pre": pre, "post": post, "rows": rows, "error": error})
 
     if has_scores and len(waves) >= 2:
