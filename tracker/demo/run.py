@@ -51,8 +51,8 @@ def _study_toml(sim) -> str:
         lines += [
             "[[waves]]",
             f'name = "{wave.name}"',
-            f"day = {wave.day}          # days after the cohort start",
-            f"window = {wave.window}        # ± days in which answers count for this wave",
+            f"{f'day = {wave.day}':<14}# days after each cohort's start",
+            f"{f'window = {wave.window}':<14}# ± days in which answers count for this wave",
             "",
         ]
     for name, arm in (
