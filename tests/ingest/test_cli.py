@@ -106,3 +106,23 @@ def test_every_new_command_has_help(cli):
                  ["export", "items"]):
         out = cli(*args, "--help", db=False).output
         assert "Example:" in out or "Commands:" in out
+
+
+def test_progress_bar_only_on_a_terminal_and_only_for_long_imports(monkeypatch):
+    import io
+    import sys
+
+    from tracker.cli.data_cmds import PROGRESS_THRESHOLD, _Bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, total, shown in [(Terminal(), PROGRESS_THRESHOLD - 1, False), (io.StringIO(), 10 * PROGRESS_THRESHOLD, False),
+                                 (Terminal(), 10 * PROGRESS_THRESHOLD, True)]:
+        monkeypatch.setattr(sys, "stderr", stream)
+        bar = _Bar()
+        for done in (0, total // 2, total):
+            bar(done, total)
+        bar.close()
+        assert ("Importing" in stream.getvalue()) is shown

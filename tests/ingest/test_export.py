@@ -66,11 +66,11 @@ def test_items_long(filled, cli, tmp_path):
     cli("export", "items", "--layout", "long", "--wave", "post", "--out", "i.csv")
     assert read_csv(tmp_path / "i.csv") == [
         ["participant", "cohort", "arm", "wave", "instrument", "item", "value"],
-        ["P001", "A", "intervention", "post", "pss4", "1", "2.0"],
-        ["P001", "A", "intervention", "post", "pss4", "2", "2.0"],
-        ["P001", "A", "intervention", "post", "pss4", "3", "2.0"],
-        ["P001", "A", "intervention", "post", "pss4", "4", "3.0"],
-        ["P001", "A", "intervention", "post", "sleep", "1", "8.0"],
+        ["P001", "A", "intervention", "post", "pss4", "1", "2"],
+        ["P001", "A", "intervention", "post", "pss4", "2", "2"],
+        ["P001", "A", "intervention", "post", "pss4", "3", "2"],
+        ["P001", "A", "intervention", "post", "pss4", "4", "3"],
+        ["P001", "A", "intervention", "post", "sleep", "1", "8"],
         ["P001", "A", "intervention", "post", "sleep", "2", "6.25"],
     ]
 

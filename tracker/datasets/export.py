@@ -127,12 +127,19 @@ def items_table(items: pd.DataFrame, layout: str = "wide", item_counts: dict[str
 
 
 def _tidy_numbers(values: pd.Series) -> pd.Series:
-    """Whole numbers as integers (3, not 3.0); NaN stays missing."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    finite = numeric.dropna()
-    if len(finite) and np.all(np.isfinite(finite)) and np.all(finite == np.floor(finite)) and finite.abs().max() < 2**53:
-        return numeric.astype("Int64")
-    return numeric
+    """Whole numbers as integers (3, not 3.0), fractions as they are, NaN as missing.
+
+    Decided per value, so that one continuous instrument does not turn every
+    other value of a long column into ``3.0``; the values stay numbers (xlsx
+    cells are numeric).
+    """
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    whole = np.isfinite(numeric) & (numeric == np.floor(numeric)) & (np.abs(numeric) < 2**53)
+    out = np.empty(len(numeric), dtype=object)
+    out[:] = numeric.tolist()
+    out[whole] = numeric[whole].astype(np.int64).tolist()
+    out[np.isnan(numeric)] = None
+    return pd.Series(out, index=values.index, dtype=object, name=values.name)
 
 
 def write_table(table: pd.DataFrame, out: Path) -> ExportResult:
@@ -141,7 +148,9 @@ def write_table(table: pd.DataFrame, out: Path) -> ExportResult:
     safe = table.copy()
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-            safe[col] = safe[col].map(neutralise)
+            cells = safe[col].to_numpy(dtype=object)
+            # element-wise into an object column: Series.map would re-infer 3 and 6.25 as floats
+            safe[col] = pd.Series([neutralise(v) for v in cells], index=safe.index, dtype=object)
     try:
         if kind == "csv":
             safe.to_csv(out, index=False, lineterminator="\n")

@@ -14,7 +14,7 @@ from tracker.errors import Problem, TrackerError
 from tracker.ingest.cells import Problems
 from tracker.ingest.collect import Collector
 from tracker.ingest.context import StudyContext
-from tracker.ingest.layout import analyse
+from tracker.ingest.layout import Layout, analyse
 from tracker.ingest.plan import (
     change_problems,
     changes,
@@ -155,14 +155,7 @@ def import_responses(
     """
     study = _resolve(session, study)
     path = Path(path)
-    fmt = _infer_format(fmt, path)
-    if event_map is not None and fmt != "redcap":
-        raise TrackerError("--event-map applies to --format redcap only")
-    if id_column is not None and fmt != "qualtrics":
-        raise TrackerError("--id-column applies to --format qualtrics only")
-    if fmt == "qualtrics" and not id_column:
-        raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code "
-                           "(e.g. ExternalReference)")
+    fmt = _check_options(_infer_format(fmt, path), event_map, id_column)
     info = inspect_file(path, text=fmt != "xlsx")
     ctx = StudyContext(session, study)
     if not ctx.instruments:
@@ -177,10 +170,66 @@ def import_responses(
         from tracker.ingest.eventmap import load_event_map
 
         emap, emap_name = load_event_map(event_map, ctx)
-
-    chunks = xlsx_chunks(info) if fmt == "xlsx" else csv_chunks(info)
     estimate = xlsx_rows_estimate(info) if fmt == "xlsx" else info.lines
     ticker = _Progress(progress, estimate, writes=not dry_run)
+
+    # 1. read and check the whole file; nothing is written before it is all valid
+    problems = Problems()
+    layout, collector, records = _read(info, fmt, ctx, problems, ticker, fixed_wave_id=fixed_wave_id,
+                                       event_map=emap, event_map_name=emap_name, id_column=id_column)
+    blocks = collector.blocks()
+    if problems:
+        raise problems.error(info.name)
+    if not blocks:
+        raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
+    ticker.report(records, records * ticker.factor)  # the read half is done
+
+    # 2. compare with what is stored
+    plans = plan_blocks(session, blocks)
+    withdrawn = withdrawn_problems(ctx, plans, info.name, layout.id_name)
+    if withdrawn:
+        raise withdrawn.error(info.name)
+    completed_column = layout.header[layout.completed_col] if layout.completed_col is not None else None
+    change_list = changes(ctx, plans)
+    if change_list and not update:
+        raise change_problems(ctx, plans, info.name, completed_column).error(
+            info.name, ("stored value would change", "stored values would change"),
+            "; import with --update to apply the changes",
+        )
+    warnings = collector.warnings + soft_warnings(ctx, plans, info.name, completed_column, layout.id_name)
+    result = ImportResult(
+        batch_id=None, file=info.name, sha256=info.sha256, format=fmt, rows=collector.rows_read,
+        administrations_new=sum(int(p.new.sum()) for p in plans),
+        administrations_changed=sum(int(p.changed.sum()) for p in plans),
+        administrations_unchanged=sum(int((~p.to_write).sum()) for p in plans),
+        values_written=sum(int(p.new.sum()) * p.block.instrument.items + int(p.cell_changed.sum()) for p in plans),
+        values_changed=sum(int(p.cell_changed.sum()) for p in plans),
+        dry_run=dry_run, warnings=warnings, changes=change_list, breakdown=_breakdown(ctx, plans),
+    )
+    if result.administrations_new + result.administrations_changed == 0:
+        result.unchanged = True
+    elif not dry_run:
+        # 3. write, in the caller's transaction
+        result.batch_id = _write(session, ctx, plans, result, path, ticker, records)
+    ticker.report(ticker.total)
+    return result
+
+
+def _check_options(fmt: str, event_map, id_column) -> str:
+    if event_map is not None and fmt != "redcap":
+        raise TrackerError("--event-map applies to --format redcap only")
+    if id_column is not None and fmt != "qualtrics":
+        raise TrackerError("--id-column applies to --format qualtrics only")
+    if fmt == "qualtrics" and not id_column:
+        raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code "
+                           "(e.g. ExternalReference)")
+    return fmt
+
+
+def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progress, *, fixed_wave_id,
+          event_map, event_map_name, id_column) -> tuple[Layout, Collector, int]:
+    """Stream the file through the layout and the collector; returns them and the records read."""
+    chunks = xlsx_chunks(info) if fmt == "xlsx" else csv_chunks(info)
     try:
         first = next(chunks, [])
         header_rows = 3 if fmt == "qualtrics" else 1
@@ -194,89 +243,54 @@ def import_responses(
                     f"{info.name} does not look like a Qualtrics CSV export: its row 3 should hold the "
                     '{"ImportId": ...} entries (export with "Use numeric values"; for a plain CSV use --format wide)'
                 )
-        problems = Problems()
         layout, header_problems, warnings = analyse(
             header, ctx, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
-            has_event_map=emap is not None, id_column=id_column,
+            has_event_map=event_map is not None, id_column=id_column,
         )
         problems.extend(header_problems)
         collector = Collector(layout, ctx, problems, warnings, name=info.name, fixed_wave_id=fixed_wave_id,
-                              event_map=emap, event_map_name=emap_name)
-        records_read = len(first)
+                              event_map=event_map, event_map_name=event_map_name)
+        records = len(first)
         collector.add(first[header_rows:])
-        ticker.report(records_read)
+        ticker.report(records)
         for chunk in chunks:
             collector.add(chunk)
-            records_read += len(chunk)
-            ticker.report(records_read)
+            records += len(chunk)
+            ticker.report(records)
     finally:
         chunks.close()
-    rows = collector.rows_read
-    blocks = collector.blocks()
-    if problems:
-        raise problems.error(info.name)
-    if not blocks:
-        raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
-    ticker.report(records_read, records_read * ticker.factor)  # the read half is done
+    return layout, collector, records
 
-    plans = plan_blocks(session, blocks)
-    withdrawn = withdrawn_problems(ctx, plans, info.name, layout.id_name)
-    if withdrawn:
-        raise withdrawn.error(info.name)
-    completed_column = layout.header[layout.completed_col] if layout.completed_col is not None else None
-    change_list = changes(ctx, plans)
-    if change_list and not update:
-        raise change_problems(ctx, plans, info.name, completed_column).error(
-            info.name, ("stored value would change", "stored values would change"),
-            "; import with --update to apply the changes",
-        )
-    warnings.extend(soft_warnings(ctx, plans, info.name, completed_column, layout.id_name))
 
-    result = ImportResult(
-        batch_id=None, file=info.name, sha256=info.sha256, format=fmt, rows=rows,
-        administrations_new=sum(int(p.new.sum()) for p in plans),
-        administrations_changed=sum(int(p.changed.sum()) for p in plans),
-        administrations_unchanged=sum(int((~p.to_write).sum()) for p in plans),
-        values_written=sum(int(p.new.sum()) * p.block.instrument.items + int(p.cell_changed.sum()) for p in plans),
-        values_changed=sum(int(p.cell_changed.sum()) for p in plans),
-        dry_run=dry_run, warnings=warnings, changes=change_list, breakdown=_breakdown(ctx, plans),
-    )
+def _write(session: Session, ctx: StudyContext, plans, result: ImportResult, path: Path, ticker: _Progress,
+           records: int) -> int:
+    """Record the batch, write the plan and audit the import; returns the batch id."""
     to_write = result.administrations_new + result.administrations_changed
-    if to_write == 0:
-        result.unchanged = True
-        ticker.report(ticker.total)
-        return result
-    if dry_run:
-        ticker.report(ticker.total)
-        return result
-
-    done_writing = 0
+    done = 0
 
     def advance(n: int) -> None:
-        nonlocal done_writing
-        done_writing += n
-        ticker.report(records_read + records_read * done_writing // to_write)
+        nonlocal done
+        done += n
+        ticker.report(records + records * done // to_write)
 
     with translate_errors():
         batch = ImportBatch(
-            study_id=study.id, file_name=path.name, sha256=info.sha256, format=fmt, row_count=rows,
-            item_count=result.values_written, os_user=audit.os_user(),
+            study_id=ctx.study.id, file_name=path.name, sha256=result.sha256, format=result.format,
+            row_count=result.rows, item_count=result.values_written, os_user=audit.os_user(),
         )
         session.add(batch)
         session.flush()
         write_plan(session, ctx, plans, batch_id=batch.id, progress=advance)
         audit.record(
-            session, study_id=study.id, action="import", entity="import_batch", key=path.name,
-            after={"file": path.name, "sha256": info.sha256, "format": fmt, "rows": rows,
+            session, study_id=ctx.study.id, action="import", entity="import_batch", key=path.name,
+            after={"file": path.name, "sha256": result.sha256, "format": result.format, "rows": result.rows,
                    "administrations_new": result.administrations_new,
                    "administrations_changed": result.administrations_changed,
                    "values_written": result.values_written, "values_changed": result.values_changed},
             import_batch_id=batch.id,
         )
         session.flush()
-    result.batch_id = batch.id
-    ticker.report(ticker.total)
-    return result
+    return batch.id
 
 
 def _breakdown(ctx: StudyContext, plans) -> list[dict]:
