@@ -64,6 +64,8 @@ def correlations(data: StudyData, *, wave: str | None = None, method: str = "pea
 
 def baseline_reliability(data: StudyData) -> dict[str, float]:
     """r_xx per measure for the RCI: published reliability, else alpha at the first wave."""
+    if "baseline_reliability" in data.cache:
+        return data.cache["baseline_reliability"]
     out = {row.measure: float(row.reliability) for row in data.measures.itertuples()
            if row.reliability is not None and pd.notna(row.reliability)}
     missing = [m for m in data.measure_order() if m not in out]
@@ -75,6 +77,7 @@ def baseline_reliability(data: StudyData) -> dict[str, float]:
             for row in alphas.itertuples():
                 if pd.notna(row.alpha):
                     out[row.measure] = float(row.alpha)
+    data.cache["baseline_reliability"] = out
     return out
 
 

@@ -7,15 +7,16 @@ instrument version, so a score is always reproducible from its definition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import (
-    Administration,
     Cohort,
     ImportBatch,
     Instrument,
@@ -41,53 +42,89 @@ ITEM_COLUMNS = [
 ]
 
 
+# administrations as integer keys only; names come from small lookup tables
+_ADMIN_SQL = (
+    "SELECT a.id, a.participant_id, a.wave_id, a.instrument_id, a.instrument_version_id, a.completed_on "
+    "FROM administration a JOIN wave w ON w.id = a.wave_id "
+    "WHERE w.study_id = {study}{wave_clause} ORDER BY a.id"
+)
+_RESPONSE_SQL = (
+    "SELECT r.administration_id, r.item, COALESCE(r.value, {null}) FROM item_response r "
+    "JOIN administration a ON a.id = r.administration_id "
+    "JOIN wave w ON w.id = a.wave_id WHERE w.study_id = {study}{wave_clause}"
+)
+# the same rows when the database holds this one study only: no join needed
+_RESPONSE_SQL_ALL = "SELECT r.administration_id, r.item, COALESCE(r.value, {null}) FROM item_response r"
+# SQLite has no NaN: unanswered items come back as this sentinel, far outside any item range
+_SQLITE_NULL = -1.0e308
+
+
+def _fetch(session: Session, template: str, study: Study, wave: str | None) -> list[tuple]:
+    """Rows of ``template`` through the raw DBAPI cursor (no Row objects: 10x less overhead)."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    params: tuple = (study.id,) if wave is None else (study.id, wave)
+    null = repr(_SQLITE_NULL) if connection.dialect.name == "sqlite" else "'NaN'::float8"
+    sql = template.format(study=mark, null=null, wave_clause="" if wave is None else f" AND w.name = {mark}")
+    if "{study}" not in template:
+        params = ()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def _administrations(session: Session, study: Study, wave: str | None) -> pd.DataFrame:
-    stmt = (
-        select(
-            Administration.id, Participant.code, Cohort.name, Cohort.arm, Wave.name,
-            Wave.position, Instrument.code, Administration.instrument_version_id,
-            Administration.completed_on,
-        )
-        .join(Participant, Participant.id == Administration.participant_id)
-        .join(Cohort, Cohort.id == Participant.cohort_id)
-        .join(Wave, Wave.id == Administration.wave_id)
-        .join(Instrument, Instrument.id == Administration.instrument_id)
-        .where(Wave.study_id == study.id)
-        .order_by(Administration.id)
-    )
-    if wave is not None:
-        stmt = stmt.where(Wave.name == wave)
-    return pd.DataFrame(session.execute(stmt).all(), columns=ADMIN_COLUMNS)
+    rows = _fetch(session, _ADMIN_SQL, study, wave)
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("administration_id", "wave_order", "version_id") else "object")
+                             for c in ADMIN_COLUMNS})
+    ids, participant_ids, wave_ids, instrument_ids, version_ids, completed = zip(*rows, strict=True)
+    people = session.execute(
+        select(Participant.id, Participant.code, Cohort.name, Cohort.arm)
+        .join(Cohort, Cohort.id == Participant.cohort_id).where(Participant.study_id == study.id)
+    ).all()
+    waves = session.execute(select(Wave.id, Wave.name, Wave.position).where(Wave.study_id == study.id)).all()
+    instruments = session.execute(select(Instrument.id, Instrument.code).where(Instrument.study_id == study.id)).all()
+
+    def lookup(table, keys, field: int) -> np.ndarray:
+        index = pd.Index([row[0] for row in table])
+        values = np.asarray([row[field] for row in table], dtype=object)
+        return values[index.get_indexer(np.asarray(keys))]
+
+    dates = {value: _as_date(value) for value in set(completed)}
+    return pd.DataFrame({
+        "administration_id": np.asarray(ids, dtype=np.int64),
+        "participant": lookup(people, participant_ids, 1),
+        "cohort": lookup(people, participant_ids, 2),
+        "arm": lookup(people, participant_ids, 3),
+        "wave": lookup(waves, wave_ids, 1),
+        "wave_order": lookup(waves, wave_ids, 2).astype(np.int64),
+        "instrument": lookup(instruments, instrument_ids, 1),
+        "version_id": np.asarray(version_ids, dtype=np.int64),
+        "completed_on": [dates[value] for value in completed],
+    })
 
 
 def _responses(session: Session, study: Study, wave: str | None) -> pd.DataFrame:
     """(administration_id, item, value) for the study, via the raw DBAPI cursor."""
-    sql = (
-        "SELECT r.administration_id, r.item, r.value FROM item_response r "
-        "JOIN administration a ON a.id = r.administration_id "
-        "JOIN wave w ON w.id = a.wave_id WHERE w.study_id = %(study)s"
-    )
-    params: dict = {"study": study.id}
-    if wave is not None:
-        sql += " AND w.name = %(wave)s"
-        params["wave"] = wave
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        sql = sql.replace("%(study)s", ":study").replace("%(wave)s", ":wave")
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    if not rows:
-        return pd.DataFrame({"administration_id": pd.Series(dtype="int64"),
-                             "item": pd.Series(dtype="int64"), "value": pd.Series(dtype="float64")})
-    ids, items, values = zip(*rows, strict=True)
+    only_study = wave is None and session.scalar(select(func.count()).select_from(Study)) == 1
+    rows = _fetch(session, _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL, study, wave)
+    # ids and item numbers are exact in float64; fromiter over the flattened rows is 3x faster than np.array
+    block = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=3 * len(rows)).reshape(-1, 3)
+    block[block[:, 2] == _SQLITE_NULL, 2] = np.nan
     return pd.DataFrame({
-        "administration_id": np.asarray(ids, dtype=np.int64),
-        "item": np.asarray(items, dtype=np.int64),
-        "value": np.asarray([np.nan if v is None else v for v in values], dtype=np.float64),
+        "administration_id": block[:, 0].astype(np.int64),
+        "item": block[:, 1].astype(np.int64),
+        "value": block[:, 2],
     })
 
 
@@ -144,10 +181,23 @@ def load_scores(session: Session, study: Study, *, wave: str | None = None) -> p
     return _attach(scores, admins)[SCORE_COLUMNS]
 
 
-def _attach(frame: pd.DataFrame, admins: pd.DataFrame) -> pd.DataFrame:
-    meta = admins.drop(columns=["version_id", "completed_on"])
-    out = frame.merge(meta, on="administration_id", how="inner")
-    return out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
+def _attach(frame: pd.DataFrame, admins: pd.DataFrame, *, sort: bool = True) -> pd.DataFrame:
+    """Add the administration's participant, cohort, arm, wave and instrument to each row.
+
+    Positional lookup (admins are ordered by id) instead of a merge: the keyed
+    item table has millions of rows.
+    """
+    ids = admins["administration_id"].to_numpy()
+    pos = np.searchsorted(ids, frame["administration_id"].to_numpy())
+    keep = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == frame["administration_id"].to_numpy())
+    if not keep.all():
+        frame, pos = frame[keep], pos[keep]
+    out = frame.reset_index(drop=True)
+    for col in ("participant", "cohort", "arm", "wave", "wave_order", "instrument"):
+        out[col] = admins[col].to_numpy()[pos]
+    if sort:
+        out = out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
+    return out
 
 
 @dataclass
@@ -164,6 +214,7 @@ class StudyData:
     batches: pd.DataFrame        # file_name, sha256, format, row_count, imported_at, os_user
     administrations: pd.DataFrame  # administration_id, participant, cohort, arm, wave, wave_order, instrument, completed_on
     db_revision: str | None
+    cache: dict = field(default_factory=dict, repr=False)  # derived values reused across analyses
 
     def wave_names(self) -> list[str]:
         return list(self.waves.sort_values("wave_order")["wave"])
@@ -209,7 +260,8 @@ def load_study_data(session: Session, study: Study) -> StudyData:
     responses = _responses(session, study, None)
     scores, keyed = _score_all(admins, responses, _definitions(session, admins["version_id"]))
     scores = _attach(scores, admins)[SCORE_COLUMNS]
-    keyed = _attach(keyed, admins)[["participant", "cohort", "arm", "wave", "wave_order", "measure", "item", "value"]]
+    # the keyed items feed reliability only, which groups them itself: no sort needed
+    keyed = _attach(keyed, admins, sort=False)[["participant", "cohort", "arm", "wave", "wave_order", "measure", "item", "value"]]
 
     roles = study_roles(session, study)
     rows = []
