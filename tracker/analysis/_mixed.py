@@ -47,6 +47,9 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
     return df
 
 
+_UNUSABLE = 1e300  # deviance where the residual sum of squares vanishes
+
+
 def reml_random_intercept(
     y: np.ndarray,
     X: np.ndarray,
@@ -108,14 +111,16 @@ def reml_random_intercept(
         gamma = float(np.exp(log_gamma))
         _, _, Q, logdet = solve(gamma, exact)
         if not Q > 0:
-            return np.inf
+            # a large finite value, not inf: the bounded search subtracts deviances, and
+            # inf - inf would be NaN (seen on a 3-participant study with one observation each)
+            return _UNUSABLE
         return (
             (n_obs - p) * np.log(Q / (n_obs - p)) + float(count @ np.log1p(sizes * gamma)) + logdet
         )
 
     grid = np.linspace(-15.0, 10.0, 51)
     values = np.array([deviance(g, exact=False) for g in grid])
-    if not np.isfinite(values).any():
+    if not (values < _UNUSABLE).any():
         raise ValueError("residual sum of squares is zero for every variance ratio")
     k = int(np.argmin(values))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
@@ -124,9 +129,12 @@ def reml_random_intercept(
     )
     gamma = float(np.exp(res.x))
     _, _, Q0, logdet0 = solve(0.0, True)
-    if (n_obs - p) * np.log(Q0 / (n_obs - p)) + logdet0 <= res.fun:
+    if Q0 > 0 and (n_obs - p) * np.log(Q0 / (n_obs - p)) + logdet0 <= res.fun:
         gamma = 0.0
     beta, A, Q, _ = solve(gamma, True)
+    if not Q > 0:
+        # every observation is fitted exactly (e.g. one observation per participant and wave cell)
+        raise ValueError("no residual variance left to estimate the variance components")
     sigma2 = Q / (n_obs - p)
     cov = sigma2 * np.linalg.inv(A)
     beta = beta.copy()
