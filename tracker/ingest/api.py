@@ -202,8 +202,8 @@ def import_responses(
         administrations_new=sum(int(p.new.sum()) for p in plans),
         administrations_changed=sum(int(p.changed.sum()) for p in plans),
         administrations_unchanged=sum(int((~p.to_write).sum()) for p in plans),
-        values_written=sum(int(p.new.sum()) * p.block.instrument.items + int(p.cell_changed.sum()) for p in plans),
-        values_changed=sum(int(p.cell_changed.sum()) for p in plans),
+        values_written=sum(int(p.new.sum()) * p.block.instrument.items + p.values_changed for p in plans),
+        values_changed=sum(p.values_changed for p in plans),
         dry_run=dry_run, warnings=warnings, changes=change_list, breakdown=_breakdown(ctx, plans),
     )
     if result.administrations_new + result.administrations_changed == 0:

@@ -304,11 +304,11 @@ class Collector:
     # -- the end ---------------------------------------------------------------------
 
     def blocks(self) -> list[Block]:
-        """The incoming administrations, and duplicates within the file reported."""
+        """The incoming administrations, and duplicates within the file reported (call once: the parts are released)."""
         out = []
         for code in sorted(self.parts):
             info = self.ctx.instruments[code]
-            parts = self.parts[code]
+            parts = self.parts.pop(code)  # released as soon as concatenated: never two copies of every block
             if self.layout.fmt == "long":
                 block = self._long_block(info, parts)
             else:

@@ -41,13 +41,23 @@ STRAIGHT_LINING_MIN_ITEMS = 3
 
 @dataclass
 class BlockPlan:
+    """One block compared with the store.
+
+    Per administration (``n``): ``existing`` (stored id, -1 = new),
+    ``stored_completed`` (ordinal, 0 = none), ``completed_changed`` and
+    ``slot`` (its row in the ``stored_*`` arrays, -1 = new). The item-level
+    arrays cover stored administrations only (``m`` rows), so that a fresh
+    import allocates nothing per item beyond the incoming values.
+    """
+
     block: Block
-    existing: np.ndarray  # stored administration id, -1 = new
-    stored_values: np.ndarray  # (n, K) NaN where unanswered or not stored
-    stored_present: np.ndarray  # (n, K) a stored row exists for the item
-    stored_completed: np.ndarray  # ordinal, 0 = none
-    cell_changed: np.ndarray  # (n, K)
-    completed_changed: np.ndarray  # (n,)
+    existing: np.ndarray
+    stored_completed: np.ndarray
+    completed_changed: np.ndarray
+    slot: np.ndarray
+    stored_values: np.ndarray  # (m, K) NaN where unanswered or not stored
+    stored_present: np.ndarray  # (m, K) a stored row exists for the item
+    cell_changed: np.ndarray  # (m, K)
 
     @property
     def new(self) -> np.ndarray:
@@ -55,11 +65,28 @@ class BlockPlan:
 
     @property
     def changed(self) -> np.ndarray:
-        return (self.existing >= 0) & (self.cell_changed.any(axis=1) | self.completed_changed)
+        out = self.completed_changed.copy()
+        matched = self.slot >= 0
+        out[matched] |= self.cell_changed.any(axis=1)[self.slot[matched]]
+        return out
 
     @property
     def to_write(self) -> np.ndarray:
         return self.new | self.changed
+
+    @property
+    def values_changed(self) -> int:
+        return int(self.cell_changed.sum())
+
+    def changed_items(self, a: int) -> list[int]:
+        """0-based item indices whose value changes in administration ``a``."""
+        return [] if self.slot[a] < 0 else np.flatnonzero(self.cell_changed[self.slot[a]]).tolist()
+
+    def stored_value(self, a: int, k: int) -> float:
+        return float(self.stored_values[self.slot[a], k])
+
+    def stored_row(self, a: int, k: int) -> bool:
+        return bool(self.stored_present[self.slot[a], k])
 
 
 def plan_blocks(session: Session, blocks: list[Block]) -> list[BlockPlan]:
@@ -75,27 +102,28 @@ def _plan(session: Session, block: Block) -> BlockPlan:
     ).all()
     existing = np.full(n, -1, dtype=np.int64)
     stored_completed = np.zeros(n, dtype=np.int64)
-    stored_values = np.full((n, k), np.nan)
-    stored_present = np.zeros((n, k), dtype=bool)
     if stored:
         keys = pd.MultiIndex.from_arrays([[r[1] for r in stored], [r[2] for r in stored]])
         where = keys.get_indexer(pd.MultiIndex.from_arrays([block.participant, block.wave]))
         hit = where >= 0
         existing[hit] = np.array([stored[i][0] for i in where[hit]], dtype=np.int64)
         stored_completed[hit] = [stored[i][3].toordinal() if stored[i][3] else 0 for i in where[hit]]
-        if hit.any():
-            hit_at = np.flatnonzero(hit)
-            ids, items, values = fetch_items(session, existing[hit_at])
-            found = pd.Index(existing[hit_at]).get_indexer(ids)
-            position = np.where(found >= 0, hit_at[found], -1)
-            inside = (items >= 1) & (items <= k) & (found >= 0)
-            stored_values[position[inside], items[inside] - 1] = values[inside]
-            stored_present[position[inside], items[inside] - 1] = True
-    incoming = block.values
-    same = (incoming == stored_values) | (np.isnan(incoming) & np.isnan(stored_values))
-    cell_changed = ~same & (existing >= 0)[:, None]
+    matched = np.flatnonzero(existing >= 0)
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[matched] = np.arange(len(matched))
+    stored_values = np.full((len(matched), k), np.nan)
+    stored_present = np.zeros((len(matched), k), dtype=bool)
+    if len(matched):
+        ids, items, values = fetch_items(session, existing[matched])
+        found = pd.Index(existing[matched]).get_indexer(ids)
+        inside = (items >= 1) & (items <= k) & (found >= 0)
+        stored_values[found[inside], items[inside] - 1] = values[inside]
+        stored_present[found[inside], items[inside] - 1] = True
+    incoming = block.values[matched]
+    cell_changed = ~((incoming == stored_values) | (np.isnan(incoming) & np.isnan(stored_values)))
     completed_changed = (existing >= 0) & (block.completed > 0) & (block.completed != stored_completed)
-    return BlockPlan(block, existing, stored_values, stored_present, stored_completed, cell_changed, completed_changed)
+    return BlockPlan(block, existing, stored_completed, completed_changed, slot, stored_values, stored_present,
+                     cell_changed)
 
 
 def fetch_items(session: Session, admin_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -140,8 +168,8 @@ def changes(ctx: StudyContext, plans: list[BlockPlan]) -> list[tuple]:
             who = (ctx.code_of(b.participant[a]), ctx.wave_by_id[int(b.wave[a])].name, b.instrument.code)
             if plan.completed_changed[a]:
                 out.append((*who, "completed", iso(plan.stored_completed[a]), iso(b.completed[a])))
-            for k in np.flatnonzero(plan.cell_changed[a]):
-                out.append((*who, int(k) + 1, fmt_value(plan.stored_values[a, k]), fmt_value(b.values[a, k])))
+            for k in plan.changed_items(a):
+                out.append((*who, k + 1, fmt_value(plan.stored_value(a, k)), fmt_value(b.values[a, k])))
     return out
 
 
@@ -156,9 +184,9 @@ def change_problems(ctx: StudyContext, plans: list[BlockPlan], name: str, comple
                     "changed_value", f"{who}, {b.instrument.code} completion date: stored "
                     f"{iso(plan.stored_completed[a]) or '(none)'}, the file says {iso(b.completed[a])}",
                     file=name, row=int(b.rows[a]), column=completed_column or "completed", value=iso(b.completed[a])))
-            for k in np.flatnonzero(plan.cell_changed[a]):
-                row, column = b.locate(a, int(k))
-                old, new = fmt_value(plan.stored_values[a, k]), fmt_value(b.values[a, k])
+            for k in plan.changed_items(a):
+                row, column = b.locate(a, k)
+                old, new = fmt_value(plan.stored_value(a, k)), fmt_value(b.values[a, k])
                 problems.add(Problem(
                     "changed_value", f"{who}, {b.instrument.code} item {k + 1}: stored "
                     f"{'(unanswered)' if old is None else old} -> {'(unanswered)' if new is None else new}",

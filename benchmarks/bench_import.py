@@ -1,0 +1,387 @@
+"""Benchmark: importing a wide CSV against the raw driver writing the same rows.
+
+    python benchmarks/bench_import.py                 # 10,000 participants x 100 items
+    python benchmarks/bench_import.py 1000 10000      # several sizes
+    TRACKER_BENCH_POSTGRES_URL=postgresql+psycopg://... python benchmarks/bench_import.py
+
+For each size, a study with 10 instruments of 10 items (0-4, integers) is set
+up, and a wide CSV with one row per participant and every item answered is
+generated (participants x 100 item values); then the same with one
+instrument of 100 items (10x fewer administrations to write). Then, in the
+same run:
+
+* **raw, plain table** (the target's baseline): the same
+  ``(administration_id, item, value)`` rows written by the driver alone into
+  an equivalent table with the same unique key, in one transaction: SQLite
+  ``executemany`` (same WAL / synchronous pragmas as the tracker's engine);
+  PostgreSQL ``COPY ... FROM STDIN`` with ``write_row``. The rows are built
+  before the clock starts.
+* **raw, tracker schema**: the same driver call writing the same rows into
+  the tracker's own ``item_response`` table (its primary key, check and
+  foreign key to ``administration``), the administrations inserted
+  beforehand, untimed. This isolates what the import adds from what the
+  schema costs: on PostgreSQL the foreign key's per-row check trigger makes
+  ``COPY`` about 6x slower than into a plain table.
+* **import**: ``tracker.ingest.import_responses`` on the CSV plus the commit,
+  the whole path (read, validate, compare with stored, write administrations
+  and item responses, batch and audit), in a fresh child process whose peak
+  resident memory (``ru_maxrss``, interpreter and libraries included) is
+  reported.
+
+Each measurement is the median of ``repeat`` runs, each into a fresh copy of
+the set-up database. Rates are item values per second; a ratio is
+import rate / raw rate (targets: >= 0.5 on both backends, peak < 500 MB).
+PostgreSQL is measured when ``TRACKER_BENCH_POSTGRES_URL`` (else
+``TRACKER_TEST_POSTGRES_URL``, else the test default) is reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+SHAPES = ((10, 10), (1, 100))  # (instruments, items each): 100 item columns either way
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+TOML = """code = "{code}"
+name = "Benchmark scale {n}"
+items = {items}
+min = 0
+max = 4
+integer = true
+scoring = "sum"
+higher_is_better = true
+max_missing = 1
+"""
+
+
+def _codes(instruments: int) -> list[str]:
+    return [f"bench{n:02d}" for n in range(1, instruments + 1)]
+
+
+def _write_inputs(folder: Path, participants: int, shape: tuple[int, int], seed: int = 1) -> tuple[Path, Path, list[Path]]:
+    rng = random.Random(seed)
+    instruments, items = shape
+    tomls = []
+    for n, code in enumerate(_codes(instruments), start=1):
+        path = folder / f"{code}.toml"
+        path.write_text(TOML.format(code=code, n=n, items=items))
+        tomls.append(path)
+    roster = folder / "roster.csv"
+    with roster.open("w") as fh:
+        fh.write("code,cohort,enrolled\n")
+        for p in range(participants):
+            fh.write(f"B{p:06d},Bench,2027-03-01\n")
+    data = folder / "wide.csv"
+    columns = [f"{code}_{i}" for code in _codes(instruments) for i in range(1, items + 1)]
+    with data.open("w") as fh:
+        fh.write("participant,completed," + ",".join(columns) + "\n")
+        for p in range(participants):
+            values = ",".join(str(rng.randint(0, 4)) for _ in columns)
+            fh.write(f"B{p:06d},2027-03-0{1 + p % 7},{values}\n")
+    return data, roster, tomls
+
+
+def _set_up(url: str, roster: Path, tomls: list[Path]) -> None:
+    import datetime as dt
+
+    from tracker.db.engine import make_engine, open_session
+    from tracker.db.migrate import upgrade
+    from tracker.study.cohorts import add_cohort
+    from tracker.study.instruments import add_instrument
+    from tracker.study.participants import enroll_csv
+    from tracker.study.studies import create_study
+    from tracker.study.waves import add_wave
+
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    session = open_session(url)
+    try:
+        study = create_study(session, "Bench")
+        add_wave(session, study, "baseline", day=0)
+        add_cohort(session, study, "Bench", arm="intervention", start=dt.date(2027, 3, 1))
+        for path in tomls:
+            add_instrument(session, study, str(path))
+        enroll_csv(session, study, roster)
+        session.commit()
+    finally:
+        session.close()
+
+
+def _raw_rows(participants: int, shape: tuple[int, int], seed: int = 1) -> list[tuple[int, int, float]]:
+    rng = random.Random(seed)
+    instruments, items = shape
+    rows = []
+    admin = 0
+    for _ in range(participants):
+        for _code in range(instruments):
+            admin += 1
+            rows.extend((admin, i, float(rng.randint(0, 4))) for i in range(1, items + 1))
+    return rows
+
+
+def _raw_sqlite(folder: Path, rows) -> float:
+    path = folder / f"raw-{uuid.uuid4().hex[:6]}.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE item_response (administration_id INTEGER NOT NULL, item INTEGER NOT NULL, "
+                 "value REAL, UNIQUE (administration_id, item))")
+    conn.commit()
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
+    conn.commit()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return elapsed
+
+
+def _raw_postgres(url: str, rows) -> float:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    conninfo = u.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as conn:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE raw_item_response (administration_id integer NOT NULL, item integer NOT NULL, "
+                        "value double precision, UNIQUE (administration_id, item))")
+        conn.commit()
+        start = time.perf_counter()
+        with conn.cursor() as cur:
+            with cur.copy("COPY raw_item_response (administration_id, item, value) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        conn.commit()
+        elapsed = time.perf_counter() - start
+        with conn.cursor() as cur:
+            cur.execute("DROP TABLE raw_item_response")
+        conn.commit()
+    return elapsed
+
+
+def _preload_administrations(url: str, participants: int) -> None:
+    """Insert the administrations the raw rows refer to (not timed), for the schema baseline."""
+    from tracker.db.engine import open_session
+
+    session = open_session(url)
+    try:
+        conn = session.connection()
+        dbapi = conn.connection.driver_connection
+        cur = dbapi.cursor()
+        ph = "%s" if conn.dialect.name == "postgresql" else "?"
+        cur.execute("SELECT id FROM participant ORDER BY id")
+        pids = [r[0] for r in cur.fetchall()][:participants]
+        cur.execute("SELECT i.id, v.id FROM instrument i JOIN instrument_version v ON v.instrument_id = i.id ORDER BY i.id")
+        instruments = cur.fetchall()
+        cur.execute("SELECT id FROM wave")
+        wave = cur.fetchone()[0]
+        rows, admin = [], 0
+        for p in pids:
+            for iid, vid in instruments:
+                admin += 1
+                rows.append((admin, p, wave, iid, vid))
+        cur.executemany(
+            "INSERT INTO administration (id, participant_id, wave_id, instrument_id, instrument_version_id) "
+            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})", rows)
+        cur.close()
+        session.commit()
+    finally:
+        session.close()
+
+
+def _raw_schema(url: str, rows) -> float:
+    """The raw driver writing the rows into the tracker's own item_response table (its key, check and FK)."""
+    from tracker.db.engine import open_session
+
+    session = open_session(url)
+    try:
+        conn = session.connection()
+        dbapi = conn.connection.driver_connection
+        cur = dbapi.cursor()
+        start = time.perf_counter()
+        if conn.dialect.name == "postgresql":
+            with cur.copy("COPY item_response (administration_id, item, value) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cur.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
+        cur.close()
+        session.commit()
+        return time.perf_counter() - start
+    finally:
+        session.close()
+
+
+def _child(url: str, data: str) -> None:
+    """Run in a fresh interpreter: import the file, print seconds and peak RSS as JSON."""
+    import resource
+
+    from tracker.db.engine import open_session
+    from tracker.ingest import import_responses
+
+    session = open_session(url)
+    try:
+        start = time.perf_counter()
+        result = import_responses(session, None, data, wave="baseline")
+        session.commit()
+        elapsed = time.perf_counter() - start
+    finally:
+        session.close()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_kb / 1024, "values": result.values_written,
+                      "administrations": result.administrations_new}))
+
+
+def _run_child(url: str, data: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", url, str(data)],
+        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class _Postgres:
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.url = make_url(url)
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def reachable(self) -> bool:
+        from sqlalchemy import text
+
+        try:
+            with self.admin.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def create(self, template: str | None = None) -> str:
+        from sqlalchemy import text
+
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        clause = f' TEMPLATE "{template}"' if template else ""
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        self.created.append(name)
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            for name in reversed(self.created):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Path, data: Path, roster: Path,
+             tomls, rows, repeat: int, pg: _Postgres | None) -> dict:
+    raw_times, schema_times, import_runs = [], [], []
+    if backend == "sqlite":
+        template = folder / "template.db"
+        _set_up(f"sqlite:///{template}", roster, tomls)
+        with sqlite3.connect(template) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        def fresh(label: str) -> str:
+            target = folder / f"{label}-{uuid.uuid4().hex[:6]}.db"
+            shutil.copyfile(template, target)
+            return f"sqlite:///{target}"
+    else:
+        template_url = pg.create()
+        _set_up(template_url, roster, tomls)
+        template = template_url.rsplit("/", 1)[1]
+
+        def fresh(label: str) -> str:
+            return pg.create(template)
+    for _ in range(repeat):
+        raw_times.append(_raw_sqlite(folder, rows) if backend == "sqlite" else _raw_postgres(fresh("raw"), rows))
+        url = fresh("schema")
+        _preload_administrations(url, participants)
+        schema_times.append(_raw_schema(url, rows))
+        import_runs.append(_run_child(fresh("import"), data))
+    n = len(rows)
+    raw = statistics.median(raw_times)
+    schema = statistics.median(schema_times)
+    imp = statistics.median(r["seconds"] for r in import_runs)
+    assert all(r["values"] == n for r in import_runs), "import wrote a different number of values"
+    return {
+        "backend": backend, "participants": participants, "shape": f"{shape[0]} x {shape[1]}",
+        "administrations": participants * shape[0], "values": n,
+        "raw_seconds": raw, "schema_seconds": schema, "import_seconds": imp,
+        "raw_rate": n / raw, "schema_rate": n / schema, "import_rate": n / imp,
+        "ratio": raw / imp, "schema_ratio": schema / imp,
+        "peak_mb": max(r["peak_mb"] for r in import_runs),
+    }
+
+
+def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | None = None) -> list[dict]:
+    """Measure every size and shape on SQLite, and on PostgreSQL when reachable; one dict each.
+
+    Keys: backend, participants, shape ("instruments x items"), administrations,
+    values, raw_seconds, schema_seconds, import_seconds, raw_rate, schema_rate,
+    import_rate (values/s), ratio (import rate / raw plain-table rate),
+    schema_ratio (import rate / raw rate into the tracker's table), peak_mb.
+    """
+    results = []
+    url = postgres_url or os.environ.get("TRACKER_BENCH_POSTGRES_URL") or os.environ.get(
+        "TRACKER_TEST_POSTGRES_URL", PG_DEFAULT)
+    pg = _Postgres(url)
+    backends = ["sqlite"] + (["postgresql"] if pg.reachable() else [])
+    try:
+        for participants in sizes:
+            for shape in shapes:
+                with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+                    folder = Path(tmp)
+                    data, roster, tomls = _write_inputs(folder, participants, shape)
+                    rows = _raw_rows(participants, shape)
+                    for backend in backends:
+                        results.append(_measure(backend, participants, shape, folder, data, roster, tomls, rows,
+                                                repeat, pg))
+    finally:
+        pg.close()
+    return results
+
+
+def markdown(results: list[dict]) -> str:
+    lines = [
+        "| backend | participants | instruments x items | administrations | item values | raw, plain table (values/s) "
+        "| raw, tracker schema (values/s) | import (values/s) | import s | ratio to plain (target >= 0.5) "
+        "| ratio to schema | peak MB (target < 500) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['backend']} | {r['participants']:,} | {r['shape']} | {r['administrations']:,} | {r['values']:,} | "
+            f"{r['raw_rate']:,.0f} | "
+            f"{r['schema_rate']:,.0f} | {r['import_rate']:,.0f} | {r['import_seconds']:.2f} | "
+            f"{r['ratio']:.2f} | {r['schema_ratio']:.2f} | {r['peak_mb']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3])
+    else:
+        sizes = [int(a) for a in sys.argv[1:]] or [10_000]
+        print(markdown(run(sizes)))
