@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from tracker.analysis._common import (
     Z975,
@@ -208,11 +208,11 @@ def _ancova(x, y, g, ref, arms) -> tuple[dict[str, dict], float, str]:
         return {}, nan, f"too few complete cases ({n}) for the ANCOVA's {p} coefficients"
     if np.linalg.matrix_rank(X) < p:
         return {}, nan, "pre scores are constant (or collinear with arm): ANCOVA not estimable"
-    fit = sm.OLS(y, X).fit()
+    fit = OLS(y, X).fit()
     sse = float(fit.ssr)
     if not sse > 0:
         return {}, nan, "post is fitted exactly (zero residual variance): ANCOVA undefined"
-    ss_arm = float(sm.OLS(y, X_reduced).fit().ssr) - sse
+    ss_arm = float(OLS(y, X_reduced).fit().ssr) - sse
     eta = ss_arm / (ss_arm + sse)
     ci = fit.conf_int(alpha=0.05)
     out = {}

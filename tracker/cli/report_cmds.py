@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
 from tracker.cli.common import db_option, db_url, study_option, unit_of_work
-
-
-def _small_matrix_blas() -> None:
-    """One BLAS thread: the analyses work on small matrices, where OpenBLAS's threads
-    cost more than they give (a 12-item factor analysis ran 9x slower with two).
-    Only possible before numpy is first imported; an explicit setting wins."""
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @click.command()
@@ -35,12 +25,11 @@ def report(study_name, out) -> None:
 
     Example: tracker report --out report.html
     """
-    _small_matrix_blas()
     from tracker.reports import write_report
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        written = write_report(session, resolve_study(session, study_name), out)
+        written = write_report(session, resolve_study(session, study_name), out, parallel=True)
     click.echo(f"Report written ({written['bytes'] / 1024:.0f} KiB): {written['path']}")
 
 
@@ -72,11 +61,11 @@ def demo(out, participants, seed) -> None:
     """
     import time
 
-    _small_matrix_blas()
     from tracker.demo import run_demo
 
     start = time.perf_counter()
-    result = run_demo(out, url=db_url(), participants=participants, seed=seed, progress=click.echo)
+    result = run_demo(out, url=db_url(), participants=participants, seed=seed, progress=click.echo,
+                      parallel=True)
     click.echo(f"Done in {time.perf_counter() - start:.1f} s. Study file: {result['study_file']}")
     click.echo(f"Report: {result['report_path']}")
 

@@ -141,6 +141,7 @@ def run_demo(
     seed: int = 2027,
     report: bool = True,
     progress=None,
+    parallel: bool = False,
 ) -> dict:
     """Build the demo study in ``out_dir`` and write its report.
 
@@ -159,6 +160,9 @@ def run_demo(
         Write ``report.html`` (benchmarks time the report on its own).
     progress
         Optional callable taking one line of text per step.
+    parallel
+        Draw the report's charts in two spawned processes while the study is built
+        (the CLI does); off by default, as spawned processes re-import an unguarded script.
 
     Returns
     -------
@@ -177,7 +181,7 @@ def run_demo(
     else:
         _require_empty(url)
     workers = None
-    if report:  # chart processes import matplotlib while the study is built
+    if report and parallel:  # chart processes import matplotlib while the study is built
         from tracker.reports.charts import ChartWorkers
 
         workers = ChartWorkers()

@@ -51,13 +51,16 @@ def write_report(
     *,
     generated_at: dt.datetime | None = None,
     workers=None,
-    parallel: bool = True,
+    parallel: bool = False,
 ) -> dict:
     """Write the HTML report for ``study`` to ``out``.
 
     The charts are drawn by :class:`~tracker.reports.charts.ChartWorkers` started
     here (or given as ``workers``, started earlier by the caller) while the study
-    is loaded and analysed; ``parallel=False`` draws them in this process.
+    is loaded and analysed when ``parallel`` is true (the CLI does so); by default
+they are drawn in this process, because the worker processes are spawned and a
+script that calls this without an ``if __name__ == "__main__":`` guard would be
+re-imported by them.
 
     Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
     time spent loading and analysing, drawing -- what is left of it once the
