@@ -1,0 +1,91 @@
+"""`tracker --help` start-up, and the five analyses from the CLI with --format json.
+
+Run alone: ``python benchmarks/bench_cli.py [N ...]``; ``run(sizes)`` serves
+``benchmarks/run.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+TRACKER = str(BIN / "tracker")
+HEAVY = ("pandas", "numpy", "scipy", "matplotlib", "statsmodels")
+
+
+def _timed(argv: list[str], env: dict | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def bench_help(repeat: int = 7) -> dict:
+    """Median wall time of `tracker --help` over ``repeat`` runs (after one warm-up)."""
+    _timed([TRACKER, "--help"])
+    times = [_timed([TRACKER, "--help"]) for _ in range(repeat)]
+    baseline = [_timed([sys.executable, "-c", "pass"]) for _ in range(repeat)]
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import sys\nfrom tracker.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+         f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1].removeprefix("HEAVY:")
+    return {
+        "work": "tracker --help", "size": None, "runs": repeat,
+        "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+        "baseline": "python -c pass", "baseline_s": statistics.median(baseline),
+        "target": "< 0.3 s, no heavy imports", "heavy_imported": probe or "none",
+        "met": statistics.median(times) < 0.3 and not probe,
+    }
+
+
+ANALYSES = [
+    ["analyze", "correlations", "--wave", "baseline"],
+    ["analyze", "change", "--from", "baseline", "--to", "post", "--by", "arm"],
+    ["analyze", "compare", "--from", "baseline", "--to", "post"],
+    ["analyze", "trajectory"],
+    ["analyze", "reliability", "--wave", "baseline"],
+]
+
+
+def bench_analyses(n: int, repeat: int = 3, workdir: Path | None = None) -> dict:
+    """Build an n-participant demo study once, then time the five analyses from the CLI."""
+    from tracker.demo import run_demo
+
+    work = Path(workdir or tempfile.mkdtemp(prefix=f"bench-analyses-{n}-"))
+    db = work / "demo.db"
+    if not db.exists():
+        run_demo(work, participants=n, seed=2027, report=False)
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
+    totals, per = [], {}
+    for _ in range(repeat):
+        total = 0.0
+        for argv in ANALYSES:
+            t = _timed([TRACKER, *argv, "--format", "json"], env)
+            per.setdefault(argv[1], []).append(t)
+            total += t
+        totals.append(total)
+    return {
+        "work": "five analyses, CLI --format json", "size": n, "runs": repeat,
+        "median_s": statistics.median(totals), "min_s": min(totals), "max_s": max(totals),
+        "detail": {k: statistics.median(v) for k, v in per.items()},
+        "target": "< 5 s at 10,000", "met": None if n != 10_000 else statistics.median(totals) < 5,
+    }
+
+
+def run(sizes=(100, 1_000, 10_000)) -> list[dict]:
+    rows = [bench_help()]
+    rows.extend(bench_analyses(n) for n in sizes)
+    return rows
+
+
+if __name__ == "__main__":
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000]
+    for row in run(sizes):
+        print(row)
