@@ -103,7 +103,7 @@ def loglog_svg(series: dict[str, list[tuple[int, float]]]) -> str:
 
 
 def slope(points: list[tuple[int, float]]) -> float | None:
-    pts = sorted(p for p in points if p[1] and p[1] > 0)
+    pts = sorted(dict(p for p in points if p[1] and p[1] > 0).items())  # one point per size
     if len(pts) < 2:
         return None
     (x0, y0), (x1, y1) = pts[-2], pts[-1]
@@ -115,13 +115,27 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="100,1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--render-only", action="store_true",
+                        help="Rewrite BENCHMARKS.md from benchmarks/out/results.json without measuring.")
+    parser.add_argument("--only", default="",
+                        help="Comma-separated steps to measure again (help, scoring, import, analysis, "
+                             "cli_analyses, report); the others are kept from benchmarks/out/results.json.")
     args = parser.parse_args(argv)
+    if args.render_only:
+        saved = json.loads((HERE / "out" / "results.json").read_text())
+        Path(args.out).write_text(render(saved["machine"], saved["results"], saved.get("sizes", []), saved.get("seconds", 0)))
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.perf_counter()
     info = machine()
     results: dict[str, list[dict]] = {}
+    only = {x for x in args.only.split(",") if x}
+    if only:
+        results = json.loads((HERE / "out" / "results.json").read_text())["results"]
 
     def step(name, fn):
+        if only and name not in only:
+            return
         t = time.perf_counter()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         results[name] = fn()
@@ -134,7 +148,9 @@ def main(argv=None) -> int:
     step("cli_analyses", lambda: [bench_cli.bench_analyses(n, repeat=args.repeat) for n in sizes])
     step("report", lambda: bench_report.run(sizes, repeats=args.repeat))
     (HERE / "out").mkdir(exist_ok=True)
-    (HERE / "out" / "results.json").write_text(json.dumps({"machine": info, "results": results}, indent=1, default=str))
+    elapsed = time.perf_counter() - started
+    (HERE / "out" / "results.json").write_text(json.dumps(
+        {"machine": info, "results": results, "sizes": sizes, "seconds": elapsed}, indent=1, default=str))
     Path(args.out).write_text(render(info, results, sizes, time.perf_counter() - started))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
