@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -241,3 +242,14 @@ def test_database_from_environment(tmp_path, monkeypatch):
     runner("init", "--study", "Env", db=False)
     assert (tmp_path / "env.db").exists()
     assert "Env" in runner("study", "list", db=False).output
+
+
+def test_roster_quoted_newline_stays_in_its_cell(study, tmp_path):
+    (tmp_path / "quoted.csv").write_text('code,cohort,role\nQ1,MBSR spring,"PGY-1\nresident"\nQ2,Nowhere,x\n')
+    r = study("participant", "enroll", "quoted.csv", expect=1)
+    # the embedded newline neither splits Q1's row nor shifts Q2's row number
+    assert "quoted.csv, row 3, column 'cohort': unknown cohort" in r.output
+    (tmp_path / "quoted.csv").write_text('code,cohort,role\nQ1,MBSR spring,"PGY-1\nresident"\n')
+    study("participant", "enroll", "quoted.csv")
+    rows = json.loads(study("participant", "list", "--format", "json").output)
+    assert next(p for p in rows if p["code"] == "Q1")["role"] == "PGY-1\nresident"  # not "PGY-1resident"

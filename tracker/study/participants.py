@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
@@ -117,7 +118,8 @@ def enroll_csv(session: Session, study: Study, path: str | Path) -> list[Partici
         raise TrackerError(
             f"{name} is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' and try again"
         ) from None
-    reader = csv.reader(text.splitlines())
+    # a file object, not splitlines(): a quoted cell may hold a newline
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header:
         raise TrackerError(f"{name} is empty; expected a header row: code,cohort,enrolled,age,gender,role")
