@@ -44,6 +44,18 @@ RC = {
 }
 
 
+def _small_multiples(n: int, nrows: int, ncols: int, *, row_height: float, hspace: float):
+    """A full-width figure with an nrows x ncols grid of axes; the cells past ``n`` hidden."""
+    height = 0.55 + row_height * nrows
+    fig = _figure(8.4, height)
+    fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.42 / height, bottom=0.62 / height,
+                        wspace=0.32, hspace=hspace)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -256,19 +268,7 @@ def paired(
     nrows = max(1, math.ceil(len(measures) / ncols))
 
     def build():
-        height = 0.55 + 2.35 * nrows
-        fig = _figure(8.4, height)
-        fig.subplots_adjust(
-            left=0.06,
-            right=0.99,
-            top=1 - 0.42 / height,
-            bottom=0.62 / height,
-            wspace=0.32,
-            hspace=0.55,
-        )
-        axes = fig.subplots(nrows, ncols, squeeze=False)
-        for ax in axes.flat[len(measures) :]:
-            ax.set_visible(False)
+        fig, axes = _small_multiples(len(measures), nrows, ncols, row_height=2.35, hspace=0.55)
         for ax, m in zip(axes.flat, measures, strict=False):
             ticks, names = [], []
             for a, arm in enumerate(arms):
@@ -329,19 +329,7 @@ def trajectories(
     position = {w: i for i, w in enumerate(waves)}
 
     def build():
-        height = 0.55 + 2.3 * nrows
-        fig = _figure(8.4, height)
-        fig.subplots_adjust(
-            left=0.06,
-            right=0.99,
-            top=1 - 0.42 / height,
-            bottom=0.62 / height,
-            wspace=0.32,
-            hspace=0.6,
-        )
-        axes = fig.subplots(nrows, ncols, squeeze=False)
-        for ax in axes.flat[len(measures) :]:
-            ax.set_visible(False)
+        fig, axes = _small_multiples(len(measures), nrows, ncols, row_height=2.3, hspace=0.6)
         width = 0.08 * (len(arms) - 1)
         for ax, m in zip(axes.flat, measures, strict=False):
             for a, arm in enumerate(arms):
