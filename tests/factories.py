@@ -1,5 +1,8 @@
 """Build small studies with item responses directly through the models.
 
+The models path does not score: :func:`store_scores` writes ``scale_score``
+as the importer does (tests/ingest checks the importer's own scores).
+
 Used where a test needs stored responses without depending on the importers.
 """
 
@@ -10,7 +13,14 @@ import datetime as dt
 import numpy as np
 from sqlalchemy import select
 
-from tracker.db.models import Administration, Instrument, ItemResponse, Participant, Wave
+from tracker.db.models import (
+    Administration,
+    Instrument,
+    InstrumentVersion,
+    ItemResponse,
+    Participant,
+    Wave,
+)
 from tracker.study.cohorts import add_cohort
 from tracker.study.instruments import add_instrument, current_versions
 from tracker.study.participants import add_participant
@@ -68,4 +78,17 @@ def build_study(session, *, n_per_arm: int = 12, seed: int = 7, arms=("intervent
                     )
                     written[(code, wave, inst)] = values
     session.flush()
+    store_scores(session)
     return study, written
+
+
+def store_scores(session) -> None:
+    """Write ``scale_score`` for administrations added through the models, as an import would."""
+    from tracker.instruments import InstrumentDef
+    from tracker.scoring.store import rescore
+
+    connection = session.connection()
+    dbapi = connection.connection.driver_connection
+    for version in session.scalars(select(InstrumentVersion)):
+        ids = list(session.scalars(select(Administration.id).where(Administration.instrument_version_id == version.id)))
+        rescore(dbapi, connection.dialect.name, ids, InstrumentDef.from_dict(version.definition))

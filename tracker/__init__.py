@@ -1,6 +1,6 @@
 """prepost-tracker: training cohorts, survey waves, questionnaire scores and pre/post evaluation.
 
-Heavy libraries (pandas, scipy, statsmodels, matplotlib) are imported only by the
+Heavy libraries (pandas, scipy, matplotlib) are imported only by the
 functions that need them, so that importing :mod:`tracker` and ``tracker --help`` stay fast.
 """
 

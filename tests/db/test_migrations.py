@@ -85,12 +85,18 @@ def test_older_revision_is_refused_not_patched(db_url):
     engine.dispose()
 
 
-def test_behind_head_is_refused(db_url, monkeypatch):
-    import tracker.db.migrate as migrate
-
-    monkeypatch.setattr(migrate, "head_revision", lambda: "9999")
-    with pytest.raises(DatabaseError, match=r"older than this tracker's 9999; run `tracker db upgrade`"):
+def test_behind_head_is_refused(db_url):
+    engine = make_engine(db_url)
+    downgrade(engine, "0001")
+    engine.dispose()
+    with pytest.raises(DatabaseError, match=r"at revision 0001, older than this tracker's 0002; run `tracker db upgrade`"):
         open_session(db_url)
+
+
+def test_head_constant_is_alembics_head():
+    from tracker.db.revision import HEAD_REVISION
+
+    assert HEAD_REVISION == head_revision()
 
 
 def test_sqlite_enforces_foreign_keys(tmp_path):
@@ -122,3 +128,26 @@ def test_constraints_hold(session):
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
+
+
+def test_0002_scores_the_administrations_already_stored(db_url):
+    """Upgrading a 0001 database fills scale_score with what the importer would have written."""
+    from tests.factories import build_study
+
+    query = text("SELECT administration_id, measure, score, items_answered, items_total, prorated "
+                 "FROM scale_score ORDER BY administration_id, measure")
+    with open_session(db_url) as s:
+        build_study(s, n_per_arm=6, seed=3, instruments=("pss10", "who5", "scs_sf"))
+        s.commit()
+        written = [tuple(r) for r in s.execute(query)]
+    assert len(written) > 100
+    engine = make_engine(db_url)
+    downgrade(engine, "0001")
+    assert "scale_score" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    with engine.connect() as conn:
+        backfilled = [tuple(r) for r in conn.execute(query)]
+    engine.dispose()
+    assert [(a, m, n, t, bool(p)) for a, m, _, n, t, p in backfilled] == [(a, m, n, t, bool(p)) for a, m, _, n, t, p in written]
+    for (_, _, got, *_), (_, _, want, *_) in zip(backfilled, written, strict=True):
+        assert (got is None and want is None) or got == want

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from tests.ingest.conftest import assert_scores_current
 from tracker.db.engine import open_session
 from tracker.db.models import (
     Administration,
@@ -27,17 +28,20 @@ from tracker.db.models import (
     Instrument,
     ItemResponse,
     Participant,
+    ScaleScore,
     Wave,
 )
 from tracker.errors import TrackerError
 from tracker.ingest import import_responses
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-TABLES = (Administration, ItemResponse, ImportBatch, AuditEvent)
+TABLES = (Administration, ItemResponse, ScaleScore, ImportBatch, AuditEvent)
 KNOWN = ["P001", "P002", "P003", "P004", "P005", "W001"]
 WITHDRAWN_ON = dt.date(2027, 3, 10)
 SPEC = {"pss4": (4, 0.0, 4.0, True), "sleep": (2, 0.0, 24.0, False)}  # items, min, max, integer
-NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only: Python's \d and float() also take other scripts' digits ("١"),
+# which the importer refuses as not a number (a deliberate rule, found by this fuzz)
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")  # an ISO date-time gives its date
 
 
@@ -56,6 +60,7 @@ def attempt(url: str, path, **kwargs):
             assert table_counts(session) == before, "a refused import left rows in its transaction"
             assert str(exc).strip(), "a refusal must say why"
             return exc, None
+        assert_scores_current(session)
         return result, content(session)
     finally:
         session.rollback()

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from tests.ingest.conftest import counts, run_import, stored, write
+from tests.ingest.conftest import assert_scores_current, counts, run_import, stored, write
 from tracker.db.engine import open_session
 from tracker.db.models import Administration, AuditEvent, ImportBatch
 from tracker.errors import ValidationError
@@ -72,6 +72,8 @@ def test_update_applies_and_audits_each_administration(url, tmp_path):
         ("P002", "baseline", "pss4", 4, 2, None),
     ], key=str)
     data = stored(url)
+    with open_session(url) as s:  # the changed administrations were rescored, the new one scored
+        assert assert_scores_current(s) == 3
     assert data[("P001", "baseline", "pss4")] == {"completed": dt.date(2027, 3, 5), "values": {1: 1, 2: 2, 3: 3, 4: 3}}
     # a completion date missing from the file leaves the stored one alone
     assert data[("P002", "baseline", "pss4")] == {"completed": dt.date(2027, 3, 3), "values": {1: 0, 2: 1, 3: 4, 4: None}}

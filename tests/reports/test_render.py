@@ -92,7 +92,7 @@ def test_report_has_every_section_in_order(demo):
         "Data provenance",
         "Cohen&#39;s dz = mean_diff / sd_diff",
         "numpy",
-        "statsmodels",
+        "scipy",
         "SQLite",
     ):
         assert text in html, text

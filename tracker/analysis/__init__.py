@@ -1,4 +1,4 @@
-"""Statistical analyses on tidy DataFrames (pure: pandas, numpy, scipy, statsmodels).
+"""Statistical analyses on tidy DataFrames (pure: pandas, numpy, scipy.special).
 
 Each function takes DataFrames, never touches the database, and returns a
 DataFrame with the columns the SPEC lists for its command plus a final

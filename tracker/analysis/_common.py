@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from tracker.analysis._dist import norm_ppf
 from tracker.errors import AnalysisError
 
 #: two-sided 95 % normal quantile, z_0.975 (used for every normal-theory CI)
-Z975 = float(stats.norm.ppf(0.975))
+Z975 = float(norm_ppf(0.975))
 
 #: Jacobson & Truax reliable-change threshold as written in the SPEC
 RCI_CRITICAL = 1.959964

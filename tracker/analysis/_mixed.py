@@ -4,7 +4,6 @@ estimable columns, nlme's containment degrees of freedom, and a closed-form REML
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 
 def estimable_columns(X: np.ndarray) -> list[int]:
@@ -124,6 +123,8 @@ def reml_random_intercept(
         raise ValueError("residual sum of squares is zero for every variance ratio")
     k = int(np.argmin(values))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    from scipy import optimize  # 0.11 s to import: only when a model is fitted
+
     res = optimize.minimize_scalar(
         deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500}
     )

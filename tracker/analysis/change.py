@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special
 
 from tracker.analysis._common import (
     ADJUST_METHODS,
@@ -19,6 +19,7 @@ from tracker.analysis._common import (
     require_columns,
     unique_in_order,
 )
+from tracker.analysis._dist import bisect_root, nct_cdf, norm_cdf, norm_sf, rankdata, t_ppf, t_sf
 from tracker.errors import AnalysisError
 
 COLUMNS = (
@@ -249,14 +250,14 @@ def _change_stats(
     if np.ptp(d_r) > 0:
         se = sd_diff / np.sqrt(n)
         t = mean_diff / se
-        half = stats.t.ppf(0.975, df) * se
+        half = t_ppf(0.975, df) * se
         dz = mean_diff / sd_diff
         lo, hi = dz_confidence_interval(dz, n)
         if np.isnan(lo) or np.isnan(hi):
             notes.append("dz CI not computable: the noncentral t cannot be inverted this far out")
         out.update(
             t=t,
-            p=2.0 * stats.t.sf(abs(t), df),
+            p=2.0 * t_sf(abs(t), df),
             ci_low=mean_diff - half,
             ci_high=mean_diff + half,
             cohen_dz=dz,
@@ -328,7 +329,7 @@ def dz_confidence_interval(dz: float, n: int, level: float = 0.95) -> tuple[floa
 
     The limits are the noncentrality parameters for which the observed
     t = dz sqrt(n) (df = n - 1) sits at the upper and lower (1 - level)/2
-    tails, divided by sqrt(n); found with Brent's method on ``scipy.stats.nct``.
+    tails, divided by sqrt(n); found by bisection on the noncentral t CDF (``scipy.special.nctdtr``).
     Same as R ``effectsize::cohens_d(post, pre, paired = TRUE)`` (effectsize
     < 0.9) and as solving ``pt(t, n - 1, ncp) = 0.975 / 0.025`` with ``uniroot``.
     """
@@ -338,7 +339,7 @@ def dz_confidence_interval(dz: float, n: int, level: float = 0.95) -> tuple[floa
 
     def solve(target: float) -> float:
         def f(ncp: float) -> float:
-            return float(stats.nct.cdf(t_obs, df, ncp)) - target
+            return float(nct_cdf(t_obs, df, ncp)) - target
 
         # cdf falls as ncp rises: widen [lo, hi] until the root is inside
         step = 2.0 + abs(t_obs) * 0.5
@@ -355,7 +356,7 @@ def dz_confidence_interval(dz: float, n: int, level: float = 0.95) -> tuple[floa
             step *= 2.0
         if not (f(lo) >= 0 >= f(hi)):  # NaN from nct far in the tails, or no bracket
             return float("nan")
-        return optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-13, maxiter=500)
+        return bisect_root(f, lo, hi, xtol=1e-12)
 
     if not np.isfinite(t_obs):
         return float("nan"), float("nan")
@@ -386,7 +387,7 @@ def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float, float, str]:
     if n == 0:
         nan = float("nan")
         return nan, nan, nan, "all differences are zero: Wilcoxon test undefined"
-    ranks = stats.rankdata(np.abs(d))
+    ranks = rankdata(np.abs(d))
     v = float(ranks[d > 0].sum())
     total = n * (n + 1) / 2.0
     rank_biserial = (v - (total - v)) / total
@@ -406,7 +407,7 @@ def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float, float, str]:
         - float(np.sum(tie_sizes.astype(float) ** 3 - tie_sizes)) / 48.0
     )
     z = (z - np.sign(z) * 0.5) / sigma
-    p = 2.0 * min(stats.norm.cdf(z), stats.norm.sf(z))
+    p = 2.0 * min(float(norm_cdf(z)), float(norm_sf(z)))
     return v, float(min(1.0, p)), rank_biserial, ""
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from tracker.analysis._common import check_unique, frame, join_notes, numeric, require_columns
+from tracker.analysis._dist import f_ppf
 
 COLUMNS = ("measure", "wave", "n", "k", "alpha", "alpha_std", "ci_low", "ci_high", "omega")
 ITEM_COLUMNS = ("measure", "wave", "item", "n", "corrected_item_total_r", "alpha_if_deleted")
 PSI_LOWER = 0.005  # psych::fa and stats::factanal bound on the uniquenesses
 
 
-def reliability(items: pd.DataFrame) -> pd.DataFrame:
+def reliability(items: pd.DataFrame, *, omega: bool = True) -> pd.DataFrame:
     """Cronbach's alpha and omega total for every measure x wave.
 
     Parameters
@@ -46,12 +46,15 @@ def reliability(items: pd.DataFrame) -> pd.DataFrame:
           correlation matrix instead of the model-implied one, so it differs
           from this value by the model's misfit.
         - ``note`` : why values are missing, or a Heywood case.
+
+        With ``omega=False`` the factor analysis is skipped and ``omega`` is
+        left empty (the reliable change index needs alpha only).
     """
     rows = []
     for measure, wave, Y, _names, notes in _blocks(items):
         n, k = Y.shape
         row = {"measure": measure, "wave": wave, "n": n, "k": k}
-        row.update(_alpha_stats(Y, notes))
+        row.update(_alpha_stats(Y, notes, omega=omega))
         row["note"] = join_notes(*notes)
         rows.append(row)
     return frame(rows, COLUMNS, strings=("measure", "wave"), ints=("n", "k"))
@@ -167,7 +170,7 @@ def _raw_alpha(Y: np.ndarray) -> tuple[float, str]:
     return float(k / (k - 1) * (1.0 - Y.var(axis=0, ddof=1).sum() / total_var)), ""
 
 
-def _alpha_stats(Y: np.ndarray, notes: list[str]) -> dict:
+def _alpha_stats(Y: np.ndarray, notes: list[str], *, omega: bool = True) -> dict:
     n, k = Y.shape
     out: dict = {}
     alpha, note = _raw_alpha(Y)
@@ -175,10 +178,9 @@ def _alpha_stats(Y: np.ndarray, notes: list[str]) -> dict:
     if note:
         return out
     out["alpha"] = alpha
-    F = stats.f
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    out["ci_low"] = 1.0 - (1.0 - alpha) * F.ppf(0.975, df1, df2)
-    out["ci_high"] = 1.0 - (1.0 - alpha) * F.ppf(0.025, df1, df2)
+    out["ci_low"] = 1.0 - (1.0 - alpha) * f_ppf(0.975, df1, df2)
+    out["ci_high"] = 1.0 - (1.0 - alpha) * f_ppf(0.025, df1, df2)
     if np.any(np.ptp(Y, axis=0) == 0):
         notes.append("an item has zero variance: standardized alpha and omega undefined")
         return out
@@ -188,6 +190,8 @@ def _alpha_stats(Y: np.ndarray, notes: list[str]) -> dict:
         out["alpha_std"] = k * rbar / (1.0 + (k - 1) * rbar)
     else:  # mean inter-item r at its floor -1/(k - 1)
         notes.append("items perfectly negatively related: standardized alpha undefined")
+    if not omega:
+        return out
     if k < 3:
         notes.append("omega needs at least 3 items")
         return out
@@ -234,6 +238,8 @@ def one_factor_ml(R: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, 
         lam = np.sqrt(psi) * v[:, 0] * np.sqrt(max(e[0] - 1.0, 0.0))
         grad = (lam**2 + psi - np.diag(R)) / psi**2
         return value, grad
+
+    from scipy import optimize  # 0.11 s to import: only when omega is fitted
 
     res = optimize.minimize(
         fun,

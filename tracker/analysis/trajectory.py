@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tracker.analysis._common import (
     check_unique,
@@ -16,6 +15,7 @@ from tracker.analysis._common import (
     require_columns,
     unique_in_order,
 )
+from tracker.analysis._dist import t_ppf, t_sf
 from tracker.analysis._mixed import containment_df, estimable_columns, reml_random_intercept
 from tracker.analysis.compare import choose_reference_arm
 from tracker.errors import AnalysisError
@@ -93,11 +93,11 @@ def trajectory(
             est, se, df = fit.beta[j], fit.se[j], fit.df[j]
             row.update(estimate=est, se=se)
             if df > 0 and se > 0:
-                tq = stats.t.ppf(0.975, df)
+                tq = t_ppf(0.975, df)
                 row.update(
                     ci_low=est - tq * se,
                     ci_high=est + tq * se,
-                    p=2.0 * stats.t.sf(abs(est / se), df),
+                    p=2.0 * t_sf(abs(est / se), df),
                 )
             else:
                 row["note"] = (
@@ -164,7 +164,7 @@ def estimated_means(
                 row.update(mean=mean, se=se)
                 df = fit.df[0]
                 if df > 0:
-                    tq = stats.t.ppf(0.975, df)
+                    tq = t_ppf(0.975, df)
                     row.update(ci_low=mean - tq * se, ci_high=mean + tq * se)
                 else:
                     row["note"] = "no degrees of freedom left for a CI"

@@ -55,6 +55,7 @@ def correlations(data: StudyData, *, wave: str | None = None, method: str = "pea
     if not data.wave_names():
         raise AnalysisError("the study has no waves yet")
     wave = _check_wave(data, wave or data.wave_names()[0])
+    data.require(scores=[wave])
     measures = model_measures(data)
     at_wave = data.scores[(data.scores["wave"] == wave) & data.scores["measure"].isin(measures)]
     wide = at_wave.pivot(index="participant", columns="measure", values="score")
@@ -62,18 +63,29 @@ def correlations(data: StudyData, *, wave: str | None = None, method: str = "pea
     return analysis.correlations(wide, measures, method=method, adjust=adjust)
 
 
+def _published_reliability(data: StudyData) -> dict[str, float]:
+    return {row.measure: float(row.reliability) for row in data.measures.itertuples()
+            if row.reliability is not None and pd.notna(row.reliability)}
+
+
+def rci_alpha_instruments(data: StudyData) -> list[str]:
+    """Instruments with a measure without published reliability: the RCI needs their baseline items."""
+    published = _published_reliability(data)
+    return sorted({row.instrument for row in data.measures.itertuples() if row.measure not in published})
+
+
 def baseline_reliability(data: StudyData) -> dict[str, float]:
     """r_xx per measure for the RCI: published reliability, else alpha at the first wave."""
     if "baseline_reliability" in data.cache:
         return data.cache["baseline_reliability"]
-    out = {row.measure: float(row.reliability) for row in data.measures.itertuples()
-           if row.reliability is not None and pd.notna(row.reliability)}
+    out = _published_reliability(data)
     missing = [m for m in data.measure_order() if m not in out]
     if missing and data.wave_names():
         first = data.wave_names()[0]
+        data.require(items=[first], instruments=rci_alpha_instruments(data))
         items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
         if not items.empty:
-            alphas = analysis.reliability(items)
+            alphas = analysis.reliability(items, omega=False)
             for row in alphas.itertuples():
                 if pd.notna(row.alpha):
                     out[row.measure] = float(row.alpha)
@@ -90,6 +102,7 @@ def change(data: StudyData, *, pre: str, post: str, by: str | None = None,
         raise AnalysisError("--from and --to name the same wave; choose two different waves")
     if by not in (None, "cohort", "arm"):
         raise AnalysisError(f"--by must be cohort or arm, not {by!r}")
+    data.require(scores=[pre, post])
     measures = _measures(data)
     hib = dict(zip(data.measures["measure"], data.measures["higher_is_better"].astype(bool), strict=True))
     result = analysis.paired_change(
@@ -109,18 +122,21 @@ def compare(data: StudyData, *, pre: str, post: str) -> pd.DataFrame:
             f"comparing arms needs at least two arms; this study has {len(arms)}"
             + (f" ({arms[0]!r})" if arms else "") + ": add a cohort with another --arm"
         )
+    data.require(scores=[pre, post])
     measures = _measures(data)
     return _order(analysis.compare_arms(_scores(data, measures), pre, post, arm="arm"), measures)
 
 
 def trajectory(data: StudyData, *, measure: str | None = None) -> pd.DataFrame:
     """Linear mixed model per measure over every wave (wave × arm with several arms)."""
+    data.require(scores=None)
     measures = _measures(data, measure)
     return analysis.trajectory(_scores(data, measures), measures=measures, arm="arm")
 
 
 def trajectory_means(data: StudyData, *, measure: str | None = None) -> pd.DataFrame:
     """Model-estimated means per wave (and arm) with 95 % CIs, for charts."""
+    data.require(scores=None)
     measures = _measures(data, measure)
     return analysis.estimated_means(_scores(data, measures), measures=measures, arm="arm")
 
@@ -130,6 +146,7 @@ def reliability(data: StudyData, *, wave: str | None = None) -> pd.DataFrame:
     items = data.keyed_items
     if wave is not None:
         items = items[items["wave"] == _check_wave(data, wave)]
+    data.require(items=None if wave is None else [wave])
     measures = _measures(data)
     items = items[items["measure"].isin(measures)]
     result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]])

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -243,6 +244,29 @@ class ItemResponse(Base):
     value: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (CheckConstraint("item >= 1", name="item_positive"),)
+
+
+class ScaleScore(Base):
+    """The score of one measure in an administration, as its stored instrument version scores it.
+
+    Derived data, kept so that analyses read one row per measure instead of
+    every item: written with the item responses in the import's transaction
+    (and rewritten when an import changes an administration's items), removed
+    with the administration. ``score`` is NULL when more items are missing
+    than the measure allows. ``tests/ingest`` checks after each write path
+    that these rows equal scoring the stored items afresh.
+    """
+
+    __tablename__ = "scale_score"
+
+    administration_id: Mapped[int] = mapped_column(
+        ForeignKey("administration.id", ondelete="CASCADE"), primary_key=True
+    )
+    measure: Mapped[str] = mapped_column(String(100), primary_key=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    items_answered: Mapped[int] = mapped_column(Integer)
+    items_total: Mapped[int] = mapped_column(Integer)
+    prorated: Mapped[bool] = mapped_column(Boolean(create_constraint=False))
 
 
 class AuditEvent(Base):

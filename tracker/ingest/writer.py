@@ -23,6 +23,10 @@ Concurrent imports of the same (participant, wave, instrument) are arbitrated
 by the table's unique constraint: the later one fails on it and is turned into
 :class:`tracker.errors.Conflict` with a message saying what happened.
 
+Each new administration's measure scores go to ``scale_score`` in the same
+transaction, scored from the same values matrix (0.1 s per million values);
+changed administrations are rescored from their stored items afterwards.
+
 Changed administrations (``update``) are rare and small: they go through
 SQLAlchemy Core, with one audit event per administration holding the old and
 new values of the items that changed.
@@ -45,6 +49,8 @@ from tracker.errors import Conflict
 from tracker.ingest.cells import fmt_value, iso
 from tracker.ingest.context import StudyContext
 from tracker.ingest.plan import BlockPlan
+from tracker.scoring.engine import score_matrix_frame
+from tracker.scoring.store import insert_scores, rescore
 from tracker.study import audit
 
 WRITE_SLICE_VALUES = 200_000
@@ -115,6 +121,13 @@ def write_plan(
     connection = session.connection()
     dialect = connection.dialect.name
     dbapi = connection.connection.driver_connection
+    new_values = sum(int(plan.new.sum()) * plan.block.instrument.items for plan in plans)
+    with _bulk_load(dbapi, dialect, new_values):
+        _write_plans(session, ctx, plans, batch_id, progress, written, dbapi, dialect)
+    return written
+
+
+def _write_plans(session, ctx, plans, batch_id, progress, written, dbapi, dialect) -> None:
     for plan in plans:
         new = np.flatnonzero(plan.new)
         if len(new):
@@ -124,6 +137,8 @@ def write_plan(
             for start in range(0, len(new), step):
                 part = slice(start, start + step)
                 _insert_items(dbapi, dialect, ids[part], plan.block.values[new[part]])
+                insert_scores(dbapi, dialect, score_matrix_frame(ids[part], plan.block.values[new[part]],
+                                                                 plan.block.instrument.definition))
                 written.values_written += len(ids[part]) * k
                 if progress:
                     progress(len(ids[part]))
@@ -131,12 +146,68 @@ def write_plan(
         changed = np.flatnonzero(plan.changed)
         if len(changed):
             n_values = _update_changed(session, ctx, plan, changed, batch_id)
+            rescore(dbapi, dialect, [int(plan.existing[a]) for a in changed.tolist()], plan.block.instrument.definition)
             written.administrations_changed += len(changed)
             written.values_changed += n_values
             written.values_written += n_values
             if progress:
                 progress(len(changed))
-    return written
+
+
+#: foreign keys to ``administration`` that a bulk load on PostgreSQL checks once, not per row
+BULK_FOREIGN_KEYS = (
+    ("item_response", "fk_item_response_administration_id_administration"),
+    ("scale_score", "fk_scale_score_administration_id_administration"),
+)
+#: a load is bulk from this many new item values ...
+BULK_MIN_VALUES = 200_000
+#: ... when it at least doubles (1 = as many new values as stored) the item_response table
+BULK_MIN_GROWTH = 1.0
+
+
+@contextmanager
+def _bulk_load(dbapi, dialect: str, new_values: int) -> Iterator[None]:
+    """On PostgreSQL, check the administration foreign keys once for a large load instead of per row.
+
+    ``COPY`` into ``item_response`` runs PostgreSQL's foreign-key trigger for
+    every row: profiled at 10,000 participants x 100 items, 16 s of COPY
+    against 4.4 s without the key. For a load of at least
+    :data:`BULK_MIN_VALUES` values that is at least as large as what is
+    stored, the keys are dropped inside the import's transaction and added
+    back after the rows are written; adding a key checks every row in one
+    join (0.4 s for a million rows), so the load stays linear in its own size.
+    Readers of the two tables wait until the import commits (the ``ALTER``
+    locks them); a refused ``ALTER`` (not the tables' owner) falls back to the
+    per-row check. Either way the keys hold when the transaction commits: it
+    cannot commit without them.
+    """
+    if dialect != "postgresql" or new_values < BULK_MIN_VALUES:
+        yield
+        return
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = 'item_response'::regclass")
+        stored = float(cursor.fetchone()[0])
+        if new_values < BULK_MIN_GROWTH * stored:
+            yield
+            return
+        cursor.execute("SAVEPOINT tracker_bulk")
+        try:
+            for table, name in BULK_FOREIGN_KEYS:
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        except Exception:  # not the owner, or a lock not granted: keep the per-row check
+            cursor.execute("ROLLBACK TO SAVEPOINT tracker_bulk")
+            yield
+            return
+        yield
+        for table, name in BULK_FOREIGN_KEYS:
+            cursor.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY (administration_id) "
+                "REFERENCES administration (id) ON DELETE CASCADE"
+            )
+        cursor.execute("RELEASE SAVEPOINT tracker_bulk")
+    finally:
+        cursor.close()
 
 
 def _insert_administrations(dbapi, dialect: str, plan: BlockPlan, rows: np.ndarray, batch_id: int) -> np.ndarray:

@@ -605,7 +605,7 @@ def software_versions() -> list[dict]:
         {"name": "prepost-tracker", "version": tracker.__version__},
         {"name": "Python", "version": platform.python_version()},
     ]
-    for dist in ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "jinja2", "sqlalchemy"):
+    for dist in ("numpy", "pandas", "scipy", "matplotlib", "jinja2", "sqlalchemy"):
         try:
             out.append({"name": dist, "version": metadata.version(dist)})
         except metadata.PackageNotFoundError:

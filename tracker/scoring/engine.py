@@ -360,6 +360,11 @@ def score_matrix(
     return score, answered, prorated
 
 
+def score_matrix_frame(ids: np.ndarray, matrix: np.ndarray, definition: InstrumentDef) -> pd.DataFrame:
+    """Score an ``administrations x items`` matrix already checked (the importer's): rows of :func:`score_long`."""
+    return _score_matrix(np.asarray(ids), np.asarray(matrix, dtype=np.float64), definition)
+
+
 def _score_matrix(ids: np.ndarray, matrix: np.ndarray, definition: InstrumentDef) -> pd.DataFrame:
     measures = definition.measures
     n, n_m = len(ids), len(measures)

@@ -63,3 +63,8 @@ def list_waves(session: Session, study: Study) -> list[dict]:
         {"order": w.position, "name": w.name, "day": w.day_offset, "window": w.window_days}
         for w in session.scalars(select(Wave).where(Wave.study_id == study.id).order_by(Wave.position))
     ]
+
+
+def wave_names(session: Session, study: Study) -> list[str]:
+    """The study's wave names in wave order."""
+    return list(session.scalars(select(Wave.name).where(Wave.study_id == study.id).order_by(Wave.position)))

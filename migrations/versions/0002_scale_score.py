@@ -1,0 +1,74 @@
+"""scale_score: each administration's measure scores, stored beside its items
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-27
+
+Analyses read one row per measure instead of re-scoring every item response
+(at 10,000 participants, 1.7 million item rows). Existing administrations are
+scored here with the package's own scoring engine and each administration's
+stored instrument version, exactly as the read path scored them before.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "scale_score",
+        sa.Column("administration_id", sa.Integer(), nullable=False),
+        sa.Column("measure", sa.String(length=100), nullable=False),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("items_answered", sa.Integer(), nullable=False),
+        sa.Column("items_total", sa.Integer(), nullable=False),
+        sa.Column("prorated", sa.Boolean(create_constraint=False), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["administration_id"],
+            ["administration.id"],
+            name=op.f("fk_scale_score_administration_id_administration"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("administration_id", "measure", name=op.f("pk_scale_score")),
+    )
+    _backfill(op.get_bind())
+
+
+def _backfill(connection) -> None:
+    """Score every stored administration, one instrument version at a time."""
+    import pandas as pd
+
+    from tracker.instruments import InstrumentDef
+    from tracker.scoring import score_long
+    from tracker.scoring.store import insert_scores
+
+    versions = connection.execute(sa.text("SELECT id, definition FROM instrument_version")).all()
+    for version_id, definition in versions:
+        if isinstance(definition, str):
+            import json
+
+            definition = json.loads(definition)
+        items = connection.execute(
+            sa.text(
+                "SELECT r.administration_id, r.item, r.value FROM item_response r "
+                "JOIN administration a ON a.id = r.administration_id WHERE a.instrument_version_id = :v"
+            ),
+            {"v": version_id},
+        ).all()
+        if not items:
+            continue
+        frame = pd.DataFrame(items, columns=["administration_id", "item", "value"])
+        frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+        scores = score_long(frame, InstrumentDef.from_dict(definition, source=f"stored version {version_id}"))
+        insert_scores(connection.connection.driver_connection, connection.dialect.name, scores)
+
+
+def downgrade() -> None:
+    op.drop_table("scale_score")

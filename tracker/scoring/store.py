@@ -1,0 +1,78 @@
+"""Writing measure scores to ``scale_score`` and reading them back, through the DBAPI.
+
+The scores are derived data: :mod:`tracker.ingest.writer` writes them in the
+same transaction as the item responses they come from, from the same values
+matrix, with the administration's own instrument version
+(:func:`tracker.scoring.engine.score_matrix`). An import that changes stored
+items rescores those administrations (:func:`rescore`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tracker.instruments import InstrumentDef
+
+COLUMNS = "administration_id, measure, score, items_answered, items_total, prorated"
+
+
+def score_rows(scores: pd.DataFrame):
+    """Plain tuples for the driver; a missing score as None (NULL)."""
+    values = scores["score"].to_numpy(dtype=np.float64)
+    score_list = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        score_list[i] = None
+    return zip(
+        scores["administration_id"].to_numpy(dtype=np.int64).tolist(),
+        scores["measure"].tolist(),
+        score_list,
+        scores["items_answered"].to_numpy(dtype=np.int64).tolist(),
+        scores["items_total"].to_numpy(dtype=np.int64).tolist(),
+        scores["prorated"].to_numpy(dtype=bool).tolist(),
+        strict=True,
+    )
+
+
+def insert_scores(dbapi, dialect: str, scores: pd.DataFrame) -> None:
+    """Append ``scores`` (the frame of :func:`tracker.scoring.score_long`) to ``scale_score``."""
+    if scores.empty:
+        return
+    rows = score_rows(scores)
+    cursor = dbapi.cursor()
+    try:
+        if dialect == "postgresql":
+            with cursor.copy(f"COPY scale_score ({COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO scale_score ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+    finally:
+        cursor.close()
+
+
+def rescore(dbapi, dialect: str, administration_ids: list[int], definition: InstrumentDef) -> None:
+    """Replace the stored scores of ``administration_ids`` (all of ``definition``) from their stored items."""
+    from tracker.scoring.engine import score_long
+
+    if not administration_ids:
+        return
+    mark = "%s" if dialect == "postgresql" else "?"
+    cursor = dbapi.cursor()
+    try:
+        rows = []
+        for start in range(0, len(administration_ids), 500):
+            part = administration_ids[start:start + 500]
+            marks = ", ".join([mark] * len(part))
+            cursor.execute(f"DELETE FROM scale_score WHERE administration_id IN ({marks})", part)
+            cursor.execute(
+                f"SELECT administration_id, item, value FROM item_response WHERE administration_id IN ({marks})", part
+            )
+            rows.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    frame = pd.DataFrame(rows, columns=["administration_id", "item", "value"])
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(np.float64)
+    frame["administration_id"] = frame["administration_id"].astype(np.int64)
+    frame["item"] = frame["item"].astype(np.int64)
+    insert_scores(dbapi, dialect, score_long(frame, definition))
