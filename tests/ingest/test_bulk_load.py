@@ -13,11 +13,28 @@ from tracker.ingest import writer
 ROWS = WIDE_HEADER + "\nP001,2027-03-02,1,2,3,4,5,4,3,2,1\nP002,,0,1,,2,,,,,\nP004,2027-03-03,4,4,4,4,0,0,0,0,0\n"
 
 
-def foreign_keys(session) -> set[str]:
-    return set(session.scalars(text(
-        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
-        "('item_response'::regclass, 'scale_score'::regclass)"
-    )))
+def foreign_keys(session) -> set[tuple[str, str]]:
+    """(name, definition) of the foreign keys of the tables a bulk load writes."""
+    return set(session.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
+        "('administration'::regclass, 'item_response'::regclass, 'scale_score'::regclass)"
+    )).all())
+
+
+#: what the migrations create, as PostgreSQL reports it
+KEYS = {
+    ("fk_administration_import_batch_id_import_batch", "FOREIGN KEY (import_batch_id) REFERENCES import_batch(id)"),
+    ("fk_administration_instrument_id_instrument", "FOREIGN KEY (instrument_id) REFERENCES instrument(id)"),
+    ("fk_administration_instrument_version_id_instrument_version",
+     "FOREIGN KEY (instrument_version_id) REFERENCES instrument_version(id)"),
+    ("fk_administration_participant_id_participant",
+     "FOREIGN KEY (participant_id) REFERENCES participant(id) ON DELETE CASCADE"),
+    ("fk_administration_wave_id_wave", "FOREIGN KEY (wave_id) REFERENCES wave(id)"),
+    ("fk_item_response_administration_id_administration",
+     "FOREIGN KEY (administration_id) REFERENCES administration(id) ON DELETE CASCADE"),
+    ("fk_scale_score_administration_id_administration",
+     "FOREIGN KEY (administration_id) REFERENCES administration(id) ON DELETE CASCADE"),
+}
 
 
 @pytest.fixture
@@ -41,10 +58,13 @@ def test_bulk_load_drops_and_restores_the_keys(pg_url, tmp_path, monkeypatch):
     assert result.administrations_new == 5
     assert seen == [set()]
     with open_session(pg_url) as s:
-        assert foreign_keys(s) == {name for _, name in writer.BULK_FOREIGN_KEYS}
+        assert foreign_keys(s) == KEYS
         assert assert_scores_current(s) == 5
-        with pytest.raises(IntegrityError):  # enforced again after the commit
-            s.execute(text("INSERT INTO item_response (administration_id, item, value) VALUES (999999, 1, 1)"))
+    for orphan in ("INSERT INTO item_response (administration_id, item, value) VALUES (999999, 1, 1)",
+                   "INSERT INTO administration (participant_id, wave_id, instrument_id, instrument_version_id) "
+                   "VALUES (999999, 1, 1, 1)"):
+        with open_session(pg_url) as s, pytest.raises(IntegrityError):  # enforced again after the commit
+            s.execute(text(orphan))
 
 
 def test_a_failed_bulk_load_leaves_the_keys_and_nothing_else(pg_url, tmp_path, monkeypatch):
@@ -59,18 +79,33 @@ def test_a_failed_bulk_load_leaves_the_keys_and_nothing_else(pg_url, tmp_path, m
         run_import(pg_url, write(tmp_path, "b.csv", ROWS), wave="baseline")
     assert counts(pg_url) == before
     with open_session(pg_url) as s:
-        assert foreign_keys(s) == {name for _, name in writer.BULK_FOREIGN_KEYS}
+        assert foreign_keys(s) == KEYS
 
 
-def test_a_refused_alter_falls_back_to_the_per_row_check(pg_url, tmp_path, monkeypatch):
-    # a constraint name that does not exist makes the ALTER fail, as a missing privilege would
+def test_a_user_who_does_not_own_the_tables_gets_the_per_row_check(pg_url, tmp_path, monkeypatch):
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
     monkeypatch.setattr(writer, "BULK_MIN_VALUES", 1)
-    monkeypatch.setattr(writer, "BULK_FOREIGN_KEYS", (("item_response", "no_such_constraint"),))
-    result = run_import(pg_url, write(tmp_path, "b.csv", ROWS), wave="baseline")
-    assert result.administrations_new == 5
-    with open_session(pg_url) as s:
-        assert len(foreign_keys(s)) == 2
-        assert assert_scores_current(s) == 5
+    role = f"tracker_bulk_{uuid.uuid4().hex[:8]}"
+    with open_session(pg_url) as s:  # a user with every right on the rows, but not the tables' owner
+        s.execute(text(f"CREATE ROLE {role} LOGIN"))
+        s.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+        s.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+        s.commit()
+    try:
+        as_role = make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+        result = run_import(as_role, write(tmp_path, "b.csv", ROWS), wave="baseline")
+        assert result.administrations_new == 5
+        with open_session(pg_url) as s:
+            assert foreign_keys(s) == KEYS
+            assert assert_scores_current(s) == 5
+    finally:
+        with open_session(pg_url) as s:
+            s.execute(text(f"DROP OWNED BY {role}"))
+            s.execute(text(f"DROP ROLE {role}"))
+            s.commit()
 
 
 def test_small_loads_into_a_large_table_keep_the_per_row_check(pg_url, tmp_path, monkeypatch):
@@ -89,4 +124,4 @@ def test_small_loads_into_a_large_table_keep_the_per_row_check(pg_url, tmp_path,
     monkeypatch.setattr(writer, "_write_plans", spy)
     more = ROWS + "P005,2027-03-04,1,1,1,1,,,,,\n"  # 4 new values: fewer than those stored
     assert run_import(pg_url, write(tmp_path, "b2.csv", more), wave="baseline").administrations_new == 1
-    assert seen == [{name for _, name in writer.BULK_FOREIGN_KEYS}]
+    assert seen == [KEYS]
