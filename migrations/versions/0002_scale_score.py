@@ -8,6 +8,10 @@ Analyses read one row per measure instead of re-scoring every item response
 (at 10,000 participants, 1.7 million item rows). Existing administrations are
 scored here with the package's own scoring engine and each administration's
 stored instrument version, exactly as the read path scored them before.
+
+On SQLite, item_response is rebuilt WITHOUT ROWID (scale_score is created so):
+its rows then live in the primary key's b-tree, one structure to write per
+row instead of a table and an index.
 """
 
 from __future__ import annotations
@@ -37,8 +41,26 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("administration_id", "measure", name=op.f("pk_scale_score")),
+        sqlite_with_rowid=False,
     )
+    if op.get_bind().dialect.name == "sqlite":
+        _rebuild_item_response(rowid=False)
     _backfill(op.get_bind())
+
+
+def _rebuild_item_response(*, rowid: bool) -> None:
+    """SQLite: copy item_response into a table with (or without) a rowid, same constraints."""
+    op.execute(
+        "CREATE TABLE item_response_rebuilt (administration_id INTEGER NOT NULL, item INTEGER NOT NULL, "
+        "value FLOAT, CONSTRAINT pk_item_response PRIMARY KEY (administration_id, item), "
+        "CONSTRAINT ck_item_response_item_positive CHECK (item >= 1), "
+        "CONSTRAINT fk_item_response_administration_id_administration FOREIGN KEY(administration_id) "
+        "REFERENCES administration (id) ON DELETE CASCADE)" + ("" if rowid else " WITHOUT ROWID")
+    )
+    op.execute("INSERT INTO item_response_rebuilt (administration_id, item, value) "
+               "SELECT administration_id, item, value FROM item_response")
+    op.execute("DROP TABLE item_response")
+    op.execute("ALTER TABLE item_response_rebuilt RENAME TO item_response")
 
 
 def _backfill(connection) -> None:
@@ -72,3 +94,5 @@ def _backfill(connection) -> None:
 
 def downgrade() -> None:
     op.drop_table("scale_score")
+    if op.get_bind().dialect.name == "sqlite":
+        _rebuild_item_response(rowid=True)

@@ -142,9 +142,22 @@ def test_0002_scores_the_administrations_already_stored(db_url):
         written = [tuple(r) for r in s.execute(query)]
     assert len(written) > 100
     engine = make_engine(db_url)
+
+    def without_rowid() -> set[str]:
+        with engine.connect() as conn:
+            return {name for name, sql in conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+                    if "WITHOUT ROWID" in sql}
+
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        assert without_rowid() == {"item_response", "scale_score"}
     downgrade(engine, "0001")
     assert "scale_score" not in inspect(engine).get_table_names()
+    if sqlite:
+        assert without_rowid() == set()
     upgrade(engine)
+    if sqlite:
+        assert without_rowid() == {"item_response", "scale_score"}
     with engine.connect() as conn:
         backfilled = [tuple(r) for r in conn.execute(query)]
     engine.dispose()
