@@ -62,3 +62,17 @@ def test_bisect_root_matches_brentq(target, lo, hi):
     ref = optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-15)
     assert abs(ours - ref) < 1e-11
     assert abs(f(ours)) < 1e-10
+
+
+@pytest.mark.parametrize(("f", "lo", "hi"), [
+    (lambda x: (x - 0.3) ** 2, -1.0, 2.0),
+    (lambda x: np.cosh(x - 1.7) + 0.1 * x, 0.0, 4.0),
+    (lambda x: -np.log1p(np.exp(x)) + 0.5 * x + 0.02 * x**4, -3.0, 3.0),
+    (lambda x: x, 2.0, 5.0),  # minimum at the lower end
+    (lambda x: abs(x - 1.234567), 1.0, 2.0),  # not smooth: golden-section steps
+])
+def test_brent_minimize_matches_scipy_bounded(f, lo, hi):
+    ours_x, ours_f = _dist.brent_minimize(f, lo, hi, xatol=1e-10)
+    ref = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    assert abs(ours_x - ref.x) < 1e-8
+    assert ours_f <= ref.fun + 1e-12 or abs(ours_f - ref.fun) < 1e-12

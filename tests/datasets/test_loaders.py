@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.factories import build_study
@@ -64,3 +65,52 @@ def test_study_data_keyed_items_are_reverse_keyed(session):
     assert data.wave_names() == ["baseline", "post"]
     assert set(data.measures.measure) == {"pss10", "who5"}
     assert data.db_revision is not None
+
+
+def test_large_ids_survive_the_packed_reads(session):
+    """Ids near PostgreSQL's integer limit: the loaders pack (id, item) and (wave, measure) pairs."""
+    from sqlalchemy import text
+
+    from tracker.db.models import Administration
+
+    big = 2_000_000_000
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ALTER SEQUENCE administration_id_seq RESTART WITH {big}"))
+        session.execute(text(f"ALTER SEQUENCE wave_id_seq RESTART WITH {big // 3}"))
+    study, written = build_study(session, n_per_arm=3)
+    if session.get_bind().dialect.name == "sqlite":  # ids are MAX + 1: move them by hand
+        session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        for aid in sorted(session.scalars(text("SELECT id FROM administration")), reverse=True):
+            for table, column in (("item_response", "administration_id"), ("scale_score", "administration_id")):
+                session.execute(text(f"UPDATE {table} SET {column} = :new WHERE {column} = :old"),
+                                {"new": aid + big, "old": aid})
+            session.execute(text("UPDATE administration SET id = :new WHERE id = :old"), {"new": aid + big, "old": aid})
+    assert min(session.scalars(text("SELECT id FROM administration"))) >= big
+    scores = load_scores(session, study)
+    for (code, wave, inst), values in written.items():
+        row = scores[(scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)].iloc[0]
+        expected = pss10_by_hand(values) if inst == "pss10" else who5_by_hand(values)
+        assert row.score == pytest.approx(expected, rel=1e-12, nan_ok=True)
+    items = load_items(session, study)
+    assert len(items) == len(written) // 2 * (10 + 5)
+    one = items[(items.participant == "I001") & (items.wave == "post") & (items.instrument == "pss10")]
+    np.testing.assert_array_equal(one.sort_values("item").value.to_numpy(), written[("I001", "post", "pss10")])
+    assert session.get(Administration, int(items.administration_id.min())) is not None
+
+
+def test_the_direct_reader_reads_what_the_session_reads(session, db_url):
+    """tracker analyze's own connection (no SQLAlchemy) gives the same StudyData as the session."""
+    from tracker.db.reader import open_reader
+
+    study, _ = build_study(session, n_per_arm=4)
+    session.commit()
+    through_session = load_study_data(session, study)
+    reader = open_reader(db_url)
+    assert reader is not None
+    try:
+        direct = load_study_data(reader, reader.study(None))
+    finally:
+        reader.close()
+    for name in ("waves", "cohorts", "participants", "scores", "keyed_items", "measures", "batches", "administrations"):
+        pd.testing.assert_frame_equal(getattr(direct, name), getattr(through_session, name), obj=name)
+    assert direct.db_revision == through_session.db_revision

@@ -127,6 +127,7 @@ def test_unknown_measure_is_not_found():
         ({"reliability": 0}, "reliability", "reliability_range", "strictly between 0 and 1"),
         ({"items": "ten"}, "items", "wrong_type", "must be a whole number, not string"),
         ({"items": 0}, "items", "items_range", "at least 1"),
+        ({"items": 10_001}, "items", "items_range", "at most 10,000"),
         ({"min": "0"}, "min", "wrong_type", "must be a finite number, not string"),
         ({"integer": "yes"}, "integer", "wrong_type", "true or false"),
         ({"higher_is_better": 1}, "higher_is_better", "wrong_type", "true or false"),

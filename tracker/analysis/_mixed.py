@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tracker.analysis._dist import brent_minimize
+
 
 def estimable_columns(X: np.ndarray) -> list[int]:
     """Indices of a maximal set of linearly independent columns, earlier columns preferred.
@@ -60,7 +62,7 @@ def reml_random_intercept(
     gamma, with w_i = gamma / (1 + n_i gamma) and group sums s_i of X and of
     the residual, X'H^-1X = X'X - sum w_i s_i s_i'; the profiled REML deviance
     (N - p) log(Q / (N - p)) + sum log(1 + n_i gamma) + log|X'H^-1X|,
-    Q = r'H^-1 r, is minimised over log gamma (coarse grid, then Brent), and
+    Q = r'H^-1 r, is minimised over log gamma (coarse grid, then Brent's method), and
     gamma = 0 (the boundary) is taken when it is at least as good.
     """
     n_obs, p = X.shape
@@ -123,14 +125,10 @@ def reml_random_intercept(
         raise ValueError("residual sum of squares is zero for every variance ratio")
     k = int(np.argmin(values))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    from scipy import optimize  # 0.11 s to import: only when a model is fitted
-
-    res = optimize.minimize_scalar(
-        deviance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500}
-    )
-    gamma = float(np.exp(res.x))
+    best_log_gamma, best = brent_minimize(deviance, lo, hi, xatol=1e-10, maxiter=500)
+    gamma = float(np.exp(best_log_gamma))
     _, _, Q0, logdet0 = solve(0.0, True)
-    if Q0 > 0 and (n_obs - p) * np.log(Q0 / (n_obs - p)) + logdet0 <= res.fun:
+    if Q0 > 0 and (n_obs - p) * np.log(Q0 / (n_obs - p)) + logdet0 <= best:
         gamma = 0.0
     beta, A, Q, _ = solve(gamma, True)
     if not Q > 0:

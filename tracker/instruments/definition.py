@@ -58,6 +58,8 @@ from tracker.errors import NotFound, Problem, ValidationError
 SCORING_METHODS = ("sum", "mean")
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 CODE_MAX_LENGTH = 40
+#: items per instrument at most: the loaders pack an item number into 16 bits
+MAX_ITEMS = 10_000
 
 # Keys in the order the canonical dict (and so a written TOML file) lists them.
 INSTRUMENT_KEYS = (
@@ -621,6 +623,9 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
     n_items = _get_int(data, "items", "", problems)
     if n_items is not None and n_items < 1:
         problems.add("items", "items_range", "must be at least 1", n_items)
+        n_items = None
+    elif n_items is not None and n_items > MAX_ITEMS:
+        problems.add("items", "items_range", f"must be at most {MAX_ITEMS:,} (no questionnaire has more)", n_items)
         n_items = None
 
     integer = _get_bool(data, "integer", "", problems, default=True)
