@@ -19,7 +19,6 @@ what was loaded and the analyses check it (:meth:`StudyData.require`).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,10 +91,13 @@ def _waves(wave) -> tuple[str, ...] | None:
 
 
 def _filtered(reader: Reader, template: str, study: StudyRef, waves: tuple[str, ...] | None,
-              instrument_ids: Sequence[int] | None = None, *, lead: Sequence = (), **parts: str) -> list[tuple]:
+              instrument_ids: Sequence[int] | None = None, *, lead: Sequence = (), width: int | None = None,
+              **parts: str):
     """Rows of ``template`` with ``{filters}`` limiting waves and instruments, ``{null}`` the NULL stand-in.
 
-    ``lead``: parameters of placeholders that come before the study id.
+    ``lead``: parameters of placeholders that come before the study id. With
+    ``width``, the rows (all numbers) come back as one float array, the NULL
+    stand-in as NaN.
     """
     filters, params = "", [*lead, study.id]
     if waves is not None:
@@ -106,13 +108,11 @@ def _filtered(reader: Reader, template: str, study: StudyRef, waves: tuple[str, 
         params.extend(instrument_ids)
     null = repr(_SQLITE_NULL) if reader.dialect == "sqlite" else "'NaN'::float8"
     sql = template.format(filters=filters, null=null, **parts)
-    return reader.rows(sql, *params) if "?" in sql else reader.rows(sql)
-
-
-def _flat(rows: list[tuple], width: int) -> np.ndarray:
-    """Numeric rows as one ``len(rows) x width`` float array, the NULL sentinel as NaN."""
-    block = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=width * len(rows))
-    block = block.reshape(-1, width)
+    if "?" not in sql:
+        params = []
+    if width is None:
+        return reader.rows(sql, *params)
+    block = reader.numbers(sql, *params, width=width)
     block[block == _SQLITE_NULL] = np.nan
     return block
 
@@ -178,8 +178,8 @@ def _responses(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
                instrument_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """(administration_id, item, value) for the study, via the raw DBAPI cursor."""
     only_study = waves is None and instrument_ids is None and reader.rows("SELECT COUNT(*) FROM study")[0][0] == 1
-    rows = _filtered(reader, _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL, study, waves, instrument_ids)
-    block = _flat(rows, 2)
+    block = _filtered(reader, _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL, study, waves, instrument_ids,
+                      width=2)
     key = block[:, 0].astype(np.int64)
     return pd.DataFrame({"administration_id": key >> 16, "item": key & 0xFFFF, "value": block[:, 1]})
 
@@ -238,10 +238,9 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
     # the measure codes are bound parameters of the CASE, before the study id
     cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(codes)))
-    rows = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases)
-    if not rows:
+    block = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases, width=4)
+    if not len(block):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
-    block = _flat(rows, 4)
     participant_ids = block[:, 0]
     wave_measure = block[:, 1].astype(np.int64)
     wave_ids, measure_no = wave_measure >> 16, wave_measure & 0xFFFF

@@ -58,6 +58,29 @@ class Reader:
         finally:
             cursor.close()
 
+    def numbers(self, sql: str, *params, width: int, chunk: int = 200_000):
+        """An ``n x width`` float64 array of a query whose columns are all numbers (NULL must be mapped).
+
+        Fetched ``chunk`` rows at a time so that the driver's row tuples never
+        all exist at once: 17 million item rows as tuples would take ~2 GB.
+        """
+        import itertools
+
+        import numpy as np
+
+        if self.dialect == "postgresql":
+            sql = sql.replace("?", "%s")
+        parts = []
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(chunk):
+                parts.append(np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64,
+                                         count=width * len(rows)).reshape(-1, width))
+        finally:
+            cursor.close()
+        return np.concatenate(parts) if parts else np.empty((0, width))
+
     def revision(self) -> str | None:
         """The Alembic revision stamped in the database (None when there is none)."""
         rows = self.rows("SELECT version_num FROM alembic_version")
