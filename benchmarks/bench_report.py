@@ -88,7 +88,7 @@ def bench_report(work: Path, participants: int, repeats: int = REPEATS) -> dict:
     with open_session(demo["db_url"]) as session:
         split = write_report(session, resolve_study(session), out)
     median = statistics.median(times)
-    target = REPORT_TARGET_SECONDS if participants >= 10_000 else None
+    target = REPORT_TARGET_SECONDS if participants == 10_000 else None  # the issue's size
     return {
         "benchmark": "tracker report",
         "participants": participants,
@@ -131,8 +131,10 @@ def markdown(results: list[dict]) -> str:
             if "charts_seconds" in r
             else ""
         )
-        target = f"< {r['target_seconds']:.0f} s" if r["target_seconds"] else ""
-        met = "" if r["within_target"] is None else ("yes" if r["within_target"] else "NO")
+        # the issue sets targets for the demo and for the 10,000-participant report only
+        targeted = r["benchmark"] != "tracker report" or r["participants"] == 10_000
+        target = f"< {r['target_seconds']:.0f} s" if r["target_seconds"] and targeted else ""
+        met = "" if r["within_target"] is None or not targeted else ("yes" if r["within_target"] else "NO")
         lines.append(
             f"| {r['benchmark']} | {r['participants']:,} | {r['median_seconds']:.2f} | "
             f"{r['min_seconds']:.2f} | {r['median_cpu_seconds']:.2f} | {split} | {target} | {met} |"

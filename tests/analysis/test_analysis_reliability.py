@@ -200,3 +200,35 @@ def test_few_cases_for_many_items(n, h):
             np.isnan(row["omega"]) and "omega needs more complete cases than items" in row["note"]
         )
     assert np.isfinite(row["alpha"]) or row["note"]
+
+
+def _r_one_factor(seed=8, n=300):
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=n)
+    X = np.c_[[0.8 * f + rng.normal(0, s, n) for s in (0.5, 0.7, 0.9, 1.1)]].T
+    return np.corrcoef(X, rowvar=False)
+
+
+@pytest.mark.parametrize("at_optimum", [True, False])
+def test_an_abnormal_stop_is_only_reported_away_from_the_optimum(monkeypatch, at_optimum):
+    """L-BFGS-B's bare 'ABNORMAL: ' after a failed line search at the optimum is not a failure."""
+    from scipy import optimize
+
+    R = _r_one_factor()
+    _, psi_opt, note = one_factor_ml(R)
+    assert note == ""
+    real = optimize.minimize
+
+    def abnormal(*args, **kwargs):
+        res = real(*args, **kwargs)
+        if not at_optimum:
+            res.x = np.clip(res.x + 0.05, 0.005, 1.0)  # a point the gradient says is not a minimum
+        res.success, res.message = False, "ABNORMAL: "
+        return res
+
+    monkeypatch.setattr(optimize, "minimize", abnormal)
+    _, psi, note = one_factor_ml(R)
+    if at_optimum:
+        assert note == "" and np.allclose(psi, psi_opt)
+    else:
+        assert note == "factor analysis did not converge (ABNORMAL); omega approximate"

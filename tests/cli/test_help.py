@@ -37,3 +37,14 @@ def test_help_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_the_db_option_states_each_commands_own_default():
+    runner = CliRunner()
+    flat = {path: " ".join(runner.invoke(cli, [*path, "--help"]).output.split())
+            for path, command in walk(cli) if not isinstance(command, click.Group)}
+    assert "default DIR/demo.db, an empty database" in flat[("demo",)]
+    with_db = [path for path, text in flat.items() if "--db URL" in text and path != ("demo",)]
+    assert len(with_db) > 10
+    for path in with_db:
+        assert "default ./tracker.db" in flat[path], path

@@ -25,17 +25,24 @@ def _remember_db(ctx: click.Context, _param, value):
     return value
 
 
-def db_option(f):
-    """``--db URL`` (else ``$TRACKER_DATABASE_URL``, else ``./tracker.db``)."""
-    return click.option(
-        "--db",
-        metavar="URL",
-        envvar="TRACKER_DATABASE_URL",
-        expose_value=False,
-        is_eager=True,
-        callback=_remember_db,
-        help="Database URL or SQLite path [env TRACKER_DATABASE_URL; default ./tracker.db].",
-    )(f)
+def db_option(f=None, *, default: str = "./tracker.db"):
+    """``--db URL`` (else ``$TRACKER_DATABASE_URL``, else ``default``, as the help says).
+
+    Used bare (``@db_option``) or with the command's own default in the help
+    (``@db_option(default="DIR/demo.db")``).
+    """
+    def decorate(func):
+        return click.option(
+            "--db",
+            metavar="URL",
+            envvar="TRACKER_DATABASE_URL",
+            expose_value=False,
+            is_eager=True,
+            callback=_remember_db,
+            help=f"Database URL or SQLite path [env TRACKER_DATABASE_URL; default {default}].",
+        )(func)
+
+    return decorate if f is None else decorate(f)
 
 
 def study_option(f):

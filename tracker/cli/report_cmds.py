@@ -34,7 +34,7 @@ def report(study_name, out) -> None:
 
 
 @click.command()
-@db_option
+@db_option(default="DIR/demo.db, an empty database")
 @click.option(
     "--out",
     "out",
