@@ -124,3 +124,39 @@ def test_compare_with_one_arm_is_a_clear_error(tracker):
         s.commit()
     r = tracker("analyze", "compare", "--from", "baseline", "--to", "post", expect=1)
     assert r.output == "Error: comparing arms needs at least two arms; this study has 1 ('intervention'): add a cohort with another --arm\n"
+
+
+def test_problems_are_explained_whichever_connection_reads(tracker_empty, tmp_path):
+    """tracker analyze reads through its own connection when it can; every refusal still says why."""
+    r = tracker_empty("analyze", "correlations", expect=1)
+    assert "holds no tracker database; create one with `tracker init" in r.output
+    tracker_empty("init", "--study", "S1")
+    r = tracker_empty("analyze", "correlations", expect=1)
+    assert r.output == "Error: the study has no waves yet\n"
+    tracker_empty("init", "--study", "S2")
+    r = tracker_empty("analyze", "change", "--from", "a", "--to", "b", expect=1)
+    assert "this database holds 2 studies ('S1', 'S2'); choose one with --study NAME" in r.output
+    r = tracker_empty("analyze", "trajectory", "--study", "S3", expect=1)
+    assert "Error: no study named 'S3'; studies here: 'S1', 'S2'" in r.output
+    r = tracker_empty("analyze", "compare", "--from", "a", "--to", "b", "--study", "S1", expect=1)
+    assert "no wave named 'a'" in r.output
+
+
+def test_an_old_schema_is_refused_by_analyze(built):
+    from tracker.db.engine import make_engine
+    from tracker.db.migrate import downgrade
+
+    runner, _ = built
+    engine = make_engine(runner.url)
+    downgrade(engine, "0001")
+    engine.dispose()
+    r = runner("analyze", "correlations", expect=1)
+    assert "older than this tracker's 0002; run `tracker db upgrade`" in r.output
+
+
+def test_a_missing_sqlite_file_is_not_created_by_the_direct_reader(tmp_path):
+    from tracker.db.reader import open_reader
+
+    path = tmp_path / "nothing.db"
+    assert open_reader(f"sqlite:///{path}") is None
+    assert not path.exists()
