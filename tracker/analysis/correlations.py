@@ -72,13 +72,18 @@ def correlations(
     if k < 2:
         return frame([], COLUMNS, strings=("x", "y", "method"), ints=("n",))
 
-    try:  # column by column: cheaper than wide[measures], which copies through an indexer
-        X = np.column_stack([wide[m].to_numpy(dtype=np.float64, na_value=np.nan) for m in measures])
+    # column by column into a column-major array: each copy is contiguous, and so is every
+    # later pass over one measure (at 100,000 rows, column_stack alone took 2 ms)
+    X = np.empty((len(wide), k), order="F")
+    try:
+        for j, m in enumerate(measures):
+            X[:, j] = wide[m].to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):  # let numeric() say which column is not numeric
-        X = np.column_stack([numeric(wide[m], f"scores of {m}").to_numpy() for m in measures])
+        for j, m in enumerate(measures):
+            X[:, j] = numeric(wide[m], f"scores of {m}").to_numpy()
     M = ~np.isnan(X)
     Mf = M.astype(np.float64)
-    n_mat = Mf.T @ Mf  # pairwise complete counts
+    n_mat = Mf.T @ Mf  # pairwise complete counts (exact: sums of ones)
     if method == "pearson":
         r_mat, const = _pearson_matrix(X, M, Mf, n_mat)
     else:
@@ -159,13 +164,16 @@ def _pearson_matrix(X, M, Mf=None, n=None) -> tuple[np.ndarray, np.ndarray]:
         Mf = M.astype(np.float64)
         n = Mf.T @ Mf
     counts = np.diagonal(n)
-    col_mean = np.divide(
-        np.where(M, X, 0.0).sum(axis=0), counts, out=np.zeros(X.shape[1]), where=counts > 0
-    )
-    Z = np.where(M, X - col_mean, 0.0)
+    # centred, missing values as 0, in one working array: at 100,000 rows x 8 the fresh
+    # 6.4 MB arrays (page faults) and elementwise passes cost more than the products
+    Z = np.where(M, X, 0.0)
+    col_mean = np.divide(Z.sum(axis=0), counts, out=np.zeros(X.shape[1]), where=counts > 0)
+    Z -= col_mean
+    Z *= Mf  # missing entries back to exactly 0
     sx = Z.T @ Mf  # sx[i, j]: sum of column i over rows where i and j are present
-    sxx = (Z * Z).T @ Mf
     sxy = Z.T @ Z
+    np.multiply(Z, Z, out=Z)
+    sxx = Z.T @ Mf  # the same for squares
     with np.errstate(divide="ignore", invalid="ignore"):
         cov = sxy - sx * sx.T / n
         vx = sxx - sx * sx / n
