@@ -197,10 +197,10 @@ def markdown(results: list[dict]) -> str:
         note = ""
         if "speedup" in r:
             note = (f"pingouin {r['pingouin_version']}: {r['pingouin_seconds']:.3f} s, "
-                    f"{r['speedup']:.0f}x faster, identical numbers; "
+                    f"{r['speedup']:.1f}x faster, identical numbers; "
                     f"target >= {r['target_speedup']:.0f}x: {'yes' if r['within_target'] else 'NO'}")  # fmt: skip
         elif "target_seconds" in r:
-            note = f"target < {r['target_seconds']:.0f} s: {'yes' if r['within_target'] else 'NO'}"
+            note = "in one process; the issue's 5 s target is for the five CLI commands at 10,000 (below)"
         lines.append(f"| {r['benchmark']} | {r['participants']:,} | {r['rows_in']:,} | "
                      f"{r['median_seconds']:.3f} | {note} |")  # fmt: skip
     return "\n".join(lines)
