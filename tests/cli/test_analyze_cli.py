@@ -160,3 +160,20 @@ def test_a_missing_sqlite_file_is_not_created_by_the_direct_reader(tmp_path):
     path = tmp_path / "nothing.db"
     assert open_reader(f"sqlite:///{path}") is None
     assert not path.exists()
+
+
+def test_unscored_administrations_are_refused_until_rescored(built):
+    from sqlalchemy import text
+
+    runner, _ = built
+    before = as_json(runner, "change", "--from", "baseline", "--to", "post")
+    with open_session(runner.url) as s:  # as if responses had been written outside tracker import
+        s.execute(text("DELETE FROM scale_score WHERE administration_id IN (SELECT MIN(id) FROM administration)"))
+        s.execute(text("UPDATE scale_score SET score = score + 1"))  # and scored by a different engine
+        s.commit()
+    r = runner("analyze", "change", "--from", "baseline", "--to", "post", "--format", "json", expect=1)
+    assert "1 administration(s) of study 'Factory study' have no stored scores" in r.output
+    assert "run `tracker db rescore`" in r.output
+    r = runner("db", "rescore")
+    assert r.output == "Rescored 80 administrations (80 scores).\n"
+    assert as_json(runner, "change", "--from", "baseline", "--to", "post") == before

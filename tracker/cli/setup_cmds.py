@@ -36,7 +36,7 @@ def init(study_name: str | None, from_file: Path | None) -> None:
 
 @click.group()
 def db() -> None:
-    """Database migrations: upgrade, current."""
+    """Database migrations and stored scores: upgrade, current, rescore."""
 
 
 @db.command("upgrade")
@@ -89,6 +89,29 @@ def db_current() -> None:
     else:
         state = f"behind {head}: run `tracker db upgrade`"
     click.echo(f"{where}: revision {current or 'none'} ({state})")
+
+
+@db.command("rescore")
+@db_option
+@study_option
+@click.option("--all-studies", is_flag=True, help="Every study in the database.")
+def db_rescore(study_name, all_studies) -> None:
+    """Score every administration again from its stored items and instrument version.
+
+    Imports store each administration's scores; run this after upgrading to a
+    tracker whose scoring changed, or after writing responses outside
+    `tracker import` (the analyses refuse a study with unscored administrations).
+
+    Example: tracker db rescore
+    """
+    from tracker.scoring.store import rescore_all
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        connection = session.connection()
+        study_id = None if all_studies else resolve_study(session, study_name).id
+        admins, scores = rescore_all(connection.connection.driver_connection, connection.dialect.name, study_id)
+    click.echo(f"Rescored {admins:,} administrations ({scores:,} scores).")
 
 
 @click.group()

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from tracker.db.reader import Reader, StudyRef
+from tracker.errors import TrackerError
 from tracker.instruments import InstrumentDef
 
 ADMIN_COLUMNS = [
@@ -232,7 +233,20 @@ def _keyed_items(admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, 
 
 
 def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: _Lookups) -> pd.DataFrame:
-    """``scale_score`` rows of the study (SCORE_COLUMNS), sorted by participant, wave and measure."""
+    """``scale_score`` rows of the study (SCORE_COLUMNS), sorted by participant, wave and measure.
+
+    Refuses a study with administrations that have no stored scores (written
+    through the models rather than ``tracker import``): analysing without them
+    would silently leave them out.
+    """
+    from tracker.scoring.store import unscored
+
+    missing = unscored(reader, study.id)
+    if missing:
+        raise TrackerError(
+            f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
+            "`tracker import`?); run `tracker db rescore` to score them from their items"
+        )
     codes = _study_measure_codes(reader, study)
     if not codes:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})

@@ -51,6 +51,47 @@ def insert_scores(dbapi, dialect: str, scores: pd.DataFrame) -> None:
         cursor.close()
 
 
+def rescore_all(dbapi, dialect: str, study_id: int | None = None) -> tuple[int, int]:
+    """Rewrite ``scale_score`` for every administration (of one study), from the stored items.
+
+    For a database written by a tracker whose scoring has since been
+    corrected, or administrations added outside ``tracker import``. One
+    instrument version at a time. Returns (administrations, scores) written.
+    """
+    import json
+
+    mark = "%s" if dialect == "postgresql" else "?"
+    cursor = dbapi.cursor()
+    try:
+        where = "" if study_id is None else f" WHERE i.study_id = {mark}"
+        cursor.execute(
+            "SELECT v.id, v.definition FROM instrument_version v JOIN instrument i ON i.id = v.instrument_id" + where,
+            () if study_id is None else (study_id,),
+        )
+        versions = cursor.fetchall()
+        n_admins = n_scores = 0
+        for version_id, stored in versions:
+            definition = InstrumentDef.from_dict(json.loads(stored) if isinstance(stored, str) else stored,
+                                                 source=f"stored version {version_id}")
+            cursor.execute(f"SELECT id FROM administration WHERE instrument_version_id = {mark}", (version_id,))
+            ids = [row[0] for row in cursor.fetchall()]
+            rescore(dbapi, dialect, ids, definition)
+            n_admins += len(ids)
+            n_scores += len(ids) * len(definition.measures)
+    finally:
+        cursor.close()
+    return n_admins, n_scores
+
+
+def unscored(reader, study_id: int) -> int:
+    """Administrations of the study with no stored score (written outside ``tracker import``)."""
+    return reader.rows(
+        "SELECT COUNT(*) FROM administration a JOIN wave w ON w.id = a.wave_id WHERE w.study_id = ? "
+        "AND NOT EXISTS (SELECT 1 FROM scale_score s WHERE s.administration_id = a.id)",
+        study_id,
+    )[0][0]
+
+
 def rescore(dbapi, dialect: str, administration_ids: list[int], definition: InstrumentDef) -> None:
     """Replace the stored scores of ``administration_ids`` (all of ``definition``) from their stored items."""
     from tracker.scoring.engine import score_long
