@@ -123,15 +123,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.render_only:
         saved = json.loads((HERE / "out" / "results.json").read_text())
-        Path(args.out).write_text(render(saved["machine"], saved["results"], saved.get("sizes", []), saved.get("seconds", 0)))
+        Path(args.out).write_text(render(saved["machine"], saved["results"], saved.get("sizes", []),
+                                         saved.get("seconds", 0), saved.get("measured", {})))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.perf_counter()
     info = machine()
     results: dict[str, list[dict]] = {}
     only = {x for x in args.only.split(",") if x}
+    measured: dict[str, str] = {}
     if only:
-        results = json.loads((HERE / "out" / "results.json").read_text())["results"]
+        saved = json.loads((HERE / "out" / "results.json").read_text())
+        results = saved["results"]
+        measured = saved.get("measured", {})
 
     def step(name, fn):
         if only and name not in only:
@@ -139,6 +143,7 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         results[name] = fn()
+        measured[name] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         print(f"[bench] {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
 
     step("help", lambda: [bench_cli.bench_help()])
@@ -150,8 +155,9 @@ def main(argv=None) -> int:
     (HERE / "out").mkdir(exist_ok=True)
     elapsed = time.perf_counter() - started
     (HERE / "out" / "results.json").write_text(json.dumps(
-        {"machine": info, "results": results, "sizes": sizes, "seconds": elapsed}, indent=1, default=str))
-    Path(args.out).write_text(render(info, results, sizes, time.perf_counter() - started))
+        {"machine": info, "results": results, "sizes": sizes, "seconds": elapsed, "measured": measured},
+        indent=1, default=str))
+    Path(args.out).write_text(render(info, results, sizes, time.perf_counter() - started, measured))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -192,10 +198,13 @@ def summary(results: dict) -> list[str]:
             table(rows, [("work", "work"), ("figure", "measured"), ("target", "target"), ("met", "met")]), ""]
 
 
-def render(info: dict, results: dict, sizes: list[int], seconds: float) -> str:
+def render(info: dict, results: dict, sizes: list[int], seconds: float, measured: dict | None = None) -> str:
     lines = ["# Benchmarks", "",
-             f"Written by `make bench` (`benchmarks/run.py`) on {info['date']} in {seconds / 60:.0f} min.", "",
-             "| machine | |", "|---|---|"]
+             f"Written by `make bench` (`benchmarks/run.py`) on {info['date']} in {seconds / 60:.0f} min.", ""]
+    if measured:
+        lines += ["Each step as last measured (`--only` re-measures some and keeps the others): "
+                  + "; ".join(f"{step} {when}" for step, when in measured.items()) + ".", ""]
+    lines += ["| machine | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info.items() if k != "date"]
     lines += ["", "Medians of repeated runs (min–max beside them). Ratios are against a baseline",
               "measured in the same run, because absolute times on this shared 2-core machine move by ±30 %.", ""]
