@@ -241,7 +241,7 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     """
     from tracker.scoring.store import unscored
 
-    missing = unscored(reader, study.id)
+    missing = unscored(reader, study.id, waves)
     if missing:
         raise TrackerError(
             f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
