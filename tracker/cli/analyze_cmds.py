@@ -34,14 +34,14 @@ def _show(kind: str, frame, fmt: str) -> None:
             click.echo(f"note: {label}: {r['note']}", err=True)
 
 
-def _load(*, scores=None, items=(), waves_from=None):
+def _load(*, scores=None, items=(), waves_from=None, rci=False):
     """The study, with the scores and keyed items of the waves named (None: every wave).
 
     Each command loads only what it analyses: at 10,000 participants all item
     responses are 1.7 million rows, most of a command's time. ``waves_from``
     maps the study's wave names to the waves wanted when they depend on them
-    (the first wave, say); ``change`` loads baseline items only for instruments
-    whose reliable change needs their alpha. The data is read through a
+    (the first wave, say). ``rci`` (``change``) adds the first wave's items of
+    the instruments whose reliable change needs their alpha. The data is read through a
     direct DBAPI connection when the database allows (no SQLAlchemy import:
     :mod:`tracker.db.reader`), else through the usual session.
     """
@@ -54,16 +54,16 @@ def _load(*, scores=None, items=(), waves_from=None):
         try:
             study = reader.study(name)
             if study is not None:
-                return _read(reader, study, scores, items, waves_from)
+                return _read(reader, study, scores, items, waves_from, rci)
         finally:
             reader.close()
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:  # explains a missing study, an old schema, an unreachable server
-        return _read(Reader.of(session), resolve_study(session, name), scores, items, waves_from)
+        return _read(Reader.of(session), resolve_study(session, name), scores, items, waves_from, rci)
 
 
-def _read(reader, study, scores, items, waves_from):
+def _read(reader, study, scores, items, waves_from, rci):
     from tracker.datasets import load_study_data
     from tracker.datasets.analyses import rci_alpha_instruments
 
@@ -71,13 +71,13 @@ def _read(reader, study, scores, items, waves_from):
         names = [row[0] for row in reader.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", study.id)]
         scores, items = waves_from(names)
     data = load_study_data(reader, study, score_waves=scores, item_waves=items, administrations=False)
-    if click.get_current_context().command.name == "change" and data.wave_names():
+    if rci and data.wave_names():
         instruments = rci_alpha_instruments(data)
         if instruments:
-            rci = load_study_data(reader, study, score_waves=(), item_waves=[data.wave_names()[0]],
-                                  item_instruments=instruments, administrations=False)
-            data.keyed_items, data.item_waves = rci.keyed_items, rci.item_waves
-            data.item_instruments = rci.item_instruments
+            first = load_study_data(reader, study, score_waves=(), item_waves=[data.wave_names()[0]],
+                                    item_instruments=instruments, administrations=False)
+            data.keyed_items, data.item_waves = first.keyed_items, first.item_waves
+            data.item_instruments = first.item_instruments
     return data
 
 
@@ -127,7 +127,7 @@ def change(study_name, pre, post, by, adjust, fmt) -> None:
     """
     from tracker.datasets import analyses
 
-    data = _load(waves_from=lambda meta: (_known(meta, pre, post), ()))
+    data = _load(waves_from=lambda meta: (_known(meta, pre, post), ()), rci=True)
     _show("change", analyses.change(data, pre=pre, post=post, by=by, adjust=adjust), fmt)
 
 

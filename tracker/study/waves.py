@@ -64,7 +64,3 @@ def list_waves(session: Session, study: Study) -> list[dict]:
         for w in session.scalars(select(Wave).where(Wave.study_id == study.id).order_by(Wave.position))
     ]
 
-
-def wave_names(session: Session, study: Study) -> list[str]:
-    """The study's wave names in wave order."""
-    return list(session.scalars(select(Wave.name).where(Wave.study_id == study.id).order_by(Wave.position)))
