@@ -82,6 +82,13 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
+def _figure_legend(fig, ax, label) -> None:
+    """One legend for the figure, under the panels, from ``ax``'s labelled artists (``label`` names each)."""
+    handles, names = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, [label(n) for n in names], loc="lower center", ncols=len(handles), fontsize=7.5)
+
+
 def _arm_colours(arms: Sequence[str]) -> dict[str, str]:
     return {a: ARM_COLOURS[i % len(ARM_COLOURS)] for i, a in enumerate(arms)}
 
@@ -232,15 +239,7 @@ def forest(
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
-        handles, names = ax.get_legend_handles_labels()
-        if handles:
-            fig.legend(
-                handles,
-                [f"{n} {legend_title}" for n in names],
-                loc="lower center",
-                ncols=len(handles),
-                fontsize=7.5,
-            )
+        _figure_legend(fig, ax, lambda n: f"{n} {legend_title}")
         return fig
 
     return _render(build, title)
@@ -297,15 +296,7 @@ def paired(
             ax.autoscale(axis="y")
             ax.yaxis.set_major_locator(MaxNLocator(4))
             ax.set_title(_wrap(labels[m], 26), fontsize=8)
-        handles, names = axes.flat[0].get_legend_handles_labels()
-        if handles:
-            fig.legend(
-                handles,
-                [f"{n} arm" for n in names],
-                loc="lower center",
-                ncols=len(handles),
-                fontsize=7.5,
-            )
+        _figure_legend(fig, axes.flat[0], lambda n: f"{n} arm")
         return fig
 
     return _render(
@@ -369,15 +360,7 @@ def trajectories(
             ax.set_title(_wrap(labels[m], 26), fontsize=8)
             ax.grid(axis="y", color="#e3e3e3", lw=0.6)
             ax.set_axisbelow(True)
-        handles, names = axes.flat[0].get_legend_handles_labels()
-        if handles:
-            fig.legend(
-                handles,
-                [f"{n} arm" if n != "all" else "all participants" for n in names],
-                loc="lower center",
-                ncols=len(handles),
-                fontsize=7.5,
-            )
+        _figure_legend(fig, axes.flat[0], lambda n: f"{n} arm" if n != "all" else "all participants")
         return fig
 
     return _render(build, "Estimated means with 95 % CIs at every wave")
