@@ -16,7 +16,6 @@ from sqlalchemy import select
 from tracker.db.models import (
     Administration,
     Instrument,
-    InstrumentVersion,
     ItemResponse,
     Participant,
     Wave,
@@ -84,11 +83,7 @@ def build_study(session, *, n_per_arm: int = 12, seed: int = 7, arms=("intervent
 
 def store_scores(session) -> None:
     """Write ``scale_score`` for administrations added through the models, as an import would."""
-    from tracker.instruments import InstrumentDef
-    from tracker.scoring.store import rescore
+    from tracker.scoring.store import rescore_all
 
     connection = session.connection()
-    dbapi = connection.connection.driver_connection
-    for version in session.scalars(select(InstrumentVersion)):
-        ids = list(session.scalars(select(Administration.id).where(Administration.instrument_version_id == version.id)))
-        rescore(dbapi, connection.dialect.name, ids, InstrumentDef.from_dict(version.definition))
+    rescore_all(connection.connection.driver_connection, connection.dialect.name)

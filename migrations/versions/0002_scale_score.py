@@ -64,32 +64,10 @@ def _rebuild_item_response(*, rowid: bool) -> None:
 
 
 def _backfill(connection) -> None:
-    """Score every stored administration, one instrument version at a time."""
-    import pandas as pd
+    """Score every stored administration with its own instrument version (``tracker db rescore``)."""
+    from tracker.scoring.store import rescore_all
 
-    from tracker.instruments import InstrumentDef
-    from tracker.scoring import score_long
-    from tracker.scoring.store import insert_scores
-
-    versions = connection.execute(sa.text("SELECT id, definition FROM instrument_version")).all()
-    for version_id, definition in versions:
-        if isinstance(definition, str):
-            import json
-
-            definition = json.loads(definition)
-        items = connection.execute(
-            sa.text(
-                "SELECT r.administration_id, r.item, r.value FROM item_response r "
-                "JOIN administration a ON a.id = r.administration_id WHERE a.instrument_version_id = :v"
-            ),
-            {"v": version_id},
-        ).all()
-        if not items:
-            continue
-        frame = pd.DataFrame(items, columns=["administration_id", "item", "value"])
-        frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
-        scores = score_long(frame, InstrumentDef.from_dict(definition, source=f"stored version {version_id}"))
-        insert_scores(connection.connection.driver_connection, connection.dialect.name, scores)
+    rescore_all(connection.connection.driver_connection, connection.dialect.name)
 
 
 def downgrade() -> None:

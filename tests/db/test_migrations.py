@@ -164,3 +164,10 @@ def test_0002_scores_the_administrations_already_stored(db_url):
     assert [(a, m, n, t, bool(p)) for a, m, _, n, t, p in backfilled] == [(a, m, n, t, bool(p)) for a, m, _, n, t, p in written]
     for (_, _, got, *_), (_, _, want, *_) in zip(backfilled, written, strict=True):
         assert (got is None and want is None) or got == want
+    # and, independently of tracker.scoring, the totals are what hand scoring of the items gives
+    from tests.ingest.conftest import assert_scores_current
+
+    with open_session(db_url) as s:
+        s.execute(text("DELETE FROM administration WHERE instrument_id IN "
+                       "(SELECT id FROM instrument WHERE code = 'scs_sf')"))  # subscales: not hand-scored there
+        assert assert_scores_current(s) == 6 * 2 * 2 * 2

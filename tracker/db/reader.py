@@ -14,6 +14,7 @@ explains any problem (unreachable server, old schema, bad URL) in its own words.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,15 +49,21 @@ class Reader:
         connection = session.connection()
         return cls(connection.connection, connection.dialect.name)
 
-    def rows(self, sql: str, *params) -> list[tuple]:
+    @contextmanager
+    def _execute(self, sql: str, params):
+        """A cursor on which ``sql`` has run (``?`` placeholders turned into the driver's)."""
         if self.dialect == "postgresql":
             sql = sql.replace("?", "%s")
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            yield cursor
         finally:
             cursor.close()
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        with self._execute(sql, params) as cursor:
+            return cursor.fetchall()
 
     def numbers(self, sql: str, *params, width: int, chunk: int = 200_000):
         """An ``n x width`` float64 array of a query whose columns are all numbers (NULL must be mapped).
@@ -68,17 +75,11 @@ class Reader:
 
         import numpy as np
 
-        if self.dialect == "postgresql":
-            sql = sql.replace("?", "%s")
         parts = []
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql, params)
+        with self._execute(sql, params) as cursor:
             while rows := cursor.fetchmany(chunk):
                 parts.append(np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64,
                                          count=width * len(rows)).reshape(-1, width))
-        finally:
-            cursor.close()
         return np.concatenate(parts) if parts else np.empty((0, width))
 
     def revision(self) -> str | None:

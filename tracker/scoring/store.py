@@ -55,12 +55,14 @@ def rescore_all(dbapi, dialect: str, study_id: int | None = None) -> tuple[int, 
     """Rewrite ``scale_score`` for every administration (of one study), from the stored items.
 
     For a database written by a tracker whose scoring has since been
-    corrected, or administrations added outside ``tracker import``. One
-    instrument version at a time. Returns (administrations, scores) written.
+    corrected, administrations added outside ``tracker import``, and the
+    migration that created the table. One instrument version at a time: one
+    ``DELETE`` and one ``SELECT`` each. Returns (administrations, scores) written.
     """
     import json
 
     mark = "%s" if dialect == "postgresql" else "?"
+    n_admins = n_scores = 0
     cursor = dbapi.cursor()
     try:
         where = "" if study_id is None else f" WHERE i.study_id = {mark}"
@@ -68,16 +70,16 @@ def rescore_all(dbapi, dialect: str, study_id: int | None = None) -> tuple[int, 
             "SELECT v.id, v.definition FROM instrument_version v JOIN instrument i ON i.id = v.instrument_id" + where,
             () if study_id is None else (study_id,),
         )
-        versions = cursor.fetchall()
-        n_admins = n_scores = 0
-        for version_id, stored in versions:
+        for version_id, stored in cursor.fetchall():
             definition = InstrumentDef.from_dict(json.loads(stored) if isinstance(stored, str) else stored,
                                                  source=f"stored version {version_id}")
-            cursor.execute(f"SELECT id FROM administration WHERE instrument_version_id = {mark}", (version_id,))
-            ids = [row[0] for row in cursor.fetchall()]
-            rescore(dbapi, dialect, ids, definition)
-            n_admins += len(ids)
-            n_scores += len(ids) * len(definition.measures)
+            cursor.execute("DELETE FROM scale_score WHERE administration_id IN "
+                           f"(SELECT id FROM administration WHERE instrument_version_id = {mark})", (version_id,))
+            cursor.execute("SELECT r.administration_id, r.item, r.value FROM item_response r JOIN administration a "
+                           f"ON a.id = r.administration_id WHERE a.instrument_version_id = {mark}", (version_id,))
+            scores = _score_and_insert(dbapi, dialect, cursor.fetchall(), definition)
+            n_admins += scores["administration_id"].nunique()
+            n_scores += len(scores)
     finally:
         cursor.close()
     return n_admins, n_scores
@@ -102,8 +104,6 @@ def unscored(reader, study_id: int, waves=None) -> int:
 
 def rescore(dbapi, dialect: str, administration_ids: list[int], definition: InstrumentDef) -> None:
     """Replace the stored scores of ``administration_ids`` (all of ``definition``) from their stored items."""
-    from tracker.scoring.engine import score_long
-
     if not administration_ids:
         return
     mark = "%s" if dialect == "postgresql" else "?"
@@ -120,8 +120,17 @@ def rescore(dbapi, dialect: str, administration_ids: list[int], definition: Inst
             rows.extend(cursor.fetchall())
     finally:
         cursor.close()
+    _score_and_insert(dbapi, dialect, rows, definition)
+
+
+def _score_and_insert(dbapi, dialect: str, rows: list[tuple], definition: InstrumentDef) -> pd.DataFrame:
+    """Score stored (administration_id, item, value) rows with ``definition`` and append the scores."""
+    from tracker.scoring.engine import score_long
+
     frame = pd.DataFrame(rows, columns=["administration_id", "item", "value"])
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(np.float64)
     frame["administration_id"] = frame["administration_id"].astype(np.int64)
     frame["item"] = frame["item"].astype(np.int64)
-    insert_scores(dbapi, dialect, score_long(frame, definition))
+    scores = score_long(frame, definition)
+    insert_scores(dbapi, dialect, scores)
+    return scores
