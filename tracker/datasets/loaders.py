@@ -19,7 +19,6 @@ what was loaded and the analyses check it (:meth:`StudyData.require`).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -131,11 +130,6 @@ def _as_datetime(value) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value))
 
 
-def _definition(value) -> dict:
-    """A stored definition: SQLite keeps JSON as text, PostgreSQL's driver has parsed it."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
 class _Lookups:
     """Participant, wave and instrument names by id, for turning integer keys into labels."""
 
@@ -146,6 +140,22 @@ class _Lookups:
         instruments = reader.rows("SELECT id, code FROM instrument WHERE study_id = ?", study.id)
         self.tables = {"people": people, "waves": waves, "instruments": instruments}
         self.instrument_ids = {code: iid for iid, code in instruments}
+        # every stored version of the study's instruments, parsed once: (instrument code, definition)
+        self.versions: dict[int, tuple[str, InstrumentDef]] = {
+            vid: (code, InstrumentDef.from_stored(stored, f"stored {code}@{version}"))
+            for vid, code, version, stored in reader.rows(
+                "SELECT v.id, i.code, v.version, v.definition FROM instrument_version v "
+                "JOIN instrument i ON i.id = v.instrument_id WHERE i.study_id = ? ORDER BY v.id", study.id)
+        }
+
+    def measure_codes(self) -> list[str]:
+        """Every measure code of every stored version (sorted)."""
+        return sorted({m.code for _, d in self.versions.values() for m in d.measures})
+
+    def newest(self) -> dict[str, InstrumentDef]:
+        """Instrument code -> its newest stored definition, by code."""
+        latest = {code: d for _, (code, d) in sorted(self.versions.items())}  # higher ids overwrite
+        return dict(sorted(latest.items()))
 
     def __call__(self, table: str, keys, field: int) -> np.ndarray:
         rows = self.tables[table]
@@ -183,24 +193,6 @@ def _responses(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
                       width=2)
     key = block[:, 0].astype(np.int64)
     return pd.DataFrame({"administration_id": key >> 16, "item": key & 0xFFFF, "value": block[:, 1]})
-
-
-def _definitions(reader: Reader, version_ids) -> dict[int, InstrumentDef]:
-    ids = sorted({int(v) for v in version_ids})
-    if not ids:
-        return {}
-    rows = reader.rows(f"SELECT id, definition FROM instrument_version WHERE id IN ({', '.join('?' * len(ids))})", *ids)
-    return {vid: InstrumentDef.from_dict(_definition(d), source=f"stored version {vid}") for vid, d in rows}
-
-
-def _study_measure_codes(reader: Reader, study: StudyRef) -> list[str]:
-    """Every measure code of every stored version of the study's instruments (sorted)."""
-    rows = reader.rows("SELECT v.id, v.definition FROM instrument_version v "
-                       "JOIN instrument i ON i.id = v.instrument_id WHERE i.study_id = ?", study.id)
-    codes = set()
-    for vid, d in rows:
-        codes.update(m.code for m in InstrumentDef.from_dict(_definition(d), source=f"stored version {vid}").measures)
-    return sorted(codes)
 
 
 def load_items(session, study, *, wave: str | None = None) -> pd.DataFrame:
@@ -247,7 +239,7 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
             f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
             "`tracker import`?); run `tracker db rescore` to score them from their items"
         )
-    codes = _study_measure_codes(reader, study)
+    codes = lookups.measure_codes()
     if not codes:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
     # the measure codes are bound parameters of the CASE, before the study id
@@ -353,18 +345,11 @@ class StudyData:
         return list(m.sort_values(["_rank", "measure"], kind="stable")["measure"])
 
 
-def _measures(reader: Reader, study: StudyRef) -> pd.DataFrame:
+def _measures(reader: Reader, study: StudyRef, lookups: _Lookups) -> pd.DataFrame:
     """One row per measure of each instrument's newest version, with its model role."""
     roles = dict(reader.rows("SELECT measure, role FROM model_role WHERE study_id = ?", study.id))
-    newest = reader.rows(
-        "SELECT i.code, v.version, v.definition FROM instrument i JOIN instrument_version v ON v.instrument_id = i.id "
-        "WHERE i.study_id = ? AND v.id = (SELECT MAX(v2.id) FROM instrument_version v2 WHERE v2.instrument_id = i.id) "
-        "ORDER BY i.code",
-        study.id,
-    )
     rows = []
-    for code, version, stored in newest:
-        definition = InstrumentDef.from_dict(_definition(stored), source=f"stored {code}@{version}")
+    for code, definition in lookups.newest().items():
         for m in definition.measures:
             rows.append({
                 "measure": m.code, "instrument": code, "name": m.name,
@@ -435,7 +420,8 @@ def load_study_data(
             item_admins = item_admins[item_admins["instrument"].isin(item_instruments)].reset_index(drop=True)
             instrument_ids = [lookups.instrument_ids[c] for c in item_instruments if c in lookups.instrument_ids]
         responses = _responses(reader, study, item_waves, instrument_ids)
-        keyed = _keyed_items(item_admins, responses, _definitions(reader, item_admins["version_id"]))
+        defs = {vid: lookups.versions[vid][1] for vid in sorted(set(item_admins["version_id"].tolist()))}
+        keyed = _keyed_items(item_admins, responses, defs)
         # the keyed items feed reliability only, which groups them itself: no sort needed
         keyed = _attach(keyed, item_admins, sort=False)[KEYED_COLUMNS]
 
@@ -447,7 +433,7 @@ def load_study_data(
     )
     return StudyData(
         study=study.name, waves=waves, cohorts=cohorts, participants=participants, scores=scores,
-        keyed_items=keyed, measures=_measures(reader, study), batches=batches,
+        keyed_items=keyed, measures=_measures(reader, study, lookups), batches=batches,
         administrations=admins.drop(columns="version_id") if administrations else None,
         db_revision=reader.revision(), score_waves=score_waves, item_waves=item_waves,
         item_instruments=item_instruments,

@@ -321,6 +321,12 @@ class InstrumentDef:
     # ---- construction --------------------------------------------------------
 
     @classmethod
+    def from_stored(cls, stored: Any, source: str) -> InstrumentDef:
+        """A definition as ``instrument_version.definition`` holds it: the parsed dict, or
+        the JSON text a raw SQLite cursor returns."""
+        return cls.from_dict(json.loads(stored) if isinstance(stored, str) else stored, source=source)
+
+    @classmethod
     def from_dict(cls, data: Any, source: str = "<definition>") -> InstrumentDef:
         """Validate ``data`` (a parsed TOML table) and build the definition.
 

@@ -59,8 +59,6 @@ def rescore_all(dbapi, dialect: str, study_id: int | None = None) -> tuple[int, 
     migration that created the table. One instrument version at a time: one
     ``DELETE`` and one ``SELECT`` each. Returns (administrations, scores) written.
     """
-    import json
-
     mark = "%s" if dialect == "postgresql" else "?"
     n_admins = n_scores = 0
     cursor = dbapi.cursor()
@@ -71,8 +69,7 @@ def rescore_all(dbapi, dialect: str, study_id: int | None = None) -> tuple[int, 
             () if study_id is None else (study_id,),
         )
         for version_id, stored in cursor.fetchall():
-            definition = InstrumentDef.from_dict(json.loads(stored) if isinstance(stored, str) else stored,
-                                                 source=f"stored version {version_id}")
+            definition = InstrumentDef.from_stored(stored, f"stored version {version_id}")
             cursor.execute("DELETE FROM scale_score WHERE administration_id IN "
                            f"(SELECT id FROM administration WHERE instrument_version_id = {mark})", (version_id,))
             cursor.execute("SELECT r.administration_id, r.item, r.value FROM item_response r JOIN administration a "
