@@ -95,6 +95,17 @@ def test_perfect_correlation_is_not_null():
     assert row["ci_low"] == pytest.approx(1.0) and row["note"] == ""
 
 
+def test_nullable_and_object_columns_read_as_float(airquality):
+    # the float64 fast path and the general path (pd.NA, None, integers) must give the same table
+    plain = correlations(airquality, AQ)
+    mixed = airquality[AQ].copy()
+    mixed["Ozone"] = mixed["Ozone"].astype("Float64")  # NaN becomes pd.NA
+    mixed["Solar.R"] = mixed["Solar.R"].astype(object).where(mixed["Solar.R"].notna(), None)
+    assert mixed["Ozone"].isna().sum() == 37 and mixed["Solar.R"].isna().sum() == 7
+    out = correlations(mixed, AQ)
+    pd.testing.assert_frame_equal(out, plain)
+
+
 def test_bad_input_is_an_analysis_error():
     with pytest.raises(AnalysisError, match="missing the column"):
         correlations(pd.DataFrame({"a": [1.0]}), ["a", "b"])

@@ -74,10 +74,14 @@ def correlations(
 
     # column by column into a column-major array: each copy is contiguous, and so is every
     # later pass over one measure (at 100,000 rows, column_stack alone took 2 ms)
+    # a float64 column holds NaN already: asking pandas for na_value=NaN anyway costs a mask
+    # and a second copy per column (8 columns x 100,000 rows: 8.3 ms of the 28 ms call)
     X = np.empty((len(wide), k), order="F")
     try:
         for j, m in enumerate(measures):
-            X[:, j] = wide[m].to_numpy(dtype=np.float64, na_value=np.nan)
+            column = wide[m]
+            X[:, j] = column.to_numpy() if column.dtype == np.float64 else column.to_numpy(
+                dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):  # let numeric() say which column is not numeric
         for j, m in enumerate(measures):
             X[:, j] = numeric(wide[m], f"scores of {m}").to_numpy()
