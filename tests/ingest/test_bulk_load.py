@@ -1,4 +1,4 @@
-"""PostgreSQL bulk loads: the administration foreign keys checked once, and back in force after."""
+"""PostgreSQL bulk loads: keys and indexes built once after the rows are written, and back in force after."""
 
 from __future__ import annotations
 
@@ -21,7 +21,20 @@ def foreign_keys(session) -> set[tuple[str, str]]:
     )).all())
 
 
-#: what the migrations create, as PostgreSQL reports it
+def indexes(session) -> set[tuple[str, str]]:
+    """(name, definition) of every index (primary keys and unique constraints too) of those tables."""
+    return set(session.execute(text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND tablename IN ('administration', 'item_response', 'scale_score')"
+    )).all())
+
+
+#: what the migrations create, as PostgreSQL reports it (schema-qualified index definitions left out)
+INDEX_NAMES = {
+    "pk_administration", "uq_administration_participant_id_wave_id_instrument_id",
+    "ix_administration_import_batch_id", "ix_administration_instrument_id", "ix_administration_wave_id",
+    "pk_item_response", "pk_scale_score",
+}
 KEYS = {
     ("fk_administration_import_batch_id_import_batch", "FOREIGN KEY (import_batch_id) REFERENCES import_batch(id)"),
     ("fk_administration_instrument_id_instrument", "FOREIGN KEY (instrument_id) REFERENCES instrument(id)"),
@@ -44,27 +57,57 @@ def pg_url(url):
     return url
 
 
-def test_bulk_load_drops_and_restores_the_keys(pg_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(writer, "BULK_MIN_VALUES", 1)
+def spy_on_load(monkeypatch) -> list[tuple[set, set]]:
+    """(foreign keys, indexes) as the rows are being written, once per import."""
     seen = []
     original = writer._write_plans
 
     def spy(session, *args):
-        seen.append(foreign_keys(session))  # inside the load: the keys are gone
+        seen.append((foreign_keys(session), indexes(session)))
         return original(session, *args)
 
     monkeypatch.setattr(writer, "_write_plans", spy)
+    return seen
+
+
+def test_bulk_load_drops_and_restores_the_keys_and_indexes(pg_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "BULK_MIN_VALUES", 1)
+    with open_session(pg_url) as s:
+        before = indexes(s)
+    assert {name for name, _ in before} == INDEX_NAMES
+    seen = spy_on_load(monkeypatch)
     result = run_import(pg_url, write(tmp_path, "b.csv", ROWS), wave="baseline")
     assert result.administrations_new == 5
-    assert seen == [set()]
+    assert seen == [(set(), set())]  # inside the load: no keys, no indexes
     with open_session(pg_url) as s:
         assert foreign_keys(s) == KEYS
+        assert indexes(s) == before
         assert assert_scores_current(s) == 5
     for orphan in ("INSERT INTO item_response (administration_id, item, value) VALUES (999999, 1, 1)",
                    "INSERT INTO administration (participant_id, wave_id, instrument_id, instrument_version_id) "
                    "VALUES (999999, 1, 1, 1)"):
         with open_session(pg_url) as s, pytest.raises(IntegrityError):  # enforced again after the commit
             s.execute(text(orphan))
+    with open_session(pg_url) as s, pytest.raises(IntegrityError, match="pk_item_response"):
+        s.execute(text("INSERT INTO item_response (administration_id, item, value) "
+                       "SELECT administration_id, item, 0 FROM item_response LIMIT 1"))
+
+
+def test_a_bulk_load_that_updates_rows_keeps_the_indexes(pg_url, tmp_path, monkeypatch):
+    # changed administrations are looked up and rescored through the keys: only the foreign keys go
+    run_import(pg_url, write(tmp_path, "a.csv", ROWS), wave="baseline")
+    monkeypatch.setattr(writer, "BULK_MIN_VALUES", 1)
+    monkeypatch.setattr(writer, "BULK_MIN_GROWTH", 0.0)
+    with open_session(pg_url) as s:
+        before = indexes(s)
+    seen = spy_on_load(monkeypatch)
+    changed = ROWS.replace("P001,2027-03-02,1,2,3", "P001,2027-03-02,0,2,3") + "P005,2027-03-04,1,1,1,1,,,,,\n"
+    result = run_import(pg_url, write(tmp_path, "b.csv", changed), wave="baseline", update=True)
+    assert (result.administrations_new, result.administrations_changed) == (1, 1)
+    assert seen == [(set(), before)]
+    with open_session(pg_url) as s:
+        assert foreign_keys(s) == KEYS and indexes(s) == before
+        assert assert_scores_current(s) == 6
 
 
 def test_a_failed_bulk_load_leaves_the_keys_and_nothing_else(pg_url, tmp_path, monkeypatch):
@@ -75,11 +118,14 @@ def test_a_failed_bulk_load_leaves_the_keys_and_nothing_else(pg_url, tmp_path, m
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(writer, "_insert_items", boom)
+    with open_session(pg_url) as s:
+        index_set = indexes(s)
     with pytest.raises(RuntimeError, match="disk full"):
         run_import(pg_url, write(tmp_path, "b.csv", ROWS), wave="baseline")
     assert counts(pg_url) == before
     with open_session(pg_url) as s:
         assert foreign_keys(s) == KEYS
+        assert indexes(s) == index_set and len(index_set) == len(INDEX_NAMES)
 
 
 def test_a_user_who_does_not_own_the_tables_gets_the_per_row_check(pg_url, tmp_path, monkeypatch):
@@ -99,7 +145,7 @@ def test_a_user_who_does_not_own_the_tables_gets_the_per_row_check(pg_url, tmp_p
         result = run_import(as_role, write(tmp_path, "b.csv", ROWS), wave="baseline")
         assert result.administrations_new == 5
         with open_session(pg_url) as s:
-            assert foreign_keys(s) == KEYS
+            assert foreign_keys(s) == KEYS and {name for name, _ in indexes(s)} == INDEX_NAMES
             assert assert_scores_current(s) == 5
     finally:
         with open_session(pg_url) as s:
@@ -114,14 +160,9 @@ def test_small_loads_into_a_large_table_keep_the_per_row_check(pg_url, tmp_path,
         s.execute(text("ANALYZE item_response"))  # reltuples, which the writer reads, counts them
         s.commit()
     monkeypatch.setattr(writer, "BULK_MIN_VALUES", 1)
-    seen = []
-    original = writer._write_plans
-
-    def spy(session, *args):
-        seen.append(foreign_keys(session))
-        return original(session, *args)
-
-    monkeypatch.setattr(writer, "_write_plans", spy)
+    with open_session(pg_url) as s:
+        before = indexes(s)
+    seen = spy_on_load(monkeypatch)
     more = ROWS + "P005,2027-03-04,1,1,1,1,,,,,\n"  # 4 new values: fewer than those stored
     assert run_import(pg_url, write(tmp_path, "b2.csv", more), wave="baseline").administrations_new == 1
-    assert seen == [KEYS]
+    assert seen == [(KEYS, before)]

@@ -38,12 +38,12 @@ def wide(folder: Path, name: str, codes) -> Path:
     return write(folder, name, HEADER + rows)
 
 
-def start(url: str, data: Path, folder: Path, label: str) -> tuple[subprocess.Popen, Path, Path]:
+def start(url: str, data: Path, folder: Path, label: str, *, bulk: bool = False) -> tuple[subprocess.Popen, Path, Path]:
     paused, go = folder / f"{label}.paused", folder / f"{label}.go"
     proc = subprocess.Popen(
         [sys.executable, str(WORKER), url, str(data), "baseline", str(paused), str(go)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_TEST_BULK_LOAD": "1" if bulk else "0"},
     )
     return proc, paused, go
 
@@ -124,3 +124,36 @@ def test_concurrent_imports_one_wins_the_other_gets_a_conflict(url, tmp_path):
     # run again, the loser imports its remaining rows and skips the identical overlap
     result = run_import(url, b, wave="baseline")
     assert (result.administrations_new, result.administrations_unchanged) == (300, 600)
+
+
+def waiting_on_a_lock(url: str) -> bool:
+    with open_session(url) as s:
+        return bool(s.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )))
+
+
+def test_an_import_during_a_bulk_load_waits_and_then_sees_its_rows(url, tmp_path):
+    # a bulk load sets the keys and indexes aside under an exclusive lock: a second import reading
+    # the administrations waits for its commit, then plans against what it wrote (no duplicates)
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).get_backend_name() != "postgresql":
+        pytest.skip("the bulk path is PostgreSQL's")
+    enrol_many(url, tmp_path, 400)
+    a = wide(tmp_path, "a.csv", [f"K{i:04d}" for i in range(0, 300)])
+    b = wide(tmp_path, "b.csv", [f"K{i:04d}" for i in range(100, 400)])
+    first, first_paused, first_go = start(url, a, tmp_path, "first", bulk=True)
+    wait_for(lambda: first_paused.exists() and first_paused.read_text(), first, "the bulk load to write")
+    second, _, second_go = start(url, b, tmp_path, "second", bulk=True)
+    second_go.write_text("go")
+    wait_for(lambda: waiting_on_a_lock(url), second, "the second import to wait on the bulk load")
+    first_go.write_text("go")
+    out_first, err_first = first.communicate(timeout=60)
+    out_second, err_second = second.communicate(timeout=60)
+    assert first.returncode == 0, out_first + err_first
+    assert second.returncode == 0, out_second + err_second
+    assert '"new": 300' in out_second  # K0300-K0399 x 3 instruments; the 600 written by the first are unchanged
+    with open_session(url) as s:
+        assert s.scalar(select(func.count()).select_from(Administration)) == 1200
+        assert s.scalar(text("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'item_response'")) == 1

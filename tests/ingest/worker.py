@@ -5,7 +5,9 @@
 With a marker and a go-file, the import pauses inside its write phase (the
 first progress call past the read phase: some administrations are written,
 uncommitted) after writing to PAUSED_MARKER the number of administrations its
-transaction sees, until GO_FILE exists. Prints the
+transaction sees, until GO_FILE exists. With ``TRACKER_TEST_BULK_LOAD=1`` in the environment,
+every import takes PostgreSQL's bulk path (keys and indexes set aside while
+it writes). Prints the
 result as JSON and exits 0, or prints ``Error: ...`` and exits 1 for a
 :class:`~tracker.errors.TrackerError`.
 """
@@ -13,6 +15,7 @@ result as JSON and exits 0, or prints ``Error: ...`` and exits 1 for a
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +28,10 @@ def main(argv: list[str]) -> int:
 
     from tracker.db.engine import open_session
     from tracker.errors import TrackerError
-    from tracker.ingest import import_responses
+    from tracker.ingest import import_responses, writer
+
+    if os.environ.get("TRACKER_TEST_BULK_LOAD") == "1":
+        writer.BULK_MIN_VALUES = 1
 
     def progress(done: int, total: int) -> None:
         # reading ends at done == total / 2; anything beyond is the write phase
