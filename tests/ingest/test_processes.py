@@ -156,4 +156,5 @@ def test_an_import_during_a_bulk_load_waits_and_then_sees_its_rows(url, tmp_path
     assert '"new": 300' in out_second  # K0300-K0399 x 3 instruments; the 600 written by the first are unchanged
     with open_session(url) as s:
         assert s.scalar(select(func.count()).select_from(Administration)) == 1200
-        assert s.scalar(text("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'item_response'")) == 1
+        assert s.scalar(text("SELECT count(*) FROM pg_indexes "
+                             "WHERE schemaname = current_schema() AND tablename = 'item_response'")) == 1
