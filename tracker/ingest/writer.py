@@ -9,7 +9,8 @@ they share the session's transaction and are committed or rolled back with it:
   already holds SQLite's single write lock and no other writer can take ids
   in between.
 * PostgreSQL: both tables are loaded with ``COPY ... FROM STDIN`` (psycopg 3
-  ``cursor.copy`` / ``write_row``); administrations take their ids from the
+  ``cursor.copy``; item rows in the binary format, built with numpy:
+  :func:`binary_item_rows`); administrations take their ids from the
   sequence default and are read back by batch (100,000 ``nextval`` calls in
   a query took 1.3 s; the read-back takes 0.05 s).
 
@@ -280,22 +281,64 @@ def _insert_administrations(dbapi, dialect: str, plan: BlockPlan, rows: np.ndarr
 
 def _insert_items(dbapi, dialect: str, ids: np.ndarray, values: np.ndarray) -> None:
     """One row per item of each administration, unanswered items as NULL."""
-    n, k = values.shape
-    flat = values.ravel()
-    value_list = flat.tolist()
-    for i in np.flatnonzero(np.isnan(flat)).tolist():
-        value_list[i] = None
-    rows = zip(np.repeat(ids, k).tolist(), np.tile(np.arange(1, k + 1), n).tolist(), value_list, strict=True)
     cursor = dbapi.cursor()
     try:
         if dialect == "postgresql":
-            with cursor.copy("COPY item_response (administration_id, item, value) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
+            with cursor.copy("COPY item_response (administration_id, item, value) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(binary_item_rows(ids, values))
+            return
+        n, k = values.shape
+        flat = values.ravel()
+        value_list = flat.tolist()
+        for i in np.flatnonzero(np.isnan(flat)).tolist():
+            value_list[i] = None
+        rows = zip(np.repeat(ids, k).tolist(), np.tile(np.arange(1, k + 1), n).tolist(), value_list, strict=True)
+        cursor.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
     finally:
         cursor.close()
+
+
+#: PostgreSQL's binary COPY: signature, flags, header extension length; and the end-of-data marker
+_PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_PGCOPY_TRAILER = b"\xff\xff"
+# a row (integer, integer, double precision): field count, then each field's byte length and bytes,
+# big-endian; a NULL value is the length -1 and no bytes
+_ITEM_ROW = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i4"), ("item_len", ">i4"), ("item", ">i4"),
+                      ("value_len", ">i4"), ("value", ">f8")])
+_ITEM_ROW_NULL = np.dtype(_ITEM_ROW.descr[:-1])
+
+
+def binary_item_rows(ids: np.ndarray, values: np.ndarray) -> bytes:
+    """``COPY item_response (administration_id, item, value) FROM STDIN (FORMAT BINARY)`` data.
+
+    Built with numpy, not a Python tuple per row: with the table's keys set
+    aside (:func:`_bulk_load`) the server took 0.53 s for 1 M rows while
+    psycopg's ``write_row`` spent about 2 s building them. The values go as
+    the exact IEEE doubles (no text round trip); NaN (unanswered) as NULL.
+    Rows with a NULL value come after the others: a table has no row order.
+    """
+    n, k = values.shape
+    if len(ids) and (int(ids.max()) > 2**31 - 1 or int(ids.min()) < 1):  # the columns are PostgreSQL integers
+        raise RuntimeError(f"administration ids {int(ids.min())}..{int(ids.max())} do not fit an integer column")
+    flat = values.ravel()
+    missing = np.isnan(flat)
+    admin = np.repeat(ids, k)
+    item = np.tile(np.arange(1, k + 1), n)
+    parts = [_PGCOPY_HEADER]
+    for dtype, rows in ((_ITEM_ROW, ~missing), (_ITEM_ROW_NULL, missing)):
+        block = np.empty(int(rows.sum()), dtype=dtype)
+        block["fields"] = 3
+        block["id_len"] = block["item_len"] = 4
+        block["id"] = admin[rows]
+        block["item"] = item[rows]
+        if dtype is _ITEM_ROW:
+            block["value_len"] = 8
+            block["value"] = flat[rows]
+        else:
+            block["value_len"] = -1
+        parts.append(block.tobytes())
+    parts.append(_PGCOPY_TRAILER)
+    return b"".join(parts)
 
 
 def _date(ordinal: int, dialect: str):
