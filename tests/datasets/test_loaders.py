@@ -114,3 +114,27 @@ def test_the_direct_reader_reads_what_the_session_reads(session, db_url):
     for name in ("waves", "cohorts", "participants", "scores", "keyed_items", "measures", "batches", "administrations"):
         pd.testing.assert_frame_equal(getattr(direct, name), getattr(through_session, name), obj=name)
     assert direct.db_revision == through_session.db_revision
+
+
+def test_trajectory_tables_share_one_fit_per_measure(session, monkeypatch):
+    # the report asks for the fixed effects and the model means: each model is fitted once
+    import importlib
+
+    from tracker.analysis import estimated_means, trajectory
+    from tracker.datasets import analyses
+
+    trajectory_module = importlib.import_module("tracker.analysis.trajectory")
+
+    study, _ = build_study(session, n_per_arm=6)
+    data = load_study_data(session, study)
+    fitted = []
+    original = trajectory_module._fit_measure
+    monkeypatch.setattr(trajectory_module, "_fit_measure", lambda *a: fitted.append(1) or original(*a))
+    effects, means = analyses.trajectory(data), analyses.trajectory_means(data)
+    assert len(fitted) == 2  # pss10 and who5, not 4
+    order = effects["measure"].unique().tolist()
+    assert sorted(order) == ["pss10", "who5"]
+    pd.testing.assert_frame_equal(effects, trajectory(data.scores, measures=order, arm="arm"))
+    pd.testing.assert_frame_equal(means, estimated_means(data.scores, measures=order, arm="arm"))
+    assert analyses.trajectory(data, measure="who5")["measure"].unique().tolist() == ["who5"]
+    assert len(fitted) == 2 + 4 + 1  # the two direct calls fitted again; one measure is its own key

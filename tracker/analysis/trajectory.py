@@ -77,8 +77,27 @@ def trajectory(
     fits (checked in the tests), which is too slow at that size because it
     loops over participants in Python.
     """
+    return fixed_effects(fit_models(scores, measures=measures, arm=arm))
+
+
+def fit_models(
+    scores: pd.DataFrame,
+    *,
+    measures: Sequence[str] | None = None,
+    arm: str | None = "arm",
+) -> list[tuple[str, _Fit | None]]:
+    """The :func:`trajectory` model fitted per measure: (measure, fit or None when it has no scores).
+
+    :func:`fixed_effects` and :func:`model_means` turn these into the two
+    tables, so that a caller wanting both (the report) fits each model once.
+    """
+    return list(_fits(scores, measures, arm))
+
+
+def fixed_effects(fits: list[tuple[str, _Fit | None]]) -> pd.DataFrame:
+    """The :func:`trajectory` table of fitted models (:func:`fit_models`)."""
     rows = []
-    for m, fit in _fits(scores, measures, arm):
+    for m, fit in fits:
         if fit is None or fit.error:
             note = fit.error if fit is not None else "no observations"
             rows.append({"measure": m, "term": "", "note": note})
@@ -128,8 +147,13 @@ def estimated_means(
         is the number of observations in the cell. Waves in ``wave_order``,
         arms sorted.
     """
+    return model_means(fit_models(scores, measures=measures, arm=arm))
+
+
+def model_means(fits: list[tuple[str, _Fit | None]]) -> pd.DataFrame:
+    """The :func:`estimated_means` table of fitted models (:func:`fit_models`)."""
     rows = []
-    for m, fit in _fits(scores, measures, arm):
+    for m, fit in fits:
         if fit is None or fit.error:
             note = fit.error if fit is not None else "no observations"
             rows.append(

@@ -127,18 +127,30 @@ def compare(data: StudyData, *, pre: str, post: str) -> pd.DataFrame:
     return _order(analysis.compare_arms(_scores(data, measures), pre, post, arm="arm"), measures)
 
 
-def trajectory(data: StudyData, *, measure: str | None = None) -> pd.DataFrame:
-    """Linear mixed model per measure over every wave (wave × arm with several arms)."""
+def _trajectory_fits(data: StudyData, measure: str | None) -> list:
+    """The mixed models of every measure (or one), fitted once per StudyData for both tables."""
     data.require(scores=None)
     measures = _measures(data, measure)
-    return analysis.trajectory(_scores(data, measures), measures=measures, arm="arm")
+    key = ("trajectory_fits", tuple(measures))
+    if key not in data.cache:
+        from tracker.analysis.trajectory import fit_models
+
+        data.cache[key] = fit_models(_scores(data, measures), measures=measures, arm="arm")
+    return data.cache[key]
+
+
+def trajectory(data: StudyData, *, measure: str | None = None) -> pd.DataFrame:
+    """Linear mixed model per measure over every wave (wave × arm with several arms)."""
+    from tracker.analysis.trajectory import fixed_effects
+
+    return fixed_effects(_trajectory_fits(data, measure))
 
 
 def trajectory_means(data: StudyData, *, measure: str | None = None) -> pd.DataFrame:
     """Model-estimated means per wave (and arm) with 95 % CIs, for charts."""
-    data.require(scores=None)
-    measures = _measures(data, measure)
-    return analysis.estimated_means(_scores(data, measures), measures=measures, arm="arm")
+    from tracker.analysis.trajectory import model_means
+
+    return model_means(_trajectory_fits(data, measure))
 
 
 def reliability(data: StudyData, *, wave: str | None = None) -> pd.DataFrame:
