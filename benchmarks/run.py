@@ -32,6 +32,35 @@ import bench_report  # noqa: E402
 import bench_scoring  # noqa: E402
 
 
+def speed_reference() -> dict:
+    """Two fixed workloads timed here, so that runs on machines of different speed can be compared.
+
+    The absolute targets (seconds) depend on the machine; these say how fast
+    this one was: a pure-Python loop and starting Python with numpy, pandas
+    and scipy.special, what every ``tracker analyze`` process pays first.
+    """
+    import subprocess
+    import timeit
+
+    loop = min(timeit.repeat("sum(range(1_000_000))", number=1, repeat=7))
+    starts = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import numpy, pandas, scipy.special"], check=True)
+        starts.append(time.perf_counter() - t)
+    return {"loop_ms": loop * 1000, "start_s": sorted(starts)[2], "model": _cpu_model()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     pg = "unreachable"
     try:
@@ -53,6 +82,7 @@ def machine() -> dict:
         "sqlalchemy": sqlalchemy.__version__, "pandas": pandas.__version__, "numpy": numpy.__version__,
         "scipy": scipy.__version__, "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        **{f"speed_{k}": v for k, v in speed_reference().items()},
     }
 
 
@@ -205,9 +235,14 @@ def render(info: dict, results: dict, sizes: list[int], seconds: float, measured
         lines += ["Each step as last measured (`--only` re-measures some and keeps the others): "
                   + "; ".join(f"{step} {when}" for step, when in measured.items()) + ".", ""]
     lines += ["| machine | |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in info.items() if k != "date"]
+    labels = {"speed_model": "cpu model", "speed_loop_ms": "speed: `sum(range(1_000_000))`, ms (best of 7)",
+              "speed_start_s": "speed: `python -c 'import numpy, pandas, scipy.special'`, s (median of 5)"}
+    lines += [f"| {labels.get(k, k)} | {fmt(v, 3) if isinstance(v, float) else v} |"
+              for k, v in info.items() if k != "date"]
     lines += ["", "Medians of repeated runs (min–max beside them). Ratios are against a baseline",
-              "measured in the same run, because absolute times on this shared 2-core machine move by ±30 %.", ""]
+              "measured in the same run, because absolute times on this shared 2-core machine move by ±30 %.",
+              "Targets in seconds depend on the machine itself: the two speed rows say how fast this one was,",
+              "for comparing runs on different machines.", ""]
 
     lines += summary(results)
     lines += ["## Targets", ""]
