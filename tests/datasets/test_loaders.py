@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from tests.factories import build_study
 from tracker.datasets import load_items, load_scores, load_study_data
@@ -138,3 +139,14 @@ def test_trajectory_tables_share_one_fit_per_measure(session, monkeypatch):
     pd.testing.assert_frame_equal(means, estimated_means(data.scores, measures=order, arm="arm"))
     assert analyses.trajectory(data, measure="who5")["measure"].unique().tolist() == ["who5"]
     assert len(fitted) == 2 + 4 + 1  # the two direct calls fitted again; one measure is its own key
+
+
+def test_scores_come_sorted_by_participant_code_wave_and_measure(session):
+    # the loader sorts on integer ranks; the result must be the order sorting the strings gives
+    study, _ = build_study(session, n_per_arm=4)
+    scores = load_scores(session, study)
+    ids = [row[0] for row in session.execute(text("SELECT code FROM participant ORDER BY id")).all()]
+    assert ids != sorted(ids)  # enrolled in an order that is not the codes' order
+    expected = scores.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
+    pd.testing.assert_frame_equal(scores, expected)
+    assert scores["participant"].iloc[0] == min(ids)

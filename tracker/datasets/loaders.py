@@ -139,6 +139,7 @@ class _Lookups:
         waves = reader.rows("SELECT id, name, position FROM wave WHERE study_id = ?", study.id)
         instruments = reader.rows("SELECT id, code FROM instrument WHERE study_id = ?", study.id)
         self.tables = {"people": people, "waves": waves, "instruments": instruments}
+        self._index: dict[str, pd.Index] = {}
         self.instrument_ids = {code: iid for iid, code in instruments}
         # every stored version of the study's instruments, parsed once: (instrument code, definition)
         self.versions: dict[int, tuple[str, InstrumentDef]] = {
@@ -157,11 +158,25 @@ class _Lookups:
         latest = {code: d for _, (code, d) in sorted(self.versions.items())}  # higher ids overwrite
         return dict(sorted(latest.items()))
 
+    def positions(self, table: str, keys) -> np.ndarray:
+        """Row positions in ``table`` of the ids ``keys`` (take a :meth:`column` at them)."""
+        if table not in self._index:
+            self._index[table] = pd.Index([row[0] for row in self.tables[table]])
+        return self._index[table].get_indexer(np.asarray(keys))
+
+    def column(self, table: str, field: int) -> np.ndarray:
+        """Field ``field`` of every row of ``table``, in row order."""
+        return np.asarray([row[field] for row in self.tables[table]], dtype=object)
+
+    def rank(self, table: str, field: int) -> np.ndarray:
+        """Each row's rank when ``table`` is sorted by ``field`` (the order sorting the values gives)."""
+        values = [row[field] for row in self.tables[table]]
+        out = np.empty(len(values), dtype=np.int64)
+        out[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+        return out
+
     def __call__(self, table: str, keys, field: int) -> np.ndarray:
-        rows = self.tables[table]
-        index = pd.Index([row[0] for row in rows])
-        values = np.asarray([row[field] for row in rows], dtype=object)
-        return values[index.get_indexer(np.asarray(keys))]
+        return self.column(table, field)[self.positions(table, keys)]
 
 
 def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
@@ -172,13 +187,14 @@ def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | N
                              for c in ADMIN_COLUMNS})
     ids, participant_ids, wave_ids, instrument_ids, version_ids, completed = zip(*rows, strict=True)
     dates = {value: _as_date(value) for value in set(completed)}
+    person, wave = lookups.positions("people", participant_ids), lookups.positions("waves", wave_ids)
     return pd.DataFrame({
         "administration_id": np.asarray(ids, dtype=np.int64),
-        "participant": lookups("people", participant_ids, 1),
-        "cohort": lookups("people", participant_ids, 2),
-        "arm": lookups("people", participant_ids, 3),
-        "wave": lookups("waves", wave_ids, 1),
-        "wave_order": lookups("waves", wave_ids, 2).astype(np.int64),
+        "participant": lookups.column("people", 1)[person],
+        "cohort": lookups.column("people", 2)[person],
+        "arm": lookups.column("people", 3)[person],
+        "wave": lookups.column("waves", 1)[wave],
+        "wave_order": lookups.column("waves", 2)[wave].astype(np.int64),
         "instrument": lookups("instruments", instrument_ids, 1),
         "version_id": np.asarray(version_ids, dtype=np.int64),
         "completed_on": [dates[value] for value in completed],
@@ -247,27 +263,31 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     block = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases, width=4)
     if not len(block):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
-    participant_ids = block[:, 0]
     wave_measure = block[:, 1].astype(np.int64)
-    wave_ids, measure_no = wave_measure >> 16, wave_measure & 0xFFFF
+    measure_no = wave_measure & 0xFFFF
     if (measure_no == 0xFFFF).any():  # a stored measure no definition names: would be a bug in the writer
         raise RuntimeError("scale_score holds a measure that no stored instrument version defines")
+    person = lookups.positions("people", block[:, 0])
+    wave = lookups.positions("waves", wave_measure >> 16)
+    wave_order = lookups.column("waves", 2).astype(np.int64)
+    # sorted by participant code, wave order and measure code (the codes are sorted, so the
+    # measure's number orders it) on integers, not by sorting the frame's strings
+    order = np.lexsort((measure_no, wave_order[wave], lookups.rank("people", 1)[person]))
+    person, wave, measure_no, block = person[order], wave[order], measure_no[order], block[order]
     counts = block[:, 3].astype(np.int64)
-    measure = np.asarray(codes, dtype=object)[measure_no]
-    out = pd.DataFrame({
-        "participant": lookups("people", participant_ids, 1),
-        "cohort": lookups("people", participant_ids, 2),
-        "arm": lookups("people", participant_ids, 3),
-        "wave": lookups("waves", wave_ids, 1),
-        "wave_order": lookups("waves", wave_ids, 2).astype(np.int64),
+    return pd.DataFrame({
+        "participant": lookups.column("people", 1)[person],
+        "cohort": lookups.column("people", 2)[person],
+        "arm": lookups.column("people", 3)[person],
+        "wave": lookups.column("waves", 1)[wave],
+        "wave_order": wave_order[wave],
         "instrument": np.asarray([code.split(".", 1)[0] for code in codes], dtype=object)[measure_no],
-        "measure": measure,
+        "measure": np.asarray(codes, dtype=object)[measure_no],
         "score": block[:, 2],
         "items_answered": counts >> 20,
         "items_total": (counts & 0xFFFFF) >> 1,
         "prorated": (counts & 1) == 1,
     })
-    return out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
 
 
 def load_scores(session, study, *, wave: str | None = None) -> pd.DataFrame:
