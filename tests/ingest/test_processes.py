@@ -80,28 +80,37 @@ def test_killed_half_way_leaves_the_database_unchanged(url, tmp_path):
     assert run_import(url, data, wave="baseline").administrations_new == 1800
 
 
-def test_concurrent_imports_one_wins_the_other_gets_a_conflict(url, tmp_path):
+def waiting_on_a_lock(url: str) -> bool:
+    with open_session(url) as s:
+        return bool(s.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )))
+
+
+def overlapping_imports(url: str, folder: Path, *, bulk: bool):
+    """Two PostgreSQL imports sharing 200 of their 300 participants; the first paused while writing.
+
+    Returns (first, its paused marker, its go-file, second) once the second waits on a lock.
+    """
     from sqlalchemy.engine import make_url
 
     if make_url(url).get_backend_name() != "postgresql":
         pytest.skip("SQLite has one writer at a time; the race is a PostgreSQL matter")
-    enrol_many(url, tmp_path, 400)
-    a = wide(tmp_path, "a.csv", [f"K{i:04d}" for i in range(0, 300)])
-    b = wide(tmp_path, "b.csv", [f"K{i:04d}" for i in range(100, 400)])
-    first, first_paused, first_go = start(url, a, tmp_path, "first")
+    enrol_many(url, folder, 400)
+    a = wide(folder, "a.csv", [f"K{i:04d}" for i in range(0, 300)])
+    b = wide(folder, "b.csv", [f"K{i:04d}" for i in range(100, 400)])
+    first, first_paused, first_go = start(url, a, folder, "first", bulk=bulk)
     wait_for(lambda: first_paused.exists() and first_paused.read_text(), first, "the first import to write")
-    assert 0 < int(first_paused.read_text()) < 900
-    # the second reads (sees nothing committed), writes, and blocks on the first's uncommitted keys
-    second, second_paused, second_go = start(url, b, tmp_path, "second")
+    second, _, second_go = start(url, b, folder, "second", bulk=bulk)
     second_go.write_text("go")  # never pause the second
+    wait_for(lambda: waiting_on_a_lock(url), second, "the second import to wait on the first")
+    return first, first_paused, first_go, second
 
-    def second_is_blocked() -> bool:
-        with open_session(url) as s:
-            return bool(s.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )))
 
-    wait_for(second_is_blocked, second, "the second import to wait on the first")
+def test_concurrent_imports_one_wins_the_other_gets_a_conflict(url, tmp_path):
+    # the second reads (sees nothing committed), writes, and blocks on the first's uncommitted keys
+    first, first_paused, first_go, second = overlapping_imports(url, tmp_path, bulk=False)
+    assert 0 < int(first_paused.read_text()) < 900
     first_go.write_text("go")
     out_first, err_first = first.communicate(timeout=60)
     out_second, err_second = second.communicate(timeout=60)
@@ -122,32 +131,14 @@ def test_concurrent_imports_one_wins_the_other_gets_a_conflict(url, tmp_path):
         ).all()
         assert duplicates == []
     # run again, the loser imports its remaining rows and skips the identical overlap
-    result = run_import(url, b, wave="baseline")
+    result = run_import(url, tmp_path / "b.csv", wave="baseline")
     assert (result.administrations_new, result.administrations_unchanged) == (300, 600)
-
-
-def waiting_on_a_lock(url: str) -> bool:
-    with open_session(url) as s:
-        return bool(s.scalar(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )))
 
 
 def test_an_import_during_a_bulk_load_waits_and_then_sees_its_rows(url, tmp_path):
     # a bulk load sets the keys and indexes aside under an exclusive lock: a second import reading
     # the administrations waits for its commit, then plans against what it wrote (no duplicates)
-    from sqlalchemy.engine import make_url
-
-    if make_url(url).get_backend_name() != "postgresql":
-        pytest.skip("the bulk path is PostgreSQL's")
-    enrol_many(url, tmp_path, 400)
-    a = wide(tmp_path, "a.csv", [f"K{i:04d}" for i in range(0, 300)])
-    b = wide(tmp_path, "b.csv", [f"K{i:04d}" for i in range(100, 400)])
-    first, first_paused, first_go = start(url, a, tmp_path, "first", bulk=True)
-    wait_for(lambda: first_paused.exists() and first_paused.read_text(), first, "the bulk load to write")
-    second, _, second_go = start(url, b, tmp_path, "second", bulk=True)
-    second_go.write_text("go")
-    wait_for(lambda: waiting_on_a_lock(url), second, "the second import to wait on the bulk load")
+    first, _, first_go, second = overlapping_imports(url, tmp_path, bulk=True)
     first_go.write_text("go")
     out_first, err_first = first.communicate(timeout=60)
     out_second, err_second = second.communicate(timeout=60)
