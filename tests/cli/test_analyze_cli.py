@@ -177,3 +177,57 @@ def test_unscored_administrations_are_refused_until_rescored(built):
     r = runner("db", "rescore")
     assert r.output == "Rescored 80 administrations (80 scores).\n"
     assert as_json(runner, "change", "--from", "baseline", "--to", "post") == before
+
+
+@pytest.fixture
+def built3(tracker):
+    with open_session(tracker.url) as s:
+        build_study(s, n_per_arm=10, seed=12, waves=(("baseline", 0), ("post", 56), ("followup", 120)))
+        s.commit()
+    return tracker
+
+
+def test_analyze_all_gives_the_five_commands_numbers(built3):
+    """One read, five analyses: every record equals the one its own command prints, option for option."""
+    for wave in (None, "post"):
+        at = [] if wave is None else ["--wave", wave]
+        everything = as_json(built3, "all", "--from", "baseline", "--to", "post", "--by", "arm",
+                             "--method", "spearman", "--adjust", "fdr_bh", *at)
+        assert list(everything) == ["correlations", "change", "compare", "trajectory", "reliability"]
+        alone = {
+            "correlations": as_json(built3, "correlations", "--method", "spearman", "--adjust", "fdr_bh", *at),
+            "change": as_json(built3, "change", "--from", "baseline", "--to", "post", "--by", "arm",
+                              "--adjust", "fdr_bh"),
+            "compare": as_json(built3, "compare", "--from", "baseline", "--to", "post"),
+            "trajectory": as_json(built3, "trajectory"),
+            "reliability": as_json(built3, "reliability", *at),
+        }
+        for kind, records in alone.items():
+            assert records, kind
+            assert everything[kind] == records, (kind, wave)
+        waves = {r["wave"] for r in everything["reliability"]}
+        assert waves == ({"baseline", "post", "followup"} if wave is None else {"post"})
+
+
+def test_analyze_all_table_and_errors(built3):
+    out = built3("analyze", "all", "--from", "baseline", "--to", "followup").output
+    headers = [line for line in out.splitlines() if line.startswith("== ")]
+    assert headers == ["== correlations ==", "== change ==", "== compare ==", "== trajectory ==",
+                       "== reliability =="]
+    r = built3("analyze", "all", "--from", "baseline", "--to", "later", expect=1)
+    assert r.output == "Error: no wave named 'later'; waves: baseline, post, followup\n"
+    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--wave", "later", expect=1)
+    assert r.output == "Error: no wave named 'later'; waves: baseline, post, followup\n"
+    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "csv", expect=2)
+    assert "'csv' is not one of 'table', 'json'" in r.output
+
+
+def test_analyze_all_with_one_arm_leaves_compare_empty_with_a_note(tracker):
+    with open_session(tracker.url) as s:
+        build_study(s, n_per_arm=6, arms=("intervention",))
+        s.commit()
+    out = tracker("analyze", "all", "--from", "baseline", "--to", "post", "--format", "json").output
+    document, _, notes = out.partition("\nnote:")
+    everything = json.loads(document)
+    assert everything["compare"] == [] and everything["change"] and everything["trajectory"]
+    assert "compare: comparing arms needs at least two arms; this study has 1 ('intervention')" in "note:" + notes

@@ -150,3 +150,28 @@ def test_scores_come_sorted_by_participant_code_wave_and_measure(session):
     expected = scores.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
     pd.testing.assert_frame_equal(scores, expected)
     assert scores["participant"].iloc[0] == min(ids)
+
+
+def test_the_rci_reuses_the_first_waves_alphas_of_the_reliability_table(session, monkeypatch):
+    # `tracker analyze all` runs reliability first; change then takes who5's baseline alpha
+    # (pss10 has a published reliability) from that table instead of computing it again
+    from tracker import analysis
+    from tracker.datasets import analyses
+
+    study, _ = build_study(session, n_per_arm=8, seed=5)
+    fresh = analyses.baseline_reliability(load_study_data(session, study))
+    assert set(fresh) == {"pss10", "who5"} and fresh["pss10"] == 0.78
+
+    data = load_study_data(session, study)
+    table = analyses.reliability(data, wave="baseline")
+    who5 = table[table["measure"] == "who5"]["alpha"].item()
+    calls = []
+    original = analysis.reliability
+    monkeypatch.setattr(analysis, "reliability", lambda *a, **k: calls.append(1) or original(*a, **k))
+    assert analyses.baseline_reliability(data) == fresh
+    assert fresh["who5"] == who5
+    assert calls == []  # no second alpha computation
+    # a table of another wave is not taken for the baseline
+    other = load_study_data(session, study)
+    analyses.reliability(other, wave="post")
+    assert analyses.baseline_reliability(other) == fresh and len(calls) == 2

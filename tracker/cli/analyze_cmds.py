@@ -1,6 +1,8 @@
-"""analyze correlations | change | compare | trajectory | reliability."""
+"""analyze correlations | change | compare | trajectory | reliability | all."""
 
 from __future__ import annotations
+
+import json
 
 import click
 
@@ -177,6 +179,84 @@ def reliability(study_name, wave, fmt) -> None:
 
     data = _load(waves_from=lambda meta: ((), None if wave is None else _known(meta, wave)))
     _show("reliability", analyses.reliability(data, wave=wave), fmt)
+
+
+@analyze.command("all")
+@db_option
+@study_option
+@click.option("--from", "pre", required=True, metavar="WAVE", help="Pre wave of change and compare.")
+@click.option("--to", "post", required=True, metavar="WAVE", help="Post wave of change and compare.")
+@click.option("--wave", help="Wave of correlations and reliability [default: the first wave for "
+              "correlations, every wave for reliability].")
+@click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split change by cohort or arm.")
+@click.option("--method", type=click.Choice(["pearson", "spearman"]), default="pearson", show_default=True,
+              help="Correlation method.")
+@click.option("--adjust", type=ADJUST, default="holm", show_default=True,
+              help="p-value adjustment of correlations and change.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format (json: one object, an array of records per analysis).")
+def all_analyses(study_name, pre, post, wave, by, method, adjust, fmt) -> None:
+    """The five analyses at once, from one read of the study.
+
+    The same numbers as the five commands with the same options (one
+    snapshot of the database, read once): correlations and reliability at
+    --wave, change and compare from --from to --to, trajectory over every
+    wave and measure. JSON is one object whose keys are the analyses, each an
+    array of the SPEC's records. A study with one arm has no comparison: its
+    ``compare`` is empty, with a note.
+
+    Example: tracker analyze all --from baseline --to post --by arm --format json
+    """
+    from tracker.cli.common import render_json, render_table
+    from tracker.datasets import analyses
+    from tracker.errors import AnalysisError
+
+    def waves(names):
+        wanted = None if wave is None else _known(names, wave, *names[:1])  # + the first wave, for the RCI
+        return None, wanted
+
+    data = _load(waves_from=waves)
+    data.require(scores=None)
+    results, skipped = {}, {}
+    # reliability first: change reuses its first-wave alphas for the reliable change index
+    results["reliability"] = analyses.reliability(data, wave=wave)
+    results["correlations"] = analyses.correlations(data, wave=wave, method=method, adjust=adjust)
+    results["change"] = analyses.change(data, pre=pre, post=post, by=by, adjust=adjust)
+    try:
+        results["compare"] = analyses.compare(data, pre=pre, post=post)
+    except AnalysisError as exc:
+        if data.cohorts["arm"].nunique() >= 2:
+            raise
+        skipped["compare"] = str(exc)
+        results["compare"] = None
+    results["trajectory"] = analyses.trajectory(data)
+    order = ["correlations", "change", "compare", "trajectory", "reliability"]
+    if fmt == "json":
+        out = {}
+        for kind in order:
+            frame = results[kind]
+            if frame is None:
+                out[kind] = []
+                continue
+            columns = [c for c in frame.columns if c != "note"]
+            out[kind] = json.loads(render_json(frame.to_dict("records"), columns))
+        click.echo(json.dumps(out, indent=2, allow_nan=False))
+    else:
+        for kind in order:
+            click.echo(f"== {kind} ==")
+            if results[kind] is not None:
+                click.echo(render_table(results[kind].to_dict("records"), TABLE_COLUMNS[kind]))
+            click.echo("")
+    for kind in order:
+        if kind in skipped:
+            click.echo(f"note: {kind}: {skipped[kind]}", err=True)
+            continue
+        frame = results[kind]
+        columns = [c for c in frame.columns if c != "note"]
+        for r in frame.to_dict("records"):
+            if r.get("note") and fmt == "json":
+                label = " / ".join(str(r[c]) for c in columns[:2])
+                click.echo(f"note: {kind}: {label}: {r['note']}", err=True)
 
 
 COMMANDS = [analyze]

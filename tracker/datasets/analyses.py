@@ -82,6 +82,11 @@ def baseline_reliability(data: StudyData) -> dict[str, float]:
     missing = [m for m in data.measure_order() if m not in out]
     if missing and data.wave_names():
         first = data.wave_names()[0]
+        if ("alpha", first) in data.cache:  # the reliability table of the first wave is already computed
+            alphas = data.cache[("alpha", first)]
+            out.update({m: alphas[m] for m in missing if m in alphas})
+            data.cache["baseline_reliability"] = out
+            return out
         data.require(items=[first], instruments=rci_alpha_instruments(data))
         items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
         if not items.empty:
@@ -162,6 +167,12 @@ def reliability(data: StudyData, *, wave: str | None = None) -> pd.DataFrame:
     measures = _measures(data)
     items = items[items["measure"].isin(measures)]
     result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]])
+    # each measure's alpha, per wave, for the reliable change index of the same StudyData
+    # (alpha of a measure depends on its own items only, so it is the number that
+    # baseline_reliability would compute)
+    for w in result["wave"].unique():
+        at = result[(result["wave"] == w) & result["alpha"].notna()]
+        data.cache[("alpha", w)] = dict(zip(at["measure"], at["alpha"].astype(float), strict=True))
     order = {w: i for i, w in enumerate(data.wave_names())}
     rank = {m: i for i, m in enumerate(measures)}
     return result.sort_values(

@@ -76,9 +76,15 @@ _SCORE_SQL = (
     "SELECT a.participant_id, CAST(a.wave_id AS BIGINT) * 65536 + CASE s.measure {measure_cases} ELSE 65535 END, "
     "COALESCE(s.score, {null}), "
     "CAST(s.items_answered AS BIGINT) * 1048576 + s.items_total * 2 + CASE WHEN s.prorated THEN 1 ELSE 0 END "
-    "FROM scale_score s JOIN administration a ON a.id = s.administration_id "
-    "JOIN wave w ON w.id = a.wave_id WHERE w.study_id = ?{filters}"
+    "FROM scale_score s {join} administration a ON a.id = s.administration_id "
+    "{join} wave w ON w.id = a.wave_id WHERE w.study_id = ?{filters}"
 )
+# SQLite's planner starts from the wave and seeks each administration's scores by key;
+# scanning scale_score in key order and looking the administration up by id reads the
+# same rows in less time (0.31 against 0.36 s for every wave at 10,000 participants,
+# 0.30 against 0.40 s for two). CROSS JOIN is how SQLite is told the order; PostgreSQL
+# chooses its own (hash joins).
+_JOIN_IN_ORDER = {"sqlite": "CROSS JOIN"}
 # SQLite has no NaN: a NULL comes back as this sentinel, far outside any item or score range
 _SQLITE_NULL = -1.0e308
 
@@ -260,7 +266,8 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
     # the measure codes are bound parameters of the CASE, before the study id
     cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(codes)))
-    block = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases, width=4)
+    block = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases, width=4,
+                      join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"))
     if not len(block):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
     wave_measure = block[:, 1].astype(np.int64)
@@ -312,9 +319,12 @@ def _attach(frame: pd.DataFrame, admins: pd.DataFrame, *, sort: bool = True) -> 
     keep = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == frame["administration_id"].to_numpy())
     if not keep.all():
         frame, pos = frame[keep], pos[keep]
-    out = frame.reset_index(drop=True)
+    # one constructor call: adding the six columns one by one to a frame of 620,000
+    # keyed items took 0.09 s of a 1.6 s load
+    columns = {col: frame[col].to_numpy() for col in frame.columns}
     for col in ("participant", "cohort", "arm", "wave", "wave_order", "instrument"):
-        out[col] = admins[col].to_numpy()[pos]
+        columns[col] = admins[col].to_numpy()[pos]
+    out = pd.DataFrame(columns)
     if sort:
         out = out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
     return out
