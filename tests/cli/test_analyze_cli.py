@@ -231,3 +231,18 @@ def test_analyze_all_with_one_arm_leaves_compare_empty_with_a_note(tracker):
     everything = json.loads(document)
     assert everything["compare"] == [] and everything["change"] and everything["trajectory"]
     assert "compare: comparing arms needs at least two arms; this study has 1 ('intervention')" in "note:" + notes
+
+
+def test_the_scored_check_counts_only_the_waves_read(built):
+    from sqlalchemy import text
+
+    runner, _ = built
+    with open_session(runner.url) as s:  # one post administration loses its scores
+        s.execute(text("DELETE FROM scale_score WHERE administration_id = (SELECT MIN(a.id) FROM administration a "
+                       "JOIN wave w ON w.id = a.wave_id WHERE w.name = 'post')"))
+        s.commit()
+    assert as_json(runner, "correlations", "--wave", "baseline")  # reads baseline scores only
+    r = runner("analyze", "correlations", "--wave", "post", expect=1)
+    assert "1 administration(s) of study 'Factory study' have no stored scores" in r.output
+    r = runner("analyze", "trajectory", expect=1)
+    assert "1 administration(s)" in r.output

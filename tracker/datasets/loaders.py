@@ -246,6 +246,14 @@ def _keyed_items(admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, 
     return pd.concat(keyed, ignore_index=True)
 
 
+def _administration_count(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None) -> int:
+    """How many administrations the study has (at ``waves``; None: every wave)."""
+    if waves is not None and not waves:
+        return 0
+    return _filtered(reader, "SELECT COUNT(*) FROM administration a JOIN wave w ON w.id = a.wave_id "
+                             "WHERE w.study_id = ?{filters}", study, waves)[0][0]
+
+
 def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: _Lookups) -> pd.DataFrame:
     """``scale_score`` rows of the study (SCORE_COLUMNS), sorted by participant, wave and measure.
 
@@ -255,27 +263,35 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     """
     from tracker.scoring.store import unscored
 
-    missing = unscored(reader, study.id, waves)
-    if missing:
-        raise TrackerError(
-            f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
-            "`tracker import`?); run `tracker db rescore` to score them from their items"
-        )
     codes = lookups.measure_codes()
-    if not codes:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
-    # the measure codes are bound parameters of the CASE, before the study id
-    cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(codes)))
-    block = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases, width=4,
-                      join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"))
-    if not len(block):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
+    block = np.empty((0, 4))
+    if codes:
+        # the measure codes are bound parameters of the CASE, before the study id
+        cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(codes)))
+        block = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases, width=4,
+                          join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"))
     wave_measure = block[:, 1].astype(np.int64)
     measure_no = wave_measure & 0xFFFF
     if (measure_no == 0xFFFF).any():  # a stored measure no definition names: would be a bug in the writer
         raise RuntimeError("scale_score holds a measure that no stored instrument version defines")
     person = lookups.positions("people", block[:, 0])
     wave = lookups.positions("waves", wave_measure >> 16)
+    instruments = sorted({code.split(".", 1)[0] for code in codes})
+    instrument_no = np.asarray([instruments.index(code.split(".", 1)[0]) for code in codes], dtype=np.int64)
+    # An administration (unique per participant, wave and instrument) is scored when it has a
+    # score row: comparing the administrations counted with those the rows name costs 0.01 s
+    # where the anti-join that finds the unscored ones costs 0.06-0.08 s at 10,000 participants,
+    # so the anti-join runs only to say how many are missing.
+    scored = len(pd.unique((person * len(lookups.tables["waves"]) + wave) * max(len(instruments), 1)
+                           + instrument_no[measure_no])) if len(block) else 0  # a hash: np.unique sorts, 0.28 s
+    if scored != _administration_count(reader, study, waves):
+        missing = unscored(reader, study.id, waves)
+        raise TrackerError(
+            f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
+            "`tracker import`?); run `tracker db rescore` to score them from their items"
+        )
+    if not len(block):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
     wave_order = lookups.column("waves", 2).astype(np.int64)
     # sorted by participant code, wave order and measure code (the codes are sorted, so the
     # measure's number orders it) on integers, not by sorting the frame's strings
