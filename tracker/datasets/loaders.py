@@ -186,15 +186,26 @@ class _Lookups:
 
 
 def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
-                     lookups: _Lookups) -> pd.DataFrame:
-    rows = _filtered(reader, _ADMIN_SQL, study, waves)
-    if not rows:
+                     lookups: _Lookups, *, dates: bool = True) -> pd.DataFrame:
+    """ADMIN_COLUMNS of the study's administrations, by id; ``dates=False`` leaves out ``completed_on``.
+
+    Without dates every column is an integer key, read as one float array
+    (the keyed items need no dates: 0.07 against 0.14 s for the 60,000
+    baseline administrations of a 10,000-participant demo).
+    """
+    columns = ADMIN_COLUMNS if dates else ADMIN_COLUMNS[:-1]
+    if dates:
+        rows = _filtered(reader, _ADMIN_SQL, study, waves)
+        ids, participant_ids, wave_ids, instrument_ids, version_ids, completed = zip(*rows, strict=True) if rows \
+            else ((),) * 6
+    else:
+        block = _filtered(reader, _ADMIN_SQL.replace(", a.completed_on", ""), study, waves, width=5).astype(np.int64)
+        ids, participant_ids, wave_ids, instrument_ids, version_ids = block.T
+    if not len(ids):
         return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("administration_id", "wave_order", "version_id") else "object")
-                             for c in ADMIN_COLUMNS})
-    ids, participant_ids, wave_ids, instrument_ids, version_ids, completed = zip(*rows, strict=True)
-    dates = {value: _as_date(value) for value in set(completed)}
+                             for c in columns})
     person, wave = lookups.positions("people", participant_ids), lookups.positions("waves", wave_ids)
-    return pd.DataFrame({
+    out = {
         "administration_id": np.asarray(ids, dtype=np.int64),
         "participant": lookups.column("people", 1)[person],
         "cohort": lookups.column("people", 2)[person],
@@ -203,8 +214,11 @@ def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | N
         "wave_order": lookups.column("waves", 2)[wave].astype(np.int64),
         "instrument": lookups("instruments", instrument_ids, 1),
         "version_id": np.asarray(version_ids, dtype=np.int64),
-        "completed_on": [dates[value] for value in completed],
-    })
+    }
+    if dates:
+        parsed = {value: _as_date(value) for value in set(completed)}
+        out["completed_on"] = [parsed[value] for value in completed]
+    return pd.DataFrame(out)
 
 
 def _responses(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
@@ -339,7 +353,7 @@ def _attach(frame: pd.DataFrame, admins: pd.DataFrame, *, sort: bool = True) -> 
     # keyed items took 0.09 s of a 1.6 s load
     columns = {col: frame[col].to_numpy() for col in frame.columns}
     for col in ("participant", "cohort", "arm", "wave", "wave_order", "instrument"):
-        columns[col] = admins[col].to_numpy()[pos]
+        columns[col] = admins[col].array.take(pos)  # keeps the dtype: no second look at 620,000 strings
     out = pd.DataFrame(columns)
     if sort:
         out = out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
@@ -455,7 +469,7 @@ def load_study_data(
         keyed = pd.DataFrame(columns=KEYED_COLUMNS)
     else:
         if admins is None:
-            item_admins = _administrations(reader, study, item_waves, lookups)
+            item_admins = _administrations(reader, study, item_waves, lookups, dates=False)
         elif item_waves is None:
             item_admins = admins
         else:
