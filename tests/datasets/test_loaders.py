@@ -175,3 +175,33 @@ def test_the_rci_reuses_the_first_waves_alphas_of_the_reliability_table(session,
     other = load_study_data(session, study)
     analyses.reliability(other, wave="post")
     assert analyses.baseline_reliability(other) == fresh and len(calls) == 2
+
+
+@pytest.mark.parametrize("big_participant_ids", [False, True])
+def test_scores_read_as_two_or_three_numbers_are_the_hand_scored_values(session, big_participant_ids):
+    """Participant ids below 2^21 go into one number with the wave and measure; larger ones do not."""
+    from tracker.datasets.loaders import SCORE_COLUMNS
+
+    big = 2**21 + 7
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if big_participant_ids and postgres:
+        session.execute(text(f"ALTER SEQUENCE participant_id_seq RESTART WITH {big}"))
+    study, written = build_study(session, n_per_arm=3)
+    if big_participant_ids and not postgres:  # ids are MAX + 1: move them by hand
+        session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        session.execute(text(f"UPDATE administration SET participant_id = participant_id + {big}"))
+        session.execute(text(f"UPDATE participant SET id = id + {big}"))
+    ids = list(session.scalars(text("SELECT id FROM participant")))
+    assert (min(ids) >= 2**21) == big_participant_ids
+    data = load_study_data(session, study)
+    lean = load_study_data(session, study, score_counts=False)
+    assert list(data.scores.columns) == SCORE_COLUMNS
+    assert list(lean.scores.columns) == SCORE_COLUMNS[:-3]
+    pd.testing.assert_frame_equal(lean.scores, data.scores[SCORE_COLUMNS[:-3]])
+    scores = data.scores
+    assert len(scores) == len(written)
+    for (code, wave, inst), values in written.items():
+        row = scores[(scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)].iloc[0]
+        expected = pss10_by_hand(values) if inst == "pss10" else who5_by_hand(values)
+        assert row.score == pytest.approx(expected, rel=1e-12, nan_ok=True)
+        assert row.items_total == len(values) and row.items_answered == np.count_nonzero(~np.isnan(values))

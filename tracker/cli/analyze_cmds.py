@@ -69,18 +69,14 @@ def _read(reader, study, scores, items, waves_from, rci):
     from tracker.datasets import load_study_data
     from tracker.datasets.analyses import rci_alpha_instruments
 
+    names = [row[0] for row in reader.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", study.id)]
     if waves_from is not None:
-        names = [row[0] for row in reader.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", study.id)]
         scores, items = waves_from(names)
-    data = load_study_data(reader, study, score_waves=scores, item_waves=items, administrations=False)
-    if rci and data.wave_names():
-        instruments = rci_alpha_instruments(data)
-        if instruments:
-            first = load_study_data(reader, study, score_waves=(), item_waves=[data.wave_names()[0]],
-                                    item_instruments=instruments, administrations=False)
-            data.keyed_items, data.item_waves = first.keyed_items, first.item_waves
-            data.item_instruments = first.item_instruments
-    return data
+    instruments = None
+    if rci and names:  # the first wave's items of the instruments the loader finds need them
+        items, instruments = names[:1], rci_alpha_instruments
+    return load_study_data(reader, study, score_waves=scores, item_waves=items, item_instruments=instruments,
+                           administrations=False, score_counts=False)
 
 
 def _known(names, *waves):

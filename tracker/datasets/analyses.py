@@ -63,22 +63,25 @@ def correlations(data: StudyData, *, wave: str | None = None, method: str = "pea
     return analysis.correlations(wide, measures, method=method, adjust=adjust)
 
 
-def _published_reliability(data: StudyData) -> dict[str, float]:
-    return {row.measure: float(row.reliability) for row in data.measures.itertuples()
+def _published_reliability(measures: pd.DataFrame) -> dict[str, float]:
+    return {row.measure: float(row.reliability) for row in measures.itertuples()
             if row.reliability is not None and pd.notna(row.reliability)}
 
 
-def rci_alpha_instruments(data: StudyData) -> list[str]:
-    """Instruments with a measure without published reliability: the RCI needs their baseline items."""
-    published = _published_reliability(data)
-    return sorted({row.instrument for row in data.measures.itertuples() if row.measure not in published})
+def rci_alpha_instruments(measures: pd.DataFrame) -> list[str]:
+    """Instruments with a measure without published reliability: the RCI needs their baseline items.
+
+    ``measures``: a StudyData's ``measures`` table (a loader can ask before it reads items).
+    """
+    published = _published_reliability(measures)
+    return sorted({row.instrument for row in measures.itertuples() if row.measure not in published})
 
 
 def baseline_reliability(data: StudyData) -> dict[str, float]:
     """r_xx per measure for the RCI: published reliability, else alpha at the first wave."""
     if "baseline_reliability" in data.cache:
         return data.cache["baseline_reliability"]
-    out = _published_reliability(data)
+    out = _published_reliability(data.measures)
     missing = [m for m in data.measure_order() if m not in out]
     if missing and data.wave_names():
         first = data.wave_names()[0]
@@ -87,7 +90,7 @@ def baseline_reliability(data: StudyData) -> dict[str, float]:
             out.update({m: alphas[m] for m in missing if m in alphas})
             data.cache["baseline_reliability"] = out
             return out
-        data.require(items=[first], instruments=rci_alpha_instruments(data))
+        data.require(items=[first], instruments=rci_alpha_instruments(data.measures))
         items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
         if not items.empty:
             alphas = analysis.reliability(items, omega=False)

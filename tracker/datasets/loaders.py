@@ -19,7 +19,7 @@ what was loaded and the analyses check it (:meth:`StudyData.require`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,21 +63,31 @@ _RESPONSE_SQL = (
 _RESPONSE_SQL_ALL = (
     "SELECT CAST(r.administration_id AS BIGINT) * 65536 + r.item, COALESCE(r.value, {null}) FROM item_response r"
 )
-# Four numbers per score, so that the rows flatten straight into one float
+# Numbers only per score, so that the rows flatten straight into one float
 # array: the participant; the wave and the measure's number in one integer
-# (wave id x 2^16 + measure number); the score; and items answered, items in
-# the measure and the prorated flag in one (answered x 2^20 + total x 2 +
-# prorated), computed as BIGINT (PostgreSQL's integer would overflow). Every
-# packed value is an exact integer in float64. Each value
-# the driver hands back costs ~0.13 us: 8 plain columns took 0.167 s for one
-# wave at 10,000 participants, these 4 take 0.10 s. The instrument is the
-# measure code's part before any ".".
+# (wave id x 2^16 + measure number); the score; and, when asked for, items
+# answered, items in the measure and the prorated flag in one (answered x 2^20
+# + total x 2 + prorated). When the ids are small enough (participant < 2^21,
+# wave < 2^16) the participant goes into the wave's integer too ((participant x
+# 2^16 + wave) x 2^16 + measure < 2^53), so that the analyses, which need no
+# counts, read two numbers per score. Integers are computed as BIGINT
+# (PostgreSQL's integer would overflow) and every packed value is an exact
+# integer in float64. Each value the driver hands back costs ~0.13 us and each
+# row more: for every wave's 351,000 scores at 10,000 participants, four
+# numbers took 0.31 s, two 0.21 s (best of 7). The instrument is the measure
+# code's part before any ".".
+_MEASURE_NO = "CASE s.measure {measure_cases} ELSE 65535 END"
+_SCORE_KEY = {
+    False: "a.participant_id, CAST(a.wave_id AS BIGINT) * 65536 + " + _MEASURE_NO,
+    True: "(CAST(a.participant_id AS BIGINT) * 65536 + a.wave_id) * 65536 + " + _MEASURE_NO,
+}
+_SCORE_COUNTS = (
+    ", CAST(s.items_answered AS BIGINT) * 1048576 + s.items_total * 2 + CASE WHEN s.prorated THEN 1 ELSE 0 END"
+)
 _SCORE_SQL = (
-    "SELECT a.participant_id, CAST(a.wave_id AS BIGINT) * 65536 + CASE s.measure {measure_cases} ELSE 65535 END, "
-    "COALESCE(s.score, {null}), "
-    "CAST(s.items_answered AS BIGINT) * 1048576 + s.items_total * 2 + CASE WHEN s.prorated THEN 1 ELSE 0 END "
-    "FROM scale_score s {join} administration a ON a.id = s.administration_id "
-    "{join} wave w ON w.id = a.wave_id WHERE w.study_id = ?{filters}"
+    "SELECT {key}, COALESCE(s.score, {{null}}){counts} "
+    "FROM scale_score s {{join}} administration a ON a.id = s.administration_id "
+    "{{join}} wave w ON w.id = a.wave_id WHERE w.study_id = ?{{filters}}"
 )
 # SQLite's planner starts from the wave and seeks each administration's scores by key;
 # scanning scale_score in key order and looking the administration up by id reads the
@@ -268,8 +278,12 @@ def _administration_count(reader: Reader, study: StudyRef, waves: tuple[str, ...
                              "WHERE w.study_id = ?{filters}", study, waves)[0][0]
 
 
-def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: _Lookups) -> pd.DataFrame:
+def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: _Lookups,
+                   *, counts: bool = True) -> pd.DataFrame:
     """``scale_score`` rows of the study (SCORE_COLUMNS), sorted by participant, wave and measure.
+
+    ``counts=False`` leaves out ``items_answered``, ``items_total`` and
+    ``prorated`` (the analyses do not use them; the report does).
 
     Refuses a study with administrations that have no stored scores (written
     through the models rather than ``tracker import``): analysing without them
@@ -278,18 +292,26 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     from tracker.scoring.store import unscored
 
     codes = lookups.measure_codes()
-    block = np.empty((0, 4))
+    packed = max((row[0] for row in lookups.tables["people"]), default=0) < 2**21 \
+        and max((row[0] for row in lookups.tables["waves"]), default=0) < 2**16
+    width = (2 if packed else 3) + counts
+    block = np.empty((0, width))
     if codes:
         # the measure codes are bound parameters of the CASE, before the study id
         cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(codes)))
-        block = _filtered(reader, _SCORE_SQL, study, waves, lead=codes, measure_cases=cases, width=4,
+        sql = _SCORE_SQL.format(key=_SCORE_KEY[packed], counts=_SCORE_COUNTS if counts else "")
+        block = _filtered(reader, sql, study, waves, lead=codes, measure_cases=cases, width=width,
                           join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"))
-    wave_measure = block[:, 1].astype(np.int64)
-    measure_no = wave_measure & 0xFFFF
+    if packed:
+        key = block[:, 0].astype(np.int64)
+        participant_ids, wave_ids, measure_no = key >> 32, (key >> 16) & 0xFFFF, key & 0xFFFF
+    else:
+        wave_measure = block[:, 1].astype(np.int64)
+        participant_ids, wave_ids, measure_no = block[:, 0], wave_measure >> 16, wave_measure & 0xFFFF
     if (measure_no == 0xFFFF).any():  # a stored measure no definition names: would be a bug in the writer
         raise RuntimeError("scale_score holds a measure that no stored instrument version defines")
-    person = lookups.positions("people", block[:, 0])
-    wave = lookups.positions("waves", wave_measure >> 16)
+    person = lookups.positions("people", participant_ids)
+    wave = lookups.positions("waves", wave_ids)
     instruments = sorted({code.split(".", 1)[0] for code in codes})
     instrument_no = np.asarray([instruments.index(code.split(".", 1)[0]) for code in codes], dtype=np.int64)
     # An administration (unique per participant, wave and instrument) is scored when it has a
@@ -304,15 +326,15 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
             f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
             "`tracker import`?); run `tracker db rescore` to score them from their items"
         )
+    columns = SCORE_COLUMNS if counts else SCORE_COLUMNS[:-3]
     if not len(block):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     wave_order = lookups.column("waves", 2).astype(np.int64)
     # sorted by participant code, wave order and measure code (the codes are sorted, so the
     # measure's number orders it) on integers, not by sorting the frame's strings
     order = np.lexsort((measure_no, wave_order[wave], lookups.rank("people", 1)[person]))
     person, wave, measure_no, block = person[order], wave[order], measure_no[order], block[order]
-    counts = block[:, 3].astype(np.int64)
-    return pd.DataFrame({
+    out = {
         "participant": lookups.column("people", 1)[person],
         "cohort": lookups.column("people", 2)[person],
         "arm": lookups.column("people", 3)[person],
@@ -320,11 +342,14 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
         "wave_order": wave_order[wave],
         "instrument": np.asarray([code.split(".", 1)[0] for code in codes], dtype=object)[measure_no],
         "measure": np.asarray(codes, dtype=object)[measure_no],
-        "score": block[:, 2],
-        "items_answered": counts >> 20,
-        "items_total": (counts & 0xFFFFF) >> 1,
-        "prorated": (counts & 1) == 1,
-    })
+        "score": block[:, 1 if packed else 2],
+    }
+    if counts:
+        packed_counts = block[:, -1].astype(np.int64)
+        out["items_answered"] = packed_counts >> 20
+        out["items_total"] = (packed_counts & 0xFFFFF) >> 1
+        out["prorated"] = (packed_counts & 1) == 1
+    return pd.DataFrame(out)
 
 
 def load_scores(session, study, *, wave: str | None = None) -> pd.DataFrame:
@@ -351,7 +376,7 @@ def _attach(frame: pd.DataFrame, admins: pd.DataFrame, *, sort: bool = True) -> 
         frame, pos = frame[keep], pos[keep]
     # one constructor call: adding the six columns one by one to a frame of 620,000
     # keyed items took 0.09 s of a 1.6 s load
-    columns = {col: frame[col].to_numpy() for col in frame.columns}
+    columns = {col: frame[col].array for col in frame.columns}
     for col in ("participant", "cohort", "arm", "wave", "wave_order", "instrument"):
         columns[col] = admins[col].array.take(pos)  # keeps the dtype: no second look at 620,000 strings
     out = pd.DataFrame(columns)
@@ -368,7 +393,7 @@ class StudyData:
     waves: pd.DataFrame          # wave, wave_order, day, window
     cohorts: pd.DataFrame        # cohort, arm, start, description
     participants: pd.DataFrame   # participant, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn_on, withdrawal_reason
-    scores: pd.DataFrame         # SCORE_COLUMNS
+    scores: pd.DataFrame         # SCORE_COLUMNS (without the last three when loaded with score_counts=False)
     keyed_items: pd.DataFrame    # participant, cohort, arm, wave, wave_order, measure, item, value (reverse-keyed)
     measures: pd.DataFrame       # measure, instrument, name, construct, role, higher_is_better, reliability, score_min, score_max, n_items
     batches: pd.DataFrame        # file_name, sha256, format, row_count, imported_at, os_user
@@ -426,8 +451,9 @@ def load_study_data(
     *,
     score_waves: Sequence[str] | None = None,
     item_waves: Sequence[str] | None = None,
-    item_instruments: Sequence[str] | None = None,
+    item_instruments: Sequence[str] | Callable[[pd.DataFrame], Sequence[str]] | None = None,
     administrations: bool = True,
+    score_counts: bool = True,
 ) -> StudyData:
     """Read a study: metadata, scores and keyed items.
 
@@ -435,8 +461,11 @@ def load_study_data(
     ``study`` a :class:`tracker.db.models.Study` or a ``StudyRef``.
     ``score_waves`` / ``item_waves`` limit the scores / keyed items to those
     waves (None: every wave; an empty list: none), ``item_instruments`` the
-    keyed items to those instruments (None: all). ``administrations=False``
-    skips the administrations table (the report's flow and provenance use it).
+    keyed items to those instruments (None: all; a function: the instruments it
+    names given the ``measures`` table). ``administrations=False``
+    skips the administrations table (the report's flow and provenance use it);
+    ``score_counts=False`` the scores' ``items_answered``, ``items_total`` and
+    ``prorated`` columns (the report's data quality table uses them).
     Metadata (waves, cohorts, participants, measures, batches) is always whole.
     """
     reader = source if isinstance(source, Reader) else Reader.of(source)
@@ -461,9 +490,12 @@ def load_study_data(
         columns=["participant", "cohort", "arm", "enrolled", "age", "birth_year", "gender", "role",
                  "status", "withdrawn_on", "withdrawal_reason"],
     )
+    measures = _measures(reader, study, lookups)
+    if callable(item_instruments):
+        item_instruments = item_instruments(measures)
     score_waves = _waves(score_waves)
     item_waves = _waves(item_waves)
-    scores = _stored_scores(reader, study, score_waves, lookups)
+    scores = _stored_scores(reader, study, score_waves, lookups, counts=score_counts)
     admins = _administrations(reader, study, None, lookups) if administrations else None
     if item_waves == ():
         keyed = pd.DataFrame(columns=KEYED_COLUMNS)
@@ -493,7 +525,7 @@ def load_study_data(
     )
     return StudyData(
         study=study.name, waves=waves, cohorts=cohorts, participants=participants, scores=scores,
-        keyed_items=keyed, measures=_measures(reader, study, lookups), batches=batches,
+        keyed_items=keyed, measures=measures, batches=batches,
         administrations=admins.drop(columns="version_id") if administrations else None,
         db_revision=reader.revision(), score_waves=score_waves, item_waves=item_waves,
         item_instruments=item_instruments,
