@@ -22,18 +22,28 @@ TABLE_COLUMNS = {
 }
 
 
+def _fields(frame) -> list[str]:
+    """The SPEC's fields of an analysis result: every column but the note."""
+    return [c for c in frame.columns if c != "note"]
+
+
+def _notes(frame, prefix: str = "") -> None:
+    """Each record's reason for its nulls, on stderr (machine-readable output has no note field)."""
+    label_columns = _fields(frame)[:2]
+    for r in frame.to_dict("records"):
+        if r.get("note"):
+            label = " / ".join(str(r[c]) for c in label_columns)
+            click.echo(f"note: {prefix}{label}: {r['note']}", err=True)
+
+
 def _show(kind: str, frame, fmt: str) -> None:
     """Print an analysis result; nulls keep their reason (table column, or stderr)."""
     records = frame.to_dict("records")
     if fmt == "table":
         emit(records, "table", TABLE_COLUMNS[kind])
         return
-    columns = [c for c in frame.columns if c != "note"]
-    emit(records, fmt, columns)
-    for r in records:
-        if r.get("note"):
-            label = " / ".join(str(r[c]) for c in columns[:2])
-            click.echo(f"note: {label}: {r['note']}", err=True)
+    emit(records, fmt, _fields(frame))
+    _notes(frame)
 
 
 def _load(*, scores=None, items=(), waves_from=None, rci=False):
@@ -203,7 +213,7 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, fmt) -> None:
 
     Example: tracker analyze all --from baseline --to post --by arm --format json
     """
-    from tracker.cli.common import render_json, render_table
+    from tracker.cli.common import json_records, render_table
     from tracker.datasets import analyses
     from tracker.errors import AnalysisError
 
@@ -212,7 +222,6 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, fmt) -> None:
         return None, wanted
 
     data = _load(waves_from=waves)
-    data.require(scores=None)
     results, skipped = {}, {}
     # reliability first: change reuses its first-wave alphas for the reliable change index
     results["reliability"] = analyses.reliability(data, wave=wave)
@@ -224,35 +233,23 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, fmt) -> None:
         if data.cohorts["arm"].nunique() >= 2:
             raise
         skipped["compare"] = str(exc)
-        results["compare"] = None
     results["trajectory"] = analyses.trajectory(data)
     order = ["correlations", "change", "compare", "trajectory", "reliability"]
     if fmt == "json":
-        out = {}
-        for kind in order:
-            frame = results[kind]
-            if frame is None:
-                out[kind] = []
-                continue
-            columns = [c for c in frame.columns if c != "note"]
-            out[kind] = json.loads(render_json(frame.to_dict("records"), columns))
+        out = {kind: json_records(results[kind].to_dict("records"), _fields(results[kind]))
+               if kind in results else [] for kind in order}
         click.echo(json.dumps(out, indent=2, allow_nan=False))
     else:
         for kind in order:
             click.echo(f"== {kind} ==")
-            if results[kind] is not None:
+            if kind in results:
                 click.echo(render_table(results[kind].to_dict("records"), TABLE_COLUMNS[kind]))
             click.echo("")
     for kind in order:
         if kind in skipped:
             click.echo(f"note: {kind}: {skipped[kind]}", err=True)
-            continue
-        frame = results[kind]
-        columns = [c for c in frame.columns if c != "note"]
-        for r in frame.to_dict("records"):
-            if r.get("note") and fmt == "json":
-                label = " / ".join(str(r[c]) for c in columns[:2])
-                click.echo(f"note: {kind}: {label}: {r['note']}", err=True)
+        elif fmt == "json":
+            _notes(results[kind], f"{kind}: ")
 
 
 COMMANDS = [analyze]

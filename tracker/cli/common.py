@@ -123,10 +123,14 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def render_json(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
+def json_records(rows: Sequence[dict], columns: Sequence[str] | None = None) -> list[dict]:
+    """The rows as JSON-ready records: plain Python numbers, NaN and infinity as None."""
     columns = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
-    records = [{c: _json_value(r.get(c)) for c in columns} for r in rows]
-    return json.dumps(records, indent=2, allow_nan=False)
+    return [{c: _json_value(r.get(c)) for c in columns} for r in rows]
+
+
+def render_json(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
+    return json.dumps(json_records(rows, columns), indent=2, allow_nan=False)
 
 
 def render_csv(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:

@@ -85,18 +85,13 @@ def baseline_reliability(data: StudyData) -> dict[str, float]:
     missing = [m for m in data.measure_order() if m not in out]
     if missing and data.wave_names():
         first = data.wave_names()[0]
-        if ("alpha", first) in data.cache:  # the reliability table of the first wave is already computed
-            alphas = data.cache[("alpha", first)]
-            out.update({m: alphas[m] for m in missing if m in alphas})
-            data.cache["baseline_reliability"] = out
-            return out
-        data.require(items=[first], instruments=rci_alpha_instruments(data.measures))
-        items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
-        if not items.empty:
-            alphas = analysis.reliability(items, omega=False)
-            for row in alphas.itertuples():
-                if pd.notna(row.alpha):
-                    out[row.measure] = float(row.alpha)
+        alphas = data.cache.get(("alpha", first))  # set when the first wave's reliability table was computed
+        if alphas is None:
+            data.require(items=[first], instruments=rci_alpha_instruments(data.measures))
+            items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
+            rows = analysis.reliability(items, omega=False).itertuples() if not items.empty else ()
+            alphas = {row.measure: float(row.alpha) for row in rows if pd.notna(row.alpha)}
+        out.update({m: alphas[m] for m in missing if m in alphas})
     data.cache["baseline_reliability"] = out
     return out
 
