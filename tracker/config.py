@@ -22,11 +22,17 @@ def resolve_url(url: str | None = None) -> str:
     return chosen
 
 
-_PASSWORD = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@]*):(?P<pw>[^@/]*)@")
+# scheme://user:password@host...: the password runs to the LAST "@", so that one
+# typed with a raw "@" or "/" in it (not percent-encoded) is hidden whole.
+_PASSWORD = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@]*):(?P<pw>.*)@(?P<host>[^@]*)$", re.S)
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|passwd|pass)=)[^&#]*")
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for messages and reports."""
-    redacted = _PASSWORD.sub(r"\g<head>:***@", url)
-    # passwords can also ride in the query string (?password=...)
-    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", redacted)
+    """``url`` with any password replaced by ``***``, for messages and reports.
+
+    Every database URL the tracker prints goes through here: the password
+    after the user name, and a ``password=`` in the query string.
+    """
+    redacted = _PASSWORD.sub(r"\g<head>:***@\g<host>", str(url))
+    return _QUERY_PASSWORD.sub(r"\1***", redacted)

@@ -12,23 +12,33 @@ import os
 import click
 
 from tracker import __version__
-from tracker.cli.common import db_option
+from tracker.cli.common import db_option, visible
 from tracker.errors import TrackerError
 
 
 class TrackerGroup(click.Group):
+    """The ``tracker`` group: every problem a user can act on ends as ``Error: …``, exit 1.
+
+    Messages carry names users typed or imported, so their control characters
+    are escaped (:func:`tracker.cli.common.visible`) like everything else printed.
+    """
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except TrackerError as exc:
-            raise click.ClickException(str(exc)) from None
-        except Exception as exc:  # SQLAlchemy errors a user can act on
+            raise click.ClickException(visible(str(exc), keep_newlines=True)) from None
+        except click.ClickException as exc:
+            exc.message = visible(exc.message, keep_newlines=True)
+            raise
+        except Exception as exc:  # database and file errors a user can act on
+            from tracker.cli.common import db_url
             from tracker.cli.dberrors import translate
 
-            translated = translate(exc)
+            translated = translate(exc, db_url(ctx))
             if translated is None:
                 raise
-            raise click.ClickException(translated) from None
+            raise click.ClickException(visible(translated, keep_newlines=True)) from None
 
 
 @click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})

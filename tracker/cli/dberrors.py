@@ -1,23 +1,24 @@
-"""Turn database errors a user can act on into one-line messages."""
+"""Turn errors a user can act on, raised below the commands, into one-line messages.
+
+Database errors (SQLAlchemy's and the raw sqlite3/psycopg ones of the direct
+read path) are explained by :func:`tracker.db.engine.explain`, which never
+repeats the SQL or its parameters. An ``OSError`` naming a file (a folder
+that cannot be read, a disk that filled up) is said in words, as
+:mod:`tracker.fileio` does for the files it writes.
+"""
 
 from __future__ import annotations
 
 
-def translate(exc: Exception) -> str | None:
-    try:
-        from sqlalchemy.exc import IntegrityError, OperationalError
-    except ImportError:  # pragma: no cover - sqlalchemy is a hard dependency
+def translate(exc: BaseException, url: str | None = None) -> str | None:
+    """The message for ``exc`` (``url``: the database the command used), or None to keep the traceback."""
+    if isinstance(exc, OSError) and exc.filename:
+        from tracker.fileio import write_error
+
+        return str(write_error(exc.filename, exc)).replace("cannot write", "cannot use", 1)
+    module = type(exc).__module__.split(".")[0]
+    if module not in ("sqlalchemy", "sqlite3", "psycopg"):
         return None
-    if isinstance(exc, IntegrityError):
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else ""
-        return (
-            "the database refused the change because it conflicts with stored data "
-            f"({detail}); another process may have written the same rows at the same time. "
-            "Nothing was written; check `tracker status` and try again."
-        )
-    if isinstance(exc, OperationalError):
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        if "locked" in detail or "could not serialize" in detail or "deadlock" in detail:
-            return f"the database is busy with another writer ({detail}); nothing was written, try again"
-        return f"database error: {detail}; nothing was written"
-    return None
+    from tracker.db.engine import explain
+
+    return explain(exc, url)

@@ -71,23 +71,27 @@ def db_current() -> None:
     Example: tracker db current
     """
     from tracker.config import redact_url
-    from tracker.db.engine import check_reachable, make_engine
-    from tracker.db.migrate import current_revision, head_revision
+    from tracker.db.engine import check_reachable, make_engine, missing_sqlite_file
+    from tracker.db.migrate import current_revision, head_revision, revision_state
 
     engine = make_engine(db_url())
+    where = redact_url(engine.url.render_as_string(hide_password=False))
+    if (missing := missing_sqlite_file(engine)) is not None:  # looked at, not created
+        engine.dispose()
+        click.echo(f"{where}: no database file at {missing}; revision none (empty: run `tracker init --study NAME`)")
+        return
     try:
         check_reachable(engine)
         current = current_revision(engine)
     finally:
         engine.dispose()
     head = head_revision()
-    where = redact_url(engine.url.render_as_string(hide_password=False))
-    if current is None:
-        state = "empty: run `tracker init --study NAME`"
-    elif current == head:
-        state = "newest"
-    else:
-        state = f"behind {head}: run `tracker db upgrade`"
+    state = {
+        "empty": "empty: run `tracker init --study NAME`",
+        "newest": "newest",
+        "behind": f"behind {head}: run `tracker db upgrade`",
+        "unknown": f"newer than this tracker's {head}, unknown to it: upgrade prepost-tracker",
+    }[revision_state(current)]
     click.echo(f"{where}: revision {current or 'none'} ({state})")
 
 

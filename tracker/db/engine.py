@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tracker.config import redact_url, resolve_url
@@ -37,16 +41,145 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
+def where(engine_or_url: Engine | str | None) -> str:
+    """The database named for people: a SQLite file's path, else the URL without its password."""
+    if isinstance(engine_or_url, Engine):
+        url = engine_or_url.url.render_as_string(hide_password=False)
+    else:
+        url = resolve_url(engine_or_url)
+    path = sqlite_file(url)
+    return f"the SQLite file {path}" if path is not None else redact_url(url)
+
+
+def sqlite_file(url: str | None) -> Path | None:
+    """The file of a SQLite URL (resolved as :func:`resolve_url` does); None for memory or another database."""
+    resolved = resolve_url(url)
+    if not resolved.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(resolved)
+    except Exception:  # malformed: make_engine says so
+        return None
+    database = parsed.database or ""
+    if not database or database == ":memory:" or database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(database)
+
+
+def missing_sqlite_file(engine_or_url: Engine | str | None) -> Path | None:
+    """The SQLite file of ``engine_or_url`` when it does not exist (opening it would create it); else None."""
+    if isinstance(engine_or_url, Engine):
+        engine_or_url = engine_or_url.url.render_as_string(hide_password=False)
+    path = sqlite_file(engine_or_url)
+    return path if path is not None and not path.exists() else None
+
+
+def require_existing(engine_or_url: Engine | str | None) -> None:
+    """Refuse a SQLite file that does not exist, before anything creates it (a mistyped ``--db``)."""
+    path = missing_sqlite_file(engine_or_url)
+    if path is not None:
+        raise DatabaseError(
+            f"there is no database at {os.path.abspath(path)}: no such file, so it holds no tracker "
+            "database; create one with `tracker init --study NAME`, or check --db / TRACKER_DATABASE_URL. "
+            "Nothing was created"
+        )
+
+
+_DAMAGED = ("file is not a database", "database disk image is malformed", "file is encrypted")
+#: A value quoted at the end of a driver's message (``invalid input syntax for type
+#: integer: "R017"``) is participant data: messages stop before it.
+_QUOTED_VALUE = re.compile(r':\s*".*$', re.S)
+
+
+def _first_line(error: BaseException) -> str:
+    diag = getattr(error, "diag", None)  # psycopg: the primary message, without DETAIL lines
+    text = getattr(diag, "message_primary", None) or str(error)
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else error.__class__.__name__
+
+
+def _kinds(error: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(error).__mro__}
+
+
+def explain(exc: BaseException, url: str | None = None) -> str | None:
+    """A one-line message for a database error a user can act on, or None when ``exc`` is not one.
+
+    Takes SQLAlchemy's wrapped errors and the raw sqlite3/psycopg ones (the
+    analyses read through the driver directly). The message never carries the
+    SQL or its parameters, which hold participant data: only the first line of
+    the driver's own message, cut before any quoted value.
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    module = type(orig).__module__.split(".")[0]
+    if not isinstance(exc, DBAPIError) and module not in ("sqlite3", "psycopg"):
+        return None
+    detail = _first_line(orig)
+    kinds = _kinds(orig) | _kinds(exc)
+    lowered = detail.lower()
+    if module == "sqlite3" and any(d in lowered for d in _DAMAGED):
+        return (
+            f"{where(url)} is damaged or is not a SQLite database ({detail}); nothing was written. "
+            "Restore it from a backup, or check --db / TRACKER_DATABASE_URL"
+        )
+    if "IntegrityError" in kinds:
+        return (
+            "the database refused the change because it conflicts with stored data "
+            f"({detail}); another process may have written the same rows at the same time. "
+            "Nothing was written; check `tracker status` and try again."
+        )
+    if "DataError" in kinds:
+        return (
+            f"the database refused a value ({_QUOTED_VALUE.sub('', detail)}); nothing was written. "
+            "Check the lengths and sizes of the values given"
+        )
+    if "OperationalError" in kinds:
+        if "locked" in lowered or "could not serialize" in lowered or "deadlock" in lowered:
+            return f"the database is busy with another writer ({detail}); nothing was written, try again"
+        if "full" in lowered and module == "sqlite3":
+            return f"{where(url)} cannot grow: the disk is full ({detail}); nothing was written"
+        return f"database error on {where(url)}: {detail}; nothing was written"
+    return f"database error on {where(url)} ({_QUOTED_VALUE.sub('', detail)}); nothing was written"
+
+
 def check_reachable(engine: Engine) -> None:
-    """Raise :class:`DatabaseError` naming the (redacted) URL if no connection can be made."""
+    """Raise :class:`DatabaseError` naming the (redacted) URL if no connection can be made.
+
+    A SQLite file that is damaged or not a database, a folder that does not
+    exist and an option the driver does not know (``?bogus=1``) are each said
+    in words.
+    """
+    url = engine.url.render_as_string(hide_password=False)
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        parent = path.parent
+        if not parent.is_dir():
+            raise DatabaseError(
+                f"cannot create the SQLite file {path}: the folder {parent} does not exist"
+                if not parent.exists() else
+                f"cannot create the SQLite file {path}: {parent} is not a folder"
+            )
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise DatabaseError(f"cannot create the SQLite file {path}: permission denied in {parent}")
+    if path is not None and path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a SQLite file; check --db / TRACKER_DATABASE_URL")
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    except DBAPIError as exc:
+        detail = _first_line(exc.orig) if exc.orig is not None else exc.__class__.__name__
+        if path is not None and any(d in detail.lower() for d in _DAMAGED):
+            raise DatabaseError(explain(exc, url)) from None
+        hint = ""
+        if "invalid connection option" in detail or "invalid URI query parameter" in detail:
+            hint = "; remove that option from the URL"
+        raise DatabaseError(f"cannot connect to {redact_url(url)}: {detail}{hint}") from None
+    except TypeError as exc:  # SQLite: an option its connect() does not take
         raise DatabaseError(
-            f"cannot connect to {redact_url(engine.url.render_as_string(hide_password=False))}: "
-            f"{reason}"
+            f"cannot connect to {redact_url(url)}: the URL carries an option the driver does not know "
+            f"({exc}); remove it from the URL"
         ) from None
 
 
@@ -61,9 +194,14 @@ class OwnedSession(Session):
 
 
 def open_session(url: str | None = None, *, check_revision: bool = True) -> Session:
-    """A session on a reachable database at the newest migration revision."""
+    """A session on a reachable database at the newest migration revision.
+
+    A SQLite file that does not exist is refused, and not created: only
+    ``tracker init`` and ``tracker db upgrade`` make a database.
+    """
     from tracker.db.migrate import require_current
 
+    require_existing(url)
     engine = make_engine(url)
     try:
         check_reachable(engine)

@@ -18,6 +18,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from tracker.config import redact_url
 from tracker.errors import TrackerError
 
 DEMO_STUDY = "Demo: mindfulness course vs waitlist control"
@@ -213,7 +214,7 @@ def _run(out: Path, url: str, participants: int, seed: int, report: bool, say, w
 
     init_database(url, study_file=out / "study.toml")
     seconds["init"] = time.perf_counter() - t
-    say(f"Created study {DEMO_STUDY!r} in {url}")
+    say(f"Created study {DEMO_STUDY!r} in {redact_url(url)}")
 
     t = time.perf_counter()
     from tracker.db.engine import open_session

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import time
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from tracker.db.models import Study
+from tracker.fileio import atomic_write, check_writable, write_error
 
 
 def _database(session: Session) -> str:
@@ -44,6 +46,22 @@ def report_context(
     )
 
 
+def _prepare_target(out: Path) -> Path:
+    """Create ``out``'s missing folders and check that ``out`` can be written (TrackerError if not).
+
+    A missing folder is created, as the report always did; a path through a
+    file, a folder without write permission, or ``out`` being a folder is refused.
+    """
+    if not out.parent.exists():
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise write_error(out, OSError(errno.ENOTDIR, "not a directory")) from None
+        except OSError as exc:
+            raise write_error(out, exc) from None
+    return check_writable(out)
+
+
 def write_report(
     session: Session,
     study: Study,
@@ -69,7 +87,7 @@ re-imported by them.
     from tracker.reports.charts import ChartWorkers, report_charts
     from tracker.reports.render import render
 
-    out = Path(out).expanduser().resolve()
+    out = _prepare_target(Path(out).expanduser().resolve())  # before the work: a bad --out fails at once
     t0 = time.perf_counter()
     if workers is None and parallel:
         workers = ChartWorkers()
@@ -82,8 +100,8 @@ re-imported by them.
             workers.close()
     t2 = time.perf_counter()
     html = render(ctx, charts)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    with atomic_write(out) as fh:  # complete or not at all (a full disk leaves the old file, or none)
+        fh.write(html)
     t3 = time.perf_counter()
     return {
         "path": out,
