@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, db_url, emit, study_option, unit_of_work
+from tracker.cli.common import db_option, db_url, echo, emit, study_option, unit_of_work
 
 
 @click.command()
@@ -148,15 +148,15 @@ def study_show(study_name: str | None) -> None:
 
     with unit_of_work() as session:
         s = study_summary(session, resolve_study(session, study_name))
-    click.echo(f"Study: {s['name']}")
+    echo(f"Study: {s['name']}")
     if s["description"]:
-        click.echo(f"  {s['description']}")
-    click.echo(f"Created: {s['created']}")
-    click.echo(f"Participants: {s['participants']} ({s['withdrawn']} withdrawn)")
-    click.echo(f"Waves: {', '.join(s['waves']) or 'none'}")
-    click.echo(f"Instruments: {', '.join(s['instruments']) or 'none'}")
-    click.echo(f"Administrations: {s['administrations']} from {s['import_batches']} import(s)")
-    click.echo("Cohorts:")
+        echo(f"  {s['description']}")
+    echo(f"Created: {s['created']}")
+    echo(f"Participants: {s['participants']} ({s['withdrawn']} withdrawn)")
+    echo(f"Waves: {', '.join(s['waves']) or 'none'}")
+    echo(f"Instruments: {', '.join(s['instruments']) or 'none'}")
+    echo(f"Administrations: {s['administrations']} from {s['import_batches']} import(s)")
+    echo("Cohorts:")
     emit(s["cohorts"])
 
 
