@@ -31,9 +31,22 @@ def make_engine(url: str | None = None) -> Engine:
     SQLite gets foreign keys, WAL and a busy timeout on every connection.
     Raises :class:`DatabaseError` when the database cannot be reached.
     """
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
     resolved = resolve_url(url)
     try:
-        engine = create_engine(resolved)
+        with warnings.catch_warnings():
+            # SQLite ignores an option it does not know (?bogus=1) with only a warning
+            warnings.simplefilter("error", SAWarning)
+            engine = create_engine(resolved)
+    except SAWarning as exc:
+        unknown = re.search(r"argument\(s\) (.*?) (?:are|is) not accepted", str(exc))
+        raise DatabaseError(
+            f"cannot use database URL {redact_url(resolved)}: the driver does not know the URL option(s) "
+            f"{unknown.group(1) if unknown else str(exc).split(';')[0]}; remove them from the URL"
+        ) from None
     except Exception as exc:  # bad URL syntax, unknown dialect
         raise DatabaseError(f"cannot use database URL {redact_url(resolved)}: {exc}") from None
     if engine.dialect.name == "sqlite":
