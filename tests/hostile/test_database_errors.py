@@ -7,7 +7,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DataError
 
 from tests.hostile.helpers import assert_error, run
-from tracker.db.engine import explain
 
 
 @pytest.fixture
@@ -39,6 +38,8 @@ def test_a_too_long_name_never_dumps_the_parameters(pg_study):
 
 
 def test_a_quoted_value_in_the_drivers_message_is_not_repeated(pg_study):
+    from tracker.db.engine import explain
+
     engine = create_engine(pg_study)
     with engine.connect() as conn, pytest.raises(DataError) as caught:
         conn.execute(text("SELECT CAST(:v AS integer)"), {"v": "R017-secret"})
