@@ -89,3 +89,32 @@ def test_every_command_on_a_damaged_file(path, kind, tmp_path, full_database):
     else:  # a command that never opens the database only must not crash
         assert_no_traceback(result, argv)
     assert db.read_bytes() == before, "the damaged file was written to"
+
+
+def test_damage_the_direct_read_path_meets_midway(tmp_path, full_database):
+    """The analyses read through sqlite3 itself: a file whose header, revision and study are intact
+    but whose score pages are garbage passes that reader's checks and fails while loading."""
+    path = tmp_path / "pages.db"
+    path.write_bytes(full_database)
+    with sqlite3.connect(path) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        roots = [r[0] for r in conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE tbl_name IN ('scale_score', 'item_response')")]
+    data = bytearray(full_database)
+    for root in roots:
+        start = (root - 1) * page_size
+        data[start:start + page_size] = random.Random(root).randbytes(page_size)
+    path.write_bytes(bytes(data))
+
+    from tracker.db.reader import open_reader
+
+    reader = open_reader(f"sqlite:///{path}")
+    assert reader is not None  # the direct path is taken: revision and study read fine
+    reader.close()
+    for analysis in (["change", "--from", "baseline", "--to", "post"], ["reliability"], ["all", "--from", "baseline",
+                                                                                        "--to", "post"]):
+        argv = ["--db", str(path), "analyze", *analysis]
+        result = run(argv)
+        assert_error(result, argv)
+        assert DAMAGED in result.stderr
+        assert str(path) in result.stderr
