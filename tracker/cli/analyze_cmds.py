@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, echo, emit, format_option, study_option, unit_of_work
 
 ADJUST = click.Choice(["holm", "fdr_bh", "none"])
 
@@ -33,7 +33,7 @@ def _notes(frame, prefix: str = "") -> None:
     for r in frame.to_dict("records"):
         if r.get("note"):
             label = " / ".join(str(r[c]) for c in label_columns)
-            click.echo(f"note: {prefix}{label}: {r['note']}", err=True)
+            echo(f"note: {prefix}{label}: {r['note']}", err=True)
 
 
 def _show(kind: str, frame, fmt: str) -> None:
