@@ -27,6 +27,9 @@ def test_passwords_typed_with_raw_at_signs_or_slashes_are_hidden_whole():
     assert redact_url("postgresql://alice:@db.example/x") == "postgresql://alice:***@db.example/x"
     assert redact_url("postgresql://h/db?user=a&PASSWD=s3cr3t") == "postgresql://h/db?user=a&PASSWD=***"
     assert redact_url("postgresql://h:5432/db") == "postgresql://h:5432/db"  # a port is not a password
+    assert redact_url("postgresql://[::1]:5432/db") == "postgresql://[::1]:5432/db"
+    # "@host" forgotten: what stands where the port would is hidden
+    assert redact_url("postgresql://alice:s3cr3t/db") == "postgresql://alice:***/db"
 
 
 def test_sqlite_file_of_a_url(tmp_path):

@@ -25,6 +25,7 @@ def resolve_url(url: str | None = None) -> str:
 # scheme://user:password@host...: the password runs to the LAST "@", so that one
 # typed with a raw "@" or "/" in it (not percent-encoded) is hidden whole.
 _PASSWORD = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@]*):(?P<pw>.*)@(?P<host>[^@]*)$", re.S)
+_NOT_A_PORT = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@\[\]]*):(?![0-9]*(?:[/?#]|$))[^/?#@]*(?=[/?#]|$)")
 _QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|passwd|pass)=)[^&#]*")
 
 
@@ -35,4 +36,6 @@ def redact_url(url: str) -> str:
     after the user name, and a ``password=`` in the query string.
     """
     redacted = _PASSWORD.sub(r"\g<head>:***@\g<host>", str(url))
+    # "user:secret/db" (the "@host" forgotten): what stands where a port should is no port
+    redacted = _NOT_A_PORT.sub(r"\g<head>:***", redacted)
     return _QUERY_PASSWORD.sub(r"\1***", redacted)

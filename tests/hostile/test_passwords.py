@@ -66,6 +66,7 @@ def test_every_command_on_a_database_with_a_password(pg_database, tmp_path, comm
     f"postgresql://127.0.0.1:1/nowhere?user=alice&password={PASSWORD}",
     f"postgresql://alice:{PASSWORD}@127.0.0.1:5432/test?bogus=1",
     f"postgresql://alice:{PASSWORD}@db host:notaport/x",
+    f"postgresql://alice:{PASSWORD}/db",  # "@host" forgotten: the password stands where the port would
 ])
 def test_every_command_on_an_unusable_url_with_a_password(url, tmp_path, commands):
     for path in commands:

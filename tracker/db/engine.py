@@ -47,6 +47,9 @@ def make_engine(url: str | None = None) -> Engine:
             f"cannot use database URL {redact_url(resolved)}: the driver does not know the URL option(s) "
             f"{unknown.group(1) if unknown else str(exc).split(';')[0]}; remove them from the URL"
         ) from None
+    except ValueError as exc:  # "user:secret/db": the text where the port should be may be a password
+        reason = "the port is not a number" if "int()" in str(exc) else "it is not a valid URL"
+        raise DatabaseError(f"cannot use database URL {redact_url(resolved)}: {reason}") from None
     except Exception as exc:  # bad URL syntax, unknown dialect
         raise DatabaseError(f"cannot use database URL {redact_url(resolved)}: {exc}") from None
     if engine.dialect.name == "sqlite":
