@@ -154,3 +154,26 @@ def test_visible_keeps_the_lines_of_a_message():
     from tracker.cli.common import visible
 
     assert visible("2 problems\n  row 3: \x1b[31m", keep_newlines=True) == "2 problems\n  row 3: \\x1b[31m"
+
+
+def test_init_details_and_instrument_show_escape_names_from_files(tmp_path):
+    from importlib import resources
+
+    own = (resources.files("tracker.demo") / "confidence_calm_care.toml").read_text(encoding="utf-8")
+    hostile_name = 'name = "Confidence\\u001b[2J\\u202e (study-defined)"'
+    own = "\n".join(hostile_name if line.startswith("name = ") else line for line in own.splitlines())
+    (tmp_path / "own.toml").write_text(own, encoding="utf-8")
+    (tmp_path / "study.toml").write_text(
+        '[study]\nname = "S"\ninstruments = ["own.toml"]\n\n'
+        '[[cohorts]]\nname = "Spring\\u001b[31m"\narm = "intervention\\u202e"\n',
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "s.db")
+    init = run(["--db", db, "init", "--from", str(tmp_path / "study.toml")])
+    assert init.exit_code == 0, init.output
+    assert_escaped(init.output)
+    assert "  cohorts: Spring\\x1b[31m (intervention\\u202e)" in init.output.splitlines()
+    show = run(["--db", db, "instrument", "show", "confidence_calm_care"])
+    assert show.exit_code == 0, show.output
+    assert_escaped(show.output)
+    assert "Confidence\\x1b[2J\\u202e (study-defined)" in show.output

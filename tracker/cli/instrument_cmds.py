@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, echo, emit, format_option, study_option, unit_of_work
 
 
 @click.group()
@@ -29,7 +29,7 @@ def instrument_add(study_name, codes_or_files) -> None:
         results = [add_instrument(session, s, item) for item in codes_or_files]
     for r in results:
         note = {"added": "added", "new version": "added as a new version", "unchanged": "already stored, unchanged"}[r.status]
-        click.echo(f"{r.code} (version {r.version}, sha256 {r.sha256[:12]}): {note}")
+        echo(f"{r.code} (version {r.version}, sha256 {r.sha256[:12]}): {note}")
 
 
 @instrument.command("list")
@@ -85,9 +85,9 @@ def instrument_show(study_name, code) -> None:
     with unit_of_work() as session:
         stored = definitions(session, resolve_study(session, study_name))
     if code in stored:
-        click.echo(describe(stored[code]))
+        echo(describe(stored[code]))
     else:
-        click.echo(describe(load_builtin(code)))
+        echo(describe(load_builtin(code)))
         click.echo("(built-in library definition; not yet added to this study: tracker instrument add " + code + ")")
 
 

@@ -31,7 +31,7 @@ def init(study_name: str | None, from_file: Path | None) -> None:
         click.echo(f"Database {redact_url(result['url'])} migrated to revision {result['revision']}.")
     click.echo(f"Study {result['study']!r} created.")
     for line in result["details"]:
-        click.echo(f"  {line}")
+        echo(f"  {line}")
 
 
 @click.group()
