@@ -78,3 +78,14 @@ def test_a_folder_given_as_the_database(tmp_path):
     result = run(argv)
     assert_error(result, argv)
     assert result.stderr == f"Error: {tmp_path} is a folder, not a SQLite file; check --db / TRACKER_DATABASE_URL\n"
+
+
+def test_a_full_disk_under_the_sqlite_file(tmp_path, mount):
+    disk = mount("small", "size=64k")
+    db = disk / "t.db"
+    argv = ["--db", str(db), "init", "--study", "S"]
+    result = run(argv)
+    assert_error(result, argv)
+    assert result.stderr == (
+        f"Error: the SQLite file {db} cannot grow: the disk is full (database or disk is full); nothing was written\n"
+    )

@@ -10,8 +10,6 @@ bits), else a folder without write permission.
 from __future__ import annotations
 
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -25,27 +23,6 @@ def study_db(tmp_path) -> str:
                  ["cohort", "add", "Spring", "--arm", "intervention"]):
         assert run(["--db", str(path), *argv]).exit_code == 0
     return str(path)
-
-
-@pytest.fixture
-def mount(tmp_path):
-    """A function mounting a tmpfs with the given options; unmounted afterwards."""
-    mounted = []
-
-    def make(name: str, options: str) -> Path:
-        if os.geteuid() != 0:
-            pytest.skip("mounting a small file system needs root")
-        point = tmp_path / name
-        point.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-        mounted.append(point)
-        return point
-
-    yield make
-    for point in mounted:
-        subprocess.run(["umount", str(point)], check=False)
 
 
 def test_out_through_a_file(study_db, tmp_path):
