@@ -48,3 +48,13 @@ def test_the_db_option_states_each_commands_own_default():
     assert len(with_db) > 10
     for path in with_db:
         assert "default ./tracker.db" in flat[path], path
+
+
+def test_no_db_option_reads_the_environment_itself():
+    """TRACKER_DATABASE_URL is read once, after the command line (cli.common.db_url): an option reading
+    it would overwrite a --db given to the group (issue 13: `tracker --db b.db cohort add` wrote to a.db)."""
+    options = [(path, p) for path, command in [((), cli), *walk(cli)] for p in command.params if p.name == "db"]
+    assert len(options) > 10
+    for path, option in options:
+        assert option.envvar is None, f"tracker {' '.join(path)} --db reads {option.envvar}"
+        assert "env TRACKER_DATABASE_URL" in option.help, path
