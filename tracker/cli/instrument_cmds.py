@@ -55,7 +55,8 @@ def instrument_list(study_name, library, fmt) -> None:
     rows = [
         {
             "code": d.code, "version": d.version, "name": d.name, "items": d.items,
-            "range": f"{_num(d.min)}-{_num(d.max)}", "scoring": d.scoring,
+            "range": f"{_num(d.min)}-{_num(d.max)}" + (" (own ranges for some items)" if d.item_ranges else ""),
+            "scoring": d.scoring,
             "measures": len(d.measures), "sha256": d.sha256[:12],
         }
         for d in defs
@@ -74,7 +75,16 @@ def _num(x) -> str:
 def instrument_show(study_name, code) -> None:
     """Show items, range, reverse keys, subscales, scoring and proration of an instrument.
 
-    Shows the study's stored definition, else the built-in one.
+    Shows the study's stored definition, else the built-in one. Items whose
+    range differs from the instrument's are listed as "item range" lines; in a
+    TOML file they are one table per range:
+
+    \b
+      [[item_ranges]]
+      items = [9, 10]
+      min = 0
+      max = 4
+      values = [0, 2, 4]   # optional: the only values allowed
 
     Example: tracker instrument show scs_sf
     """
