@@ -5,13 +5,23 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import Runner
+
 DICTIONARY = Path(__file__).parents[1] / "instruments" / "data" / "dictionary.csv"
 
 
-def test_writes_instrument_and_map_and_lists_what_was_left_out(tracker, tmp_path):
+
+@pytest.fixture
+def files(tmp_path) -> Runner:
+    """The CLI without a database: these commands read and write files only."""
+    return Runner("sqlite:///unused.db", tmp_path)
+
+def test_writes_instrument_and_map_and_lists_what_was_left_out(files, tmp_path):
     out = tmp_path / "instruments"
-    r = tracker("instrument", "from-redcap", str(DICTIONARY), "--form", "wellbeing", "--code", "wb",
-                "--out", str(out), db=False)
+    r = files("instrument", "from-redcap", str(DICTIONARY), "--form", "wellbeing", "--code", "wb",
+                "--out", str(out))
     assert r.output.splitlines()[:9] == [
         "form wellbeing: 7 items -> instrument wb",
         "    1  wb_sleep  text  0-24",
@@ -40,19 +50,19 @@ def test_generated_instrument_can_be_added(tracker, tmp_path):
     assert r.output.startswith("pss (version 1, sha256 ") and r.output.endswith(": added\n")
 
 
-def test_refuses_to_overwrite_and_bad_targets(tracker, tmp_path):
+def test_refuses_to_overwrite_and_bad_targets(files, tmp_path):
     args = ("instrument", "from-redcap", str(DICTIONARY), "--form", "pss", "--out")
-    tracker(*args, str(tmp_path), db=False)
+    files(*args, str(tmp_path))
     (tmp_path / "pss.toml").write_text("# edited by hand\n")
-    r = tracker(*args, str(tmp_path), db=False, expect=1)
+    r = files(*args, str(tmp_path), expect=1)
     assert r.output == (f"Error: {tmp_path / 'pss.toml'} and {tmp_path / 'pss.map.toml'} already exist; move them away "
                         "or choose another --out (generated files are never overwritten)\n")
     assert (tmp_path / "pss.toml").read_text() == "# edited by hand\n"
-    r = tracker(*args, str(tmp_path / "no" / "such"), db=False, expect=1)
+    r = files(*args, str(tmp_path / "no" / "such"), expect=1)
     assert r.output == f"Error: cannot write {tmp_path / 'no' / 'such'}: the folder does not exist\n"
-    r = tracker("instrument", "from-redcap", str(DICTIONARY), "--form", "nope", "--out", str(tmp_path),
-                db=False, expect=1)
+    r = files("instrument", "from-redcap", str(DICTIONARY), "--form", "nope", "--out", str(tmp_path),
+                expect=1)
     assert r.output == (f"Error: {DICTIONARY} has no form 'nope'. Its forms: enrollment, pss, wellbeing\n")
-    r = tracker("instrument", "from-redcap", str(tmp_path / "missing.csv"), "--form", "pss", "--out", str(tmp_path),
-                db=False, expect=1)
+    r = files("instrument", "from-redcap", str(tmp_path / "missing.csv"), "--form", "pss", "--out", str(tmp_path),
+                expect=1)
     assert r.output == f"Error: data dictionary '{tmp_path / 'missing.csv'}' does not exist\n"
