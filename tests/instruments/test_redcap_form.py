@@ -137,3 +137,16 @@ def test_errors(fields):
                                             ("***", "form")])
 def test_default_code(form, code):
     assert default_code(form) == code
+
+
+def test_number_fields_with_unreadable_bounds_are_left_out():
+    fields = _dictionary(
+        "record_id,f,,text,Record,,,,,,",
+        'hrs,f,,text,Hours,,,number_comma_decimal,"0,5",10,',
+        "n,f,,text,N,,,integer,0,7,",
+    )
+    r = build_redcap_form(fields, "f")
+    assert [i.field for i in r.items] == ["n"]
+    assert r.left_out[1].reason == "Text Validation Min/Max '0,5' not a number: its range is unknown (add the item " \
+                                   "to the TOML by hand)"
+    assert 'completed = "f_timestamp"   # exported when the form is a survey; otherwise delete this line\n' in r.map_toml

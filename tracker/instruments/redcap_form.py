@@ -130,6 +130,10 @@ def _item_range(f: DictionaryField) -> tuple[tuple | None, str]:
     if t == "text":
         if f.validation == "integer" or f.validation.startswith("number"):
             lo, hi = _number(f.vmin), _number(f.vmax)
+            unreadable = [v for v in (f.vmin, f.vmax) if v and _number(v) is None]
+            if unreadable:
+                return None, (f"Text Validation Min/Max {', '.join(repr(v) for v in unreadable)} not a number: "
+                              "its range is unknown (add the item to the TOML by hand)")
             if lo is None or hi is None:
                 return None, (f"{f.validation} field without Text Validation Min and Max: its range is unknown "
                               "(set them in REDCap, or add the item to the TOML by hand)")
@@ -287,7 +291,8 @@ def _map_toml(code, form, source, items, labels, identifiers, record_id, conflic
         "[[items]]",
         f"instrument = {toml_string(code)}",
         f"columns = {toml_value([i.field for i in items])}",
-        f"completed = {toml_string(form + '_timestamp')}",
+        f"completed = {toml_string(form + '_timestamp')}"
+        "   # exported when the form is a survey; otherwise delete this line",
     ]
     for c in conflicts:
         lines.append(f"# label left out: {toml_comment(c)}")
