@@ -121,3 +121,11 @@ def test_not_a_qualtrics_export(rows):
 def test_broken_json_import_id_is_none():
     h = read_header([["Q1", "Q2"], ["a", "b"], ['{"ImportId":"QID1"}', '{"ImportId": broken']])
     assert h.import_ids == ["QID1", None]
+
+
+def test_metadata_columns():
+    from tracker.ingest.qualtrics import IDENTIFIER_COLUMNS, METADATA_COLUMNS, is_metadata
+
+    assert is_metadata(" EndDate ") and is_metadata("Q_RecaptchaScore") and is_metadata("ResponseID")
+    assert not is_metadata("Q1_1") and not is_metadata("Q11 Slider_1")
+    assert IDENTIFIER_COLUMNS <= METADATA_COLUMNS

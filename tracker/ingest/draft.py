@@ -39,17 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracker.errors import Conflict, NotFound, TrackerError
-from tracker.ingest.qualtrics import detect_variant, read_header
+from tracker.ingest.qualtrics import detect_variant, is_metadata, read_header
 from tracker.ingest.redcap import is_bookkeeping
 from tracker.instruments.tomltext import toml_comment, toml_string, toml_value
 
 FORMATS = ("wide", "long", "redcap", "qualtrics", "xlsx")
-QUALTRICS_METADATA = {
-    "startdate", "enddate", "status", "ipaddress", "progress", "duration (in seconds)", "finished",
-    "recordeddate", "responseid", "responseset", "recipientlastname", "recipientfirstname", "recipientemail",
-    "externalreference", "externaldatareference", "locationlatitude", "locationlongitude", "locationaccuracy",
-    "distributionchannel", "userlanguage", "name", "emailaddress",
-}
 _ID_NAMES = ("participant", "participant_id", "participant_code", "study_id", "subject", "subject_id", "pid",
              "code", "id")
 _IDENTIFIER = re.compile(
@@ -208,7 +202,7 @@ def draft_map(rows: list[list[str]], fmt: str | None = None, source: str = "<fil
             others[j] = "a column without a name"
         elif fmt == "redcap" and is_bookkeeping(n):
             others[j] = "REDCap bookkeeping"
-        elif fmt == "qualtrics" and (n.lower() in QUALTRICS_METADATA or n.startswith("Q_")):
+        elif fmt == "qualtrics" and is_metadata(n):
             others[j] = "Qualtrics metadata"
         elif fmt == "long" and n.lower() in _LONG_COLUMNS:
             others[j] = "a column of the long layout (the import reads it)"

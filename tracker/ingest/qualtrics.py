@@ -50,6 +50,25 @@ from dataclasses import dataclass, field
 from tracker.errors import TrackerError
 
 VARIANTS = ("current", "2016", "legacy")
+#: Qualtrics' own columns (lowercased), in every vintage: never items. Some hold direct
+#: identifiers (recipient names and e-mail, IP address, location) and must never be read.
+METADATA_COLUMNS = frozenset({
+    "startdate", "enddate", "status", "ipaddress", "progress", "duration (in seconds)", "finished",
+    "recordeddate", "responseid", "responseset", "recipientlastname", "recipientfirstname", "recipientemail",
+    "externalreference", "externaldatareference", "locationlatitude", "locationlongitude", "locationaccuracy",
+    "distributionchannel", "userlanguage", "name", "emailaddress",
+})
+IDENTIFIER_COLUMNS = frozenset({
+    "ipaddress", "recipientlastname", "recipientfirstname", "recipientemail", "locationlatitude",
+    "locationlongitude", "name", "emailaddress",
+})
+
+
+def is_metadata(column: str) -> bool:
+    """Whether ``column`` is one of Qualtrics' own columns (:data:`METADATA_COLUMNS`, or ``Q_...`` such as
+    ``Q_RecaptchaScore``), compared case-insensitively after stripping spaces."""
+    name = column.strip()
+    return name.lower() in METADATA_COLUMNS or name.startswith("Q_")
 SKIP_REASONS = ("preview", "test", "spam")
 
 _STATUS_SKIP = {
