@@ -140,10 +140,14 @@ def test_reverse_keying_uses_the_items_own_range():
         ([{"items": [9], "min": 0.5, "max": 4}], "item_ranges[1].min", "non_integer_bound", "whole number"),
         ([{"items": [9], "min": 0, "max": 4, "values": [0, 5]}], "item_ranges[1].values", "value_outside_range",
          "5 is outside this range's min..max (0..4)"),
-        ([{"items": [9], "min": 0, "max": 4, "values": [0, 2, 2]}], "item_ranges[1].values", "duplicate_value",
+        ([{"items": [9], "min": 0, "max": 4, "values": [0, 2, 2, 4]}], "item_ranges[1].values", "duplicate_value",
          "2 is listed twice"),
-        ([{"items": [9], "min": 0, "max": 4, "values": [0, 1.5]}], "item_ranges[1].values", "non_integer_value",
+        ([{"items": [9], "min": 0, "max": 4, "values": [0, 1.5, 4]}], "item_ranges[1].values", "non_integer_value",
          "whole numbers"),
+        ([{"items": [9], "min": 0, "max": 4, "values": [1, 2]}], "item_ranges[1].values", "values_miss_bounds",
+         "must include the range's min (0) and max (4): set min and max to the lowest and highest allowed value"),
+        ([{"items": [9], "min": 0, "max": 4, "values": [0, 2]}], "item_ranges[1].values", "values_miss_bounds",
+         "must include the range's max (4)"),
         ([{"items": [9], "min": 0, "max": 4, "values": []}], "item_ranges[1].values", "empty", "non-empty list"),
         ([{"items": [9], "min": 0, "max": 4, "value": [0, 2]}], "item_ranges[1].value", "unknown_key",
          "did you mean 'values'?"),
@@ -255,3 +259,71 @@ def test_checked_cells_without_item_ranges_unchanged():
     assert value_problem("out_of_range", d, text="5").message == (
         "out of range; pss4 items take a whole number from 0 to 4"
     )
+
+
+# ---- properties over random definitions with item ranges ------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def _ranged(draw):
+    k = draw(st.integers(2, 7))
+    ranges, owned = [], set()
+    for _ in range(draw(st.integers(1, 3))):
+        free = sorted(set(range(1, k + 1)) - owned)
+        if not free:
+            break
+        items = sorted(draw(st.sets(st.sampled_from(free), min_size=1)))
+        owned |= set(items)
+        lo = draw(st.integers(-3, 3))
+        hi = lo + draw(st.integers(1, 8))
+        r = {"items": items, "min": lo, "max": hi}
+        if draw(st.booleans()):  # the ends are always among the values
+            r["values"] = sorted(draw(st.sets(st.integers(lo, hi))) | {lo, hi})
+        ranges.append(r)
+    data = {
+        "code": "gen", "name": "Generated", "items": k, "min": 0, "max": 4, "higher_is_better": True,
+        "reverse": sorted(draw(st.sets(st.integers(1, k)))), "scoring": draw(st.sampled_from(["sum", "mean"])),
+        "max_missing": draw(st.integers(0, k - 1)), "item_ranges": ranges,
+    }
+    d = InstrumentDef.from_dict(data)
+    rows = []
+    for _ in range(draw(st.integers(1, 5))):
+        row = []
+        for i in range(1, k + 1):
+            allowed = d.item_values(i) or tuple(range(int(d.item_range(i)[0]), int(d.item_range(i)[1]) + 1))
+            row.append(float(draw(st.sampled_from(allowed))) if draw(st.integers(0, 4)) else math.nan)
+        rows.append(row)
+    return d, np.array(rows)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_ranged())
+def test_valid_values_pass_and_scores_stay_within_the_measure_range(case):
+    d, matrix = case
+    items = np.tile(np.arange(1, d.items + 1), (len(matrix), 1))
+    flat = pd.Series(matrix.ravel())
+    assert check_item_values(flat, d, items=items.ravel()).isna().all()
+    wide = pd.DataFrame(matrix, columns=d.item_names, index=range(len(matrix)))
+    scores = score_wide(wide, d)
+    m = d.measure("gen")
+    got = scores["score"].dropna()
+    assert ((got >= m.score_min - 1e-9) & (got <= m.score_max + 1e-9)).all()
+    # the extremes are reached by a complete response at every item's keyed minimum / maximum
+    lows = [d.item_range(i)[1] if i in d.reverse else d.item_range(i)[0] for i in range(1, d.items + 1)]
+    highs = [d.item_range(i)[0] if i in d.reverse else d.item_range(i)[1] for i in range(1, d.items + 1)]
+    if d.max_missing == 0:
+        edge = score_wide(pd.DataFrame([lows, highs], columns=d.item_names, index=[0, 1]), d)["score"].tolist()
+        assert edge == pytest.approx([m.score_min, m.score_max])
+
+
+def test_describe_shows_item_ranges_and_own_range_reversal():
+    from tracker.instruments import describe
+
+    text = describe(_definition(GOLDEN / "mixed.toml"))
+    assert "  item range   item 4: 0-10, any value\n" in text
+    assert "  reverse      2, 4 (scored as min + max - value of each item's own range)\n" in text
+    audit = describe(_definition(GOLDEN / "audit.toml"))
+    assert "  item range   items 9, 10: 0-4, values 0, 2, 4\n" in audit

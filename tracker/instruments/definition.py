@@ -127,8 +127,8 @@ class ItemRange:
     """Items whose range differs from the instrument's (``[[item_ranges]]``).
 
     ``values``, when given, are the only values the items take (AUDIT items 9
-    and 10: 0, 2 or 4); they lie within ``min..max``. Reverse keying of these
-    items uses their own ``min + max``.
+    and 10: 0, 2 or 4); they lie within ``min..max`` and include both ends.
+    Reverse keying of these items uses their own ``min + max``.
     """
 
     items: tuple[int, ...]
@@ -888,7 +888,15 @@ def _parse_allowed_values(table, prefix, lo, hi, integer, problems) -> tuple[flo
         if x in seen:
             problems.add(field_name, "duplicate_value", f"{_canonical_number(x)} is listed twice", x)
         seen.append(x)
-    return tuple(sorted(_canonical_number(x) for x in seen if _is_number(x)))
+    numbers = [x for x in seen if _is_number(x)]
+    if lo is not None and hi is not None and numbers and lo < hi:
+        ends = [f"{k} ({_canonical_number(b)})" for k, b in (("min", lo), ("max", hi)) if b not in numbers]
+        if ends:
+            # The ends are what reverse keying (min + max - value) and the score range rest on.
+            problems.add(field_name, "values_miss_bounds",
+                         f"must include the range's {' and '.join(ends)}: set min and max to the lowest and "
+                         "highest allowed value", v)
+    return tuple(sorted(_canonical_number(x) for x in numbers))
 
 
 def _parse_subscales(
