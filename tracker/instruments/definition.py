@@ -158,10 +158,10 @@ class MeasureDef:
     multiplier: float
     item_min: float
     item_max: float
-    higher_is_better: bool
-    reliability: float | None
     item_lows: tuple[float, ...] = ()
     item_highs: tuple[float, ...] = ()
+    higher_is_better: bool
+    reliability: float | None
 
     @property
     def n_items(self) -> int:
@@ -281,10 +281,10 @@ class InstrumentDef:
                     multiplier=self.multiplier,
                     item_min=self.min,
                     item_max=self.max,
-                    higher_is_better=self.higher_is_better,
-                    reliability=self.reliability,
                     item_lows=self.item_lows,
                     item_highs=self.item_highs,
+                    higher_is_better=self.higher_is_better,
+                    reliability=self.reliability,
                 )
             )
         for sub in self.subscales:
@@ -317,12 +317,12 @@ class InstrumentDef:
             multiplier=sub.multiplier,
             item_min=self.min,
             item_max=self.max,
+            item_lows=tuple(self.item_lows[i - 1] for i in items),
+            item_highs=tuple(self.item_highs[i - 1] for i in items),
             higher_is_better=(
                 self.higher_is_better if sub.higher_is_better is None else sub.higher_is_better
             ),
             reliability=sub.reliability,
-            item_lows=tuple(self.item_lows[i - 1] for i in items),
-            item_highs=tuple(self.item_highs[i - 1] for i in items),
         )
 
     # ---- canonical form and identity -----------------------------------------
