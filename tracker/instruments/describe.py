@@ -52,12 +52,10 @@ def describe(definition: InstrumentDef) -> str:
         f"{kind} {_num(d.min)}-{_num(d.max)}"
     )
     for r in d.item_ranges:
-        allowed = (
-            "values " + ", ".join(_num(v) for v in r.values) if r.values is not None else "any value"
-        )
+        allowed = "" if r.values is None else ", values " + ", ".join(_num(v) for v in r.values)
         lines.append(
             f"  item range   item{'s' if len(r.items) != 1 else ''} {_items(r.items)}: "
-            f"{_num(r.min)}-{_num(r.max)}, {allowed}"
+            f"{_num(r.min)}-{_num(r.max)}{allowed}"
         )
     if d.reverse:
         sums = sorted({d.item_range(i)[0] + d.item_range(i)[1] for i in d.reverse})
