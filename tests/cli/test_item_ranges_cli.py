@@ -78,3 +78,11 @@ def test_long_import_uses_the_item_of_each_row(study, tmp_path):
     r = study("import", "responses", str(long), "--format", "long", expect=1)
     assert "row 3, column 'value': not one of the allowed values; audit item 9 takes 0, 2 or 4" in r.output
     assert "row 2" not in r.output
+
+
+def test_a_file_with_some_item_columns_checks_each_against_its_own_item(study, tmp_path):
+    part = tmp_path / "part.csv"
+    part.write_text("participant,completed,audit_9,audit_1\nP001,2027-03-02,3,3\n")  # item 9 first, items 2-8 absent
+    r = study("import", "responses", str(part), "--wave", "baseline", "--dry-run", expect=1)
+    assert "row 2, column 'audit_9': not one of the allowed values; audit item 9 takes 0, 2 or 4 (value '3')" in r.output
+    assert "'audit_1'" not in r.output
