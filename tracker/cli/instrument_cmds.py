@@ -9,7 +9,7 @@ from tracker.cli.common import db_option, echo, emit, format_option, study_optio
 
 @click.group()
 def instrument() -> None:
-    """Questionnaire definitions: add, list, show."""
+    """Questionnaire definitions: add, list, show, from-redcap."""
 
 
 @instrument.command("add")
@@ -55,7 +55,8 @@ def instrument_list(study_name, library, fmt) -> None:
     rows = [
         {
             "code": d.code, "version": d.version, "name": d.name, "items": d.items,
-            "range": f"{_num(d.min)}-{_num(d.max)}", "scoring": d.scoring,
+            "range": f"{_num(d.min)}-{_num(d.max)}" + (" (own ranges for some items)" if d.item_ranges else ""),
+            "scoring": d.scoring,
             "measures": len(d.measures), "sha256": d.sha256[:12],
         }
         for d in defs
@@ -74,7 +75,16 @@ def _num(x) -> str:
 def instrument_show(study_name, code) -> None:
     """Show items, range, reverse keys, subscales, scoring and proration of an instrument.
 
-    Shows the study's stored definition, else the built-in one.
+    Shows the study's stored definition, else the built-in one. Items whose
+    range differs from the instrument's are listed as "item range" lines; in a
+    TOML file they are one table per range:
+
+    \b
+      [[item_ranges]]
+      items = [9, 10]
+      min = 0
+      max = 4
+      values = [0, 2, 4]   # optional: the only values allowed
 
     Example: tracker instrument show scs_sf
     """
@@ -89,6 +99,44 @@ def instrument_show(study_name, code) -> None:
     else:
         echo(describe(load_builtin(code)))
         click.echo("(built-in library definition; not yet added to this study: tracker instrument add " + code + ")")
+
+
+@instrument.command("from-redcap")
+@click.argument("dictionary", type=click.Path(dir_okay=False))
+@click.option("--form", "form", required=True, help="The REDCap form (instrument) name, as in the dictionary's Form Name column.")
+@click.option("--code", default=None, help="Instrument code (default: the form name).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for CODE.toml and CODE.map.toml (created if missing; files are never overwritten).")
+def instrument_from_redcap(dictionary, form, code, out_dir) -> None:
+    """Turn one form of a REDCap data dictionary into an instrument TOML and its import map.
+
+    Radio, dropdown, yesno, truefalse and slider fields and integer/number text
+    fields become items in field order, each with its own range (choice codes,
+    the slider's 0-100, or the validation min/max). Choice labels go into the
+    map's labels. Other fields and identifiers are left out and listed. A
+    dictionary holds no reverse keying or scoring rule: the TOML sums and says
+    so; edit it before `tracker instrument add`.
+
+    Example: tracker instrument from-redcap dictionary.csv --form pss --out instruments/
+    """
+    from tracker.instruments.redcap_form import instrument_from_redcap
+
+    r = instrument_from_redcap(dictionary, form, out_dir, code=code)
+    click.echo(f"form {r.form}: {len(r.items)} item{'s' if len(r.items) != 1 else ''} -> instrument {r.code}")
+    for i in r.items:
+        rng = ", ".join(_num(v) for v in i.values) if i.values is not None else f"{_num(i.min)}-{_num(i.max)}"
+        click.echo(f"  {i.number:>3}  {i.field}  {i.field_type}  {rng}")
+    if r.left_out:
+        click.echo(f"left out ({len(r.left_out)}):")
+        for x in r.left_out:
+            click.echo(f"  {x.field}  {x.field_type}: {x.reason}")
+    if r.identifiers:
+        click.echo("identifiers (never read by the import): " + ", ".join(r.identifiers))
+    for c in r.label_conflicts:
+        click.echo(f"label left out of the map: {c}")
+    click.echo("reverse keying and scoring are not in a dictionary: the TOML sums the items; check it before adding")
+    for p in r.written:
+        click.echo(f"wrote {p}")
 
 
 COMMANDS = [instrument]

@@ -212,7 +212,7 @@ class Collector:
         answered = np.zeros(n, dtype=bool)
         for block in layout.blocks:
             present = block.cols[block.cols >= 0]
-            cells = CheckedCells(arr[:, present], block.instrument.definition)
+            cells = CheckedCells(arr[:, present], block.instrument.definition, items=np.flatnonzero(block.cols >= 0) + 1)
             checked.append(cells)
             answered |= cells.nonempty.any(axis=1)
         skip = np.zeros(n, dtype=bool)
@@ -244,7 +244,7 @@ class Collector:
             for i, j in zip(*np.nonzero(cells.bad & active[:, None]), strict=True):
                 col = int(block.cols[present[j]])
                 self.problems.add(value_problem(
-                    cells.rule(i, j), block.instrument.definition, text=arr[i, col],
+                    cells.rule(i, j), block.instrument.definition, text=arr[i, col], item=cells.item(i, j),
                     file=self.name, row=int(rows[i]), column=layout.header[col]))
             code = block.instrument.code
             own_date = completed
@@ -290,10 +290,11 @@ class Collector:
             for i in sel[bad_item]:
                 self.problems.add(value_problem("unknown_item", info.definition, text=arr[i, layout.item_col],
                                                 file=self.name, row=int(rows[i]), column=layout.header[layout.item_col]))
-            cells = CheckedCells(arr[sel, layout.value_col][:, None], info.definition)
+            cells = CheckedCells(arr[sel, layout.value_col][:, None], info.definition, items=items[:, None])
             for j in np.flatnonzero(cells.bad[:, 0]):
                 i = sel[j]
                 self.problems.add(value_problem(cells.rule(j, 0), info.definition, text=arr[i, layout.value_col],
+                                                item=cells.item(j, 0) if not bad_item[j] else None,
                                                 file=self.name, row=int(rows[i]), column=layout.header[layout.value_col]))
             ok = valid_row[sel] & ~bad_item
             keep = sel[ok]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tracker.instruments.definition import (
     InstrumentDef,
+    ItemRange,
     MeasureDef,
     SubscaleDef,
     load_toml,
@@ -20,6 +21,7 @@ from tracker.instruments.library import builtin_codes, load_builtin, resolve
 
 __all__ = [
     "InstrumentDef",
+    "ItemRange",
     "MeasureDef",
     "SubscaleDef",
     "builtin_codes",

@@ -50,13 +50,15 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from tracker.errors import NotFound, Problem, ValidationError
 
 SCORING_METHODS = ("sum", "mean")
-CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Matched with fullmatch: ``$`` alone also matches before a trailing newline ("nl\\n").
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 CODE_MAX_LENGTH = 40
 #: items per instrument at most: the loaders pack an item number into 16 bits
 MAX_ITEMS = 10_000
@@ -74,6 +76,7 @@ INSTRUMENT_KEYS = (
     "min",
     "max",
     "integer",
+    "item_ranges",
     "reverse",
     "higher_is_better",
     "scoring",
@@ -94,6 +97,7 @@ SUBSCALE_KEYS = (
     "multiplier",
     "reliability",
 )
+ITEM_RANGE_KEYS = ("items", "min", "max", "values")
 _REQUIRED_INSTRUMENT_KEYS = ("code", "name", "items", "min", "max", "scoring", "higher_is_better")
 _REQUIRED_SUBSCALE_KEYS = ("code", "items")
 
@@ -118,11 +122,29 @@ class SubscaleDef:
     reliability: float | None = None
 
 
+@dataclass(frozen=True)
+class ItemRange:
+    """Items whose range differs from the instrument's (``[[item_ranges]]``).
+
+    ``values``, when given, are the only values the items take (AUDIT items 9
+    and 10: 0, 2 or 4); they lie within ``min..max`` and include both ends.
+    Reverse keying of these items uses their own ``min + max``.
+    """
+
+    items: tuple[int, ...]
+    min: float
+    max: float
+    values: tuple[float, ...] | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class MeasureDef:
     """One scored quantity of an instrument, with every inheritance resolved.
 
-    ``score_min``/``score_max`` bound the score after proration and multiplier.
+    ``item_lows``/``item_highs`` are the range of each of ``items`` (the
+    instrument's ``min``/``max`` unless an ``[[item_ranges]]`` table says
+    otherwise); ``score_min``/``score_max`` bound the score after proration and
+    multiplier.
     """
 
     code: str
@@ -136,6 +158,8 @@ class MeasureDef:
     multiplier: float
     item_min: float
     item_max: float
+    item_lows: tuple[float, ...] = ()
+    item_highs: tuple[float, ...] = ()
     higher_is_better: bool
     reliability: float | None
 
@@ -143,15 +167,26 @@ class MeasureDef:
     def n_items(self) -> int:
         return len(self.items)
 
-    @property
-    def score_min(self) -> float:
-        base = self.item_min * self.n_items if self.scoring == "sum" else self.item_min
+    def _bound(self, per_item: tuple[float, ...], lowest: bool) -> float:
+        # A prorated score is the mean of at least K - max_missing answered items
+        # (times K for a sum); its extreme is the mean of the K - max_missing most
+        # extreme item bounds. With one range for every item this is min * K.
+        k = self.n_items
+        bounds = list(per_item) if len(per_item) == k else [self.item_min if lowest else self.item_max] * k
+        used = sorted(bounds, reverse=not lowest)[: max(1, k - self.max_missing)]
+        mean = sum(used) / len(used)
+        if all(b == bounds[0] for b in bounds):
+            mean = bounds[0]  # exact, no rounding from the division
+        base = mean * k if self.scoring == "sum" else mean
         return base * self.multiplier
 
     @property
+    def score_min(self) -> float:
+        return self._bound(self.item_lows, lowest=True)
+
+    @property
     def score_max(self) -> float:
-        base = self.item_max * self.n_items if self.scoring == "sum" else self.item_max
-        return base * self.multiplier
+        return self._bound(self.item_highs, lowest=False)
 
     @property
     def score_range(self) -> tuple[float, float]:
@@ -185,8 +220,43 @@ class InstrumentDef:
     reliability: float | None = None
     total: bool = True
     subscales: tuple[SubscaleDef, ...] = field(default_factory=tuple)
+    item_ranges: tuple[ItemRange, ...] = field(default_factory=tuple)
 
     # ---- derived views -------------------------------------------------------
+
+    def own_range(self, item: int) -> ItemRange | None:
+        """The ``[[item_ranges]]`` table that covers ``item``, or ``None`` (the instrument's range)."""
+        for r in self.item_ranges:
+            if item in r.items:
+                return r
+        return None
+
+    def item_range(self, item: int) -> tuple[float, float]:
+        """``(min, max)`` of one item: its own range, else the instrument's."""
+        r = self.own_range(item)
+        return (self.min, self.max) if r is None else (r.min, r.max)
+
+    def item_values(self, item: int) -> tuple[float, ...] | None:
+        """The only values ``item`` may take, or ``None`` when any value in its range is allowed."""
+        r = self.own_range(item)
+        return None if r is None else r.values
+
+    @cached_property
+    def item_lows(self) -> tuple[float, ...]:
+        """The lower bound of items ``1..items``, in order."""
+        return self._bounds(0)
+
+    @cached_property
+    def item_highs(self) -> tuple[float, ...]:
+        """The upper bound of items ``1..items``, in order."""
+        return self._bounds(1)
+
+    def _bounds(self, which: int) -> tuple[float, ...]:
+        out = [(self.min, self.max)[which]] * self.items
+        for r in self.item_ranges:
+            for i in r.items:
+                out[i - 1] = (r.min, r.max)[which]
+        return tuple(out)
 
     @property
     def item_names(self) -> list[str]:
@@ -211,6 +281,8 @@ class InstrumentDef:
                     multiplier=self.multiplier,
                     item_min=self.min,
                     item_max=self.max,
+                    item_lows=self.item_lows,
+                    item_highs=self.item_highs,
                     higher_is_better=self.higher_is_better,
                     reliability=self.reliability,
                 )
@@ -245,6 +317,8 @@ class InstrumentDef:
             multiplier=sub.multiplier,
             item_min=self.min,
             item_max=self.max,
+            item_lows=tuple(self.item_lows[i - 1] for i in items),
+            item_highs=tuple(self.item_highs[i - 1] for i in items),
             higher_is_better=(
                 self.higher_is_better if sub.higher_is_better is None else sub.higher_is_better
             ),
@@ -257,7 +331,9 @@ class InstrumentDef:
         """Canonical plain dict in TOML shape: defaults and inheritance resolved.
 
         Keys whose value is ``None`` (no reliability) are left out, as TOML has no
-        null. ``InstrumentDef.from_dict(d.to_dict())`` scores exactly like ``d``.
+        null; so is ``item_ranges`` when there are none, which keeps the hash of
+        every definition written before item ranges existed. Item-range tables
+        are listed by their lowest item, each with its items and values sorted. ``InstrumentDef.from_dict(d.to_dict())`` scores exactly like ``d``.
         """
         out: dict[str, Any] = {
             "code": self.code,
@@ -280,6 +356,20 @@ class InstrumentDef:
             "total": self.total,
             "subscales": [],
         }
+        if self.item_ranges:
+            out["item_ranges"] = [
+                _drop_none(
+                    {
+                        "items": sorted(r.items),
+                        "min": _canonical_number(r.min),
+                        "max": _canonical_number(r.max),
+                        "values": None
+                        if r.values is None
+                        else [_canonical_number(v) for v in sorted(r.values)],
+                    }
+                )
+                for r in sorted(self.item_ranges, key=lambda r: min(r.items))
+            ]
         for sub in self.subscales:
             m = self._subscale_measure(sub)
             out["subscales"].append(
@@ -311,7 +401,12 @@ class InstrumentDef:
     def to_toml(self) -> str:
         """The canonical definition as TOML text (loads back to the same :attr:`sha256`)."""
         data = self.to_dict()
-        lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k != "subscales"]
+        tables = ("subscales", "item_ranges")
+        lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k not in tables]
+        for r in data.get("item_ranges", []):
+            lines.append("")
+            lines.append("[[item_ranges]]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in r.items())
         for sub in data.get("subscales", []):
             lines.append("")
             lines.append("[[subscales]]")
@@ -495,7 +590,7 @@ def _get_number(table, key, prefix, problems, *, required=False, default=None) -
 def _check_code(code: str | None, field_name: str, problems: _Problems) -> None:
     if code is None:
         return
-    if not CODE_PATTERN.match(code):
+    if not CODE_PATTERN.fullmatch(code):
         problems.add(
             field_name,
             "invalid_code",
@@ -665,6 +760,7 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
     )
     total = _get_bool(data, "total", "", problems, default=True)
 
+    item_ranges = _parse_item_ranges(data.get("item_ranges", []), n_items, integer, problems)
     subscales = _parse_subscales(data.get("subscales", []), n_items, problems)
     if total is False and subscales == ():
         problems.add("total", "no_measures", "total = false needs at least one [[subscales]] table")
@@ -691,7 +787,116 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
         reliability=reliability,
         total=total,
         subscales=subscales or (),
+        item_ranges=item_ranges or (),
     )
+
+
+def _parse_item_ranges(
+    raw: Any, n_items: int | None, integer: bool | None, problems: _Problems
+) -> tuple[ItemRange, ...] | None:
+    """``[[item_ranges]]``: items with a range of their own (each item in one table at most)."""
+    if not isinstance(raw, list):
+        problems.add(
+            "item_ranges",
+            "wrong_type",
+            f"must be an array of tables ([[item_ranges]]), not {_type_name(raw)}",
+        )
+        return None
+    out: list[ItemRange] = []
+    owner: dict[int, int] = {}
+    ok = True
+    for idx, table in enumerate(raw, start=1):
+        prefix = f"item_ranges[{idx}]."
+        if not isinstance(table, dict):
+            problems.add(
+                f"item_ranges[{idx}]", "wrong_type", f"must be a table, not {_type_name(table)}"
+            )
+            ok = False
+            continue
+        n_before = len(problems.items)
+        _check_unknown_keys(table, ITEM_RANGE_KEYS, prefix, problems)
+        items = _get_item_list(
+            table, "items", prefix, problems, n_items, required=True, allow_empty=False
+        )
+        for i in items or ():
+            if i in owner:
+                problems.add(
+                    prefix + "items",
+                    "duplicate_item_range",
+                    f"item {i} already has its range in item_ranges[{owner[i]}]",
+                    i,
+                )
+            else:
+                owner[i] = idx
+        lo = _get_number(table, "min", prefix, problems, required=True)
+        hi = _get_number(table, "max", prefix, problems, required=True)
+        if integer:
+            for key, v in (("min", lo), ("max", hi)):
+                if v is not None and float(v) != math.floor(v):
+                    problems.add(
+                        prefix + key,
+                        "non_integer_bound",
+                        "must be a whole number when integer = true",
+                        v,
+                    )
+        if lo is not None and hi is not None and not lo < hi:
+            problems.add(
+                prefix + "min", "bounds_order", f"min ({lo}) must be less than max ({hi})", lo
+            )
+        values = _parse_allowed_values(table, prefix, lo, hi, integer, problems)
+        if len(problems.items) != n_before:
+            ok = False
+            continue
+        out.append(
+            ItemRange(
+                items=items,
+                min=_canonical_number(lo),
+                max=_canonical_number(hi),
+                values=values,
+            )
+        )
+    return tuple(out) if ok else None
+
+
+def _parse_allowed_values(table, prefix, lo, hi, integer, problems) -> tuple[float, ...] | None:
+    if "values" not in table:
+        return None
+    field_name = prefix + "values"
+    v = table["values"]
+    if not isinstance(v, list) or not v:
+        problems.add(
+            field_name,
+            "wrong_type" if not isinstance(v, list) else "empty",
+            "must be a non-empty list of the numbers the items may take (e.g. [0, 2, 4])",
+            v,
+        )
+        return None
+    seen: list[float] = []
+    for x in v:
+        if not _is_number(x):
+            problems.add(field_name, "wrong_type", f"values must be numbers, not {_type_name(x)}", x)
+            continue
+        if integer and float(x) != math.floor(x):
+            problems.add(field_name, "non_integer_value", "must be whole numbers when integer = true", x)
+        if lo is not None and hi is not None and not lo <= x <= hi:
+            problems.add(
+                field_name,
+                "value_outside_range",
+                f"{_canonical_number(x)} is outside this range's min..max ({_canonical_number(lo)}..{_canonical_number(hi)})",
+                x,
+            )
+        if x in seen:
+            problems.add(field_name, "duplicate_value", f"{_canonical_number(x)} is listed twice", x)
+        seen.append(x)
+    numbers = [x for x in seen if _is_number(x)]
+    if lo is not None and hi is not None and numbers and lo < hi:
+        ends = [f"{k} ({_canonical_number(b)})" for k, b in (("min", lo), ("max", hi)) if b not in numbers]
+        if ends:
+            # The ends are what reverse keying (min + max - value) and the score range rest on.
+            problems.add(field_name, "values_miss_bounds",
+                         f"must include the range's {' and '.join(ends)}: set min and max to the lowest and "
+                         "highest allowed value", v)
+    return tuple(sorted(_canonical_number(x) for x in numbers))
 
 
 def _parse_subscales(

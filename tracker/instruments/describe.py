@@ -51,10 +51,19 @@ def describe(definition: InstrumentDef) -> str:
         f"  items        {d.items} ({d.item_names[0]} .. {d.item_names[-1]}), "
         f"{kind} {_num(d.min)}-{_num(d.max)}"
     )
-    if d.reverse:
+    for r in d.item_ranges:
+        allowed = "" if r.values is None else ", values " + ", ".join(_num(v) for v in r.values)
         lines.append(
-            f"  reverse      {_items(d.reverse)} (scored as {_num(d.min + d.max)} - value)"
+            f"  item range   item{'s' if len(r.items) != 1 else ''} {_items(r.items)}: "
+            f"{_num(r.min)}-{_num(r.max)}{allowed}"
         )
+    if d.reverse:
+        sums = sorted({d.item_range(i)[0] + d.item_range(i)[1] for i in d.reverse})
+        if len(sums) == 1:
+            rule = f"scored as {_num(sums[0])} - value"
+        else:
+            rule = "scored as min + max - value of each item's own range"
+        lines.append(f"  reverse      {_items(d.reverse)} ({rule})")
     lines.append("  measures")
     width = max(len(m.code) for m in d.measures)
     for m in d.measures:

@@ -18,6 +18,7 @@ from tracker.scoring.engine import (
 from tracker.scoring.values import (
     ITEM_VALUE_RULES,
     NOT_A_NUMBER,
+    NOT_ALLOWED,
     NOT_INTEGER,
     OUT_OF_RANGE,
     UNKNOWN_ITEM,
@@ -31,6 +32,7 @@ __all__ = [
     "ITEM_VALUE_RULES",
     "KEYED_COLUMNS",
     "NOT_A_NUMBER",
+    "NOT_ALLOWED",
     "NOT_INTEGER",
     "OUT_OF_RANGE",
     "SCORE_COLUMNS",

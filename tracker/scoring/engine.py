@@ -7,7 +7,8 @@ handful of numpy operations on its columns.
 
 Rules (SPEC "Instruments")
 --------------------------
-* Reverse keying: ``min + max - value`` for the measure's reverse-keyed items.
+* Reverse keying: ``min + max - value`` for the measure's reverse-keyed items,
+  with the item's own ``min``/``max`` when ``[[item_ranges]]`` give it one.
 * With ``k`` of a measure's ``K`` items answered and ``K - k <= max_missing``:
   ``sum`` scores are ``mean(answered) * K`` (the plain sum when ``k = K``),
   ``mean`` scores are ``mean(answered)``; otherwise the score is NaN.
@@ -183,7 +184,8 @@ def _matrix_from_long(responses: pd.DataFrame, definition: InstrumentDef):
 
     item_rules = check_item_numbers(item_raw, definition)
     bad_items = item_rules.notna().to_numpy()
-    value_rules = check_item_values(value_raw, definition)
+    item_numbers = coerce_item_values(item_raw).to_numpy()
+    value_rules = check_item_values(value_raw, definition, items=item_numbers)
     bad_values = value_rules.notna().to_numpy()
     if bad_items.any() or bad_values.any():
         for pos in np.flatnonzero(bad_items | bad_values)[:MAX_PROBLEMS]:
@@ -200,10 +202,11 @@ def _matrix_from_long(responses: pd.DataFrame, definition: InstrumentDef):
                 )
             if bad_values[pos]:
                 rule = value_rules.iloc[pos]
+                item = None if bad_items[pos] else int(item_numbers[pos])
                 problems.append(
                     Problem(
                         rule=rule,
-                        message=at + item_value_message(rule, definition),
+                        message=at + item_value_message(rule, definition, item),
                         row=row,
                         column="value",
                         value=_plain(value_raw.iloc[pos]),
@@ -283,9 +286,9 @@ def _matrix_from_wide(frame: pd.DataFrame, definition: InstrumentDef):
     problems: list[Problem] = []
     n_bad = 0
     columns = []
-    for name in names:
+    for item, name in enumerate(names, start=1):
         col = frame[name]
-        rules = check_item_values(col, definition)
+        rules = check_item_values(col, definition, items=item)
         bad = rules.notna().to_numpy()
         n_bad += int(bad.sum())
         for pos in np.flatnonzero(bad)[: max(0, MAX_PROBLEMS - len(problems))]:
@@ -293,7 +296,7 @@ def _matrix_from_wide(frame: pd.DataFrame, definition: InstrumentDef):
             problems.append(
                 Problem(
                     rule=rules.iloc[pos],
-                    message=at + item_value_message(rules.iloc[pos], definition),
+                    message=at + item_value_message(rules.iloc[pos], definition, item),
                     row=row,
                     column=name,
                     value=_plain(col.iloc[pos]),
@@ -330,7 +333,12 @@ def _keyed_block(matrix: np.ndarray, m: MeasureDef) -> np.ndarray:
     block = matrix[:, [i - 1 for i in m.items]]
     if m.reverse:
         positions = [m.items.index(i) for i in m.reverse]
-        block[:, positions] = reverse_key(block[:, positions], m.item_min, m.item_max)
+        if m.item_lows:  # each item reversed within its own range
+            low = np.array([m.item_lows[p] for p in positions])
+            high = np.array([m.item_highs[p] for p in positions])
+        else:
+            low, high = m.item_min, m.item_max
+        block[:, positions] = reverse_key(block[:, positions], low, high)
     return block
 
 
