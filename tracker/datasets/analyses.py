@@ -167,15 +167,19 @@ def trajectory_means(data: StudyData, *, measure: str | None = None) -> pd.DataF
     return model_means(_trajectory_fits(data, measure))
 
 
-def reliability(data: StudyData, *, wave: str | None = None) -> pd.DataFrame:
-    """Cronbach's alpha (raw, standardized, Feldt CI) and omega per measure and wave."""
+def reliability(data: StudyData, *, wave: str | None = None, boot: int = 0, seed: int = 1) -> pd.DataFrame:
+    """Cronbach's alpha (raw, standardized, Feldt CI) and omega per measure and wave; with
+    ``boot`` > 0 also omega's percentile bootstrap CI over ``boot`` resamples (``seed``)."""
+    if boot < 0:
+        raise AnalysisError(f"--boot must be 0 (no omega CI) or a number of resamples, not {boot}")
     items = data.keyed_items
     if wave is not None:
         items = items[items["wave"] == _check_wave(data, wave)]
     data.require(items=None if wave is None else [wave])
     measures = _measures(data)
     items = items[items["measure"].isin(measures)]
-    result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]])
+    result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]],
+                                  omega_boot=boot, seed=seed)
     # each measure's alpha, per wave, for the reliable change index of the same StudyData
     # (alpha of a measure depends on its own items only, so it is the number that
     # baseline_reliability would compute)
