@@ -209,8 +209,8 @@ def estimated_means(
         mean adds up (see :func:`trajectory`): the intercept's for the first
         wave of the reference arm, the within-participant df for a later wave.
         (nlme gives no df for a combination of coefficients; the smallest one
-        is the conservative choice, as emmeans' "containment" mode makes.) ``arm`` is "all" when the model has no arm term; ``n``
-        is the number of observations in the cell. Waves in ``wave_order``,
+        is the conservative choice.) ``arm`` is "all" when the model has no
+        arm term; ``n`` is the number of observations in the cell. Waves in ``wave_order``,
         arms sorted.
     """
     return model_means(fit_models(scores, measures=measures, arm=arm))
