@@ -135,4 +135,8 @@ def test_every_analysis_survives_degenerate_data(kind):
     explained(analysis.trajectory(scores, measures=["m1", "m2"]))
     explained(analysis.estimated_means(scores, measures=["m1", "m2"]))
     explained(analysis.reliability(items))
+    explained(analysis.reliability(items, omega_boot=30, seed=2))
     explained(analysis.item_total(items))
+    normed = analysis.paired_change(scores, "baseline", "post", reliability={"m1": 0.8, "m2": 0.7},
+                                    norm_sd={"m1": 2.0}, norm_mean={"m1": 9.0})  # fmt: skip
+    explained(normed)
