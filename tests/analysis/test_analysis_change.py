@@ -17,7 +17,9 @@ SPEC = [
     "measure", "group", "n", "mean_pre", "sd_pre", "mean_post", "sd_post", "mean_diff",
     "sd_diff", "ci_low", "ci_high", "t", "df", "p", "p_adj", "wilcoxon_stat", "wilcoxon_p",
     "rank_biserial", "cohen_dz", "dz_ci_low", "dz_ci_high", "d_av", "hedges_gav",
-    "r_pre_post", "n_improved", "n_reliably_improved", "n_reliably_worse", "note",
+    "r_pre_post", "n_improved", "n_reliably_improved", "n_reliably_worse",
+    # beyond the SPEC's fields (issue 16): shares of n and the RCI's SD
+    "pct_reliably_improved", "pct_reliably_worse", "rci_sd", "note",
 ]  # fmt: skip
 # Closed-form columns: R's t.test / wilcox.test / sd / cor / the formulas in reference.R.
 CLOSED_FORM = [
@@ -252,3 +254,40 @@ def test_any_small_integer_data_never_crashes_and_explains_nulls(data, hib):
     if row["n"] >= 3 and row["sd_diff"] > 0:
         d = np.array([b - a for a, b in data]) / 2
         assert row["p"] == pytest.approx(stats.ttest_1samp(d, 0).pvalue, rel=1e-9)
+
+
+def test_rci_on_normative_sd_and_criterion_c():
+    # Jacobson & Truax (1991): RCI = d / (S_E sqrt 2), S_E = s1 sqrt(1 - r_xx) with s1 the
+    # normative SD when given; c = (s0 M1 + s1 M0) / (s0 + s1), M0/s0 the dysfunctional
+    # sample (here the group at pre), M1/s1 the functional norm. Computed by hand below.
+    pre = np.array([24.0, 28, 30, 22, 26, 31, 27, 25])
+    post = np.array([14.0, 27, 18, 23, 12, 30, 16, 24])  # a stress score: lower is better
+    rows = [(f"p{i}", w, "pss10", v) for i in range(8) for w, v in (("pre", pre[i]), ("post", post[i]))]
+    scores = long(rows)
+    out = paired_change(scores, "pre", "post", reliability={"pss10": 0.85},
+                        higher_is_better={"pss10": False}, norm_sd={"pss10": 6.2},
+                        norm_mean={"pss10": 13.0}).iloc[0]  # fmt: skip
+    rci = (post - pre) / (6.2 * np.sqrt(2) * np.sqrt(1 - 0.85))  # S_E on the norm SD
+    improved, worse = rci < -1.959964, rci > 1.959964
+    assert out["n_reliably_improved"] == improved.sum() == 4
+    assert out["n_reliably_worse"] == worse.sum() == 0
+    assert out["pct_reliably_improved"] == pytest.approx(100 * 4 / 8)
+    assert out["pct_reliably_worse"] == 0.0
+    assert out["rci_sd"] == 6.2
+    s0, m0 = pre.std(ddof=1), pre.mean()
+    c = (s0 * 13.0 + 6.2 * m0) / (s0 + 6.2)
+    assert out["criterion_c"] == pytest.approx(c, rel=1e-12)
+    assert c == pytest.approx(22.161, abs=1e-3)  # by hand: (3.0208 x 13 + 6.2 x 26.625) / 9.2208
+    recovered = improved & (post < c) & (pre >= c)
+    assert out["n_recovered"] == recovered.sum() == 4
+    assert "RCI on the normative SD 6.2 (norm_sd), not sd_pre" in out["note"]
+    # without norms: sd_pre in the RCI, no criterion fields at all
+    plain = paired_change(scores, "pre", "post", reliability={"pss10": 0.85},
+                          higher_is_better={"pss10": False})  # fmt: skip
+    assert "criterion_c" not in plain and plain["rci_sd"].iloc[0] == pytest.approx(s0)
+    assert plain["note"].iloc[0] == ""
+    # norm_sd alone: RCI on it; criterion c needs norm_mean too, and says so
+    alone = paired_change(scores, "pre", "post", reliability={"pss10": 0.85},
+                          higher_is_better={"pss10": False}, norm_sd={"pss10": 6.2}).iloc[0]  # fmt: skip
+    assert alone["n_reliably_improved"] == 4 and "criterion_c" not in alone
+    assert "criterion c needs the instrument's norm_mean too" in alone["note"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,3 +66,77 @@ def test_every_analysis_survives_small_messy_data(study):
     explained(analysis.estimated_means(scores, measures=["m1", "m2"]))
     explained(analysis.reliability(items))
     explained(analysis.item_total(items))
+
+
+# ------------------------------------------------------------------ degenerate studies (issue 13)
+
+
+def degenerate_study(kind: str):
+    """A small two-arm study (8 per arm, three waves, 4 items per measure) made degenerate."""
+    rng = np.random.default_rng(13)
+    n_per_arm = 1 if kind == "one_per_arm" else 8
+    waves = WAVES[:1] if kind == "single_wave" else WAVES
+    rows, items = [], []
+    people = [(f"{arm[0]}{i}", arm) for arm in ("control", "intervention") for i in range(n_per_arm)]
+    if kind == "n2":  # two participants in all, in one arm
+        people = [("c0", "control"), ("c1", "control")]
+    for code, arm in people:
+        base = rng.integers(0, 4, 4).astype(float)
+        first = {}
+        for wave, order in waves:
+            for m in ("m1", "m2"):
+                values = np.clip(base + rng.integers(-1, 2, 4), 0, 4).astype(float)
+                if kind == "post_equals_pre":  # the baseline file imported again as post
+                    values = first.setdefault(m, values)
+                if kind == "constant" and m == "m1":
+                    values = np.full(4, 2.0)
+                if kind == "collinear":  # post = pre + 1 item for item: post exactly pre + 4
+                    values = base + order
+                if kind == "missing_wave" and wave == "post":
+                    values = np.full(4, np.nan)
+                for j, v in enumerate(values):
+                    items.append((code, wave, m, f"{m}_{j}", v))
+                score = np.nan if np.isnan(values).any() else values.sum()
+                rows.append((code, arm, wave, order, m, score))
+    scores = pd.DataFrame(
+        rows, columns=["participant", "arm", "wave", "wave_order", "measure", "score"]
+    )
+    items = pd.DataFrame(items, columns=["participant", "wave", "measure", "item", "value"])
+    return scores, items
+
+
+DEGENERATE = ["post_equals_pre", "constant", "one_per_arm", "n2", "missing_wave", "collinear",
+              "single_wave"]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", DEGENERATE)
+def test_every_analysis_survives_degenerate_data(kind):
+    """Every analysis returns its records, each null explained, or an AnalysisError that says why."""
+    scores, items = degenerate_study(kind)
+    wide = scores[scores["wave"] == "baseline"].pivot_table(
+        index="participant", columns="measure", values="score", dropna=False
+    ).reindex(columns=["m1", "m2"])  # fmt: skip
+    for method in ("pearson", "spearman"):
+        explained(analysis.correlations(wide, ["m1", "m2"], method=method))
+    for by in (None, "arm"):
+        out = analysis.paired_change(scores, "baseline", "post", by=by, reliability={"m1": 0.8})
+        explained(out)
+        assert len(out) == 2 * (1 if by is None else scores["arm"].nunique())
+    if kind == "n2":
+        with pytest.raises(AnalysisError, match="comparing arms needs at least two arms; found only 'control'"):
+            analysis.compare_arms(scores, "baseline", "post")
+    else:
+        out = analysis.compare_arms(scores, "baseline", "post")
+        explained(out)
+        assert out["measure"].tolist() == ["m1", "m2"]
+        if kind in ("post_equals_pre", "collinear"):  # post = pre (+ 4): fitted exactly
+            assert out["adj_diff"].isna().all() and out["partial_eta_sq"].isna().all()
+            assert out["note"].str.contains("fitted exactly").all()
+    explained(analysis.trajectory(scores, measures=["m1", "m2"]))
+    explained(analysis.estimated_means(scores, measures=["m1", "m2"]))
+    explained(analysis.reliability(items))
+    explained(analysis.reliability(items, omega_boot=30, seed=2))
+    explained(analysis.item_total(items))
+    normed = analysis.paired_change(scores, "baseline", "post", reliability={"m1": 0.8, "m2": 0.7},
+                                    norm_sd={"m1": 2.0}, norm_mean={"m1": 9.0})  # fmt: skip
+    explained(normed)

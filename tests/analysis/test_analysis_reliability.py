@@ -232,3 +232,65 @@ def test_an_abnormal_stop_is_only_reported_away_from_the_optimum(monkeypatch, at
         assert note == "" and np.allclose(psi, psi_opt)
     else:
         assert note == "factor analysis did not converge (ABNORMAL); omega approximate"
+
+
+# ------------------------------------------------------------------ omega bootstrap CI (issue 16)
+
+
+def test_omega_bootstrap_resamples_match_statsmodels_ml():
+    """Every resample's omega is the ML one-factor omega of that resample, refitted independently
+    by statsmodels' Factor(method="ml"); the CI is their 2.5th and 97.5th percentiles."""
+    from statsmodels.multivariate.factor import Factor
+
+    from tracker.analysis.reliability import omega_bootstrap
+
+    rng = np.random.default_rng(8)
+    n, B, seed = 150, 40, 5
+    f = rng.normal(size=n)
+    Y = np.round(3 + f[:, None] * np.array([0.8, 0.7, 0.6, 0.75, 0.5]) + rng.normal(size=(n, 5)))
+    lo, hi, note = omega_bootstrap(Y, B, seed)
+    # the documented resampling: rng.integers(0, n, (B, n)) from default_rng(seed), one chunk
+    idx = np.random.default_rng(seed).integers(0, n, size=(B, n))
+    expected = []
+    for rows in idx:
+        R = np.corrcoef(Y[rows], rowvar=False)
+        fit = Factor(corr=R, n_factor=1, method="ml", nobs=n).fit()
+        lam = np.abs(fit.loadings[:, 0])
+        s = lam.sum()
+        expected.append(s * s / (s * s + np.sum(1 - lam**2)))
+    assert note == ""
+    e_lo, e_hi = np.percentile(expected, [2.5, 97.5])
+    assert lo == pytest.approx(e_lo, abs=1e-6) and hi == pytest.approx(e_hi, abs=1e-6)
+    assert omega_bootstrap(Y, B, seed)[:2] == (lo, hi)  # seeded: the same CI again
+    assert omega_bootstrap(Y, B, seed + 1)[:2] != (lo, hi)
+
+
+def test_omega_ci_agrees_with_r_boot_factanal(bfi_items):
+    # R 4.2.2 (boot 1.3), on tests/data/analysis/bfi_items.csv:
+    #   library(boot); b <- read.csv("bfi_items.csv")
+    #   d <- b[, paste0("C", 1:5)]; d$C4 <- 7 - d$C4; d$C5 <- 7 - d$C5
+    #   d <- d[complete.cases(d), ]
+    #   omega <- function(x, i) { f <- factanal(x[i, ], factors = 1)
+    #     l <- as.numeric(f$loadings); s <- sum(l); s^2 / (s^2 + sum(1 - l^2)) }
+    #   set.seed(1); r <- boot(d, omega, R = 2000)
+    #   r$t0; quantile(r$t, c(.025, .975)); sd(r$t)
+    # printed: 2707 0.733756159822582 / 0.716661588951527 0.750714218344556 / sd 0.00871593088324228
+    # Different random streams: the bounds agree within Monte Carlo error (a 2.5 % quantile of
+    # 2,000 resamples has an SE of about 0.0005 here), so 0.003 is six SEs of the difference.
+    items = bfi_items[bfi_items["measure"] == "conscientiousness"]
+    out = reliability(items, omega_boot=2000, seed=1).iloc[0]
+    assert list(out.index) == SPEC[:-1] + ["omega_ci_low", "omega_ci_high", "note"]
+    assert out["n"] == 2707 and out["omega"] == pytest.approx(0.733756159822582, rel=1e-6)
+    assert out["omega_ci_low"] == pytest.approx(0.716661588951527, abs=0.003)
+    assert out["omega_ci_high"] == pytest.approx(0.750714218344556, abs=0.003)
+    assert out["omega_ci_low"] < out["omega"] < out["omega_ci_high"]
+
+
+def test_omega_ci_only_when_asked_and_explained_when_missing(h):
+    X = np.array([[1.0, 2, 3], [2, 4, 6], [3, 1, 4], [4, 3, 7]])  # singular: no omega, no CI
+    out = reliability(items_long(X), omega_boot=100)
+    assert list(out.columns) == SPEC[:-1] + ["omega_ci_low", "omega_ci_high", "note"]
+    assert np.isnan(out["omega_ci_low"].iloc[0]) and "no bootstrap CI" in out["note"].iloc[0]
+    h.assert_nulls_explained(out)
+    assert list(reliability(items_long(X)).columns) == SPEC
+    assert list(reliability(items_long(X), omega=False, omega_boot=100).columns) == SPEC

@@ -1,8 +1,10 @@
 """Statistical analyses on tidy DataFrames (pure: pandas, numpy, scipy.special).
 
 Each function takes DataFrames, never touches the database, and returns a
-DataFrame with the columns the SPEC lists for its command plus a final
-``note`` column saying why a value is missing ("" when nothing is).
+DataFrame with the columns the SPEC lists for its command (then any documented
+extras: change's shares, RCI SD and criterion c, reliability's omega CI on
+request) plus a final ``note`` column saying why a value is missing ("" when
+nothing is).
 Problems the user can fix raise :class:`tracker.errors.AnalysisError`.
 """
 

@@ -29,8 +29,13 @@ def estimable_columns(X: np.ndarray) -> list[int]:
 
 
 def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """nlme's denominator df: between-participant terms n_groups - p_outer, the rest
-    (and the intercept) n_obs - n_groups - p_inner."""
+    """nlme's containment denominator df (``nlme:::getFixDF``, Pinheiro & Bates 2000, sec. 2.4.2).
+
+    A column constant within every participant (arm) is a between-participant term and gets
+    n_groups - p_outer (p_outer counts those columns and the intercept); a column varying
+    within some participant gets n_obs - n_groups - p_inner; the intercept gets the larger
+    of the two, as ``summary(nlme::lme(...))`` reports.
+    """
     n_obs, p = X.shape
     order = np.argsort(codes, kind="mergesort")
     starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
@@ -44,8 +49,31 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
     inner_df = n_obs - n_groups - p_inner
     outer_df = n_groups - p_outer
     df = np.where(invariant, outer_df, inner_df).astype(float)
-    df[0] = inner_df
+    df[0] = max(inner_df, outer_df)
     return df
+
+
+def term_df(X: np.ndarray, codes: np.ndarray, n_groups: int, term_of: list[str]) -> dict[str, float]:
+    """nlme's denominator df of each multi-column term's F test (``anova(fit)``'s ``denDF``).
+
+    As :func:`containment_df`, but by term: a term is within-participant when any of its
+    columns varies within a participant, and each stratum's df loses the number of columns
+    of the terms in it (the intercept counts in the between-participant stratum).
+    ``term_of`` names the term of each column of ``X``; column 0 is the intercept.
+    """
+    n_obs = X.shape[0]
+    order = np.argsort(codes, kind="mergesort")
+    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
+    Xs = X[order]
+    invariant = (
+        np.maximum.reduceat(Xs, starts, axis=0) == np.minimum.reduceat(Xs, starts, axis=0)
+    ).all(axis=0)
+    terms = list(dict.fromkeys(term_of[1:]))
+    inner = {t: not all(invariant[j] for j, u in enumerate(term_of) if u == t and j) for t in terms}
+    size = {t: sum(1 for u in term_of[1:] if u == t) for t in terms}
+    inner_df = n_obs - n_groups - sum(size[t] for t in terms if inner[t])
+    outer_df = n_groups - 1 - sum(size[t] for t in terms if not inner[t])
+    return {t: float(inner_df if inner[t] else outer_df) for t in terms}
 
 
 _UNUSABLE = 1e300  # deviance where the residual sum of squares vanishes

@@ -51,6 +51,10 @@ COLUMNS = (
     "n_reliably_improved",
     "n_reliably_worse",
 )
+#: fields after the SPEC's (see :func:`paired_change`): shares and the RCI's SD, always;
+#: criterion c and the recovered count only when some measure has norm_mean and norm_sd
+EXTRA_COLUMNS = ("pct_reliably_improved", "pct_reliably_worse", "rci_sd")
+CRITERION_COLUMNS = ("criterion_c", "n_recovered")
 MIN_PAIRS = 3
 
 
@@ -63,6 +67,8 @@ def paired_change(
     reliability: Mapping[str, float] | None = None,
     higher_is_better: Mapping[str, bool] | None = None,
     adjust: str = "holm",
+    norm_sd: Mapping[str, float] | None = None,
+    norm_mean: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Paired change from wave ``pre`` to wave ``post`` for every measure (x group).
 
@@ -85,6 +91,10 @@ def paired_change(
         Direction of improvement; default True.
     adjust : {"holm", "fdr_bh", "none"}
         Adjustment of the paired-t ``p`` across measures within each group.
+    norm_sd, norm_mean : mapping of measure -> float, optional
+        The instrument's normative (functional population) SD and mean. With
+        ``norm_sd`` the RCI uses it instead of the row's sd_pre (and the note
+        says so); with both, Jacobson & Truax's criterion c is computed.
 
     Returns
     -------
@@ -115,9 +125,26 @@ def paired_change(
         - ``n_improved`` : pairs whose d is in the better direction (int).
         - ``n_reliably_improved``, ``n_reliably_worse`` : pairs with |RCI| >
           1.959964 in the better / worse direction, RCI = d / (sd_pre sqrt(2)
-          sqrt(1 - r_xx)) (Jacobson & Truax 1991), sd_pre this row's (Int64,
-          null without a usable r_xx).
-        - ``note`` : why values are missing.
+          sqrt(1 - r_xx)) (Jacobson & Truax 1991), sd_pre this row's, or the
+          measure's ``norm_sd`` when given (Int64, null without a usable r_xx).
+
+        Then fields beyond the SPEC's (``EXTRA_COLUMNS``):
+
+        - ``pct_reliably_improved``, ``pct_reliably_worse`` : those counts as
+          a percentage of ``n``.
+        - ``rci_sd`` : the SD in the RCI's denominator (norm_sd or sd_pre).
+        Only when some measure has both ``norm_mean`` and ``norm_sd``
+        (``CRITERION_COLUMNS``; a study without norms keeps the fields above):
+
+        - ``criterion_c`` : Jacobson & Truax (1991) cut-off between the
+          dysfunctional (this group at pre) and functional (normative)
+          distributions, c = (sd_pre norm_mean + norm_sd mean_pre) /
+          (sd_pre + norm_sd); null without ``norm_mean`` and ``norm_sd``.
+        - ``n_recovered`` : pairs reliably improved whose pre score is on the
+          dysfunctional side of c and post score on the functional side
+          (above c when higher is better, below otherwise) (Int64).
+        - ``note`` : why values are missing, and "RCI on the normative SD"
+          when ``norm_sd`` was used.
 
     Notes
     -----
@@ -167,6 +194,8 @@ def paired_change(
     participants = wide.index
     rel = dict(reliability or {})
     hib = dict(higher_is_better or {})
+    norms = {m: ((norm_sd or {}).get(m), (norm_mean or {}).get(m)) for m in measures}
+    with_criterion = any(sd is not None and mean is not None for sd, mean in norms.values())
 
     rows = []
     for g in groups:
@@ -180,7 +209,10 @@ def paired_change(
             x = _column(wide, m, pre)[in_group]
             y = _column(wide, m, post)[in_group]
             row = {"measure": m, "group": str(g)}
-            row.update(_change_stats(x, y, m, pre, post, rel.get(m), bool(hib.get(m, True))))
+            row.update(
+                _change_stats(x, y, m, pre, post, rel.get(m), bool(hib.get(m, True)), norms[m],
+                              with_criterion)  # fmt: skip
+            )
             group_rows.append(row)
         p_adj = adjust_p([r["p"] for r in group_rows], adjust)
         for r, pa in zip(group_rows, p_adj, strict=True):
@@ -188,10 +220,10 @@ def paired_change(
         rows.extend(group_rows)
     return frame(
         rows,
-        COLUMNS,
+        COLUMNS + EXTRA_COLUMNS + (CRITERION_COLUMNS if with_criterion else ()),
         strings=("measure", "group"),
         ints=("n", "n_improved"),
-        nullable_ints=("n_reliably_improved", "n_reliably_worse"),
+        nullable_ints=("n_reliably_improved", "n_reliably_worse", "n_recovered"),
     )
 
 
@@ -209,10 +241,12 @@ def _change_stats(
     post: str,
     r_xx: float | None,
     higher_is_better: bool,
+    norm: tuple[float | None, float | None] = (None, None),
+    with_criterion: bool = False,
 ) -> dict:
     """All statistics of one measure x group row from aligned pre (x) and post (y) arrays."""
     nan = float("nan")
-    out = dict.fromkeys(COLUMNS[2:], nan)
+    out = dict.fromkeys(COLUMNS[2:] + EXTRA_COLUMNS + CRITERION_COLUMNS, nan)
     notes = []
     for wave, values in ((pre, x), (post, y)):
         if not np.any(~np.isnan(values)):
@@ -233,7 +267,11 @@ def _change_stats(
         out.update(mean_pre=x.mean(), mean_post=y.mean(), mean_diff=d.mean())
     if n >= 2:
         out.update(sd_pre=x.std(ddof=1), sd_post=y.std(ddof=1), sd_diff=d.std(ddof=1))
-        out.update(_reliable_change(d, out["sd_pre"], measure, r_xx, higher_is_better, notes))
+        out.update(
+            _reliable_change(
+                x, y, out["sd_pre"], measure, r_xx, higher_is_better, norm, notes, with_criterion
+            )
+        )
     if n < MIN_PAIRS:
         return _finish(out, notes)
 
@@ -289,14 +327,18 @@ def _finish(out: dict, notes: list[str]) -> dict:
 
 
 def _reliable_change(
-    d: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
     sd_pre: float,
     measure: str,
     r_xx: float | None,
     higher_is_better: bool,
+    norm: tuple[float | None, float | None],
     notes: list[str],
+    with_criterion: bool = False,
 ) -> dict:
-    """n_reliably_improved / n_reliably_worse with the Jacobson-Truax RCI."""
+    """Reliable-change counts and shares with the Jacobson-Truax RCI, and criterion c."""
+    norm_sd, norm_mean = (None if v is None or pd.isna(v) else float(v) for v in norm)
     if r_xx is None or pd.isna(r_xx):
         notes.append(f"no reliability for {measure}: reliable change not counted")
         return {}
@@ -305,14 +347,42 @@ def _reliable_change(
             f"reliability {r_xx} of {measure} is outside (0, 1): reliable change not counted"
         )
         return {}
-    if not sd_pre > 0:
+    if norm_sd is not None and not norm_sd > 0:
+        notes.append(f"norm_sd {norm_sd:g} of {measure} is not positive: reliable change not counted")
+        return {}
+    if norm_sd is None and not sd_pre > 0:
         notes.append("zero variance at pre: reliable change not counted")
         return {}
-    rci = d / (sd_pre * np.sqrt(2.0) * np.sqrt(1.0 - float(r_xx)))
-    up, down = int((rci > RCI_CRITICAL).sum()), int((rci < -RCI_CRITICAL).sum())
-    if higher_is_better:
-        return {"n_reliably_improved": up, "n_reliably_worse": down}
-    return {"n_reliably_improved": down, "n_reliably_worse": up}
+    sd = sd_pre if norm_sd is None else norm_sd
+    if norm_sd is not None:
+        notes.append(f"RCI on the normative SD {norm_sd:g} (norm_sd), not sd_pre")
+    d = y - x
+    rci = d / (sd * np.sqrt(2.0) * np.sqrt(1.0 - float(r_xx)))
+    up, down = rci > RCI_CRITICAL, rci < -RCI_CRITICAL
+    better, worse = (up, down) if higher_is_better else (down, up)
+    n = len(d)
+    out = {
+        "n_reliably_improved": int(better.sum()),
+        "n_reliably_worse": int(worse.sum()),
+        "pct_reliably_improved": 100.0 * better.sum() / n,
+        "pct_reliably_worse": 100.0 * worse.sum() / n,
+        "rci_sd": sd,
+    }
+    if norm_sd is None or norm_mean is None:
+        if norm_sd is not None or norm_mean is not None:
+            why = "norm_sd" if norm_sd is None else "norm_mean"
+            notes.append(f"criterion c needs the instrument's {why} too: recovery not counted")
+        elif with_criterion:
+            notes.append(f"no norm_mean and norm_sd for {measure}: criterion c not computed")
+        return out
+    if not sd_pre > 0:
+        notes.append("zero variance at pre: criterion c undefined")
+        return out
+    c = (sd_pre * norm_mean + norm_sd * x.mean()) / (sd_pre + norm_sd)
+    functional_post = y > c if higher_is_better else y < c
+    dysfunctional_pre = x <= c if higher_is_better else x >= c
+    out.update(criterion_c=c, n_recovered=int((better & functional_post & dysfunctional_pre).sum()))
+    return out
 
 
 def hedges_j(df: float) -> float:

@@ -34,6 +34,10 @@ COLUMNS = (
 )
 
 
+#: residual SS at or below this share of the total SS counts as an exact fit (rounding only)
+EXACT_FIT = 1e-20
+
+
 def choose_reference_arm(arms, reference_arm: str | None = None) -> str:
     """The reference arm: ``reference_arm`` if given, else "control" if present, else the
     first arm alphabetically. Raises :class:`AnalysisError` for an unknown ``reference_arm``."""
@@ -208,11 +212,16 @@ def _ancova(x, y, g, ref, arms) -> tuple[dict[str, dict], float, str]:
         return {}, nan, f"too few complete cases ({n}) for the ANCOVA's {p} coefficients"
     if np.linalg.matrix_rank(X) < p:
         return {}, nan, "pre scores are constant (or collinear with arm): ANCOVA not estimable"
+    sst = float(np.sum((y - y.mean()) ** 2))
+    if not sst > 0:
+        return {}, nan, "post scores are constant: ANCOVA undefined"
     beta, cov, sse = _ols(X, y)
-    if not sse > 0:
-        return {}, nan, "post is fitted exactly (zero residual variance): ANCOVA undefined"
+    # post = pre (a baseline file imported again as post) or post = pre + c leaves only
+    # rounding in the residuals; a t, p and eta^2 from them would be noise (or 0 / 0)
+    if not sse > EXACT_FIT * sst:
+        return {}, nan, "post is fitted exactly by pre and arm (no residual variance): ANCOVA undefined"
     _, _, sse_reduced = _ols(X_reduced, y)
-    ss_arm = sse_reduced - sse
+    ss_arm = max(sse_reduced - sse, 0.0)  # never below 0 but for rounding
     eta = ss_arm / (ss_arm + sse)
     df = n - p
     tq = float(t_ppf(0.975, df))

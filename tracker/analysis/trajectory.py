@@ -15,12 +15,24 @@ from tracker.analysis._common import (
     require_columns,
     unique_in_order,
 )
-from tracker.analysis._dist import t_ppf, t_sf
-from tracker.analysis._mixed import containment_df, estimable_columns, reml_random_intercept
+from tracker.analysis._dist import f_sf, t_ppf, t_sf
+from tracker.analysis._mixed import (
+    containment_df,
+    estimable_columns,
+    reml_random_intercept,
+    term_df,
+)
 from tracker.analysis.compare import choose_reference_arm
 from tracker.errors import AnalysisError
 
 COLUMNS = ("measure", "term", "estimate", "se", "ci_low", "ci_high", "p")
+#: the extra rows after a measure's fixed effects (``term`` values; see :func:`trajectory`)
+WALD_INTERACTION = "wave x arm (Wald F)"
+WALD_WAVE = "wave (Wald F)"
+VAR_INTERCEPT = "var(intercept)"
+VAR_RESIDUAL = "var(residual)"
+ICC = "ICC"
+EXTRA_TERMS = (WALD_INTERACTION, WALD_WAVE, VAR_INTERCEPT, VAR_RESIDUAL, ICC)
 MEANS_COLUMNS = ("measure", "wave", "wave_order", "arm", "n", "mean", "se", "ci_low", "ci_high")
 
 
@@ -63,9 +75,29 @@ def trajectory(
           Bates 2000, sec. 2.4.2): terms constant within every participant
           (arm) get n_participants - (their number + 1); the intercept and
           terms varying within participants get n_obs - n_participants - (number
-          of within terms), as R ``summary(nlme::lme(...))`` reports.
+          of within terms), and the intercept the larger of the two, as R
+          ``summary(nlme::lme(...))`` reports (``nlme:::getFixDF``).
         - ``note`` : why values are missing (empty wave x arm cell, too few
           observations, failed fit); "" otherwise.
+
+        After a fitted measure's fixed effects come extra rows, told apart by
+        ``term`` (the SPEC's record fields stay as they are):
+
+        - "wave x arm (Wald F)" (with two or more arms; "wave (Wald F)" in the
+          wave-only model): the omnibus test that every wave x arm (wave)
+          coefficient is zero. ``estimate`` is the Wald F = b' V^-1 b / q of
+          those q estimable coefficients, ``p`` its upper tail on q and the
+          term's containment denominator df (both in ``note``); ``se`` and the
+          CI are empty. This is R ``anova(fit, type = "marginal")``'s row of
+          the term (a Wald test of the REML fit, not a likelihood-ratio test).
+        - "var(intercept)", "var(residual)" : the REML variance components
+          tau^2 and sigma^2 (``VarCorr(fit)``), ``estimate`` only.
+        - "ICC" : tau^2 / (tau^2 + sigma^2), the share of the variance between
+          participants, ``estimate`` only. When every participant was seen
+          once the two variances cannot be told apart: these three rows are
+          empty, with a note.
+
+        Fixed-effect rows are those whose ``term`` is not in ``EXTRA_TERMS``.
 
     Notes
     -----
@@ -125,7 +157,38 @@ def fixed_effects(fits: list[tuple[str, _Fit | None]]) -> pd.DataFrame:
                     else "zero standard error: no test"
                 )
             rows.append(row)
+        rows.extend(_extra_rows(m, fit))
     return frame(rows, COLUMNS, strings=("measure", "term"))
+
+
+def _extra_rows(measure: str, fit: _Fit) -> list[dict]:
+    """The omnibus Wald F row and the variance-component rows of one fitted measure."""
+    rows = []
+    if fit.wald is not None:
+        name, F, q, df2, note = fit.wald
+        row = {"measure": measure, "term": name}
+        if note:
+            row["note"] = note
+        else:
+            row.update(
+                estimate=F,
+                p=float(f_sf(F, q, df2)),
+                note=f"Wald F on {q} and {df2:g} df (containment); no SE or CI for a test",
+            )
+        rows.append(row)
+    if fit.singletons:
+        why = "each participant seen once: variance between and within participants not separable"
+        return rows + [{"measure": measure, "term": t, "note": why}
+                       for t in (VAR_INTERCEPT, VAR_RESIDUAL, ICC)]  # fmt: skip
+    tau2 = fit.gamma * fit.sigma2
+    component = "REML variance component; no SE or CI"
+    rows.append({"measure": measure, "term": VAR_INTERCEPT, "estimate": tau2, "note": component})
+    rows.append({"measure": measure, "term": VAR_RESIDUAL, "estimate": fit.sigma2, "note": component})
+    rows.append({
+        "measure": measure, "term": ICC, "estimate": tau2 / (tau2 + fit.sigma2),
+        "note": "var(intercept) / (var(intercept) + var(residual)); no SE or CI",
+    })  # fmt: skip
+    return rows
 
 
 def estimated_means(
@@ -142,9 +205,12 @@ def estimated_means(
         Columns ``measure, wave, wave_order, arm, n, mean, se, ci_low, ci_high, note``:
         mean = L beta for the cell's contrast vector L (intercept + wave +
         arm + wave x arm dummies), se = sqrt(L V L'), V the REML covariance of
-        beta; CI uses t on the within-participant degrees of freedom (those of
-        the intercept). ``arm`` is "all" when the model has no arm term; ``n``
-        is the number of observations in the cell. Waves in ``wave_order``,
+        beta; the CI uses t on the smallest containment df of the terms the
+        mean adds up (see :func:`trajectory`): the intercept's for the first
+        wave of the reference arm, the within-participant df for a later wave.
+        (nlme gives no df for a combination of coefficients; the smallest one
+        is the conservative choice.) ``arm`` is "all" when the model has no
+        arm term; ``n`` is the number of observations in the cell. Waves in ``wave_order``,
         arms sorted.
     """
     return model_means(fit_models(scores, measures=measures, arm=arm))
@@ -186,7 +252,7 @@ def model_means(fits: list[tuple[str, _Fit | None]]) -> pd.DataFrame:
                 mean = float(L @ fit.beta)
                 se = float(np.sqrt(L @ fit.cov @ L))
                 row.update(mean=mean, se=se)
-                df = fit.df[0]
+                df = min(fit.df[fit.terms.index(t)] for t in needed)
                 if df > 0:
                     tq = t_ppf(0.975, df)
                     row.update(ci_low=mean - tq * se, ci_high=mean + tq * se)
@@ -220,6 +286,8 @@ class _Fit:
     ref_arm: str | None = None
     gamma: float = float("nan")
     sigma2: float = float("nan")
+    singletons: bool = False  # every participant observed once
+    wald: tuple | None = None  # (term, F, q, denominator df, note) of the omnibus test
 
 
 def _prepare(scores: pd.DataFrame, arm: str | None):
@@ -340,4 +408,33 @@ def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
         return fit
     fit.se = np.sqrt(np.clip(np.diag(fit.cov), 0.0, None))
     fit.df = containment_df(X, codes, n_groups)
+    fit.singletons = n_obs == n_groups
+    fit.wald = _omnibus(fit, X, codes, n_groups)
     return fit
+
+
+def _omnibus(fit: _Fit, X: np.ndarray, codes: np.ndarray, n_groups: int):
+    """Wald F that all wave x arm coefficients (wave ones without arms) are zero."""
+    if fit.arms:
+        name, picked = WALD_INTERACTION, [j for j, t in enumerate(fit.terms) if ":" in t]
+        wanted = [t for t in fit.all_terms if ":" in t]
+    else:
+        name, picked = WALD_WAVE, [j for j, t in enumerate(fit.terms) if t.startswith("wave[")]
+        wanted = [t for t in fit.all_terms if t.startswith("wave[")]
+    if not wanted:
+        return None  # a single wave: nothing to test
+    if not picked:
+        return name, np.nan, 0, np.nan, "no estimable coefficient to test"
+    kind = ["wave:arm" if ":" in t else t.split("[")[0] for t in fit.terms]
+    df2 = term_df(X, codes, n_groups, kind)[kind[picked[0]]]
+    if not df2 > 0:
+        return name, np.nan, len(picked), df2, "no degrees of freedom left for an F test"
+    b = fit.beta[picked]
+    V = fit.cov[np.ix_(picked, picked)]
+    try:
+        F = float(b @ np.linalg.solve(V, b)) / len(picked)
+    except np.linalg.LinAlgError:
+        return name, np.nan, len(picked), df2, "singular covariance of the tested coefficients"
+    if not np.isfinite(F):
+        return name, np.nan, len(picked), df2, "F statistic not finite"
+    return name, F, len(picked), df2, ""

@@ -36,11 +36,12 @@ def _notes(frame, prefix: str = "") -> None:
             echo(f"note: {prefix}{label}: {r['note']}", err=True)
 
 
-def _show(kind: str, frame, fmt: str) -> None:
-    """Print an analysis result; nulls keep their reason (table column, or stderr)."""
+def _show(kind: str, frame, fmt: str, extra: list[str] = ()) -> None:
+    """Print an analysis result; nulls keep their reason (table column, or stderr).
+    ``extra`` columns join the table before its note."""
     records = frame.to_dict("records")
     if fmt == "table":
-        emit(records, "table", TABLE_COLUMNS[kind])
+        emit(records, "table", TABLE_COLUMNS[kind][:-1] + list(extra) + ["note"])
         return
     emit(records, fmt, _fields(frame))
     _notes(frame)
@@ -175,16 +176,22 @@ def trajectory(study_name, measure, fmt) -> None:
 @db_option
 @study_option
 @click.option("--wave", help="One wave [default: every wave].")
+@click.option("--boot", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Bootstrap resamples for omega's 95 % CI (adds omega_ci_low, omega_ci_high); "
+              "0 = no CI. 1000 is usual.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap.")
 @format_option
-def reliability(study_name, wave, fmt) -> None:
+def reliability(study_name, wave, boot, seed, fmt) -> None:
     """Internal consistency: Cronbach's alpha with Feldt CI, and omega total.
 
-    Example: tracker analyze reliability --wave baseline --format json
+    Example: tracker analyze reliability --wave baseline --boot 1000 --format json
     """
     from tracker.datasets import analyses
 
     data = _load(waves_from=lambda meta: ((), None if wave is None else _known(meta, wave)))
-    _show("reliability", analyses.reliability(data, wave=wave), fmt)
+    result = analyses.reliability(data, wave=wave, boot=boot, seed=seed)
+    _show("reliability", result, fmt,
+          extra=[c for c in ("omega_ci_low", "omega_ci_high") if c in result.columns])
 
 
 @analyze.command("all")

@@ -12,7 +12,9 @@ Choices made here:
   other analyses use every measure, in that same order.
 * The default wave for correlations is the first wave (the baseline).
 * The reliable change index uses the instrument's published ``reliability``,
-  else Cronbach's alpha of the measure at the first wave (the baseline).
+  else Cronbach's alpha of the measure at the first wave (the baseline), and
+  the instrument's normative ``norm_sd`` (with ``norm_mean``: criterion c)
+  when the definition declares one, else the group's SD at pre.
 """
 
 from __future__ import annotations
@@ -68,6 +70,14 @@ def _published_reliability(measures: pd.DataFrame) -> dict[str, float]:
             if row.reliability is not None and pd.notna(row.reliability)}
 
 
+def _declared(measures: pd.DataFrame, column: str) -> dict[str, float]:
+    """The instruments' optional norm_mean / norm_sd per measure (the totals that declare one)."""
+    if column not in measures:
+        return {}
+    return {row.measure: float(getattr(row, column)) for row in measures.itertuples()
+            if getattr(row, column) is not None and pd.notna(getattr(row, column))}
+
+
 def rci_alpha_instruments(measures: pd.DataFrame) -> list[str]:
     """Instruments with a measure without published reliability: the RCI needs their baseline items.
 
@@ -111,6 +121,7 @@ def change(data: StudyData, *, pre: str, post: str, by: str | None = None,
     result = analysis.paired_change(
         _scores(data, measures), pre, post, by=by,
         reliability=baseline_reliability(data), higher_is_better=hib, adjust=adjust,
+        norm_sd=_declared(data.measures, "norm_sd"), norm_mean=_declared(data.measures, "norm_mean"),
     )
     return _order(result, measures)
 
@@ -156,15 +167,19 @@ def trajectory_means(data: StudyData, *, measure: str | None = None) -> pd.DataF
     return model_means(_trajectory_fits(data, measure))
 
 
-def reliability(data: StudyData, *, wave: str | None = None) -> pd.DataFrame:
-    """Cronbach's alpha (raw, standardized, Feldt CI) and omega per measure and wave."""
+def reliability(data: StudyData, *, wave: str | None = None, boot: int = 0, seed: int = 1) -> pd.DataFrame:
+    """Cronbach's alpha (raw, standardized, Feldt CI) and omega per measure and wave; with
+    ``boot`` > 0 also omega's percentile bootstrap CI over ``boot`` resamples (``seed``)."""
+    if boot < 0:
+        raise AnalysisError(f"--boot must be 0 (no omega CI) or a number of resamples, not {boot}")
     items = data.keyed_items
     if wave is not None:
         items = items[items["wave"] == _check_wave(data, wave)]
     data.require(items=None if wave is None else [wave])
     measures = _measures(data)
     items = items[items["measure"].isin(measures)]
-    result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]])
+    result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]],
+                                  omega_boot=boot, seed=seed)
     # each measure's alpha, per wave, for the reliable change index of the same StudyData
     # (alpha of a measure depends on its own items only, so it is the number that
     # baseline_reliability would compute)

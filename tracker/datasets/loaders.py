@@ -43,7 +43,8 @@ ITEM_COLUMNS = [
 ]
 KEYED_COLUMNS = ["participant", "cohort", "arm", "wave", "wave_order", "measure", "item", "value"]
 MEASURE_COLUMNS = ["measure", "instrument", "name", "construct", "role",
-                   "higher_is_better", "reliability", "score_min", "score_max", "n_items"]
+                   "higher_is_better", "reliability", "score_min", "score_max", "n_items",
+                   "norm_mean", "norm_sd"]
 
 # administrations as integer keys only; names come from small lookup tables
 _ADMIN_SQL = (
@@ -397,7 +398,7 @@ class StudyData:
     participants: pd.DataFrame   # participant, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn_on, withdrawal_reason
     scores: pd.DataFrame         # SCORE_COLUMNS (without the last three when loaded with score_counts=False)
     keyed_items: pd.DataFrame    # participant, cohort, arm, wave, wave_order, measure, item, value (reverse-keyed)
-    measures: pd.DataFrame       # measure, instrument, name, construct, role, higher_is_better, reliability, score_min, score_max, n_items
+    measures: pd.DataFrame       # measure, instrument, name, construct, role, higher_is_better, reliability, score_min, score_max, n_items, norm_mean, norm_sd
     batches: pd.DataFrame        # file_name, sha256, format, row_count, imported_at, os_user
     administrations: pd.DataFrame | None  # administration_id, participant, cohort, arm, wave, wave_order, instrument, completed_on
     db_revision: str | None
@@ -443,6 +444,7 @@ def _measures(reader: Reader, study: StudyRef, lookups: _Lookups) -> pd.DataFram
                 "construct": definition.construct, "role": roles.get(m.code),
                 "higher_is_better": m.higher_is_better, "reliability": m.reliability,
                 "score_min": m.score_min, "score_max": m.score_max, "n_items": m.n_items,
+                "norm_mean": m.norm_mean, "norm_sd": m.norm_sd,
             })
     return pd.DataFrame(rows, columns=MEASURE_COLUMNS)
 

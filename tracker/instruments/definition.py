@@ -35,6 +35,12 @@ Subscale ``scoring`` and ``higher_is_better``
     Inherit the instrument's when omitted. ``max_missing`` defaults to 0 and
     ``reliability`` to none; neither is inherited (they are properties of the
     subscale's own item set).
+``norm_mean``, ``norm_sd`` (optional, instrument total only)
+    The total's normative (functional population) mean and SD, from the
+    instrument's published norms. With ``norm_sd`` (> 0) the reliable change
+    index uses it instead of the sample's baseline SD; with both, the change
+    analysis computes Jacobson & Truax's criterion c. They enter the canonical
+    form (and the hash) only when given, so definitions without them hash as before.
 Canonical form
     :meth:`InstrumentDef.to_dict` resolves every default and inheritance, so two
     files that score identically *and* carry the same descriptive text have the
@@ -83,6 +89,8 @@ INSTRUMENT_KEYS = (
     "max_missing",
     "multiplier",
     "reliability",
+    "norm_mean",
+    "norm_sd",
     "total",
     "subscales",
 )
@@ -162,6 +170,8 @@ class MeasureDef:
     item_highs: tuple[float, ...] = ()
     higher_is_better: bool
     reliability: float | None
+    norm_mean: float | None = None
+    norm_sd: float | None = None
 
     @property
     def n_items(self) -> int:
@@ -218,6 +228,8 @@ class InstrumentDef:
     max_missing: int = 0
     multiplier: float = 1
     reliability: float | None = None
+    norm_mean: float | None = None  # normative mean and SD of the total (reliable change)
+    norm_sd: float | None = None
     total: bool = True
     subscales: tuple[SubscaleDef, ...] = field(default_factory=tuple)
     item_ranges: tuple[ItemRange, ...] = field(default_factory=tuple)
@@ -285,6 +297,8 @@ class InstrumentDef:
                     item_highs=self.item_highs,
                     higher_is_better=self.higher_is_better,
                     reliability=self.reliability,
+                    norm_mean=self.norm_mean,
+                    norm_sd=self.norm_sd,
                 )
             )
         for sub in self.subscales:
@@ -353,6 +367,9 @@ class InstrumentDef:
             "max_missing": self.max_missing,
             "multiplier": _canonical_number(self.multiplier),
             "reliability": None if self.reliability is None else float(self.reliability),
+            # absent unless declared (None is dropped), so older definitions keep their hash
+            "norm_mean": None if self.norm_mean is None else _canonical_number(self.norm_mean),
+            "norm_sd": None if self.norm_sd is None else _canonical_number(self.norm_sd),
             "total": self.total,
             "subscales": [],
         }
@@ -758,6 +775,14 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
     reliability = _check_reliability(
         _get_number(data, "reliability", "", problems), "reliability", problems
     )
+    norm_mean = _get_number(data, "norm_mean", "", problems)
+    norm_sd = _get_number(data, "norm_sd", "", problems)
+    if norm_sd is not None and not (math.isfinite(norm_sd) and norm_sd > 0):
+        problems.add("norm_sd", "norm_sd_range", "must be a positive number (the normative SD)", norm_sd)
+        norm_sd = None
+    if norm_mean is not None and not math.isfinite(norm_mean):
+        problems.add("norm_mean", "wrong_type", "must be a finite number", norm_mean)
+        norm_mean = None
     total = _get_bool(data, "total", "", problems, default=True)
 
     item_ranges = _parse_item_ranges(data.get("item_ranges", []), n_items, integer, problems)
@@ -785,6 +810,8 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
         max_missing=max_missing,
         multiplier=_canonical_number(multiplier),
         reliability=reliability,
+        norm_mean=None if norm_mean is None else _canonical_number(norm_mean),
+        norm_sd=None if norm_sd is None else _canonical_number(norm_sd),
         total=total,
         subscales=subscales or (),
         item_ranges=item_ranges or (),

@@ -551,9 +551,13 @@ DEFINITIONS = [
     ),
     (
         "Reliable change",
-        "RCI (Jacobson & Truax) = (post − pre) / (sd_pre × √2 × √(1 − r_xx)), r_xx the "
-        "instrument's published reliability, else Cronbach's alpha at the first wave; reliable when "
-        "|RCI| > 1.96; improvement follows the measure's direction (higher or lower is better).",
+        "RCI (Jacobson & Truax) = (post − pre) / (sd × √2 × √(1 − r_xx)), r_xx the "
+        "instrument's published reliability, else Cronbach's alpha at the first wave, and sd the "
+        "instrument's normative SD (norm_sd) when its definition gives one (the table's note says "
+        "so), else the group's SD at pre; reliable when |RCI| > 1.96; improvement follows the "
+        "measure's direction (higher or lower is better); percentages are of the n complete pairs. "
+        "With a normative mean too, criterion c = (sd_pre × norm_mean + norm_sd × mean_pre) / "
+        "(sd_pre + norm_sd), and a participant reliably improved who crosses c counts as recovered.",
     ),
     (
         "Arm comparison",
@@ -565,7 +569,15 @@ DEFINITIONS = [
         "Trajectories",
         "Linear mixed model by REML with a random intercept per participant, wave as a "
         "categorical fixed effect and wave × arm with several arms; every available observation is used "
-        "(no listwise deletion). The chart shows the model-estimated means with 95 % CIs.",
+        "(no listwise deletion). t-based p and CIs use the degrees of freedom that "
+        "summary(nlme::lme(...)) reports (containment: a term constant within participants gets the "
+        "between-participant df, n_participants − its number of such terms − 1; a term varying within "
+        "participants the within df, n_obs − n_participants − their number; the intercept the larger "
+        "of the two). The omnibus wave × arm test (wave, with one arm) is the Wald F of those "
+        "coefficients on their containment df, as nlme's anova(type = \"marginal\"); the REML variance "
+        "components and ICC = var(intercept) / (var(intercept) + var(residual)) follow the fixed effects. "
+        "The chart shows the model-estimated means with 95 % CIs, each on the smallest df of the "
+        "coefficients it adds up.",
     ),
     (
         "Reliability",
