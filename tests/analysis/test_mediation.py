@@ -175,6 +175,13 @@ def test_each_model_gets_its_own_cases_and_every_xy_pair(cross):
     out = mediation(data, x=["x"], mediators=["m1"], y=["y", "y2"], wave="baseline", boot=100)
     assert out["y"].tolist() == ["y", "y2"]
     assert out["n"].tolist() == [59, 54]
+    # models on the same cases share one bootstrap pass; each still gets the resamples it draws alone
+    same = pd.concat([cross, cross[cross["measure"] == "y"].assign(measure="y3", score=lambda f: -f["score"])])
+    both = mediation(same, x="x", mediators=["m1", "m2"], y=["y", "y3"], wave="baseline", boot=300, seed=5)
+    alone = mediation(same, x="x", mediators=["m1", "m2"], y="y3", wave="baseline", boot=300, seed=5)
+    numbers = [c for c in SPEC if c not in ("x", "mediator", "y", "wave")]
+    np.testing.assert_allclose(both[both["y"] == "y3"][numbers].to_numpy(dtype=float),
+                               alone[numbers].to_numpy(dtype=float), rtol=1e-9)
 
 
 def test_singular_resamples_are_left_out_and_noted():

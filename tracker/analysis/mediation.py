@@ -100,70 +100,94 @@ def resample_counts(n: int, boot: int, seed: int):
     """The bootstrap resamples as counts, in chunks: yields float arrays (chunk, n).
 
     Resample b draws n case indices uniformly with replacement from
-    ``numpy.random.default_rng(seed)``, in order; counts[b, i] is how often case
-    i was drawn. The stream of draws does not depend on the chunk size.
+    ``numpy.random.default_rng(seed)``, in order (as 32-bit integers: the same values
+    as the default 64-bit ones for n < 2^32, in half the memory and time); counts[b, i]
+    is how often case i was drawn. The stream of draws does
+    not depend on the chunk size.
     """
     rng = np.random.default_rng(seed)
     per_chunk = max(1, CHUNK_CELLS // max(n, 1))
     done = 0
     while done < boot:
         size = min(per_chunk, boot - done)
-        idx = rng.integers(0, n, size=(size, n))
-        idx += (np.arange(size) * n)[:, None]
+        idx = rng.integers(0, n, size=(size, n), dtype=np.int32)
+        idx += (np.arange(size, dtype=np.int32) * n)[:, None]
         yield np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
         done += size
 
 
-def _solve_batch(S: np.ndarray, regressors: list[int], response: int, det_full: float):
-    """Weighted LS coefficients of every resample from its cross-product matrix; NaN when singular."""
+def _solve_batch(S: np.ndarray, regressors: list[int], responses: list[int], det_full: float):
+    """Weighted LS coefficients (resample, regressor, response) from the cross-products; NaN when singular."""
     A = S[:, regressors][:, :, regressors]
-    rhs = S[:, regressors, response]
+    rhs = S[:, regressors][:, :, responses]
     det = np.linalg.det(A)
     bad = ~(np.abs(det) > SINGULAR * abs(det_full))
     if bad.any():
         A = A.copy()
         A[bad] = np.eye(len(regressors))
-    coef = np.linalg.solve(A, rhs[..., None])[..., 0]
+    coef = np.linalg.solve(A, rhs)
     coef[bad] = np.nan
     return coef
 
 
-def bootstrap_indirect(x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
-                       counts=None) -> np.ndarray:
-    """Bootstrap replicates of the indirect effects a_j b_j: an array (B, k), NaN where singular.
+def bootstrap_models(raw: np.ndarray, models: list[tuple[int, list[int], list[int], int]], *,
+                     boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED, counts=None) -> list[np.ndarray]:
+    """Bootstrap replicates of the indirect effects of several models on the same cases.
 
-    ``x`` (n,), ``m`` (n, k), ``y`` (n,), ``covariates`` (n, q) or None, complete
-    cases. ``counts`` (B, n) replaces the seeded resamples (tests feed R the same
-    ones). Each replicate is the OLS fit of the resampled cases (a case drawn
-    twice counts twice), scaled back to the raw units.
+    ``raw`` (n, v): complete cases of every variable the models use; ``models``: per
+    model the column of X, the columns of its mediators, of its covariates and of Y.
+    All models share the resamples (they depend only on n, ``boot`` and ``seed``), the
+    counts and one cross-product matrix per resample. Returns per model an array
+    (B, k) of a_j b_j in raw units, NaN where a resample's equations are singular.
+    ``counts`` (B, n) replaces the seeded resamples (the tests feed R the same ones).
     """
-    x = np.asarray(x, dtype=float)
-    m = np.asarray(m, dtype=float).reshape(len(x), -1)
-    y = np.asarray(y, dtype=float)
-    cov = np.empty((len(x), 0)) if covariates is None else np.asarray(covariates, dtype=float).reshape(len(x), -1)
-    n, k, q = len(x), m.shape[1], cov.shape[1]
-    raw = np.column_stack([x, m, cov, y])
+    raw = np.asarray(raw, dtype=float)
+    n = raw.shape[0]
     centre, scale = raw.mean(axis=0), raw.std(axis=0)
     scale[scale == 0] = 1.0
     z = np.column_stack([np.ones(n), (raw - centre) / scale])
     d = z.shape[1]
     outer = (z[:, :, None] * z[:, None, :]).reshape(n, d * d)
-    ix, im, ic, iy = 1, list(range(2, 2 + k)), list(range(2 + k, 2 + k + q)), d - 1
-    a_regs = [0, ix, *ic]
-    y_regs = [0, ix, *im, *ic]
     full = (outer.sum(axis=0) / n).reshape(d, d)
-    det_a = np.linalg.det(full[np.ix_(a_regs, a_regs)])
-    det_y = np.linalg.det(full[np.ix_(y_regs, y_regs)])
-    # scaled indirect a~ b~ is in units of sd(Y) / sd(X)
-    back = scale[-1] / scale[0]
+    plans = []
+    for ix, im, ic, iy in models:
+        ix, im, ic, iy = ix + 1, [j + 1 for j in im], [j + 1 for j in ic], iy + 1  # after the intercept
+        a_regs, y_regs = [0, ix, *ic], [0, ix, *im, *ic]
+        dets = (np.linalg.det(full[np.ix_(a_regs, a_regs)]), np.linalg.det(full[np.ix_(y_regs, y_regs)]))
+        # the scaled indirect effect a~ b~ is in units of sd(Y) / sd(X)
+        plans.append((a_regs, y_regs, im, iy, dets, scale[iy - 1] / scale[ix - 1]))
     chunks = resample_counts(n, boot, seed) if counts is None else [np.asarray(counts, dtype=float)]
-    out = []
+    out: list[list[np.ndarray]] = [[] for _ in models]
     for w in chunks:
         S = ((w @ outer) / n).reshape(len(w), d, d)
-        b = _solve_batch(S, y_regs, iy, det_y)[:, 2:2 + k]
-        a = np.column_stack([_solve_batch(S, a_regs, j, det_a)[:, 1] for j in im])
-        out.append(a * b * back)
-    return np.concatenate(out, axis=0) if out else np.empty((0, k))
+        for slot, (a_regs, y_regs, im, iy, (det_a, det_y), back) in zip(out, plans, strict=True):
+            a = _solve_batch(S, a_regs, im, det_a)[:, 1, :]
+            b = _solve_batch(S, y_regs, [iy], det_y)[:, 2:2 + len(im), 0]
+            slot.append(a * b * back)
+    return [np.concatenate(parts, axis=0) if parts else np.empty((0, len(m[1])))
+            for parts, m in zip(out, models, strict=True)]
+
+
+def bootstrap_indirect(x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
+                       counts=None) -> np.ndarray:
+    """Bootstrap replicates of the indirect effects a_j b_j of one model: an array (B, k).
+
+    ``x`` (n,), ``m`` (n, k), ``y`` (n,), ``covariates`` (n, q) or None, complete
+    cases. Each replicate is the OLS fit of the resampled cases (a case drawn
+    twice counts twice), scaled back to the raw units; NaN where singular.
+    """
+    raw, model = _stack(x, m, y, covariates)
+    return bootstrap_models(raw, [model], boot=boot, seed=seed, counts=counts)[0]
+
+
+def _stack(x, m, y, covariates):
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    m = np.asarray(m, dtype=float).reshape(n, -1)
+    cov = np.empty((n, 0)) if covariates is None else np.asarray(covariates, dtype=float).reshape(n, -1)
+    k, q = m.shape[1], cov.shape[1]
+    raw = np.column_stack([x, m, cov, np.asarray(y, dtype=float)])
+    return raw, (0, list(range(1, 1 + k)), list(range(1 + k, 1 + k + q)), 1 + k + q)
 
 
 def _percentile(reps: np.ndarray) -> tuple[float, float, int]:
@@ -173,6 +197,70 @@ def _percentile(reps: np.ndarray) -> tuple[float, float, int]:
         return float("nan"), float("nan"), 0
     lo, hi = np.quantile(ok, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
     return float(lo), float(hi), int(ok.size)
+
+
+_BLANK = ("a", "a_se", "a_p", "b", "b_se", "b_p", "c", "c_p", "c_prime", "c_prime_p",
+          "indirect", "indirect_ci_low", "indirect_ci_high", "indirect_std")
+
+
+def _point(x, m, y, cov, standardise: str) -> dict:
+    """Point estimates of one model (no CIs): ``n``, ``note``, ``estimable``, ``paths``."""
+    nan = float("nan")
+    n, k, q = len(x), m.shape[1], cov.shape[1]
+    blank = dict.fromkeys(_BLANK, nan)
+    names = list(range(k)) + ([TOTAL] if k > 1 else [])
+
+    def empty(note: str) -> dict:
+        return {"n": n, "note": note, "estimable": False, "paths": [{**blank, "note": ""} for _ in names]}
+
+    p_full = 2 + k + q
+    if n <= p_full:
+        return empty(f"too few complete cases ({n}) for the {p_full} coefficients of Y ~ X + mediators"
+                     + (" + covariates" if q else "") + "; need at least " + str(p_full + 1))
+    ones = np.ones(n)
+    X_a = np.column_stack([ones, x, cov])
+    X_y = np.column_stack([ones, x, m, cov])
+    if np.linalg.matrix_rank(X_y) < X_y.shape[1]:
+        constant = [label for label, v in (("X", x), ("Y", y)) if np.ptp(v) == 0]
+        constant += [f"mediator {j + 1}" for j in range(k) if np.ptp(m[:, j]) == 0]
+        why = f"{', '.join(constant)} constant" if constant else "predictors collinear"
+        return empty(f"{why} in the {n} complete cases: the model is not estimable")
+    sd_x, sd_y = float(x.std(ddof=1)), float(y.std(ddof=1))
+    if not sd_y > 0:
+        return empty(f"Y is constant in the {n} complete cases: the model is not estimable")
+    beta_y, se_y, df_y = _ols(X_y, y)
+    beta_c, se_c, df_c = _ols(X_a, y)
+    model = {"c": float(beta_c[1]), "c_p": _p(beta_c[1], se_c[1], df_c),
+             "c_prime": float(beta_y[1]), "c_prime_p": _p(beta_y[1], se_y[1], df_y)}
+    factor = (sd_x / sd_y) if standardise == "complete" else (1.0 / sd_y)
+    paths, total = [], 0.0
+    for j in range(k):
+        beta_a, se_a, df_a = _ols(X_a, m[:, j])
+        indirect = float(beta_a[1] * beta_y[2 + j])
+        total += indirect
+        paths.append({**blank, **model, "a": float(beta_a[1]), "a_se": float(se_a[1]),
+                      "a_p": _p(beta_a[1], se_a[1], df_a), "b": float(beta_y[2 + j]), "b_se": float(se_y[2 + j]),
+                      "b_p": _p(beta_y[2 + j], se_y[2 + j], df_y), "indirect": indirect,
+                      "indirect_std": indirect * factor, "note": ""})
+    if k > 1:
+        paths.append({**blank, **model, "indirect": total, "indirect_std": total * factor, "note": ""})
+    return {"n": n, "note": "", "estimable": True, "paths": paths}
+
+
+def _add_cis(fit: dict, reps: np.ndarray, boot: int) -> dict:
+    """Percentile CIs of each indirect effect (and of their sum) from the replicates (B, k)."""
+    if reps.shape[1] > 1:
+        reps = np.column_stack([reps, reps.sum(axis=1)])
+    for j, path in enumerate(fit["paths"]):
+        lo, hi, used = _percentile(reps[:, j])
+        if used < MIN_VALID * boot:
+            lo = hi = float("nan")
+            path["note"] = (f"only {used} of {boot} resamples could be fitted (a resample can lack an arm or "
+                            "hold a constant variable): no bootstrap CI")
+        elif used < boot:
+            path["note"] = f"{boot - used} of {boot} resamples could not be fitted (singular) and were left out of the CI"
+        path["indirect_ci_low"], path["indirect_ci_high"] = lo, hi
+    return fit
 
 
 def fit_mediation(x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
@@ -198,76 +286,51 @@ def fit_mediation(x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: i
     Returns
     -------
     dict
-        ``n``, ``note`` and ``paths``: one dict per mediator and, when k > 1, one for
-        the total, with ``a, a_se, a_p, b, b_se, b_p, c, c_p, c_prime, c_prime_p,
-        indirect, indirect_ci_low, indirect_ci_high, indirect_std, note``.
+        ``n``, ``note``, ``estimable`` and ``paths``: one dict per mediator and, when
+        k > 1, one for the total, with ``a, a_se, a_p, b, b_se, b_p, c, c_p, c_prime,
+        c_prime_p, indirect, indirect_ci_low, indirect_ci_high, indirect_std, note``.
         a, b, c and c' with their OLS standard errors and two-sided t-test p-values
         on each equation's residual df (R ``summary(lm(...))``); the indirect
         effect's CI from :func:`bootstrap_indirect`.
     """
-    nan = float("nan")
-    x = np.asarray(x, dtype=float)
-    n = len(x)
-    m = np.asarray(m, dtype=float).reshape(n, -1)
-    y = np.asarray(y, dtype=float)
-    cov = np.empty((n, 0)) if covariates is None else np.asarray(covariates, dtype=float).reshape(n, -1)
-    k, q = m.shape[1], cov.shape[1]
-    blank = dict.fromkeys(("a", "a_se", "a_p", "b", "b_se", "b_p", "c", "c_p", "c_prime", "c_prime_p",
-                           "indirect", "indirect_ci_low", "indirect_ci_high", "indirect_std"), nan)
-    names = list(range(k)) + ([TOTAL] if k > 1 else [])
+    raw, model = _stack(x, m, y, covariates)
+    ix, im, ic, iy = model
+    fit = _point(raw[:, ix], raw[:, im], raw[:, iy], raw[:, ic], standardise)
+    if not fit["estimable"]:
+        return fit
+    return _add_cis(fit, bootstrap_models(raw, [model], boot=boot, seed=seed)[0], boot)
 
-    def empty(note: str) -> dict:
-        return {"n": n, "note": note, "paths": [{**blank, "note": ""} for _ in names]}
 
-    p_full = 2 + k + q
-    if n <= p_full:
-        return empty(f"too few complete cases ({n}) for the {p_full} coefficients of Y ~ X + mediators"
-                     + (" + covariates" if q else "") + "; need at least " + str(p_full + 1))
-    ones = np.ones(n)
-    X_a = np.column_stack([ones, x, cov])
-    X_y = np.column_stack([ones, x, m, cov])
-    if np.linalg.matrix_rank(X_y) < X_y.shape[1]:
-        constant = [label for label, v in (("X", x), ("Y", y)) if np.ptp(v) == 0]
-        constant += [f"mediator {j + 1}" for j in range(k) if np.ptp(m[:, j]) == 0]
-        why = f"{', '.join(constant)} constant" if constant else "predictors collinear"
-        return empty(f"{why} in the {n} complete cases: the model is not estimable")
-    sd_x, sd_y = float(x.std(ddof=1)), float(y.std(ddof=1))
-    if not sd_y > 0:
-        return empty(f"Y is constant in the {n} complete cases: the model is not estimable")
+def _fit_models(wide: pd.DataFrame, specs: list[dict], *, boot: int, seed: int, standardise: str) -> list[dict]:
+    """Each spec (x, ms, y, covs: column names of ``wide``) fitted on its own complete cases.
 
-    paths = []
-    a = np.empty(k)
-    beta_y, se_y, df_y = _ols(X_y, y)
-    beta_c, se_c, df_c = _ols(X_a, y)
-    c, c_p = float(beta_c[1]), _p(beta_c[1], se_c[1], df_c)
-    c_prime, c_prime_p = float(beta_y[1]), _p(beta_y[1], se_y[1], df_y)
-    for j in range(k):
-        beta_a, se_a, df_a = _ols(X_a, m[:, j])
-        a[j] = beta_a[1]
-        paths.append({"a": float(beta_a[1]), "a_se": float(se_a[1]), "a_p": _p(beta_a[1], se_a[1], df_a),
-                      "b": float(beta_y[2 + j]), "b_se": float(se_y[2 + j]),
-                      "b_p": _p(beta_y[2 + j], se_y[2 + j], df_y)})
-    b = beta_y[2:2 + k]
-    indirect = list(a * b) + ([float(np.sum(a * b))] if k > 1 else [])
-    reps = bootstrap_indirect(x, m, y, cov, boot=boot, seed=seed)
-    if k > 1:
-        reps = np.column_stack([reps, reps.sum(axis=1)])
-    factor = (sd_x / sd_y) if standardise == "complete" else (1.0 / sd_y)
-    out = []
-    for j, name in enumerate(names):
-        row = dict(blank) if name == TOTAL else {**blank, **paths[j]}
-        lo, hi, used = _percentile(reps[:, j])
-        note = ""
-        if used < MIN_VALID * boot:
-            lo = hi = nan
-            note = (f"only {used} of {boot} resamples could be fitted (a resample can lack an arm or "
-                    "hold a constant variable): no bootstrap CI")
-        elif used < boot:
-            note = f"{boot - used} of {boot} resamples could not be fitted (singular) and were left out of the CI"
-        row.update(c=c, c_p=c_p, c_prime=c_prime, c_prime_p=c_prime_p, indirect=float(indirect[j]),
-                   indirect_ci_low=lo, indirect_ci_high=hi, indirect_std=float(indirect[j]) * factor, note=note)
-        out.append(row)
-    return {"n": n, "note": "", "paths": out}
+    Models whose complete cases are the same participants share one bootstrap pass
+    (:func:`bootstrap_models`): the same resamples they would each draw alone.
+    """
+    fits: list[dict | None] = [None] * len(specs)
+    groups: dict[bytes, list[int]] = {}
+    for i, spec in enumerate(specs):
+        mask = wide[[spec["x"], *spec["ms"], spec["y"], *spec["covs"]]].notna().all(axis=1).to_numpy()
+        groups.setdefault(mask.tobytes(), []).append(i)
+    for members in groups.values():
+        first = specs[members[0]]
+        mask = wide[[first["x"], *first["ms"], first["y"], *first["covs"]]].notna().all(axis=1).to_numpy()
+        columns = list(dict.fromkeys(c for i in members for s in [specs[i]]
+                                     for c in [s["x"], *s["ms"], *s["covs"], s["y"]]))
+        raw = wide.loc[mask, columns].to_numpy(dtype=np.float64)
+        at = {c: j for j, c in enumerate(columns)}
+        todo = []
+        for i in members:
+            s = specs[i]
+            model = (at[s["x"]], [at[c] for c in s["ms"]], [at[c] for c in s["covs"]], at[s["y"]])
+            fits[i] = _point(raw[:, model[0]], raw[:, model[1]], raw[:, model[3]], raw[:, model[2]], standardise)
+            if fits[i]["estimable"]:
+                todo.append((i, model))
+        if todo:
+            reps = bootstrap_models(raw, [model for _, model in todo], boot=boot, seed=seed)
+            for (i, _), r in zip(todo, reps, strict=True):
+                _add_cis(fits[i], r, boot)
+    return fits
 
 
 # -- on long score tables --------------------------------------------------------------------
@@ -384,13 +447,11 @@ def mediation(scores: pd.DataFrame, *, x, mediators, y, wave: str, boot: int = D
         raise AnalysisError(f"no scores at wave {wave!r}")
     _known_measures(df[df["wave"] == wave], list(dict.fromkeys(xs + ms + ys)))
     wide = _wide(df, wave, list(dict.fromkeys(xs + ms + ys)))
+    specs = [{"x": xv, "ms": ms, "y": yv, "covs": []} for xv in xs for yv in ys]
+    fits = _fit_models(wide, specs, boot=boot, seed=seed, standardise="complete")
     rows = []
-    for xv in xs:
-        for yv in ys:
-            block = wide[[xv, *ms, yv]].dropna()
-            fit = fit_mediation(block[xv].to_numpy(), block[ms].to_numpy(), block[yv].to_numpy(),
-                                boot=boot, seed=seed)
-            rows.extend(_model_rows(fit, x=xv, mediators=ms, y=yv, wave=wave, boot=boot, seed=seed))
+    for spec, fit in zip(specs, fits, strict=True):
+        rows.extend(_model_rows(fit, x=spec["x"], mediators=ms, y=spec["y"], wave=wave, boot=boot, seed=seed))
     return _records(rows)
 
 
@@ -440,12 +501,10 @@ def mediation_arms(scores: pd.DataFrame, *, pre: str, post: str, mediators, y, a
     rows = []
     for other in [a for a in arms if a != ref]:
         label = "arm" if len(arms) == 2 else f"arm:{other}"
-        two = wide[wide["_arm"].isin([other, ref])]
-        for yv in ys:
-            pre_cols = [f"{m}@pre" for m in ms] + [f"{yv}@pre"]
-            block = two[["_arm", *ms, yv, *pre_cols]].dropna()
-            xv = (block["_arm"] == other).to_numpy(dtype=float)
-            fit = fit_mediation(xv, block[ms].to_numpy(), block[yv].to_numpy(), block[pre_cols].to_numpy(),
-                                boot=boot, seed=seed, standardise="partial")
-            rows.extend(_model_rows(fit, x=label, mediators=ms, y=yv, wave=post, boot=boot, seed=seed))
+        two = wide[wide["_arm"].isin([other, ref])].copy()
+        two["_x"] = (two["_arm"] == other).astype(float)
+        specs = [{"x": "_x", "ms": ms, "y": yv, "covs": [f"{m}@pre" for m in ms] + [f"{yv}@pre"]} for yv in ys]
+        fits = _fit_models(two, specs, boot=boot, seed=seed, standardise="partial")
+        for spec, fit in zip(specs, fits, strict=True):
+            rows.extend(_model_rows(fit, x=label, mediators=ms, y=spec["y"], wave=post, boot=boot, seed=seed))
     return _records(rows)
