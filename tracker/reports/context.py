@@ -641,8 +641,8 @@ def build_context(
     dict
         Keys ``study, generated_at, waves, arms, reference_arm, measures,
         chart_measures, findings, flow, characteristics, completeness,
-        reliability, correlations, change, compare, trajectory, paired,
-        methods, provenance``. Analysis tables are lists of records with
+        reliability, correlations, mediation, change, compare, trajectory, paired,
+        planning, methods, provenance``. Analysis tables are lists of records with
         exactly the columns of ``tracker analyze ... --format json`` plus
         ``note``; a section that could not run has ``error`` set to the reason.
     """
@@ -699,6 +699,10 @@ def build_context(
         "error": corr_error,
         "measures": corr_measures,
     }
+
+    from tracker.reports.mediation import mediation_context, planning_context
+
+    ctx["mediation"], ctx["planning"] = mediation_context(data, info), planning_context(data, info)
 
     ctx["change"], ctx["compare"] = [], []
     pre = waves[0] if waves else None
