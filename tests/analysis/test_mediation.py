@@ -213,8 +213,10 @@ def test_bad_input_is_explained(cross):
         mediation(cross, x="m1", mediators=["m1"], y="y", wave="baseline")
     with pytest.raises(AnalysisError, match="'x' is both X and Y"):
         mediation(cross, x="x", mediators=["m1"], y="x", wave="baseline")
-    with pytest.raises(AnalysisError, match="no scores for the measure"):
-        mediation(cross, x="x", mediators=["nope"], y="y", wave="baseline")
+    # a measure without scores gives its models' records with n = 0 and the reason, not an error:
+    # the other models of a role-based run still run
+    out = mediation(cross, x="x", mediators=["nope"], y=["y", "m2"], wave="baseline", boot=100)
+    assert out["n"].tolist() == [0, 0] and (out["note"] == "no scores of nope at wave baseline").all()
     with pytest.raises(AnalysisError, match="no scores at wave 'post'"):
         mediation(cross, x="x", mediators=["m1"], y="y", wave="post")
     with pytest.raises(AnalysisError, match="positive integer"):

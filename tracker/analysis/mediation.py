@@ -391,12 +391,24 @@ def _prepare(scores: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
     return df
 
 
-def _known_measures(df: pd.DataFrame, names: list[str]) -> None:
-    present = set(unique_in_order(df["measure"]))
-    missing = [m for m in names if m not in present]
-    if missing:
-        raise AnalysisError(f"no scores for the measure(s) {', '.join(missing)}; measures with scores: "
-                            f"{', '.join(sorted(present)) or 'none'}")
+def _absent(df: pd.DataFrame, names: list[str], waves: list[str]) -> dict[str, str]:
+    """Measure -> "no scores of M at wave W" for each of ``names`` with no score at one of ``waves``."""
+    scored = df[df["score"].notna()]
+    out = {}
+    for w in waves:
+        have = set(scored.loc[scored["wave"] == w, "measure"])
+        for m in names:
+            if m not in have and m not in out:
+                out[m] = f"no scores of {m} at wave {w}"
+    return out
+
+
+def _explain_absent(fit: dict, measures: list[str], absent: dict[str, str]) -> dict:
+    """A model with a measure never scored says so, instead of just "too few complete cases (0)"."""
+    why = [absent[m] for m in measures if m in absent]
+    if why:
+        fit["note"] = join_notes(*why)
+    return fit
 
 
 def mediation(scores: pd.DataFrame, *, x, mediators, y, wave: str, boot: int = DEFAULT_BOOT,
@@ -446,12 +458,13 @@ def mediation(scores: pd.DataFrame, *, x, mediators, y, wave: str, boot: int = D
     df = _prepare(scores)
     if wave not in set(df["wave"]):
         raise AnalysisError(f"no scores at wave {wave!r}")
-    _known_measures(df[df["wave"] == wave], list(dict.fromkeys(xs + ms + ys)))
+    absent = _absent(df, list(dict.fromkeys(xs + ms + ys)), [wave])
     wide = _wide(df, wave, list(dict.fromkeys(xs + ms + ys)))
     specs = [{"x": xv, "ms": ms, "y": yv, "covs": []} for xv in xs for yv in ys]
     fits = _fit_models(wide, specs, boot=boot, seed=seed, standardise="complete")
     rows = []
     for spec, fit in zip(specs, fits, strict=True):
+        _explain_absent(fit, [spec["x"], *ms, spec["y"]], absent)
         rows.extend(_model_rows(fit, x=spec["x"], mediators=ms, y=spec["y"], wave=wave, boot=boot, seed=seed))
     return _records(rows)
 
@@ -493,7 +506,7 @@ def mediation_arms(scores: pd.DataFrame, *, pre: str, post: str, mediators, y, a
         raise AnalysisError(f"the intervention form of the mediation model compares arms; found {found}")
     ref = choose_reference_arm(arms, reference_arm)
     measures = list(dict.fromkeys(ms + ys))
-    _known_measures(df[df["wave"] == post], measures)
+    absent = _absent(df, measures, [post, pre])
     later = _wide(df, post, measures)
     earlier = _wide(df, pre, measures).add_suffix("@pre")
     arm_of = df.drop_duplicates("participant").set_index("participant")[arm]
@@ -507,5 +520,6 @@ def mediation_arms(scores: pd.DataFrame, *, pre: str, post: str, mediators, y, a
         specs = [{"x": "_x", "ms": ms, "y": yv, "covs": [f"{m}@pre" for m in ms] + [f"{yv}@pre"]} for yv in ys]
         fits = _fit_models(two, specs, boot=boot, seed=seed, standardise="partial")
         for spec, fit in zip(specs, fits, strict=True):
+            _explain_absent(fit, [*ms, spec["y"]], absent)
             rows.extend(_model_rows(fit, x=label, mediators=ms, y=spec["y"], wave=post, boot=boot, seed=seed))
     return _records(rows)
