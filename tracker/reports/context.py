@@ -700,6 +700,7 @@ def build_context(
         "measures": corr_measures,
     }
 
+    from tracker.reports.mediation import DEFINITIONS as MEDIATION_DEFINITIONS
     from tracker.reports.mediation import mediation_context, planning_context
 
     ctx["mediation"], ctx["planning"] = mediation_context(data, info), planning_context(data, info)
@@ -731,7 +732,7 @@ def build_context(
     ctx["paired_sample"] = PAIRED_SAMPLE
     ctx["findings"] = _findings(ctx, info) if has_scores else []
     ctx["methods"] = {
-        "definitions": [{"term": t, "text": x} for t, x in DEFINITIONS],
+        "definitions": [{"term": t, "text": x} for t, x in DEFINITIONS + MEDIATION_DEFINITIONS],
         "software": software_versions(),
         "database": database,
     }

@@ -22,6 +22,28 @@ CAVEAT = (
     "the earlier wave)."
 )
 
+#: the methods section's entries for these two sections (term, text)
+DEFINITIONS = [
+    (
+        "Mediation",
+        "Parallel mediation by OLS on the complete cases of each model (X, every mediator, Y): a_j from "
+        "M_j ~ X, b_j and the direct effect c′ from Y ~ X + M_1 + … + M_k, the total effect c from Y ~ X; "
+        "p-values from each equation's t test. Indirect effect a_j·b_j (and their sum, = c − c′); its 95 % CI "
+        "is the percentile bootstrap over participants (5,000 resamples of the n cases, seed 1; 2.5th and "
+        "97.5th percentiles). Standardised: indirect × sd(X)/sd(Y). The intervention form (X = arm) adjusts "
+        "every equation for the earlier wave's mediators and Y (Valente & MacKinnon 2017) and standardises "
+        "by sd(Y) only.",
+    ),
+    (
+        "Sample size",
+        "Smallest n whose two-sided test reaches the power by the exact noncentral t: paired t (df n − 1, "
+        "noncentrality dz√n) for a one-arm pre/post study; two-sample t (df 2n − 2, noncentrality "
+        "δ√(n/2)) with δ = d_ppc/√(1 − r²), r the pooled within-arm pre–post correlation, for a two-arm "
+        "ANCOVA (Borm, Fransen & Lemmens 2007). n to enrol = ⌈n_total / (1 − attrition)⌉, attrition the "
+        "fraction of the first wave's completers without a score at the second.",
+    ),
+]
+
 
 def _records(frame) -> list[dict]:
     from tracker.reports.context import records
