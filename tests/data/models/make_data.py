@@ -51,8 +51,7 @@ def main() -> None:
     (HERE / "cross_data.csv").write_text("\n".join(rows) + "\n")
 
     complete = n2 - 1
-    # drawn as resample_counts draws them: 32-bit integers from default_rng(7)
-    draws = np.random.default_rng(7).integers(0, complete, size=(200, complete), dtype=np.int32)
+    draws = np.random.default_rng(7).integers(0, complete, size=(200, complete))  # as resample_counts draws them
     (HERE / "boot_idx.csv").write_text("\n".join(",".join(map(str, row)) for row in draws) + "\n")
 
 
