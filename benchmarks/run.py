@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE))
 import bench_analysis  # noqa: E402
 import bench_cli  # noqa: E402
 import bench_import  # noqa: E402
+import bench_mediation  # noqa: E402
 import bench_report  # noqa: E402
 import bench_scoring  # noqa: E402
 
@@ -149,7 +150,7 @@ def main(argv=None) -> int:
                         help="Rewrite BENCHMARKS.md from benchmarks/out/results.json without measuring.")
     parser.add_argument("--only", default="",
                         help="Comma-separated steps to measure again (help, scoring, import, analysis, "
-                             "cli_analyses, report); the others are kept from benchmarks/out/results.json.")
+                             "cli_analyses, report, mediation); the others are kept from benchmarks/out/results.json.")
     args = parser.parse_args(argv)
     if args.render_only:
         saved = json.loads((HERE / "out" / "results.json").read_text())
@@ -182,6 +183,7 @@ def main(argv=None) -> int:
     step("analysis", lambda: bench_analysis.run(sizes, repeats=args.repeat))
     step("cli_analyses", lambda: [bench_cli.bench_analyses(n, repeat=args.repeat) for n in sizes])
     step("report", lambda: bench_report.run(sizes, repeats=args.repeat))
+    step("mediation", lambda: bench_mediation.run([n for n in sizes if n <= 10_000], repeats=args.repeat))
     (HERE / "out").mkdir(exist_ok=True)
     elapsed = time.perf_counter() - started
     (HERE / "out" / "results.json").write_text(json.dumps(
@@ -222,6 +224,11 @@ def summary(results: dict) -> list[str]:
         figures = ", ".join(f"{r['speedup']:.1f}x at {r['participants']:,}" for r in speed)
         add("correlation matrix vs pingouin.pairwise_corr", f"{figures}; identical numbers",
             ">= 10x", all(r["within_target"] for r in speed))
+    for r in results.get("mediation", []):
+        if r["participants"] == 1_000:
+            add("mediation bootstrap, 5,000 resamples x 8 models, 1,000 participants",
+                f"{r['median_s']:.2f} s ({r['ratio_to_lstsq']:,.0f}x one numpy lstsq of the same rows)",
+                "< 3 s", r["met"])
     for r in results["report"]:
         if r["benchmark"].startswith("tracker demo"):
             add("tracker demo, from nothing to the report", f"{r['median_seconds']:.2f} s", "< 10 s", r["within_target"])
@@ -298,6 +305,9 @@ def render(info: dict, results: dict, sizes: list[int], seconds: float, measured
               "commands show what starting costs on this machine. `tracker analyze all` starts once and reads once:",
               "every wave's scores and the items of the reliability wave, which also give the reliable change",
               "index its baseline alphas."]
+    if results.get("mediation"):
+        lines += ["", "## Mediation", "", bench_mediation.__doc__.split("\n\n", 1)[1].strip(), "",
+                  bench_mediation.markdown(results["mediation"])]
     lines += ["", "## Demo and report", ""]
     lines.append(bench_report.markdown(results["report"]))
 

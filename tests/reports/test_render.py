@@ -80,7 +80,9 @@ def test_report_has_every_section_in_order(demo):
     ]
     positions = [html.index(f'<section id="{i}">') for i in ids]
     assert positions == sorted(positions)
-    assert html.count("<svg") == 5  # heatmap, two forest plots, paired plot, trajectories
+    # heatmap, two forest plots, paired plot, trajectories; and a path diagram per mediation model
+    assert html.count("<svg") == 5 + html.count('<svg class="path-diagram"')
+    assert html.count('<svg class="path-diagram"') == 6  # 2 modifiable x 3 outcomes
     for text in (
         "Key findings",
         "Participant flow",

@@ -60,12 +60,14 @@ def _register() -> None:
         data_cmds,
         instrument_cmds,
         map_cmds,
+        model_cmds,
         report_cmds,
         setup_cmds,
         study_cmds,
     )
 
-    for module in (setup_cmds, study_cmds, instrument_cmds, map_cmds, data_cmds, analyze_cmds, report_cmds):
+    for module in (setup_cmds, study_cmds, instrument_cmds, map_cmds, data_cmds, analyze_cmds, model_cmds,
+                   report_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

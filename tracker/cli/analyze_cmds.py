@@ -97,7 +97,7 @@ def _known(names, *waves):
 
 @click.group()
 def analyze() -> None:
-    """Analyses: correlations, change, compare, trajectory, reliability."""
+    """Analyses: correlations, change, compare, trajectory, reliability, mediation."""
 
 
 @analyze.command("correlations")

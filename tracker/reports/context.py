@@ -653,8 +653,8 @@ def build_context(
     dict
         Keys ``study, generated_at, waves, arms, reference_arm, measures,
         chart_measures, findings, flow, characteristics, completeness,
-        reliability, correlations, change, compare, trajectory, paired,
-        methods, provenance``. Analysis tables are lists of records with
+        reliability, correlations, mediation, change, compare, trajectory, paired,
+        planning, methods, provenance``. Analysis tables are lists of records with
         exactly the columns of ``tracker analyze ... --format json`` plus
         ``note``; a section that could not run has ``error`` set to the reason.
     """
@@ -712,6 +712,11 @@ def build_context(
         "measures": corr_measures,
     }
 
+    from tracker.reports.mediation import DEFINITIONS as MEDIATION_DEFINITIONS
+    from tracker.reports.mediation import mediation_context, planning_context
+
+    ctx["mediation"], ctx["planning"] = mediation_context(data, info), planning_context(data, info)
+
     ctx["change"], ctx["compare"] = [], []
     pre = waves[0] if waves else None
     for post in waves[1:]:
@@ -739,7 +744,7 @@ def build_context(
     ctx["paired_sample"] = PAIRED_SAMPLE
     ctx["findings"] = _findings(ctx, info) if has_scores else []
     ctx["methods"] = {
-        "definitions": [{"term": t, "text": x} for t, x in DEFINITIONS],
+        "definitions": [{"term": t, "text": x} for t, x in DEFINITIONS + MEDIATION_DEFINITIONS],
         "software": software_versions(),
         "database": database,
     }

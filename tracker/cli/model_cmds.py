@@ -1,0 +1,119 @@
+"""analyze mediation (the conceptual model, tested) and plan (the next study's sample size)."""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.analyze_cmds import _known, _load, _notes, analyze
+from tracker.cli.common import db_option, emit, format_option, study_option
+
+TABLE_COLUMNS = {
+    "mediation": ["x", "mediator", "y", "wave", "n", "a", "b", "c", "c_prime", "indirect", "indirect_ci_low",
+                  "indirect_ci_high", "indirect_std", "note"],
+    "plan": ["measure", "design", "effect", "effect_kind", "r_pre_post", "n_per_arm", "n_total", "attrition",
+             "n_to_enrol", "note"],
+}
+
+
+def _show(kind: str, frame, fmt: str) -> None:
+    records = frame.to_dict("records")
+    if fmt == "table":
+        emit(records, "table", TABLE_COLUMNS[kind])
+        return
+    emit(records, fmt, [c for c in frame.columns if c != "note"])
+    _notes(frame)
+
+
+@analyze.command("mediation")
+@db_option
+@study_option
+@click.option("--x", "x", metavar="X", help="Predictor measure, or `arm` for the intervention form "
+              "[default: each modifiable measure].")
+@click.option("--m", "mediators", metavar="M1,M2,...", help="Parallel mediators [default: the intermediate measures].")
+@click.option("--y", "y", metavar="Y", help="Outcome measure [default: each outcome measure].")
+@click.option("--wave", help="Wave of the cross-sectional model [default: the first wave].")
+@click.option("--from", "pre", metavar="W1", help="Intervention form: the wave adjusted for (with --x arm).")
+@click.option("--to", "post", metavar="W2", help="Intervention form: the wave of M and Y (with --x arm).")
+@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Bootstrap resamples for the indirect effects' CIs.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Seed of the resamples: the same seed gives the same CIs.")
+@format_option
+def mediation(study_name, x, mediators, y, wave, pre, post, boot, seed, fmt) -> None:
+    """Parallel mediation: X -> mediators -> Y, indirect effects with percentile bootstrap CIs.
+
+    Cross-sectional at --wave: OLS M ~ X (a), Y ~ X + M (b, c'), Y ~ X (c) on the
+    complete cases. With --x arm --from W1 --to W2: the intervention (ANCOVA) form,
+    X = 1 for the arm compared with the reference arm, M and Y at W2, each equation
+    adjusted for the W1 scores of every mediator and of Y (Valente & MacKinnon 2017).
+    Without --x/--m/--y the model roles are used.
+
+    \b
+    Example: tracker analyze mediation --x cams_r --m cd_risc10,pss10 --y flourishing
+             tracker analyze mediation --x arm --m pss10 --y who5 --from baseline --to post
+    """
+    from tracker.datasets import mediation as models
+
+    data = _load(waves_from=lambda names: (models.mediation_waves(names, x=x, wave=wave, pre=pre, post=post), ()))
+    result = models.mediation(data, x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post,
+                              boot=boot, seed=seed)
+    _show("mediation", result, fmt)
+
+
+def _effect(value: str) -> str:
+    if value in ("observed", "ci_low"):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not observed, ci_low or a number") from None
+    return value
+
+
+def _attrition(value: str) -> str:
+    if value == "observed":
+        return value
+    try:
+        float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not observed or a fraction such as 0.2") from None
+    return value
+
+
+@click.command("plan")
+@db_option
+@study_option
+@click.option("--from", "pre", required=True, metavar="W1", help="Earlier wave of the observed effects.")
+@click.option("--to", "post", required=True, metavar="W2", help="Later wave of the observed effects.")
+@click.option("--measure", help="One measure (or M1,M2) [default: every measure].")
+@click.option("--power", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
+              show_default=True, help="Target power.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Two-sided significance level.")
+@click.option("--effect", default="observed", show_default=True, metavar="observed|ci_low|NUMBER",
+              callback=lambda _c, _p, v: _effect(v),
+              help="Observed dz / d_ppc, the CI bound nearer zero (safeguard power), or dz (paired) "
+              "and d (ANCOVA).")
+@click.option("--attrition", default="observed", show_default=True, metavar="observed|FRACTION",
+              callback=lambda _c, _p, v: _attrition(v),
+              help="Fraction lost between the waves: observed (W1 completers missing at W2) or e.g. 0.2.")
+@format_option
+def plan(study_name, pre, post, measure, power, alpha, effect, attrition, fmt) -> None:
+    """Sample size for the next study: paired and two-arm ANCOVA designs, noncentral t.
+
+    paired: pairs for the paired t test to detect the intervention arm's dz.
+    two_arm_ancova: n per arm for the two-sample t test of d / sqrt(1 - r^2)
+    (Borm, Fransen & Lemmens 2007), d the observed d_ppc and r the pooled
+    pre-post correlation. n_to_enrol adds back the attrition.
+
+    Example: tracker plan --from baseline --to post --effect ci_low --attrition 0.2
+    """
+    from tracker.datasets import mediation as models
+
+    data = _load(waves_from=lambda names: (_known(names, pre, post), ()))
+    result = models.plan(data, pre=pre, post=post, measure=measure, power=power, alpha=alpha,
+                         effect=effect, attrition=attrition)
+    _show("plan", result, fmt)
+
+
+COMMANDS = [plan]
