@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, emit, format_option, study_option
 
 ADJUST = click.Choice(["holm", "fdr_bh", "none"])
 
@@ -46,52 +46,14 @@ def _show(kind: str, frame, fmt: str) -> None:
     _notes(frame)
 
 
-def _load(*, scores=None, items=(), waves_from=None, rci=False):
-    """The study, with the scores and keyed items of the waves named (None: every wave).
-
-    Each command loads only what it analyses: at 10,000 participants all item
-    responses are 1.7 million rows, most of a command's time. ``waves_from``
-    maps the study's wave names to the waves wanted when they depend on them
-    (the first wave, say). ``rci`` (``change``) adds the first wave's items of
-    the instruments whose reliable change needs their alpha. The data is read through a
-    direct DBAPI connection when the database allows (no SQLAlchemy import:
-    :mod:`tracker.db.reader`), else through the usual session.
-    """
+def _run(kind: str, **opts) -> None:
+    """Run analysis ``kind`` on the database and study of this command, and print it."""
     from tracker.cli.common import db_url
-    from tracker.db.reader import Reader, open_reader
+    from tracker.datasets.run import run_analysis
 
+    fmt = opts.pop("fmt")
     name = click.get_current_context().params.get("study_name")
-    reader = open_reader(db_url())
-    if reader is not None:
-        try:
-            study = reader.study(name)
-            if study is not None:
-                return _read(reader, study, scores, items, waves_from, rci)
-        finally:
-            reader.close()
-    from tracker.study.studies import resolve_study
-
-    with unit_of_work() as session:  # explains a missing study, an old schema, an unreachable server
-        return _read(Reader.of(session), resolve_study(session, name), scores, items, waves_from, rci)
-
-
-def _read(reader, study, scores, items, waves_from, rci):
-    from tracker.datasets import load_study_data
-    from tracker.datasets.analyses import rci_alpha_instruments
-
-    names = [row[0] for row in reader.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", study.id)]
-    if waves_from is not None:
-        scores, items = waves_from(names)
-    instruments = None
-    if rci and names:  # the first wave's items of the instruments the loader finds need them
-        items, instruments = names[:1], rci_alpha_instruments
-    return load_study_data(reader, study, score_waves=scores, item_waves=items, item_instruments=instruments,
-                           administrations=False, score_counts=False)
-
-
-def _known(names, *waves):
-    """The waves that exist (an unknown name is reported by the analysis with the list of waves)."""
-    return [w for w in waves if w in names]
+    _show(kind, run_analysis(kind, db_url(), name, **opts), fmt)
 
 
 @click.group()
@@ -111,13 +73,7 @@ def correlations(study_name, wave, method, adjust, fmt) -> None:
 
     Example: tracker analyze correlations --wave baseline --method spearman
     """
-    from tracker.datasets import analyses
-
-    def waves(meta):
-        return _known(meta, wave or (meta or [None])[0]), ()
-
-    data = _load(waves_from=waves)
-    _show("correlations", analyses.correlations(data, wave=wave, method=method, adjust=adjust), fmt)
+    _run("correlations", wave=wave, method=method, adjust=adjust, fmt=fmt)
 
 
 @analyze.command("change")
@@ -133,10 +89,7 @@ def change(study_name, pre, post, by, adjust, fmt) -> None:
 
     Example: tracker analyze change --from baseline --to post --by arm
     """
-    from tracker.datasets import analyses
-
-    data = _load(waves_from=lambda meta: (_known(meta, pre, post), ()), rci=True)
-    _show("change", analyses.change(data, pre=pre, post=post, by=by, adjust=adjust), fmt)
+    _run("change", pre=pre, post=post, by=by, adjust=adjust, fmt=fmt)
 
 
 @analyze.command("compare")
@@ -150,10 +103,7 @@ def compare(study_name, pre, post, fmt) -> None:
 
     Example: tracker analyze compare --from baseline --to post
     """
-    from tracker.datasets import analyses
-
-    data = _load(waves_from=lambda meta: (_known(meta, pre, post), ()))
-    _show("compare", analyses.compare(data, pre=pre, post=post), fmt)
+    _run("compare", pre=pre, post=post, fmt=fmt)
 
 
 @analyze.command("trajectory")
@@ -166,9 +116,7 @@ def trajectory(study_name, measure, fmt) -> None:
 
     Example: tracker analyze trajectory --measure pss10
     """
-    from tracker.datasets import analyses
-
-    _show("trajectory", analyses.trajectory(_load(scores=None, items=()), measure=measure), fmt)
+    _run("trajectory", measure=measure, fmt=fmt)
 
 
 @analyze.command("reliability")
@@ -181,10 +129,7 @@ def reliability(study_name, wave, fmt) -> None:
 
     Example: tracker analyze reliability --wave baseline --format json
     """
-    from tracker.datasets import analyses
-
-    data = _load(waves_from=lambda meta: ((), None if wave is None else _known(meta, wave)))
-    _show("reliability", analyses.reliability(data, wave=wave), fmt)
+    _run("reliability", wave=wave, fmt=fmt)
 
 
 @analyze.command("all")
@@ -213,27 +158,11 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, fmt) -> None:
 
     Example: tracker analyze all --from baseline --to post --by arm --format json
     """
-    from tracker.cli.common import json_records, render_table
-    from tracker.datasets import analyses
-    from tracker.errors import AnalysisError
+    from tracker.cli.common import db_url, json_records, render_table
+    from tracker.datasets.run import run_all
 
-    def waves(names):
-        wanted = None if wave is None else _known(names, wave, *names[:1])  # + the first wave, for the RCI
-        return None, wanted
-
-    data = _load(waves_from=waves)
-    results, skipped = {}, {}
-    # reliability first: change reuses its first-wave alphas for the reliable change index
-    results["reliability"] = analyses.reliability(data, wave=wave)
-    results["correlations"] = analyses.correlations(data, wave=wave, method=method, adjust=adjust)
-    results["change"] = analyses.change(data, pre=pre, post=post, by=by, adjust=adjust)
-    try:
-        results["compare"] = analyses.compare(data, pre=pre, post=post)
-    except AnalysisError as exc:
-        if data.cohorts["arm"].nunique() >= 2:
-            raise
-        skipped["compare"] = str(exc)
-    results["trajectory"] = analyses.trajectory(data)
+    done = run_all(db_url(), study_name, pre=pre, post=post, wave=wave, by=by, method=method, adjust=adjust)
+    results, skipped = done.results, done.skipped
     order = ["correlations", "change", "compare", "trajectory", "reliability"]
     if fmt == "json":
         out = {kind: json_records(results[kind].to_dict("records"), _fields(results[kind]))
