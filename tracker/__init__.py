@@ -6,7 +6,24 @@ functions that need them, so that importing :mod:`tracker` and ``tracker --help`
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+#: The one place the version is written; ``pyproject.toml`` reads it from here (hatch).
+__version__ = "0.2.0.dev0"
+
+__all__ = ["__version__", "connect", "open"]
+
+
+def open(url: str | None = None, study: str | None = None):  # noqa: A001 - the SPEC's name
+    """The study ``study`` (None: the only one) in the database at ``url``: a :class:`tracker.api.Study`.
+
+    >>> import tracker
+    >>> study = tracker.open("sqlite:///tracker.db")      # doctest: +SKIP
+    >>> study.scores(wave="baseline", layout="wide")      # doctest: +SKIP
+
+    See :mod:`tracker.api`.
+    """
+    from tracker.api import open as _open
+
+    return _open(url, study)
 
 
 def connect(url: str | None = None):

@@ -152,9 +152,10 @@ def test_scores_come_sorted_by_participant_code_wave_and_measure(session):
     assert scores["participant"].iloc[0] == min(ids)
 
 
-def test_the_rci_reuses_the_first_waves_alphas_of_the_reliability_table(session, monkeypatch):
-    # `tracker analyze all` runs reliability first; change then takes who5's baseline alpha
-    # (pss10 has a published reliability) from that table instead of computing it again
+def test_the_rci_takes_the_first_waves_alphas_of_the_reliability_table_when_given(session, monkeypatch):
+    # `tracker analyze all` and the report compute reliability, then pass the first wave's
+    # alphas to change explicitly (pss10 has a published reliability; who5 uses its alpha);
+    # without them change computes the same numbers itself: no dependence on call order
     from tracker import analysis
     from tracker.datasets import analyses
 
@@ -165,16 +166,19 @@ def test_the_rci_reuses_the_first_waves_alphas_of_the_reliability_table(session,
     data = load_study_data(session, study)
     table = analyses.reliability(data, wave="baseline")
     who5 = table[table["measure"] == "who5"]["alpha"].item()
+    alphas = analyses.alphas_at(table, "baseline")
     calls = []
     original = analysis.reliability
     monkeypatch.setattr(analysis, "reliability", lambda *a, **k: calls.append(1) or original(*a, **k))
-    assert analyses.baseline_reliability(data) == fresh
+    assert analyses.baseline_reliability(data, alphas=alphas) == fresh
     assert fresh["who5"] == who5
     assert calls == []  # no second alpha computation
-    # a table of another wave is not taken for the baseline
-    other = load_study_data(session, study)
-    analyses.reliability(other, wave="post")
-    assert analyses.baseline_reliability(other) == fresh and len(calls) == 2
+    # computing reliability first changes nothing when the alphas are not passed
+    assert analyses.baseline_reliability(data) == fresh and len(calls) == 1
+    # the change table is the same either way
+    with_alphas = analyses.change(data, pre="baseline", post="post", baseline_alphas=alphas)
+    pd.testing.assert_frame_equal(with_alphas, analyses.change(load_study_data(session, study),
+                                                               pre="baseline", post="post"))
 
 
 @pytest.mark.parametrize("big_participant_ids", [False, True])

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from tracker.cli.common import db_option, echo, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, echo, emit, format_option, study_option
 
 ADJUST = click.Choice(["holm", "fdr_bh", "none"])
 
@@ -19,6 +19,10 @@ TABLE_COLUMNS = {
                 "partial_eta_sq", "d_ppc", "note"],
     "trajectory": ["measure", "term", "estimate", "se", "ci_low", "ci_high", "p", "note"],
     "reliability": ["measure", "wave", "n", "k", "alpha", "alpha_std", "ci_low", "ci_high", "omega", "note"],
+    "mediation": ["x", "mediator", "y", "wave", "n", "a", "b", "c", "c_prime", "indirect", "indirect_ci_low",
+                  "indirect_ci_high", "indirect_std", "note"],
+    "plan": ["measure", "design", "effect", "effect_kind", "r_pre_post", "n_per_arm", "n_total", "attrition",
+             "n_to_enrol", "note"],
 }
 
 
@@ -47,52 +51,17 @@ def _show(kind: str, frame, fmt: str, extra: list[str] = ()) -> None:
     _notes(frame)
 
 
-def _load(*, scores=None, items=(), waves_from=None, rci=False):
-    """The study, with the scores and keyed items of the waves named (None: every wave).
+def _run(kind: str, *, fmt: str, extra=None, **opts) -> None:
+    """Run analysis ``kind`` on the database and study of this command, and print it.
 
-    Each command loads only what it analyses: at 10,000 participants all item
-    responses are 1.7 million rows, most of a command's time. ``waves_from``
-    maps the study's wave names to the waves wanted when they depend on them
-    (the first wave, say). ``rci`` (``change``) adds the first wave's items of
-    the instruments whose reliable change needs their alpha. The data is read through a
-    direct DBAPI connection when the database allows (no SQLAlchemy import:
-    :mod:`tracker.db.reader`), else through the usual session.
+    ``extra``: a function of the result naming columns the table shows besides its own.
     """
     from tracker.cli.common import db_url
-    from tracker.db.reader import Reader, open_reader
+    from tracker.datasets.run import run_analysis
 
     name = click.get_current_context().params.get("study_name")
-    reader = open_reader(db_url())
-    if reader is not None:
-        try:
-            study = reader.study(name)
-            if study is not None:
-                return _read(reader, study, scores, items, waves_from, rci)
-        finally:
-            reader.close()
-    from tracker.study.studies import resolve_study
-
-    with unit_of_work() as session:  # explains a missing study, an old schema, an unreachable server
-        return _read(Reader.of(session), resolve_study(session, name), scores, items, waves_from, rci)
-
-
-def _read(reader, study, scores, items, waves_from, rci):
-    from tracker.datasets import load_study_data
-    from tracker.datasets.analyses import rci_alpha_instruments
-
-    names = [row[0] for row in reader.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", study.id)]
-    if waves_from is not None:
-        scores, items = waves_from(names)
-    instruments = None
-    if rci and names:  # the first wave's items of the instruments the loader finds need them
-        items, instruments = names[:1], rci_alpha_instruments
-    return load_study_data(reader, study, score_waves=scores, item_waves=items, item_instruments=instruments,
-                           administrations=False, score_counts=False)
-
-
-def _known(names, *waves):
-    """The waves that exist (an unknown name is reported by the analysis with the list of waves)."""
-    return [w for w in waves if w in names]
+    result = run_analysis(kind, db_url(), name, **opts)
+    _show(kind, result, fmt, extra=extra(result) if extra else ())
 
 
 @click.group()
@@ -112,13 +81,7 @@ def correlations(study_name, wave, method, adjust, fmt) -> None:
 
     Example: tracker analyze correlations --wave baseline --method spearman
     """
-    from tracker.datasets import analyses
-
-    def waves(meta):
-        return _known(meta, wave or (meta or [None])[0]), ()
-
-    data = _load(waves_from=waves)
-    _show("correlations", analyses.correlations(data, wave=wave, method=method, adjust=adjust), fmt)
+    _run("correlations", wave=wave, method=method, adjust=adjust, fmt=fmt)
 
 
 @analyze.command("change")
@@ -134,10 +97,7 @@ def change(study_name, pre, post, by, adjust, fmt) -> None:
 
     Example: tracker analyze change --from baseline --to post --by arm
     """
-    from tracker.datasets import analyses
-
-    data = _load(waves_from=lambda meta: (_known(meta, pre, post), ()), rci=True)
-    _show("change", analyses.change(data, pre=pre, post=post, by=by, adjust=adjust), fmt)
+    _run("change", pre=pre, post=post, by=by, adjust=adjust, fmt=fmt)
 
 
 @analyze.command("compare")
@@ -151,10 +111,7 @@ def compare(study_name, pre, post, fmt) -> None:
 
     Example: tracker analyze compare --from baseline --to post
     """
-    from tracker.datasets import analyses
-
-    data = _load(waves_from=lambda meta: (_known(meta, pre, post), ()))
-    _show("compare", analyses.compare(data, pre=pre, post=post), fmt)
+    _run("compare", pre=pre, post=post, fmt=fmt)
 
 
 @analyze.command("trajectory")
@@ -167,9 +124,7 @@ def trajectory(study_name, measure, fmt) -> None:
 
     Example: tracker analyze trajectory --measure pss10
     """
-    from tracker.datasets import analyses
-
-    _show("trajectory", analyses.trajectory(_load(scores=None, items=()), measure=measure), fmt)
+    _run("trajectory", measure=measure, fmt=fmt)
 
 
 @analyze.command("reliability")
@@ -186,12 +141,8 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
 
     Example: tracker analyze reliability --wave baseline --boot 1000 --format json
     """
-    from tracker.datasets import analyses
-
-    data = _load(waves_from=lambda meta: ((), None if wave is None else _known(meta, wave)))
-    result = analyses.reliability(data, wave=wave, boot=boot, seed=seed)
-    _show("reliability", result, fmt,
-          extra=[c for c in ("omega_ci_low", "omega_ci_high") if c in result.columns])
+    _run("reliability", wave=wave, boot=boot, seed=seed, fmt=fmt,
+         extra=lambda result: [c for c in ("omega_ci_low", "omega_ci_high") if c in result.columns])
 
 
 @analyze.command("all")
@@ -206,42 +157,33 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
               help="Correlation method.")
 @click.option("--adjust", type=ADJUST, default="holm", show_default=True,
               help="p-value adjustment of correlations and change.")
+@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Bootstrap resamples for the mediation model's indirect effects.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Seed of the mediation bootstrap.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format (json: one object, an array of records per analysis).")
-def all_analyses(study_name, pre, post, wave, by, method, adjust, fmt) -> None:
-    """The five analyses at once, from one read of the study.
+def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fmt) -> None:
+    """Every analysis at once, from one read of the study.
 
-    The same numbers as the five commands with the same options (one
-    snapshot of the database, read once): correlations and reliability at
-    --wave, change and compare from --from to --to, trajectory over every
-    wave and measure. JSON is one object whose keys are the analyses, each an
-    array of the SPEC's records. A study with one arm has no comparison: its
-    ``compare`` is empty, with a note.
+    The same numbers as the single commands with the same options (one
+    snapshot of the database, read once): correlations, reliability and the
+    mediation model of the roles at --wave, change and compare from --from to
+    --to, trajectory over every wave and measure. JSON is one object whose
+    keys are the analyses, each an array of the SPEC's records. A study with
+    one arm has no comparison, one without model roles no mediation: that
+    array is empty, with a note. (CSV: use the single commands; their tables
+    have different fields.)
 
     Example: tracker analyze all --from baseline --to post --by arm --format json
     """
-    from tracker.cli.common import json_records, render_table
-    from tracker.datasets import analyses
-    from tracker.errors import AnalysisError
+    from tracker.cli.common import db_url, json_records, render_table
+    from tracker.datasets.run import ALL_ANALYSES, run_all
 
-    def waves(names):
-        wanted = None if wave is None else _known(names, wave, *names[:1])  # + the first wave, for the RCI
-        return None, wanted
-
-    data = _load(waves_from=waves)
-    results, skipped = {}, {}
-    # reliability first: change reuses its first-wave alphas for the reliable change index
-    results["reliability"] = analyses.reliability(data, wave=wave)
-    results["correlations"] = analyses.correlations(data, wave=wave, method=method, adjust=adjust)
-    results["change"] = analyses.change(data, pre=pre, post=post, by=by, adjust=adjust)
-    try:
-        results["compare"] = analyses.compare(data, pre=pre, post=post)
-    except AnalysisError as exc:
-        if data.cohorts["arm"].nunique() >= 2:
-            raise
-        skipped["compare"] = str(exc)
-    results["trajectory"] = analyses.trajectory(data)
-    order = ["correlations", "change", "compare", "trajectory", "reliability"]
+    done = run_all(db_url(), study_name, pre=pre, post=post, wave=wave, by=by, method=method, adjust=adjust,
+                   boot=boot, seed=seed)
+    results, skipped = done.results, done.skipped
+    order = ALL_ANALYSES
     if fmt == "json":
         out = {kind: json_records(results[kind].to_dict("records"), _fields(results[kind]))
                if kind in results else [] for kind in order}

@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.analyze_cmds import _known, _load, _notes, analyze
-from tracker.cli.common import db_option, emit, format_option, study_option
-
-TABLE_COLUMNS = {
-    "mediation": ["x", "mediator", "y", "wave", "n", "a", "b", "c", "c_prime", "indirect", "indirect_ci_low",
-                  "indirect_ci_high", "indirect_std", "note"],
-    "plan": ["measure", "design", "effect", "effect_kind", "r_pre_post", "n_per_arm", "n_total", "attrition",
-             "n_to_enrol", "note"],
-}
-
-
-def _show(kind: str, frame, fmt: str) -> None:
-    records = frame.to_dict("records")
-    if fmt == "table":
-        emit(records, "table", TABLE_COLUMNS[kind])
-        return
-    emit(records, fmt, [c for c in frame.columns if c != "note"])
-    _notes(frame)
+from tracker.cli.analyze_cmds import _run, analyze
+from tracker.cli.common import db_option, format_option, study_option
 
 
 @analyze.command("mediation")
@@ -52,12 +36,8 @@ def mediation(study_name, x, mediators, y, wave, pre, post, boot, seed, fmt) -> 
     Example: tracker analyze mediation --x cams_r --m cd_risc10,pss10 --y flourishing
              tracker analyze mediation --x arm --m pss10 --y who5 --from baseline --to post
     """
-    from tracker.datasets import mediation as models
-
-    data = _load(waves_from=lambda names: (models.mediation_waves(names, x=x, wave=wave, pre=pre, post=post), ()))
-    result = models.mediation(data, x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post,
-                              boot=boot, seed=seed)
-    _show("mediation", result, fmt)
+    _run("mediation", x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post, boot=boot, seed=seed,
+         fmt=fmt)
 
 
 def _effect(value: str) -> str:
@@ -108,12 +88,8 @@ def plan(study_name, pre, post, measure, power, alpha, effect, attrition, fmt) -
 
     Example: tracker plan --from baseline --to post --effect ci_low --attrition 0.2
     """
-    from tracker.datasets import mediation as models
-
-    data = _load(waves_from=lambda names: (_known(names, pre, post), ()))
-    result = models.plan(data, pre=pre, post=post, measure=measure, power=power, alpha=alpha,
-                         effect=effect, attrition=attrition)
-    _show("plan", result, fmt)
+    _run("plan", pre=pre, post=post, measure=measure, power=power, alpha=alpha, effect=effect,
+         attrition=attrition, fmt=fmt)
 
 
 COMMANDS = [plan]

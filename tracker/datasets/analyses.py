@@ -87,28 +87,39 @@ def rci_alpha_instruments(measures: pd.DataFrame) -> list[str]:
     return sorted({row.instrument for row in measures.itertuples() if row.measure not in published})
 
 
-def baseline_reliability(data: StudyData) -> dict[str, float]:
-    """r_xx per measure for the RCI: published reliability, else alpha at the first wave."""
-    if "baseline_reliability" in data.cache:
-        return data.cache["baseline_reliability"]
+def alphas_at(reliability_table: pd.DataFrame, wave: str) -> dict[str, float]:
+    """Each measure's Cronbach's alpha at ``wave`` in a :func:`reliability` table (defined alphas only)."""
+    at = reliability_table[(reliability_table["wave"] == wave) & reliability_table["alpha"].notna()]
+    return dict(zip(at["measure"], at["alpha"].astype(float), strict=True))
+
+
+def baseline_reliability(data: StudyData, *, alphas: dict[str, float] | None = None) -> dict[str, float]:
+    """r_xx per measure for the RCI: published reliability, else alpha at the first wave.
+
+    ``alphas``: the first wave's alphas when the caller has them already (a
+    reliability table of the same data, :func:`alphas_at`); they are what this
+    would compute, since a measure's alpha depends on its own items only.
+    """
     out = _published_reliability(data.measures)
     missing = [m for m in data.measure_order() if m not in out]
     if missing and data.wave_names():
         first = data.wave_names()[0]
-        alphas = data.cache.get(("alpha", first))  # set when the first wave's reliability table was computed
         if alphas is None:
             data.require(items=[first], instruments=rci_alpha_instruments(data.measures))
             items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
             rows = analysis.reliability(items, omega=False).itertuples() if not items.empty else ()
             alphas = {row.measure: float(row.alpha) for row in rows if pd.notna(row.alpha)}
         out.update({m: alphas[m] for m in missing if m in alphas})
-    data.cache["baseline_reliability"] = out
     return out
 
 
 def change(data: StudyData, *, pre: str, post: str, by: str | None = None,
-           adjust: str = "holm") -> pd.DataFrame:
-    """Paired pre/post change per measure, optionally by ``cohort`` or ``arm``."""
+           adjust: str = "holm", baseline_alphas: dict[str, float] | None = None) -> pd.DataFrame:
+    """Paired pre/post change per measure, optionally by ``cohort`` or ``arm``.
+
+    ``baseline_alphas``: the first wave's alphas, when already computed (see
+    :func:`baseline_reliability`); the numbers are the same either way.
+    """
     _check_wave(data, pre)
     _check_wave(data, post)
     if pre == post:
@@ -120,7 +131,7 @@ def change(data: StudyData, *, pre: str, post: str, by: str | None = None,
     hib = dict(zip(data.measures["measure"], data.measures["higher_is_better"].astype(bool), strict=True))
     result = analysis.paired_change(
         _scores(data, measures), pre, post, by=by,
-        reliability=baseline_reliability(data), higher_is_better=hib, adjust=adjust,
+        reliability=baseline_reliability(data, alphas=baseline_alphas), higher_is_better=hib, adjust=adjust,
         norm_sd=_declared(data.measures, "norm_sd"), norm_mean=_declared(data.measures, "norm_mean"),
     )
     return _order(result, measures)
@@ -180,12 +191,6 @@ def reliability(data: StudyData, *, wave: str | None = None, boot: int = 0, seed
     items = items[items["measure"].isin(measures)]
     result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]],
                                   omega_boot=boot, seed=seed)
-    # each measure's alpha, per wave, for the reliable change index of the same StudyData
-    # (alpha of a measure depends on its own items only, so it is the number that
-    # baseline_reliability would compute)
-    for w in result["wave"].unique():
-        at = result[(result["wave"] == w) & result["alpha"].notna()]
-        data.cache[("alpha", w)] = dict(zip(at["measure"], at["alpha"].astype(float), strict=True))
     order = {w: i for i, w in enumerate(data.wave_names())}
     rank = {m: i for i, m in enumerate(measures)}
     return result.sort_values(

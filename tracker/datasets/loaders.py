@@ -134,6 +134,26 @@ def _filtered(reader: Reader, template: str, study: StudyRef, waves: tuple[str, 
     return block
 
 
+def _study_ref(source, study) -> StudyRef:
+    """``study`` as a StudyRef: a Study, a StudyRef, a study name, or None for the only study.
+
+    With a session, a name that does not resolve is explained by
+    :func:`tracker.study.studies.resolve_study`; with a bare Reader, briefly.
+    """
+    if study is not None and not isinstance(study, str):
+        return StudyRef.of(study)
+    if isinstance(source, Reader):
+        ref = source.study(study)
+        if ref is None:
+            from tracker.errors import NotFound
+
+            raise NotFound(f"no study named {study!r}" if study else "the database does not hold exactly one study")
+        return ref
+    from tracker.study.studies import resolve_study
+
+    return StudyRef.of(resolve_study(source, study))
+
+
 def _as_date(value) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -245,13 +265,15 @@ def _responses(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
     return pd.DataFrame({"administration_id": key >> 16, "item": key & 0xFFFF, "value": block[:, 1]})
 
 
-def load_items(session, study, *, wave: str | None = None) -> pd.DataFrame:
+def load_items(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
     """Every stored item response, one row per administration × item.
+
+    ``study``: a Study, a study name, or None for the only study.
 
     Columns: ``administration_id, participant, cohort, arm, wave, wave_order,
     instrument, item, value, completed_on`` (value NaN = unanswered).
     """
-    reader, ref = Reader.of(session), StudyRef.of(study)
+    reader, ref = Reader.of(session), _study_ref(session, study)
     admins = _administrations(reader, ref, _waves(wave), _Lookups(reader, ref))
     responses = _responses(reader, ref, _waves(wave))
     out = responses.merge(admins.drop(columns="version_id"), on="administration_id", how="inner")
@@ -355,14 +377,16 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     return pd.DataFrame(out)
 
 
-def load_scores(session, study, *, wave: str | None = None) -> pd.DataFrame:
+def load_scores(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
     """Scale scores for every administration, one row per administration × measure.
+
+    ``study``: a Study, a study name, or None for the only study.
 
     Columns: ``participant, cohort, arm, wave, wave_order, instrument, measure,
     score, items_answered, items_total, prorated``. ``score`` is NaN when more
     items are missing than the measure's ``max_missing`` allows.
     """
-    reader, ref = Reader.of(session), StudyRef.of(study)
+    reader, ref = Reader.of(session), _study_ref(session, study)
     return _stored_scores(reader, ref, _waves(wave), _Lookups(reader, ref))
 
 
@@ -462,7 +486,8 @@ def load_study_data(
     """Read a study: metadata, scores and keyed items.
 
     ``source`` is a SQLAlchemy session or a :class:`tracker.db.reader.Reader`;
-    ``study`` a :class:`tracker.db.models.Study` or a ``StudyRef``.
+    ``study`` a :class:`tracker.db.models.Study`, a ``StudyRef``, a study name,
+    or None for the only study.
     ``score_waves`` / ``item_waves`` limit the scores / keyed items to those
     waves (None: every wave; an empty list: none), ``item_instruments`` the
     keyed items to those instruments (None: all; a function: the instruments it
@@ -473,7 +498,7 @@ def load_study_data(
     Metadata (waves, cohorts, participants, measures, batches) is always whole.
     """
     reader = source if isinstance(source, Reader) else Reader.of(source)
-    study = StudyRef.of(study)
+    study = _study_ref(source, study)
     lookups = _Lookups(reader, study)
     waves = pd.DataFrame(
         reader.rows("SELECT name, position, day_offset, window_days FROM wave WHERE study_id = ? ORDER BY position",

@@ -1,8 +1,8 @@
 """Importing survey responses: wide, long, xlsx, REDCap and Qualtrics files.
 
 >>> from tracker.ingest import import_responses           # doctest: +SKIP
->>> result = import_responses(session, study, "baseline.csv", wave="baseline")
->>> result.administrations_new, result.values_written
+>>> result = import_responses(session, study, "baseline.csv", wave="baseline")  # doctest: +SKIP
+>>> result.administrations_new, result.values_written                           # doctest: +SKIP
 
 One import is one transaction's worth of work in the caller's session: the
 file is read in chunks and checked completely (every problem listed, with row,
