@@ -22,10 +22,6 @@ SPEC_FIELDS = {
     "reliability": "measure, wave, n, k, alpha, alpha_std, ci_low, ci_high, omega",
 }
 
-# documented fields after the SPEC's (issue 16: tracker.analysis.change.EXTRA_COLUMNS; the
-# criterion-c fields join them only for instruments with norm_mean and norm_sd)
-EXTRA_FIELDS = {"change": ["pct_reliably_improved", "pct_reliably_worse", "rci_sd"]}
-
 
 @pytest.fixture
 def built(tracker):
@@ -52,7 +48,7 @@ def test_json_fields_are_exactly_the_spec(built):
         records = as_json(runner, *args)
         assert records, kind
         for r in records:
-            assert list(r) == SPEC_FIELDS[kind].split(", ") + EXTRA_FIELDS.get(kind, []), kind
+            assert list(r) == SPEC_FIELDS[kind].split(", "), kind
 
 
 def test_change_matches_scipy_on_hand_scored_items(built):
@@ -186,18 +182,22 @@ def test_unscored_administrations_are_refused_until_rescored(built):
 @pytest.fixture
 def built3(tracker):
     with open_session(tracker.url) as s:
-        build_study(s, n_per_arm=10, seed=12, waves=(("baseline", 0), ("post", 56), ("followup", 120)))
+        build_study(s, n_per_arm=10, seed=12, waves=(("baseline", 0), ("post", 56), ("followup", 120)),
+                    instruments=("pss10", "who5", "pss4"))
         s.commit()
     return tracker
 
 
-def test_analyze_all_gives_the_five_commands_numbers(built3):
-    """One read, five analyses: every record equals the one its own command prints, option for option."""
+def test_analyze_all_gives_the_single_commands_numbers(built3):
+    """One read, six analyses: every record equals the one its own command prints, option for option."""
+    for measure, role in (("who5", "modifiable"), ("pss4", "intermediate"), ("pss10", "outcome")):
+        built3("model", "set", measure, role)
     for wave in (None, "post"):
         at = [] if wave is None else ["--wave", wave]
         everything = as_json(built3, "all", "--from", "baseline", "--to", "post", "--by", "arm",
                              "--method", "spearman", "--adjust", "fdr_bh", *at)
-        assert list(everything) == ["correlations", "change", "compare", "trajectory", "reliability"]
+        assert list(everything) == ["correlations", "change", "compare", "trajectory", "reliability",
+                                    "mediation"]
         alone = {
             "correlations": as_json(built3, "correlations", "--method", "spearman", "--adjust", "fdr_bh", *at),
             "change": as_json(built3, "change", "--from", "baseline", "--to", "post", "--by", "arm",
@@ -205,6 +205,7 @@ def test_analyze_all_gives_the_five_commands_numbers(built3):
             "compare": as_json(built3, "compare", "--from", "baseline", "--to", "post"),
             "trajectory": as_json(built3, "trajectory"),
             "reliability": as_json(built3, "reliability", *at),
+            "mediation": as_json(built3, "mediation", *at),
         }
         for kind, records in alone.items():
             assert records, kind
@@ -217,7 +218,7 @@ def test_analyze_all_table_and_errors(built3):
     out = built3("analyze", "all", "--from", "baseline", "--to", "followup").output
     headers = [line for line in out.splitlines() if line.startswith("== ")]
     assert headers == ["== correlations ==", "== change ==", "== compare ==", "== trajectory ==",
-                       "== reliability =="]
+                       "== reliability ==", "== mediation =="]
     r = built3("analyze", "all", "--from", "baseline", "--to", "later", expect=1)
     assert r.output == "Error: no wave named 'later'; waves: baseline, post, followup\n"
     r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--wave", "later", expect=1)

@@ -61,10 +61,19 @@ def test_change_uses_the_normative_sd_and_criterion_c(study):
     c = (pre.std(ddof=1) * 11.0 + 2.5 * pre.mean()) / (pre.std(ddof=1) + 2.5)
     assert row["n_reliably_improved"] == (rci > 1.959964).sum() > 0
     assert row["n_reliably_worse"] == (rci < -1.959964).sum()
-    assert row["pct_reliably_improved"] == pytest.approx(100 * (rci > 1.959964).sum() / 16)
-    assert row["rci_sd"] == 2.5 and row["criterion_c"] == pytest.approx(c, rel=1e-12)
-    assert row["n_recovered"] == ((rci > 1.959964) & (post > c) & (pre <= c)).sum()
     assert "note: calm / all: RCI on the normative SD 2.5 (norm_sd), not sd_pre" in r.stderr
+    # the JSON records hold the SPEC's fields; the percentages, the SD used and criterion c are
+    # in the change table the report and the terminal table show
+    assert "pct_reliably_improved" not in row and "criterion_c" not in row
+    from tracker.datasets import analyses
+    from tracker.datasets.run import load_for
+
+    full = analyses.change(load_for("change", tracker.url, pre="baseline", post="post"), pre="baseline",
+                           post="post").iloc[0]
+    assert full["n_reliably_improved"] == row["n_reliably_improved"]
+    assert full["pct_reliably_improved"] == pytest.approx(100 * (rci > 1.959964).sum() / 16)
+    assert full["rci_sd"] == 2.5 and full["criterion_c"] == pytest.approx(c, rel=1e-12)
+    assert full["n_recovered"] == ((rci > 1.959964) & (post > c) & (pre <= c)).sum()
 
 
 def test_omega_bootstrap_ci_on_request(study):
