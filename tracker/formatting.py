@@ -9,7 +9,6 @@ through these: it keeps full precision.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 DASH = "—"
@@ -69,16 +68,35 @@ def fmt_pct(value: Any, digits: int = 0) -> str:
     return f"{100 * float(value):.{digits}f} %"
 
 
-# C0 and C1 control characters (tab and newline included: a table cell is one line) and
-# the Unicode bidirectional controls that can make a terminal show text out of order
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters that change what a terminal shows rather than showing themselves: C0/C1
+# controls and DEL (ESC starts the sequences that recolour, move the cursor, retitle
+# the window), line/paragraph separators, and the bidirectional controls (U+202E
+# shows "exe.txt" as "txt.exe"). Names come from users and their files, so every
+# table and line the CLI prints shows these as escapes instead (\x1b, \u202e).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def printable(text: str) -> str:
-    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``).
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
-    A name holding ESC could otherwise rewrite the user's terminal, and U+202E
-    reverse what follows it on screen.
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with terminal control characters shown as escapes (``\\x1b``, ``\\u202e``).
+
+    ``keep_newlines`` leaves line feeds alone, for messages of several lines.
+    Everything else printable, including non-Latin scripts and emoji, is unchanged.
     """
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                            else f"\\u{ord(m.group()):04x}", text)
+    if text.isascii() and text.isprintable():  # the common case, at C speed
+        return text
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if (ch == "\n" and keep_newlines) or not (
+            ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+        ):
+            out.append(ch)
+        else:
+            out.append(_escape_char(ch))
+    return "".join(out)

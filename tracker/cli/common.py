@@ -11,7 +11,6 @@ import io
 import json
 import math
 import os
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -97,36 +96,11 @@ def unit_of_work() -> Iterator[Any]:
         session.close()
 
 
-# Characters that change what a terminal shows rather than showing themselves: C0/C1
-# controls and DEL (ESC starts the sequences that recolour, move the cursor, retitle
-# the window), line/paragraph separators, and the bidirectional controls (U+202E
-# shows "exe.txt" as "txt.exe"). Names come from users and their files, so every
-# table and line the CLI prints shows these as escapes instead (\x1b, \u202e).
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _escape_char(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
 def visible(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` with terminal control characters shown as escapes (``\\x1b``, ``\\u202e``).
+    """``text`` with terminal control characters shown as escapes: :func:`tracker.formatting.printable`."""
+    from tracker.formatting import printable
 
-    ``keep_newlines`` leaves line feeds alone, for messages of several lines.
-    Everything else printable, including non-Latin scripts and emoji, is unchanged.
-    """
-    if text.isascii() and text.isprintable():  # the common case, at C speed
-        return text
-    out = []
-    for ch in text:
-        if (ch == "\n" and keep_newlines) or not (
-            ch in _BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
-        ):
-            out.append(ch)
-        else:
-            out.append(_escape_char(ch))
-    return "".join(out)
+    return printable(text, keep_newlines=keep_newlines)
 
 
 def echo(text: str = "", *, err: bool = False) -> None:
@@ -147,33 +121,11 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NA"
-        return f"{value:.3f}" if abs(value) < 1e6 else f"{value:.4g}"
-    return visible(str(value))
-
-
 def render_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    """Plain aligned text; numbers right-aligned, floats to 3 decimals."""
-    if not rows:
-        return "(none)"
-    columns = list(columns or rows[0].keys())
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
-    header = [visible(str(c)) for c in columns]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(header)]
-    numeric = [all(isinstance(r.get(c), int | float) and not isinstance(r.get(c), bool) or r.get(c) is None for r in rows) for c in columns]
+    """An aligned table that fits the terminal (:func:`tracker.cli.tables.render`)."""
+    from tracker.cli.tables import render
 
-    def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
-        return "  ".join(parts).rstrip()
-
-    out = [line(header), line(["-" * w for w in widths])]
-    out.extend(line(row) for row in cells)
-    return "\n".join(out)
+    return render(rows, columns)
 
 
 def _json_value(value: Any) -> Any:
