@@ -32,8 +32,9 @@ def study(tracker, tmp_path):
 
 
 def test_walkthrough(study):
-    out = study("participant", "withdraw", "R017", "--reason", "left programme").output
-    assert out.startswith("Participant R017 withdrawn on ")
+    # dated: the roster enrols in 2027, and a withdrawal dated today may not precede enrolment
+    out = study("participant", "withdraw", "R017", "--reason", "left programme", "--date", "2027-04-01").output
+    assert out == "Participant R017 withdrawn on 2027-04-01.\n"
     listing = study("participant", "list", "--cohort", "MBSR spring").output
     assert "R001" in listing and "R017" not in listing
     rows = study("participant", "list", "--format", "json").output
@@ -123,9 +124,13 @@ def test_bad_roster_in_study_toml_leaves_nothing(tracker, tmp_path):
 
 
 def test_duplicate_codes_in_file_and_stored(study, tmp_path):
-    (tmp_path / "more.csv").write_text("code,cohort\nR001,MBSR spring\nN1,MBSR spring\nN1,Waitlist spring\n")
+    # a stored code is checked against its row (enrolling is idempotent): R001 is stored in MBSR spring
+    (tmp_path / "more.csv").write_text("code,cohort\nR001,Waitlist spring\nN1,MBSR spring\nN1,Waitlist spring\n")
     r = study("participant", "enroll", "more.csv", expect=1)
-    assert "more.csv, row 2, column 'code': participant 'R001' is already enrolled in study 'Resident wellbeing 2027'" in r.output
+    assert (
+        "more.csv, row 2, column 'cohort': participant 'R001' is stored with cohort 'MBSR spring', "
+        "the roster says 'Waitlist spring'; run with --update to change it [differs from stored]"
+    ) in r.output
     assert "more.csv, row 4, column 'code': duplicate code, first seen in row 3 (value 'N1') [duplicate code]" in r.output
     assert "nothing was enrolled" in r.output
     assert count(study.url, Participant) == 3

@@ -47,6 +47,7 @@ def cli() -> None:
 def _register() -> None:
     from tracker.cli import (
         analyze_cmds,
+        audit_cmds,
         data_cmds,
         instrument_cmds,
         report_cmds,
@@ -54,7 +55,7 @@ def _register() -> None:
         study_cmds,
     )
 
-    for module in (setup_cmds, study_cmds, instrument_cmds, data_cmds, analyze_cmds, report_cmds):
+    for module in (setup_cmds, study_cmds, instrument_cmds, data_cmds, analyze_cmds, report_cmds, audit_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
