@@ -117,7 +117,7 @@ def set_cohort(
     for f in clear:
         wanted[f] = None
     now = _snapshot(cohort)
-    changes = {f: (now[f], v) for f, v in wanted.items() if now[f] != v}
+    changes = {f: (now[f], wanted[f]) for f in now if f in wanted and now[f] != wanted[f]}
     if not changes:
         return {}
     key = cohort.name

@@ -455,6 +455,7 @@ def set_participant(
         changes["role"] = clean_text(role, "--role", limit=NAME_MAX)
     for f in clear:
         changes[f] = None
+    changes = {f: changes[f] for f in FIELDS if f in changes}
     if not changes:
         raise TrackerError(
             "nothing to change: give --cohort, --enrolled, --age, --birth-year, --gender, --role or --clear FIELD"
