@@ -409,6 +409,8 @@ def test_report_withholds_reasons_with_contact_details_and_lists_corrections(stu
     study("participant", "withdraw", "R018", "--reason", "moving", "--date", "2027-04-01")
     study("wave", "set", "post", "--day", "63")
     study("participant", "set", "R001", "--gender", "non-binary")
+    (study.cwd / "fix.csv").write_text("participant,completed,pss4_1,pss4_2,pss4_3,pss4_4\nR001,2027-03-02,1,2,3,3\n")
+    study("import", "responses", "fix.csv", "--wave", "baseline", "--update")
     with open_session(study.url) as s:  # a reason stored before contact details were refused
         s.execute(text("UPDATE participant SET withdrawal_reason = :r WHERE code = 'R018'"),
                   {"r": "moved; new contact jo.bloggs@example.org, +44 7700 900123"})
@@ -421,6 +423,11 @@ def test_report_withholds_reasons_with_contact_details_and_lists_corrections(stu
     assert changes == [
         ("update", "wave", "post", "day 56 → 63"),
         ("update", "participant", "R001", "gender changed"),  # an individual's value is not printed
+        ("import", "import batch", "fix.csv", "--update changed 1 administration (1 item value)"),
     ]
+    # the administration's own event is in the audit, with the old and new value
+    (changed,) = audit(study, "--entity", "administration")
+    assert (changed["key"], changed["before"], changed["after"], changed["batch"]) == (
+        "R001/baseline/pss4", {"pss4_4": 4}, {"pss4_4": 3}, 2)
     with open_session(study.url) as s:
         assert s.scalar(select(Participant.gender).where(Participant.code == "R001")) == "non-binary"

@@ -22,7 +22,7 @@ def _since(_ctx, param, value):
 @click.option("--action", type=click.Choice(["create", "update", "delete", "withdraw", "reinstate", "import"]),
               help="Only this action.")
 @click.option("--entity", type=click.Choice(["study", "cohort", "wave", "participant", "instrument", "model_role",
-                                             "import_batch"]), help="Only this kind of thing.")
+                                             "import_batch", "administration"]), help="Only this kind of thing.")
 @format_option
 def audit(study_name, since, action, entity, fmt) -> None:
     """Show every change made to the study: when, by whom, before and after.

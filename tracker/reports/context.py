@@ -636,8 +636,9 @@ def _change_text(event: dict) -> str:
     """
     before, after = event["before"] or {}, event["after"] or {}
     if event["action"] == "import":
-        return (f"{after.get('administrations_changed', 0):,} administrations changed, "
-                f"{after.get('values_changed', 0):,} values ({after.get('file', '')})")
+        n, v = after.get("administrations_changed", 0), after.get("values_changed", 0)
+        return (f"--update changed {n:,} administration{'s' if n != 1 else ''} "
+                f"({v:,} item value{'s' if v != 1 else ''})")
     if event["action"] == "delete":
         return "removed"
     if event["action"] == "reinstate":

@@ -4,8 +4,10 @@ Every change the tracker makes is one event, written in the change's own
 transaction (a refused change leaves none). Actions: ``create``, ``update``
 (a correction, or a row a roster/``--update`` changed), ``delete``,
 ``withdraw``, ``reinstate`` and ``import`` (one per import batch, with its
-counts). Entities: ``study``, ``cohort``, ``wave``, ``participant``,
-``instrument``, ``model_role``, ``import_batch``. The key is the entity's
+counts; an import run with ``--update`` adds one ``update`` of each
+``administration`` it changed). Entities: ``study``, ``cohort``, ``wave``,
+``participant``, ``instrument``, ``model_role``, ``import_batch``,
+``administration``. The key is the entity's
 name or code when the change was made (a rename is keyed by the old name;
 ``before``/``after`` hold both).
 """
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from tracker.db.models import AuditEvent, Study
 
 ACTIONS = ("create", "update", "delete", "withdraw", "reinstate", "import")
-ENTITIES = ("study", "cohort", "wave", "participant", "instrument", "model_role", "import_batch")
+ENTITIES = ("study", "cohort", "wave", "participant", "instrument", "model_role", "import_batch", "administration")
 EVENT_COLUMNS = ["at", "user", "action", "entity", "key", "before", "after", "batch"]
 
 
@@ -106,10 +108,13 @@ def corrections(session: Session, study: Study) -> list[dict]:
     """The events that changed stored data after it was first written, for the report's provenance.
 
     Corrections (``update``, ``delete``, ``reinstate``) and imports run with
-    ``--update`` that changed stored answers; records as :func:`events` gives them.
+    ``--update`` that changed stored answers -- each such import once, with its
+    counts, not each administration it changed; records as :func:`events` gives them.
     """
     out = []
     for e in events(session, study):
+        if e["entity"] == "administration":
+            continue
         if e["action"] in ("update", "delete", "reinstate"):
             out.append(e)
         elif e["action"] == "import" and (e["after"] or {}).get("administrations_changed"):
