@@ -431,3 +431,17 @@ def test_report_withholds_reasons_with_contact_details_and_lists_corrections(stu
         "R001/baseline/pss4", {"pss4_4": 4}, {"pss4_4": 3}, 2)
     with open_session(study.url) as s:
         assert s.scalar(select(Participant.gender).where(Participant.code == "R001")) == "non-binary"
+
+
+def test_values_at_the_limit_are_stored_on_both_backends(study):
+    # the columns are at least as wide as the limits: 100-character names and 500-character text fit
+    name, arm, code = "c" * 100, "a" * 100, "R" * 100
+    study("cohort", "add", name, "--arm", arm, "--description", "d" * 500)
+    study("wave", "add", "w" * 100, "--day", "90")
+    study("participant", "add", code, "--cohort", name, "--gender", "g" * 100, "--role", "r" * 100,
+          "--enrolled", "2027-01-01")
+    study("participant", "withdraw", code, "--reason", "x" * 500, "--date", "2027-02-01")
+    study("cohort", "set", name, "--name", "n" * 100)
+    (row,) = [r for r in json.loads(study("participant", "list", "--format", "json").output) if r["code"] == code]
+    assert (row["cohort"], row["arm"], row["gender"], row["role"], row["reason"]) == (
+        "n" * 100, arm, "g" * 100, "r" * 100, "x" * 500)
