@@ -389,8 +389,11 @@ def test_audit_records_and_filters(study):
     assert events[-1]["batch"] == 1 and events[0]["batch"] is None
     assert all(e["at"].endswith("Z") and e["user"] for e in events)
     assert [e["key"] for e in audit(study, "--entity", "wave")] == ["baseline", "post"]
-    assert audit(study, "--since", "2999-01-01") == []
-    assert len(audit(study, "--since", "2000-01-01")) == len(events)
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    assert len(audit(study, "--since", today.isoformat())) == len(events)  # the day boundary is UTC midnight
+    assert audit(study, "--since", (today + dt.timedelta(days=1)).isoformat()) == []
     csv_out = study("audit", "--format", "csv", "--action", "import").output.splitlines()
     assert csv_out[0] == "at,user,action,entity,key,before,after,batch"
     assert len(csv_out) == 2 and csv_out[1].endswith(",1")
