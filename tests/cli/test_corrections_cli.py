@@ -63,7 +63,12 @@ def refused(run, *args, message: str) -> None:
 
 def test_a_wave_typed_at_the_wrong_day_is_corrected(study):
     # typed -28 instead of 28: it silently became the first wave, the default baseline
-    study("wave", "add", "midpoint", "--day", "-28")
+    out = study("wave", "add", "midpoint", "--day", "-28").output
+    assert out == (
+        "Wave 'midpoint' added: day -28 ± 7, order 1.\n"
+        "Note: 'midpoint' is now the first wave, the default baseline for correlations, change and the RCI; "
+        "if its day is wrong, correct it with `tracker wave set`.\n"
+    )
     assert [r["name"] for r in json.loads(study("wave", "list", "--format", "json").output)] == ["midpoint", "baseline", "post"]
     out = study("wave", "set", "midpoint", "--day", "28").output
     assert out == (

@@ -41,8 +41,14 @@ def wave_add(study_name, name, day, window) -> None:
     from tracker.study.waves import add_wave
 
     with unit_of_work() as session:
-        w = add_wave(session, resolve_study(session, study_name), name, day=day, window=window)
+        s = resolve_study(session, study_name)
+        w = add_wave(session, s, name, day=day, window=window)
         click.echo(f"Wave {w.name!r} added: day {w.day_offset} ± {w.window_days}, order {w.position}.")
+        if w.position == 1 and len(s.waves) > 1:  # never silently: the first wave is the analyses' default baseline
+            click.echo(
+                f"Note: {w.name!r} is now the first wave, the default baseline for correlations, change and the RCI; "
+                "if its day is wrong, correct it with `tracker wave set`."
+            )
 
 
 @wave.command("set")
