@@ -143,6 +143,15 @@ def _existing_codes(session: Session, study: Study, codes: list[str]) -> set[str
 
 
 def _existing(session: Session, study: Study, codes: list[str]) -> dict[str, Participant]:
+    if len(codes) > 200:
+        # a roster: one scan of the study's participants beats 500-code IN lists (10,000 codes
+        # on PostgreSQL here: 3.9 s in 20 IN queries)
+        wanted = set(codes)
+        return {
+            p.code: p
+            for p in session.scalars(select(Participant).where(Participant.study_id == study.id))
+            if p.code in wanted
+        }
     found: dict[str, Participant] = {}
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
@@ -401,7 +410,6 @@ def _apply(session: Session, study: Study, p: Participant, changes: dict, *, coh
             p.enrolled_on = v
         else:
             setattr(p, f, v)
-    session.flush()
     after = {f: v for f, v in diff.items()}
     if source:
         after["source"] = source
@@ -462,6 +470,7 @@ def set_participant(
         )
     before = _fields(p, names_by_id[p.cohort_id])
     diff = _apply(session, study, p, changes, cohorts=cohorts, names_by_id=names_by_id)
+    session.flush()
     return {f: (before[f], v) for f, v in diff.items()}
 
 
