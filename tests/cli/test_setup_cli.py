@@ -105,6 +105,10 @@ def test_init_from_study_toml(tracker_empty, tmp_path):
         ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\n", "cohorts[0].arm: required field is missing"),
         ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\nstart = '2027-02-30'\n", "cohorts[0].start: start date '2027-02-30' is not a real calendar date"),
         ("[study\nname = 'x'\n", "is not valid TOML"),
+        ("[study]\nname = 'x'\n[[waves]]\nname = '" + "w" * 101 + "'\nday = 0\n",
+         "waves[0].name: is 101 characters long; names may have at most 100"),
+        ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\ndescription = 'ask jo@example.org'\n",
+         "cohorts[0].description: looks like it holds an e-mail address; free text is stored and printed"),
     ],
 )
 def test_malformed_study_toml(tracker_empty, tmp_path, toml, message):
