@@ -439,6 +439,16 @@ def test_report_withholds_reasons_with_contact_details_and_lists_corrections(stu
         "R001/baseline/pss4", {"pss4_4": 4}, {"pss4_4": 3}, 2)
     with open_session(study.url) as s:
         assert s.scalar(select(Participant.gender).where(Participant.code == "R001")) == "non-binary"
+    from tracker.reports.render import render
+
+    html = render(ctx, {})
+    assert "<h3>Corrections and updates</h3>" in html
+    assert "<td>update</td><td>wave <code>post</code></td><td>day 56 → 63</td>" in html
+    assert "left programme (1); reason withheld (it held contact details) (1)" in html
+    for hidden in ("jo.bloggs", "7700 900123"):
+        assert hidden not in html
+    # the characteristics table shows categories (counts suppressed); the provenance names no one's value
+    assert "non-binary" not in html[html.index('<section id="provenance">'):]
 
 
 def test_values_at_the_limit_are_stored_on_both_backends(study):
