@@ -32,8 +32,9 @@ def study(tracker, tmp_path):
 
 
 def test_walkthrough(study):
-    out = study("participant", "withdraw", "R017", "--reason", "left programme").output
-    assert out.startswith("Participant R017 withdrawn on ")
+    # dated: the roster enrols in 2027, and a withdrawal dated today may not precede enrolment
+    out = study("participant", "withdraw", "R017", "--reason", "left programme", "--date", "2027-04-01").output
+    assert out == "Participant R017 withdrawn on 2027-04-01.\n"
     listing = study("participant", "list", "--cohort", "MBSR spring").output
     assert "R001" in listing and "R017" not in listing
     rows = study("participant", "list", "--format", "json").output
@@ -104,6 +105,10 @@ def test_init_from_study_toml(tracker_empty, tmp_path):
         ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\n", "cohorts[0].arm: required field is missing"),
         ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\nstart = '2027-02-30'\n", "cohorts[0].start: start date '2027-02-30' is not a real calendar date"),
         ("[study\nname = 'x'\n", "is not valid TOML"),
+        ("[study]\nname = 'x'\n[[waves]]\nname = '" + "w" * 101 + "'\nday = 0\n",
+         "waves[0].name: is 101 characters long; names may have at most 100"),
+        ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\ndescription = 'ask jo@example.org'\n",
+         "cohorts[0].description: looks like it holds an e-mail address; free text is stored and printed"),
     ],
 )
 def test_malformed_study_toml(tracker_empty, tmp_path, toml, message):
@@ -123,9 +128,13 @@ def test_bad_roster_in_study_toml_leaves_nothing(tracker, tmp_path):
 
 
 def test_duplicate_codes_in_file_and_stored(study, tmp_path):
-    (tmp_path / "more.csv").write_text("code,cohort\nR001,MBSR spring\nN1,MBSR spring\nN1,Waitlist spring\n")
+    # a stored code is checked against its row (enrolling is idempotent): R001 is stored in MBSR spring
+    (tmp_path / "more.csv").write_text("code,cohort\nR001,Waitlist spring\nN1,MBSR spring\nN1,Waitlist spring\n")
     r = study("participant", "enroll", "more.csv", expect=1)
-    assert "more.csv, row 2, column 'code': participant 'R001' is already enrolled in study 'Resident wellbeing 2027'" in r.output
+    assert (
+        "more.csv, row 2, column 'cohort': participant 'R001' is stored with cohort 'MBSR spring', "
+        "the roster says 'Waitlist spring'; run with --update to change it [differs from stored]"
+    ) in r.output
     assert "more.csv, row 4, column 'code': duplicate code, first seen in row 3 (value 'N1') [duplicate code]" in r.output
     assert "nothing was enrolled" in r.output
     assert count(study.url, Participant) == 3

@@ -57,6 +57,7 @@ def cli() -> None:
 def _register() -> None:
     from tracker.cli import (
         analyze_cmds,
+        audit_cmds,
         data_cmds,
         instrument_cmds,
         map_cmds,
@@ -67,7 +68,7 @@ def _register() -> None:
     )
 
     for module in (setup_cmds, study_cmds, instrument_cmds, map_cmds, data_cmds, analyze_cmds, model_cmds,
-                   report_cmds):
+                   report_cmds, audit_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

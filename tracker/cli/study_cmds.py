@@ -23,7 +23,7 @@ def _date(_ctx, param, value):
 
 @click.group()
 def wave() -> None:
-    """Survey waves (baseline, post, follow-up): add, list."""
+    """Survey waves (baseline, post, follow-up): add, set, remove, list."""
 
 
 @wave.command("add")
@@ -41,8 +41,67 @@ def wave_add(study_name, name, day, window) -> None:
     from tracker.study.waves import add_wave
 
     with unit_of_work() as session:
-        w = add_wave(session, resolve_study(session, study_name), name, day=day, window=window)
+        s = resolve_study(session, study_name)
+        w = add_wave(session, s, name, day=day, window=window)
         click.echo(f"Wave {w.name!r} added: day {w.day_offset} ± {w.window_days}, order {w.position}.")
+        if w.position == 1 and len(s.waves) > 1:  # never silently: the first wave is the analyses' default baseline
+            click.echo(
+                f"Note: {w.name!r} is now the first wave, the default baseline for correlations, change and the RCI; "
+                "if its day is wrong, correct it with `tracker wave set`."
+            )
+
+
+@wave.command("set")
+@db_option
+@study_option
+@click.argument("name")
+@click.option("--name", "new_name", metavar="NEW", help="New name; stored answers stay attached.")
+@click.option("--day", type=int, help="Corrected day offset from each cohort's start.")
+@click.option("--window", type=click.IntRange(min=0), help="Days either side the wave may be answered.")
+def wave_set(study_name, name, new_name, day, window) -> None:
+    """Correct a wave: rename it, or change its day or window.
+
+    The waves stay ordered by day (two may not share one), so a changed day can
+    change the order and with it the first wave, the default baseline of the
+    analyses; the command says so. `tracker due` and later imports use the
+    new day and window at once.
+
+    Example: tracker wave set post --day 56 --window 14
+    """
+    from tracker.study.studies import resolve_study
+    from tracker.study.waves import set_wave
+
+    with unit_of_work() as session:
+        result = set_wave(session, resolve_study(session, study_name), name, new_name=new_name, day=day, window=window)
+    changes = result["changes"]
+    if not changes:
+        click.echo(f"Wave {name!r} already has those values; nothing changed.")
+        return
+    shown = ", ".join(f"{f} {old!r} -> {new!r}" if f == "name" else f"{f} {old} -> {new}" for f, (old, new) in changes.items())
+    click.echo(f"Wave {name!r} updated: {shown}.")
+    if result["reordered"]:
+        click.echo(f"Wave order is now {', '.join(result['order_after'])} (was {', '.join(result['order_before'])}).")
+    if result["first"]:
+        click.echo(
+            f"The first wave, the default baseline for correlations, change and the RCI, is now {result['first']!r}."
+        )
+
+
+@wave.command("remove")
+@db_option
+@study_option
+@click.argument("name")
+def wave_remove(study_name, name) -> None:
+    """Remove a wave; refused while any administration uses it.
+
+    Example: tracker wave remove midpoint
+    """
+    from tracker.study.studies import resolve_study
+    from tracker.study.waves import remove_wave
+
+    with unit_of_work() as session:
+        remove_wave(session, resolve_study(session, study_name), name)
+    click.echo(f"Wave {name!r} removed.")
 
 
 @wave.command("list")
@@ -66,7 +125,7 @@ def wave_list(study_name, fmt) -> None:
 
 @click.group()
 def cohort() -> None:
-    """Training cohorts and their arms: add, list."""
+    """Training cohorts and their arms: add, set, remove, list."""
 
 
 @cohort.command("add")
@@ -87,6 +146,64 @@ def cohort_add(study_name, name, arm, start, description) -> None:
     with unit_of_work() as session:
         c = add_cohort(session, resolve_study(session, study_name), name, arm=arm, start=start, description=description)
         click.echo(f"Cohort {c.name!r} added to arm {c.arm!r}.")
+
+
+@cohort.command("set")
+@db_option
+@study_option
+@click.argument("name")
+@click.option("--name", "new_name", metavar="NEW", help="New name; participants stay in the cohort.")
+@click.option("--arm", help="Corrected arm.")
+@click.option("--start", callback=_date, help="Corrected start date, YYYY-MM-DD.")
+@click.option("--description", help='Free text; "" removes it.')
+@click.option("--clear", multiple=True, type=click.Choice(["start", "description"]), help="Remove an optional value (repeatable).")
+def cohort_set(study_name, name, new_name, arm, start, description, clear) -> None:
+    """Correct a cohort: rename it, or change its arm, start date or description.
+
+    A changed start date moves the cohort's wave windows: `tracker due` and
+    later imports' window checks use it at once.
+
+    Example: tracker cohort set "MBSR spring" --start 2027-03-08
+    """
+    from tracker.study.cohorts import set_cohort
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        changes = set_cohort(
+            session, resolve_study(session, study_name), name, new_name=new_name, arm=arm, start=start,
+            description=description, clear=clear,
+        )
+    _say_changes(f"Cohort {name!r}", changes)
+
+
+@cohort.command("remove")
+@db_option
+@study_option
+@click.argument("name")
+def cohort_remove(study_name, name) -> None:
+    """Remove a cohort; refused while it has participants.
+
+    Example: tracker cohort remove "Typo cohort"
+    """
+    from tracker.study.cohorts import remove_cohort
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        remove_cohort(session, resolve_study(session, study_name), name)
+    click.echo(f"Cohort {name!r} removed.")
+
+
+def _say_changes(what: str, changes: dict) -> None:
+    if not changes:
+        click.echo(f"{what} already has those values; nothing changed.")
+        return
+
+    def show(value) -> str:
+        if value is None:
+            return "(none)"
+        return value.isoformat() if hasattr(value, "isoformat") else repr(value)
+
+    click.echo(f"{what} updated: " + ", ".join(f"{f} {show(a)} -> {show(b)}" for f, (a, b) in changes.items()) + ".")
 
 
 @cohort.command("list")
@@ -110,26 +227,35 @@ def cohort_list(study_name, fmt) -> None:
 
 @click.group()
 def participant() -> None:
-    """Pseudonymous participants: enroll, add, withdraw, list."""
+    """Pseudonymous participants: enroll, add, set, withdraw, reinstate, list."""
 
 
 @participant.command("enroll")
 @db_option
 @study_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def participant_enroll(study_name, file) -> None:
-    """Enrol every participant of a roster CSV (all or none).
+@click.option("--update", is_flag=True, help="Apply rows that differ from what is stored (each change audited).")
+@click.option("--dry-run", is_flag=True, help="Check and count only; write nothing.")
+def participant_enroll(study_name, file, update, dry_run) -> None:
+    """Enrol a roster CSV: new codes are added, known codes checked (all or none).
 
-    Columns: code,cohort[,enrolled,age,birth_year,gender,role].
+    Columns: code,cohort[,enrolled,age,birth_year,gender,role]. Enrolling the
+    same roster again changes nothing; a grown roster adds its new codes. A
+    known code whose row differs from what is stored is refused, every
+    difference listed, unless --update. An empty cell never erases a stored
+    value (use `tracker participant set CODE --clear FIELD`).
 
-    Example: tracker participant enroll roster.csv
+    Example: tracker participant enroll roster.csv --dry-run
     """
     from tracker.study.participants import enroll_csv
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        created = enroll_csv(session, resolve_study(session, study_name), file)
-        click.echo(f"Enrolled {len(created)} participant{'s' if len(created) != 1 else ''} from {file}.")
+        result = enroll_csv(session, resolve_study(session, study_name), file, update=update, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    for line in result.summary():
+        click.echo(line)
 
 
 @participant.command("add")
@@ -177,6 +303,50 @@ def participant_withdraw(study_name, code, reason, on) -> None:
         click.echo(f"Participant {p.code} withdrawn on {p.withdrawn_on.isoformat()}.")
 
 
+@participant.command("set")
+@db_option
+@study_option
+@click.argument("code")
+@click.option("--cohort", "cohort_name", help="Move to this cohort; answers stay attached.")
+@click.option("--enrolled", callback=_date, help="Corrected enrolment date, YYYY-MM-DD.")
+@click.option("--age", type=click.IntRange(0, 120))
+@click.option("--birth-year", type=int)
+@click.option("--gender", help='"" removes it.')
+@click.option("--role", help='"" removes it.')
+@click.option("--clear", multiple=True, type=click.Choice(["age", "birth_year", "gender", "role"]), help="Remove an optional value (repeatable).")
+def participant_set(study_name, code, cohort_name, enrolled, age, birth_year, gender, role, clear) -> None:
+    """Correct a participant: cohort, enrolment date or demographics.
+
+    Example: tracker participant set R017 --cohort "Waitlist spring" --clear age
+    """
+    from tracker.study.participants import set_participant
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        changes = set_participant(
+            session, resolve_study(session, study_name), code, cohort=cohort_name, enrolled=enrolled, age=age,
+            birth_year=birth_year, gender=gender, role=role, clear=clear,
+        )
+    _say_changes(f"Participant {code}", changes)
+
+
+@participant.command("reinstate")
+@db_option
+@study_option
+@click.argument("code")
+def participant_reinstate(study_name, code) -> None:
+    """Undo a withdrawal (the audit keeps its date and reason).
+
+    Example: tracker participant reinstate R017
+    """
+    from tracker.study.participants import reinstate
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        p = reinstate(session, resolve_study(session, study_name), code)
+        click.echo(f"Participant {p.code} is active again.")
+
+
 @participant.command("list")
 @db_option
 @study_option
@@ -201,7 +371,7 @@ def participant_list(study_name, cohort_name, status, fmt) -> None:
 
 @click.group()
 def model() -> None:
-    """Roles of measures in the conceptual model: set, show."""
+    """Roles of measures in the conceptual model: set, unset, show."""
 
 
 @model.command("set")
@@ -222,6 +392,23 @@ def model_set(study_name, measure, role) -> None:
         s = resolve_study(session, study_name)
         set_role(session, s, measure, role, known_measures=set(known_measures(session, s)))
         click.echo(f"{measure} is now {role}.")
+
+
+@model.command("unset")
+@db_option
+@study_option
+@click.argument("measure")
+def model_unset(study_name, measure) -> None:
+    """Take a measure out of the conceptual model (its scores stay).
+
+    Example: tracker model unset maas
+    """
+    from tracker.study.roles import unset_role
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        before = unset_role(session, resolve_study(session, study_name), measure)
+    click.echo(f"{measure} no longer has a role (was {before['role']}).")
 
 
 @model.command("show")

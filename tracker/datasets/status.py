@@ -13,6 +13,9 @@ Decisions
   at the wave, by participant code only, with the state of the window on
   ``today``: ``upcoming`` (not open yet), ``due`` (open), ``overdue``
   (closed), or ``unscheduled`` when the cohort has no start date.
+* Windows are computed from the wave's day and window and the cohort's start
+  as stored now, so a correction (``tracker wave set``, ``tracker cohort
+  set``) changes what is due at once; nothing is cached.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ def report_context(
     """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`)."""
     from tracker.datasets import load_study_data
     from tracker.reports.context import build_context
+    from tracker.study.audit import corrections
 
     data = load_study_data(session, study)
     return build_context(
@@ -43,6 +44,7 @@ def report_context(
         generated_at=generated_at,
         instruments=_instruments(session, study),
         database=_database(session),
+        corrections=corrections(session, study),
     )
 
 

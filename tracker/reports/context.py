@@ -116,6 +116,18 @@ def _chart_measures(measures: list[dict]) -> list[str]:
 # -- participant flow -------------------------------------------------------------------
 
 
+REASON_WITHHELD = "reason withheld (it held contact details)"
+
+
+def _shown_reason(reason: Any) -> str:
+    """A withdrawal reason as given, unless it holds contact details (stored before they were refused)."""
+    from tracker.study.text import contact_details
+
+    if reason is None or (isinstance(reason, float) and math.isnan(reason)) or not str(reason).strip():
+        return "no reason recorded"
+    return REASON_WITHHELD if contact_details(str(reason)) else str(reason)
+
+
 def _flow(data: StudyData) -> dict:
     waves = data.wave_names()
     participants = data.participants
@@ -140,7 +152,7 @@ def _flow(data: StudyData) -> dict:
             )
         reasons = (
             withdrawn["withdrawal_reason"]
-            .fillna("no reason recorded")
+            .map(_shown_reason)
             .value_counts()
             .rename_axis("reason")
             .reset_index(name="n")
@@ -628,12 +640,49 @@ def software_versions() -> list[dict]:
 # -- the whole context ----------------------------------------------------------------------
 
 
+def _change_text(event: dict) -> str:
+    """One audit event's change in words for the provenance table.
+
+    A participant's demographics are named, not shown: the report is shared and
+    an individual's values are not for it (the audit itself holds them).
+    """
+    before, after = event["before"] or {}, event["after"] or {}
+    if event["action"] == "import":
+        n, v = after.get("administrations_changed", 0), after.get("values_changed", 0)
+        return (f"--update changed {n:,} administration{'s' if n != 1 else ''} "
+                f"({v:,} item value{'s' if v != 1 else ''})")
+    if event["action"] == "delete":
+        return "removed"
+    if event["action"] == "reinstate":
+        return f"withdrawal of {before.get('withdrawn_on')} undone"
+    shown = []
+    for f in [k for k in after if k != "source"]:
+        if event["entity"] == "participant" and f not in ("cohort", "enrolled"):
+            shown.append(f"{f} changed")
+        elif f == "order":
+            shown.append(f"wave order {', '.join(before.get(f) or [])} → {', '.join(after.get(f) or [])}")
+        else:
+            old, new = before.get(f), after.get(f)
+            shown.append(f"{f} {'—' if old is None else old} → {'—' if new is None else new}")
+    text = "; ".join(shown)
+    return f"{text} (from {after['source']})" if after.get("source") else text
+
+
+def _corrections(events: list[dict]) -> list[dict]:
+    return [
+        {"at": e["at"].replace("T", " ").replace("Z", " UTC"), "user": e["user"], "action": e["action"],
+         "entity": e["entity"].replace("_", " "), "key": e["key"] or "", "change": _change_text(e)}
+        for e in events
+    ]
+
+
 def build_context(
     data: StudyData,
     *,
     generated_at: dt.datetime | None = None,
     instruments: list[dict] | None = None,
     database: str | None = None,
+    corrections: list[dict] | None = None,
 ) -> dict:
     """Everything the report shows, as a plain dict.
 
@@ -647,6 +696,9 @@ def build_context(
         Provenance rows ``code, version, sha256`` of the instrument definitions.
     database
         A description of the database (dialect and server version).
+    corrections
+        Audit records (:func:`tracker.study.audit.corrections`) of the corrections
+        and ``--update`` changes, listed in the provenance.
 
     Returns
     -------
@@ -761,5 +813,6 @@ def build_context(
         "db_revision": data.db_revision,
         "database": database,
         "generated_at": ctx["generated_at"],
+        "corrections": _corrections(corrections or []),
     }
     return ctx

@@ -1,4 +1,16 @@
-"""The audit trail: who changed what, when, from what to what."""
+"""The audit trail: who changed what, when, from what to what.
+
+Every change the tracker makes is one event, written in the change's own
+transaction (a refused change leaves none). Actions: ``create``, ``update``
+(a correction, or a row a roster/``--update`` changed), ``delete``,
+``withdraw``, ``reinstate`` and ``import`` (one per import batch, with its
+counts; an import run with ``--update`` adds one ``update`` of each
+``administration`` it changed). Entities: ``study``, ``cohort``, ``wave``,
+``participant``, ``instrument``, ``model_role``, ``import_batch``,
+``administration``. The key is the entity's
+name or code when the change was made (a rename is keyed by the old name;
+``before``/``after`` hold both).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +19,14 @@ import getpass
 import os
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.db.models import AuditEvent
+from tracker.db.models import AuditEvent, Study
+
+ACTIONS = ("create", "update", "delete", "withdraw", "reinstate", "import")
+ENTITIES = ("study", "cohort", "wave", "participant", "instrument", "model_role", "import_batch", "administration")
+EVENT_COLUMNS = ["at", "user", "action", "entity", "key", "before", "after", "batch"]
 
 
 def os_user() -> str:
@@ -52,3 +69,54 @@ def record(
     )
     session.add(event)
     return event
+
+
+def _at(value: dt.datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def events(
+    session: Session,
+    study: Study,
+    *,
+    since: dt.date | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+) -> list[dict]:
+    """The study's audit events, oldest first, as records ``at, user, action, entity, key, before, after, batch``.
+
+    ``at`` is UTC in ISO 8601 (``2027-03-01T09:30:00Z``); ``since`` keeps events
+    on or after that UTC day; ``batch`` is the import batch id, or None.
+    """
+    stmt = select(AuditEvent).where(AuditEvent.study_id == study.id).order_by(AuditEvent.id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    if entity is not None:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    return [
+        {"at": _at(e.at), "user": e.os_user, "action": e.action, "entity": e.entity, "key": e.entity_key,
+         "before": e.before, "after": e.after, "batch": e.import_batch_id}
+        for e in session.scalars(stmt)
+    ]
+
+
+def corrections(session: Session, study: Study) -> list[dict]:
+    """The events that changed stored data after it was first written, for the report's provenance.
+
+    Corrections (``update``, ``delete``, ``reinstate``) and imports run with
+    ``--update`` that changed stored answers -- each such import once, with its
+    counts, not each administration it changed; records as :func:`events` gives them.
+    """
+    out = []
+    for e in events(session, study):
+        if e["entity"] == "administration":
+            continue
+        if e["action"] in ("update", "delete", "reinstate"):
+            out.append(e)
+        elif e["action"] == "import" and (e["after"] or {}).get("administrations_changed"):
+            out.append(e)
+    return out

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import MODEL_ROLES, ModelRole, Study
-from tracker.errors import TrackerError
+from tracker.errors import NotFound, TrackerError
 from tracker.study import audit
 
 
@@ -44,3 +44,16 @@ def roles(session: Session, study: Study) -> dict[str, str]:
     ).all()
     ordered = sorted(rows, key=lambda r: (MODEL_ROLES.index(r.role), r.measure))
     return {r.measure: r.role for r in ordered}
+
+
+def unset_role(session: Session, study: Study, measure: str) -> dict:
+    """Remove ``measure``'s role from the conceptual model; one audit event. Returns what was stored."""
+    row = session.scalar(select(ModelRole).where(ModelRole.study_id == study.id, ModelRole.measure == measure))
+    if row is None:
+        listed = ", ".join(roles(session, study)) or "none"
+        raise NotFound(f"measure {measure!r} has no role to unset; measures with a role: {listed}")
+    before = {c.name: getattr(row, c.key) for c in ModelRole.__table__.columns if c.name not in ("id", "study_id")}
+    session.delete(row)
+    session.flush()
+    audit.record(session, study_id=study.id, action="delete", entity="model_role", key=measure, before=before)
+    return before

@@ -19,9 +19,12 @@ from tracker.study import audit
 
 
 def create_study(session: Session, name: str, description: str | None = None) -> Study:
-    name = (name or "").strip()
-    if not name:
+    from tracker.study.text import clean_name, clean_text
+
+    if not (name or "").strip():
         raise TrackerError("a study needs a name: --study NAME")
+    name = clean_name(name, "a study's name")
+    description = clean_text(description, f"study {name!r}: description")
     if session.scalar(select(Study).where(Study.name == name)) is not None:
         raise Conflict(f"study {name!r} already exists in this database")
     study = Study(name=name, description=description)

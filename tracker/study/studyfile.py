@@ -129,7 +129,26 @@ def load_study_file(path: str | Path) -> StudyFile:
         for j, m in enumerate(measures):
             _typed(path, f"model.{role}[{j}]", m, str, "a measure code")
         out.model[role] = list(measures)
+    _check_texts(path, out)
     return out
+
+
+def _check_texts(path: Path, spec: StudyFile) -> None:
+    """Names and free text within their limits (and free text without contact details), named by field."""
+    from tracker.study.text import NAME_MAX, text_problem
+
+    fields = [("study.name", spec.name, False), ("study.description", spec.description, True)]
+    fields += [(f"waves[{i}].name", w["name"], False) for i, w in enumerate(spec.waves)]
+    for i, c in enumerate(spec.cohorts):
+        fields += [(f"cohorts[{i}].name", c["name"], False), (f"cohorts[{i}].arm", c["arm"], False),
+                   (f"cohorts[{i}].description", c["description"], True)]
+    for where, value, free in fields:
+        value = (value or "").strip()
+        if not free and len(value) > NAME_MAX:
+            raise _fail(path, where, f"is {len(value)} characters long; names may have at most {NAME_MAX}")
+        problem = text_problem(value, limit=500) if free and value else None
+        if problem:
+            raise _fail(path, where, problem)
 
 
 def apply_study_file(session, spec: StudyFile):

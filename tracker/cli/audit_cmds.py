@@ -1,0 +1,51 @@
+"""audit: the study's change history."""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+
+
+def _since(_ctx, param, value):
+    if value is None:
+        return None
+    from tracker.study.dates import parse_date
+
+    return parse_date(value, what=f"--{param.name}")
+
+
+@click.command("audit")
+@db_option
+@study_option
+@click.option("--since", callback=_since, metavar="DATE", help="Only events on or after this day (UTC), YYYY-MM-DD.")
+@click.option("--action", type=click.Choice(["create", "update", "delete", "withdraw", "reinstate", "import"]),
+              help="Only this action.")
+@click.option("--entity", type=click.Choice(["study", "cohort", "wave", "participant", "instrument", "model_role",
+                                             "import_batch", "administration"]), help="Only this kind of thing.")
+@format_option
+def audit(study_name, since, action, entity, fmt) -> None:
+    """Show every change made to the study: when, by whom, before and after.
+
+    JSON records: at, user, action, entity, key, before, after, batch
+    (before/after as objects; batch is the import batch id).
+
+    Example: tracker audit --since 2027-03-01 --entity wave --format json
+    """
+    import json
+
+    from tracker.study.audit import EVENT_COLUMNS, events
+    from tracker.study.studies import resolve_study
+
+    with unit_of_work() as session:
+        rows = events(session, resolve_study(session, study_name), since=since, action=action, entity=entity)
+    if fmt != "json":  # a table or CSV cell holds the values as compact JSON text
+        rows = [
+            {**r, **{k: "" if r[k] is None else json.dumps(r[k], ensure_ascii=False, separators=(",", ":"))
+                     for k in ("before", "after")}}
+            for r in rows
+        ]
+    emit(rows, fmt, EVENT_COLUMNS)
+
+
+COMMANDS = [audit]
