@@ -92,7 +92,7 @@ def test_safe_names_per_format():
     assert safe_names(names, stata=True) == {
         "participant": "participant", "scs_sf.self_kindness": "scs_sf_self_kindness",
         "scs_sf_self_kindness": "scs_sf_self_kindness_2", "1st": "v1st", "by": "by",
-        "a" * 40: "a" * 32, "a" * 41: "a" * 29 + "_2",
+        "a" * 40: "a" * 32, "a" * 41: "a" * 30 + "_2",  # 32 characters
     }
     spss = safe_names(names, stata=False)
     assert spss["scs_sf.self_kindness"] == "scs_sf.self_kindness" and spss["by"] == "by_" and spss["1st"] == "v1st"

@@ -81,6 +81,10 @@ class Deidentifier:
         """A fresh mapping for every participant of ``study`` (a name or a Study)."""
         from tracker.datasets.export.tables import load_facts
 
+        if study is None or isinstance(study, str):
+            from tracker.study.studies import resolve_study
+
+            study = resolve_study(session, study)
         return cls.from_facts(load_facts(session, study))
 
     def apply(self, table: ExportTable) -> ExportTable:
