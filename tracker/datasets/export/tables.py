@@ -108,11 +108,17 @@ def scores_table(scores: pd.DataFrame, layout: str = "wide") -> pd.DataFrame:
     keys = ["participant", "cohort", "arm", "wave", "wave_order"]
     if scores.empty:
         return pd.DataFrame(columns=keys[:-1])
-    measures = list(dict.fromkeys(scores.sort_values(["instrument", "measure"])["measure"]))
+    measures = _measure_order(scores)
     wide = scores.pivot(index=keys, columns="measure", values="score").reset_index()
     wide = wide.sort_values(["participant", "wave_order"], ignore_index=True)
     wide.columns.name = None
     return wide[keys[:-1] + measures]
+
+
+def _measure_order(scores: pd.DataFrame) -> list[str]:
+    """The measures of ``scores`` by instrument, then measure code (one look at each distinct pair)."""
+    pairs = scores[["instrument", "measure"]].drop_duplicates().sort_values(["instrument", "measure"])
+    return pairs["measure"].tolist()
 
 
 def items_table(items: pd.DataFrame, layout: str = "wide", item_counts: dict[str, int] | None = None) -> pd.DataFrame:
@@ -144,8 +150,14 @@ def items_table(items: pd.DataFrame, layout: str = "wide", item_counts: dict[str
     per = admins.pivot(index=keys, columns="instrument", values="completed").reindex(values.index)
     out = values.reset_index()
     front = out[["participant", "wave"]].copy()
-    if bool(per.apply(lambda r: r.dropna().nunique() <= 1, axis=1).all()):
-        front["completed"] = [next(iter(r.dropna()), "") or None for _, r in per.iterrows()]
+    # one completed column when every row's instruments agree on the date (stack drops the NaN)
+    stacked = per.stack()
+    agree = stacked.groupby(level=list(range(len(keys)))).nunique().le(1).all() if len(stacked) else True
+    if agree:
+        cells = per.to_numpy(dtype=object)
+        first = cells[np.arange(len(cells)), np.argmax(~pd.isna(cells), axis=1)] if cells.shape[1] \
+            else np.full(len(cells), None)
+        front["completed"] = [v if isinstance(v, str) and v else None for v in first]
     else:
         for code in sorted(counts):
             front[f"{code}_completed"] = [v or None for v in per[code].fillna("")] if code in per else None
@@ -388,8 +400,8 @@ def build_scores(session, study, *, wave: str | None = None, layout: str = "wide
     facts = facts or load_facts(session, study, wave)
     data = load_study_data(session, study, score_waves=None if wave is None else (wave,), item_waves=())
     scores = data.scores
-    measures = list(dict.fromkeys(scores.sort_values(["instrument", "measure"])["measure"])) if len(scores) else []
-    instruments = sorted(set(scores["instrument"])) if len(scores) else []
+    measures = _measure_order(scores) if len(scores) else []
+    instruments = sorted(scores["instrument"].unique().tolist()) if len(scores) else []
     admins = data.administrations
     table = scores_table(scores, layout)
     if layout == "long":
@@ -422,6 +434,6 @@ def build_items(session, study, *, wave: str | None = None, layout: str = "wide"
     for col in table.columns:
         if col == "completed" or str(col).endswith("_completed"):
             table[col] = pd.Series(_as_dates(table[col]), dtype=object, index=table.index)
-    instruments = sorted(set(items["instrument"])) if len(items) else []
+    instruments = sorted(items["instrument"].unique().tolist()) if len(items) else []
     variables = describe(facts, [str(c) for c in table.columns], instruments=instruments)
     return ExportTable("items", layout, table, variables, wave=wave)
