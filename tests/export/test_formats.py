@@ -123,16 +123,19 @@ def test_rds_is_a_data_frame_with_factors_and_na_in_r(url, cli, tmp_path):
         f'x <- readRDS("{tmp_path / "s.rds"}"); '
         'cat(class(x), is.factor(x$cohort), paste(levels(x$cohort), collapse="|"), '
         'is.logical(x$prorated), sum(is.na(x$score)), sum(is.nan(x$score)), '
-        'is.integer(x$items_answered) || is.numeric(x$items_answered), '
-        'as.character(as.Date(x$enrolled[1])), sep=";")'
+        'is.integer(x$items_answered), class(x$enrolled), as.character(x$enrolled[1]), '
+        'attr(x$measure, "label"), sum(is.na(x$completed)), sep=";")'
     )
     out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True).stdout
     cli("export", "scores", "--layout", "long", "--out", "s.csv")
-    na = sum(1 for row in read_csv(tmp_path / "s.csv")[1:] if row[5] == "")
+    header, *body = read_csv(tmp_path / "s.csv")
+    na = sum(1 for row in body if row[header.index("score")] == "")
+    undated = sum(1 for row in body if row[header.index("completed")] == "")
     fields = out.split(";")
     assert fields[:4] == ["data.frame", "TRUE", "A|B", "TRUE"]
     assert int(fields[4]) == na > 0 and fields[5] == "0"  # missing scores are NA, not NaN
-    assert fields[6] == "TRUE" and fields[7] == "2027-03-01"
+    assert fields[6:10] == ["TRUE", "Date", "2027-03-01", "Measure (instrument total or subscale)"]
+    assert int(fields[10]) == undated > 0
 
 
 def test_xlsx_dates_are_dates_and_too_many_rows_is_refused(url, tmp_path):
@@ -161,12 +164,12 @@ def test_missing_library_names_the_extra(url, tmp_path, monkeypatch):
 
     from tracker.datasets.export import export_scores
 
-    monkeypatch.setitem(sys.modules, "pyreadr", None)  # import pyreadr now raises ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
     with open_session(url) as s:
-        with pytest.raises(TrackerError, match=r"writing \.rds files needs the Python package pyreadr, which is "
+        with pytest.raises(TrackerError, match=r"writing \.parquet files needs the Python package pyarrow, which is "
                                                r"not installed: pip install 'prepost-tracker\[export\]'"):
-            export_scores(s, "Ingest", tmp_path / "s.rds")
-    assert not (tmp_path / "s.rds").exists()
+            export_scores(s, "Ingest", tmp_path / "s.parquet")
+    assert not (tmp_path / "s.parquet").exists()
 
 
 def test_a_failed_export_leaves_no_file(url, tmp_path, monkeypatch):

@@ -16,17 +16,18 @@ suffix     library             what the format holds
                                Stata-safe (``scs_sf.self_kindness`` ->
                                ``scs_sf_self_kindness``, at most 32 characters);
                                labels cut to Stata's 80 characters
-.rds       pyreadr             a data.frame: categories as factors, prorated as
-                               logical, missing = NA; dates as "YYYY-MM-DD"
-                               character (the library writes no Date class; use
-                               ``as.Date()``); R has no variable labels in this form
+.rds       (our own writer)    a data.frame: categories as factors, prorated as
+                               logical, integers as integer, missing = NA, dates
+                               of class Date, each column's label as its ``label``
+                               attribute (:mod:`tracker.datasets.export.rds`;
+                               pyreadr writes dates as text and no labels)
 .parquet   pyarrow             categories as dictionary columns, dates as date32,
                                missing = null; each field's label in its metadata
                                (``label``), the variables as JSON in the schema's
                                ``tracker.variables`` metadata
 =========  ==================  ===================================================
 
-The last four need the ``export`` extra (``pip install 'prepost-tracker[export]'``).
+.sav, .dta and .parquet need the ``export`` extra (``pip install 'prepost-tracker[export]'``).
 
 Formula injection: the text formats a spreadsheet opens (.csv, .xlsx) write a
 text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
@@ -50,7 +51,7 @@ from tracker.datasets.export.tables import FORMULA_PREFIXES, ExportTable, Variab
 from tracker.errors import TrackerError
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".sav": "sav", ".dta": "dta", ".rds": "rds", ".parquet": "parquet"}
-LIBRARIES = {"xlsx": "openpyxl", "sav": "pyreadstat", "dta": "pyreadstat", "rds": "pyreadr", "parquet": "pyarrow"}
+LIBRARIES = {"xlsx": "openpyxl", "sav": "pyreadstat", "dta": "pyreadstat", "parquet": "pyarrow"}
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows less the header
 STATA_NAME_MAX = 32
 STATA_LABEL_MAX = 80
@@ -248,11 +249,11 @@ def _write_dta(table: ExportTable, out: Path) -> None:
                          variable_format=dates)
 
 
-# ---- R and Parquet ---------------------------------------------------------------------
+# ---- Parquet (and R) ---------------------------------------------------------------------
 
 
-def _typed(table: ExportTable, *, dates_as_text: bool) -> pd.DataFrame:
-    """A frame with pandas types the R and Parquet writers understand."""
+def _typed(table: ExportTable) -> pd.DataFrame:
+    """A frame with pandas types the Parquet writer understands."""
     columns = {}
     for variable in table.variables:
         values = table.frame[variable.name].to_numpy(dtype=object)
@@ -270,23 +271,23 @@ def _typed(table: ExportTable, *, dates_as_text: bool) -> pd.DataFrame:
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
             columns[variable.name] = pd.array(np.where(np.isnan(numbers), None, numbers), dtype="Float64")
         elif variable.kind == "date":
-            columns[variable.name] = pd.Series([_iso(v) if dates_as_text else v for v in values], dtype=object)
+            columns[variable.name] = pd.Series(values, dtype=object)
         else:
             columns[variable.name] = pd.Series([None if v is None else str(v) for v in values], dtype=object)
     return pd.DataFrame(columns, columns=[v.name for v in table.variables])
 
 
 def _write_rds(table: ExportTable, out: Path) -> None:
-    import pyreadr
+    from tracker.datasets.export.rds import write_rds
 
-    pyreadr.write_rds(str(out), _typed(table, dates_as_text=True), compress="gzip")
+    write_rds(table, out)
 
 
 def _write_parquet(table: ExportTable, out: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    frame = _typed(table, dates_as_text=False)
+    frame = _typed(table)
     fields = []
     for variable in table.variables:
         values = frame[variable.name]
