@@ -26,6 +26,8 @@ def _table(url, what, layout, **kw):
 
 @pytest.mark.parametrize(("what", "layout"), CASES)
 def test_every_format_reads_back_equal_to_the_csv(url, cli, tmp_path, what, layout):
+    from openpyxl import load_workbook
+
     from tracker.datasets.export.formats import safe_names
 
     outs = [f"{what}.{suffix}" for suffix in ["csv", *BINARY]]
@@ -44,6 +46,20 @@ def test_every_format_reads_back_equal_to_the_csv(url, cli, tmp_path, what, layo
         got = [[canonical(v, kinds[h], from_csv=False) for h, v in zip(header, row, strict=True)]
                for row in frame.itertuples(index=False)]
         assert got == expected, suffix
+    cli("export", what, "--layout", layout, "--out", f"{what}.xlsx")
+    workbook = load_workbook(tmp_path / f"{what}.xlsx", read_only=True)
+    header_x, *body_x = list(workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
+    assert list(header_x) == header
+    body_x = [tuple(row) + (None,) * (len(header) - len(row)) for row in body_x]  # empty cells at the end
+
+    def excel(cell: str, kind: str) -> str:  # Excel's precision: 15 significant digits (openpyxl writes 16)
+        return f"{float(cell):.15g}" if cell and kind in ("integer", "number") else cell
+
+    # xlsx text is neutralised like the CSV's: compare as the CSV is compared
+    assert [[excel(canonical(v, kinds[h], from_csv=True), kinds[h]) for h, v in zip(header, row, strict=True)]
+            for row in body_x] == [[excel(c, kinds[h]) for h, c in zip(header, row, strict=True)]
+                                   for row in expected]
     if (what, layout) == ("scores", "wide"):
         assert "mood.calm" in header and "mood_calm" in stata.values()
         assert any(row[header.index("role")] == "'" + EVIL_ROLE for row in body)
@@ -206,3 +222,31 @@ def test_export_errors(url, cli, tmp_path):
         f"Error: cannot write {tmp_path / 'no' / 'i.sav'}: the folder does not exist\n")
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".db" and p.suffix != ".toml"
                   and p.name != "data.csv") == []
+
+
+def test_python_api_writes_what_the_cli_writes(url, cli, tmp_path):
+    """``export_scores``/``export_items`` with a study name: the same files the commands write."""
+    from tracker.datasets.export import export_codebook, export_items, export_scores
+
+    suffixes = ["csv", "sav", "dta", "rds", "parquet"]
+    with open_session(url) as s:
+        scores = export_scores(s, "Ingest", [tmp_path / f"api.{x}" for x in suffixes], layout="long",
+                               codebook=tmp_path / "api-cb.csv")
+        items = export_items(s, None, tmp_path / "api-items.csv")
+        book = export_codebook(s, "Ingest", tmp_path / "api-cb2.csv", of="items")
+        s.commit()
+    assert (scores.paths, scores.deidentified) == (tuple(tmp_path / f"api.{x}" for x in suffixes),
+                                                   False)
+    assert scores.columns[:8] == ["participant", "cohort", "arm", "wave", "measure", "score", "items_answered",
+                                  "prorated"]
+    cli("export", "scores", "--layout", "long", *[a for x in suffixes for a in ("--out", f"cli.{x}")],
+        "--codebook", "cli-cb.csv")
+    cli("export", "items", "--out", "cli-items.csv")
+    cli("export", "codebook", "--of", "items", "--out", "cli-cb2.csv")
+    for api, made in [("api.csv", "cli.csv"), ("api-cb.csv", "cli-cb.csv"), ("api-items.csv", "cli-items.csv"),
+                      ("api-cb2.csv", "cli-cb2.csv")]:
+        assert (tmp_path / api).read_bytes() == (tmp_path / made).read_bytes()
+    for x in suffixes[1:]:
+        assert read_back(tmp_path / f"api.{x}").equals(read_back(tmp_path / f"cli.{x}")), x
+    assert scores.rows == len(read_csv(tmp_path / "cli.csv")) - 1 == 19
+    assert items.rows == 5 and book.rows == len(read_csv(tmp_path / "cli-cb2.csv")) - 1

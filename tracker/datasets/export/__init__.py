@@ -93,6 +93,7 @@ def export_table(session, study, what: str, *, wave: str | None = None, layout: 
     if deidentify:
         deidentifier = deidentify if isinstance(deidentify, Deidentifier) else Deidentifier.from_facts(facts)
         table = deidentifier.apply(table)
+        table.deidentifier = deidentifier
     return table
 
 
@@ -116,10 +117,8 @@ def _export(session, study, what: str, out, *, wave, layout, deidentify, key_out
     targets = [p.resolve() for p in outs + [Path(x) for x in (codebook, key_out) if x is not None]]
     if len(set(targets)) < len(targets):
         raise TrackerError("the same file is named twice among --out, --codebook and --key-out: name each once")
-    deidentifier = None
-    if deidentify:
-        deidentifier = deidentify if isinstance(deidentify, Deidentifier) else Deidentifier.new(session, study)
-    table = export_table(session, study, what, wave=wave, layout=layout, deidentify=deidentifier or False)
+    table = export_table(session, study, what, wave=wave, layout=layout, deidentify=deidentify)
+    deidentifier = table.deidentifier
     for path in outs:
         formats.check(table, path)
     with ExitStack() as stack:  # every file complete before any is renamed into place

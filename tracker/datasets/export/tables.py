@@ -81,6 +81,7 @@ class ExportTable:
     variables: list[Variable]
     deidentified: bool = False
     wave: str | None = None
+    deidentifier: object = field(default=None, repr=False)  # the Deidentifier that made it, if any
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
