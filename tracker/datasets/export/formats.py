@@ -8,7 +8,9 @@ temporary file beside the target and renamed when complete
 suffix     library             what the format holds
 =========  ==================  ===================================================
 .csv       (standard library)  UTF-8 text; dates as YYYY-MM-DD; missing = empty
-.xlsx      openpyxl            numbers as numbers, dates as dates, missing = empty
+.xlsx      openpyxl            numbers as numbers (16 significant digits, as
+                               openpyxl writes them; Excel shows 15), dates as
+                               dates, missing = empty; at most 1,048,575 rows
 .sav       pyreadstat          variable labels; cohort, arm, wave, status, measure,
                                instrument and prorated as numeric codes with value
                                labels; dates as SPSS dates; missing = system missing
