@@ -260,18 +260,15 @@ def _typed(table: ExportTable) -> pd.DataFrame:
     for variable in table.variables:
         values = table.frame[variable.name].to_numpy(dtype=object)
         if variable.kind == "category":
+            cells = pd.Series(values, dtype=object)
             categories = list(variable.categories)
-            categories += sorted({v for v in values if isinstance(v, str)} - set(categories))
-            columns[variable.name] = pd.Categorical([v if isinstance(v, str) else None for v in values],
-                                                    categories=categories)
+            categories += sorted({v for v in pd.unique(cells) if isinstance(v, str)} - set(categories))
+            columns[variable.name] = pd.Categorical(cells.where(cells.map(lambda v: isinstance(v, str))), categories=categories)
         elif variable.kind == "boolean":
             columns[variable.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
-        elif variable.kind == "integer":
-            columns[variable.name] = pd.array([None if v is None or pd.isna(v) else int(v) for v in values],
-                                              dtype="Int64")
-        elif variable.kind == "number":
+        elif variable.kind in ("integer", "number"):
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
-            columns[variable.name] = pd.array(np.where(np.isnan(numbers), None, numbers), dtype="Float64")
+            columns[variable.name] = pd.array(numbers, dtype="Float64" if variable.kind == "number" else "Int64")
         elif variable.kind == "date":
             columns[variable.name] = pd.Series(values, dtype=object)
         else:
