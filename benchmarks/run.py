@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_analysis  # noqa: E402
 import bench_cli  # noqa: E402
+import bench_export  # noqa: E402
 import bench_import  # noqa: E402
 import bench_mediation  # noqa: E402
 import bench_report  # noqa: E402
@@ -150,7 +151,8 @@ def main(argv=None) -> int:
                         help="Rewrite BENCHMARKS.md from benchmarks/out/results.json without measuring.")
     parser.add_argument("--only", default="",
                         help="Comma-separated steps to measure again (help, scoring, import, analysis, "
-                             "cli_analyses, report, mediation); the others are kept from benchmarks/out/results.json.")
+                             "cli_analyses, report, mediation, export); the others are kept from "
+                             "benchmarks/out/results.json.")
     args = parser.parse_args(argv)
     if args.render_only:
         saved = json.loads((HERE / "out" / "results.json").read_text())
@@ -184,6 +186,8 @@ def main(argv=None) -> int:
     step("cli_analyses", lambda: [bench_cli.bench_analyses(n, repeat=args.repeat) for n in sizes])
     step("report", lambda: bench_report.run(sizes, repeats=args.repeat))
     step("mediation", lambda: bench_mediation.run([n for n in sizes if n <= 10_000], repeats=args.repeat))
+    # exports up to 10,000 participants: the items at 100,000 are 17 million rows per format
+    step("export", lambda: bench_export.run([n for n in sizes if n <= 10_000] or sizes[:1], repeats=args.repeat))
     (HERE / "out").mkdir(exist_ok=True)
     elapsed = time.perf_counter() - started
     (HERE / "out" / "results.json").write_text(json.dumps(
@@ -234,6 +238,9 @@ def summary(results: dict) -> list[str]:
             add("tracker demo, from nothing to the report", f"{r['median_seconds']:.2f} s", "< 10 s", r["within_target"])
         elif r["participants"] == 10_000:
             add("report, 10,000 participants", f"{r['median_seconds']:.2f} s", "< 15 s", r["within_target"])
+    for r in results.get("export", []):
+        if r["participants"] == 10_000 and r["export"] == "scores wide" and "total_s" in r:
+            add(f"export scores (wide), 10,000 participants, .{r['format']}", f"{r['total_s']:.2f} s", "—", None)
     return ["## Summary against the targets", "",
             table(rows, [("work", "work"), ("figure", "measured"), ("target", "target"), ("met", "met")]), ""]
 
@@ -310,6 +317,13 @@ def render(info: dict, results: dict, sizes: list[int], seconds: float, measured
                   bench_mediation.markdown(results["mediation"])]
     lines += ["", "## Demo and report", ""]
     lines.append(bench_report.markdown(results["report"]))
+
+    if results.get("export"):
+        lines += ["", "## Exports, per format", "",
+                  "`benchmarks/bench_export.py`: each export's table built once (read the study, lay it out; the",
+                  "*table* column), then written to each format with the CLI's writer (*write*); the export's",
+                  "time in a format is the sum. In-process: the CLI adds its start-up once.", ""]
+        lines.append(bench_export.markdown(results["export"]))
 
     series = {
         "import (SQLite)": [(r["participants"], r["import_seconds"]) for r in results["import"] if r.get("backend") == "sqlite"],

@@ -21,6 +21,9 @@ DATA = ("participant,wave,completed,who5_completed,pss4_1,pss4_2,pss4_3,pss4_4,w
         "P004,baseline,2027-03-03,,4,4,3,4,0,1,0,1,0,,\n")
 
 
+ANALYST = ["enrolled", "age", "birth_year", "gender", "role", "status", "withdrawn_on", "withdrawal_reason"]
+
+
 def read_csv(path):
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.reader(fh))
@@ -36,20 +39,32 @@ def test_scores_long(filled, cli, tmp_path):
     out = cli("export", "scores", "--layout", "long", "--out", "scores.csv").output
     rows = read_csv(tmp_path / "scores.csv")
     assert out == f"Wrote {len(rows) - 1} rows to scores.csv.\n"
-    assert rows[0] == ["participant", "cohort", "arm", "wave", "measure", "score", "items_answered", "prorated"]
-    assert ["P001", "A", "intervention", "baseline", "pss4", "8.0", "4", "False"] in rows
-    assert ["P002", "A", "intervention", "baseline", "pss4", "", "3", "False"] in rows  # too many missing
-    assert ["P001", "A", "intervention", "post", "sleep", "7.125", "2", "False"] in rows
+    # the first stage's columns first, in their order; the analyst columns after them
+    assert rows[0] == ["participant", "cohort", "arm", "wave", "measure", "score", "items_answered", "prorated",
+                       "completed", *ANALYST]
+    first = [r[:8] for r in rows]
+    assert ["P001", "A", "intervention", "baseline", "pss4", "8.0", "4", "False"] in first
+    assert ["P002", "A", "intervention", "baseline", "pss4", "", "3", "False"] in first  # too many missing
+    assert ["P001", "A", "intervention", "post", "sleep", "7.125", "2", "False"] in first
+    # the administration's own completion date; the participant's enrolment and status
+    assert ["P001", "A", "intervention", "baseline", "who5", "60.0", "5", "False", "2027-03-05",
+            "2027-03-01", "", "", "", "", "active", "", ""] in rows
+    assert ["P002", "A", "intervention", "baseline", "pss4", "", "3", "False", "",
+            "2027-03-01", "", "", "", "", "active", "", ""] in rows
 
 
 def test_scores_wide_one_wave(filled, cli, tmp_path):
     cli("export", "scores", "--wave", "baseline", "--out", "b.csv")
     rows = read_csv(tmp_path / "b.csv")
-    assert rows[0] == ["participant", "cohort", "arm", "wave", "pss4", "sleep", "who5"]
+    assert rows[0] == ["participant", "cohort", "arm", "wave", "pss4", "sleep", "who5", *ANALYST,
+                       "pss4_completed", "sleep_completed", "who5_completed"]
+    people = ["2027-03-01", "", "", "", "", "active", "", ""]
     assert rows[1:] == [
-        ["P001", "A", "intervention", "baseline", "8.0", "", "60.0"],
-        ["P002", "A", "intervention", "baseline", "", "", ""],
-        ["P004", "B", "control", "baseline", "9.0", "", "8.0"],  # 4 + (4-4) + (4-3) + 4: items 2, 3 reversed
+        ["P001", "A", "intervention", "baseline", "8.0", "", "60.0", *people, "2027-03-02", "2027-03-02",
+         "2027-03-05"],
+        ["P002", "A", "intervention", "baseline", "", "", "", *people, "", "", ""],
+        # 4 + (4-4) + (4-3) + 4: items 2, 3 reversed
+        ["P004", "B", "control", "baseline", "9.0", "", "8.0", *people, "2027-03-03", "", "2027-03-03"],
     ]
 
 
@@ -58,8 +73,9 @@ def test_scores_xlsx(filled, cli, tmp_path):
     wb = load_workbook(tmp_path / "s.xlsx", read_only=True)
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     wb.close()
-    assert rows[0] == ("participant", "cohort", "arm", "wave", "pss4", "sleep", "who5")
-    assert rows[1] == ("P001", "A", "intervention", "baseline", 8, None, 60)
+    assert rows[0][:7] == ("participant", "cohort", "arm", "wave", "pss4", "sleep", "who5")
+    assert rows[1][:7] == ("P001", "A", "intervention", "baseline", 8, None, 60)
+    assert rows[1][7] == dt.datetime(2027, 3, 1)  # dates are dates in a workbook
 
 
 def test_items_long(filled, cli, tmp_path):
@@ -137,7 +153,7 @@ def test_export_errors(filled, tmp_path):
 
     with open_session(filled) as s:
         study = resolve_study(s)
-        with pytest.raises(TrackerError, match=r"cannot tell the file type of .*s\.txt: name it \.csv or \.xlsx"):
+        with pytest.raises(TrackerError, match=r"cannot tell the file type of .*s\.txt: name it \.csv, \.xlsx, \.sav, \.dta, \.rds, \.parquet"):
             export_scores(s, study, tmp_path / "s.txt")
         with pytest.raises(NotFound, match="no wave named 'week 9'"):
             export_items(s, study, tmp_path / "s.csv", wave="week 9")

@@ -170,46 +170,94 @@ def due(study_name, wave, as_of, fmt) -> None:
 
 @click.group()
 def export() -> None:
-    """Export scores or item responses as CSV or xlsx."""
+    """Export scores, item responses or a codebook: CSV, xlsx, SPSS, Stata, R, Parquet."""
+
+
+FILE_TYPES = ".csv .xlsx .sav (SPSS) .dta (Stata) .rds (R) .parquet"
 
 
 def _export_options(f):
-    f = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-                     help="Output file, .csv or .xlsx.")(f)
+    f = click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Also write the codebook of the exported variables (.csv or .html).")(f)
+    f = click.option("--key-out", type=click.Path(dir_okay=False, path_type=Path),
+                     help="With --deidentify: write the key (new code -> study code) to this CSV file. "
+                          "Never written otherwise.")(f)
+    f = click.option("--deidentify", is_flag=True,
+                     help="New random participant codes, dates as days since enrolment, ages in 5-year bands, "
+                          "birth years and free text dropped.")(f)
+    f = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, multiple=True,
+                     help=f"Output file: {FILE_TYPES}. Repeat for several formats of the same rows.")(f)
     f = click.option("--layout", type=click.Choice(["long", "wide"]), default="wide", show_default=True,
                      help="One row per value (long) or per participant and wave (wide).")(f)
     f = click.option("--wave", metavar="NAME", help="One wave [default: every wave].")(f)
     return study_option(db_option(f))
 
 
-@export.command("scores")
-@_export_options
-def export_scores_cmd(study_name, wave, layout, out) -> None:
-    """Write scale scores (with items answered and proration) to a file.
-
-    Example: tracker export scores --wave baseline --out baseline_scores.xlsx
-    """
-    from tracker.datasets.export import export_scores
+def _run_export(name: str, study_name, **options) -> None:
+    from tracker.datasets import export as library
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        result = export_scores(session, resolve_study(session, study_name), out, wave=wave, layout=layout)
-    click.echo(f"Wrote {_plural(result.rows, 'row')} to {result.path}.")
+        result = getattr(library, name)(session, resolve_study(session, study_name), **options)
+    note = " (de-identified)" if result.deidentified else ""
+    for path in result.paths:
+        click.echo(f"Wrote {_plural(result.rows, 'row')} to {path}{note}.")
+    if result.codebook_path is not None:
+        click.echo(f"Wrote the codebook ({_plural(len(result.columns), 'variable')}) to {result.codebook_path}.")
+    if result.key_path is not None:
+        click.echo(f"Wrote the key of the new codes to {result.key_path}: keep it apart from the data.")
+
+
+@export.command("scores")
+@_export_options
+def export_scores_cmd(study_name, wave, layout, out, deidentify, key_out, codebook) -> None:
+    """Write scale scores with cohort, arm, demographics, status and dates to a file.
+
+    \b
+    Example: tracker export scores --wave baseline --out baseline_scores.xlsx
+             tracker export scores --out scores.sav --out scores.dta --codebook codebook.html
+             tracker export scores --deidentify --out shared.csv --key-out key.csv
+    """
+    _run_export("export_scores", study_name, out=list(out), wave=wave, layout=layout, deidentify=deidentify,
+                key_out=key_out, codebook=codebook)
 
 
 @export.command("items")
 @_export_options
-def export_items_cmd(study_name, wave, layout, out) -> None:
+def export_items_cmd(study_name, wave, layout, out, deidentify, key_out, codebook) -> None:
     """Write item responses to a file; the wide layout imports again as it is.
 
+    \b
     Example: tracker export items --out all_items.csv
+             tracker export items --layout long --out items.parquet
     """
-    from tracker.datasets.export import export_items
+    _run_export("export_items", study_name, out=list(out), wave=wave, layout=layout, deidentify=deidentify,
+                key_out=key_out, codebook=codebook)
+
+
+@export.command("codebook")
+@db_option
+@study_option
+@click.option("--of", "of", type=click.Choice(["scores", "items"]), default="scores", show_default=True,
+              help="The export whose variables the codebook describes.")
+@click.option("--layout", type=click.Choice(["long", "wide"]), default="wide", show_default=True,
+              help="The layout of that export.")
+@click.option("--wave", metavar="NAME", help="One wave [default: every wave].")
+@click.option("--deidentify", is_flag=True, help="Describe the de-identified export's variables.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file, .csv or .html.")
+def export_codebook_cmd(study_name, of, layout, wave, deidentify, out) -> None:
+    """Write a codebook: name, label, type, range or values, instrument, version, scoring rule, source.
+
+    Example: tracker export codebook --out codebook.html
+    """
+    from tracker.datasets.export import export_codebook
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        result = export_items(session, resolve_study(session, study_name), out, wave=wave, layout=layout)
-    click.echo(f"Wrote {_plural(result.rows, 'row')} to {result.path}.")
+        result = export_codebook(session, resolve_study(session, study_name), out, of=of, wave=wave,
+                                 layout=layout, deidentify=deidentify)
+    click.echo(f"Wrote the codebook ({_plural(result.rows, 'variable')}) to {result.path}.")
 
 
 COMMANDS = [import_, status, due, export]
