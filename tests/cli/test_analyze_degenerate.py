@@ -72,7 +72,8 @@ def test_degenerate_studies_analyse_and_report(tracker, tmp_path, kind):
     # exit 0 above: the Runner re-raises any exception, so no traceback got through
     everything = {} if kind == "single_wave" else json.loads(r.stdout)
     if everything:
-        assert list(everything) == ["correlations", "change", "compare", "trajectory", "reliability"]
+        assert list(everything) == ["correlations", "change", "compare", "trajectory", "reliability",
+                                    "mediation"]
     if kind == "post_equals_pre":
         (row,) = [c for c in everything["compare"] if c["measure"] == "who5"]
         assert row["adj_diff"] is None and row["partial_eta_sq"] is None
