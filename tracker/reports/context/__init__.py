@@ -1,0 +1,179 @@
+"""The report's content as a plain dict: every number, table and sentence, before HTML.
+
+:func:`build_context` takes a :class:`~tracker.datasets.StudyData` and runs the
+analyses of :mod:`tracker.datasets.analyses` -- the functions behind
+``tracker analyze ... --format json`` -- so the report prints the numbers that
+command prints. Nothing here computes a statistic: this module counts
+participants and administrations, arranges the analysis results and words them.
+
+The dict holds only str, int, float, bool, None, lists and dicts (missing
+numbers are None), so it can be dumped as JSON, compared in tests and used
+from a notebook.
+
+The sections live in their own modules (``flow``, ``characteristics``,
+``measures``, ``findings``, ``paired``, ``methods``); this module puts them
+together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tracker.datasets import StudyData
+from tracker.reports.context.characteristics import _characteristics, suppress
+from tracker.reports.context.common import (
+    NOT_RECORDED,
+    PAIRED_SAMPLE,
+    ROLE_ORDER,
+    SMALL_CELL,
+    _run,
+    plain,
+    records,
+)
+from tracker.reports.context.findings import _findings
+from tracker.reports.context.flow import _flow
+from tracker.reports.context.measures import _chart_measures, _completeness, _measure_info
+from tracker.reports.context.methods import DEFINITIONS, software_versions
+from tracker.reports.context.paired import _paired
+
+__all__ = [
+    "DEFINITIONS",
+    "NOT_RECORDED",
+    "PAIRED_SAMPLE",
+    "ROLE_ORDER",
+    "SMALL_CELL",
+    "build_context",
+    "plain",
+    "records",
+    "software_versions",
+    "suppress",
+]
+
+
+def build_context(
+    data: StudyData,
+    *,
+    generated_at: dt.datetime | None = None,
+    instruments: list[dict] | None = None,
+    database: str | None = None,
+) -> dict:
+    """Everything the report shows, as a plain dict.
+
+    Parameters
+    ----------
+    data
+        The loaded study (:func:`tracker.datasets.load_study_data`).
+    generated_at
+        Time of generation (default now, UTC).
+    instruments
+        Provenance rows ``code, version, sha256`` of the instrument definitions.
+    database
+        A description of the database (dialect and server version).
+
+    Returns
+    -------
+    dict
+        Keys ``study, generated_at, waves, arms, reference_arm, measures,
+        chart_measures, findings, flow, characteristics, completeness,
+        reliability, correlations, change, compare, trajectory, paired,
+        methods, provenance``. Analysis tables are lists of records with
+        exactly the columns of ``tracker analyze ... --format json`` plus
+        ``note``; a section that could not run has ``error`` set to the reason.
+    """
+    from tracker.analysis.compare import choose_reference_arm
+    from tracker.datasets import analyses
+
+    generated_at = generated_at or dt.datetime.now(dt.UTC)
+    waves = data.wave_names()
+    arms = sorted(data.cohorts["arm"].dropna().unique().tolist())
+    reference = choose_reference_arm(arms) if len(arms) >= 2 else None
+    measures, info = _measure_info(data)
+    chart = _chart_measures(measures)
+    has_scores = not data.scores.empty
+
+    ctx: dict[str, Any] = {
+        "study": {
+            "name": data.study,
+            "participants": int(len(data.participants)),
+            "cohorts": int(len(data.cohorts)),
+            "administrations": int(len(data.administrations)),
+        },
+        "generated_at": generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "waves": records(data.waves),
+        "arms": arms,
+        "reference_arm": reference,
+        "measures": measures,
+        "measure_info": info,
+        "chart_measures": chart,
+    }
+    ctx["flow"] = _flow(data)
+    ctx["characteristics"] = _characteristics(data)
+    ctx["completeness"] = _completeness(data, measures)
+
+    no_data = "no scores have been imported yet" if not has_scores else None
+    rel_rows, rel_error = _run(analyses.reliability, data) if has_scores else ([], no_data)
+    ctx["reliability"] = {"rows": rel_rows, "error": rel_error}
+    by_key = {(r["measure"], r["wave"]): r for r in rel_rows}
+    for row in ctx["completeness"]:
+        row["reliability"] = by_key.get((row["measure"], row["wave"]))
+
+    corr_wave = waves[0] if waves else None
+    corr_rows, corr_error = (
+        _run(analyses.correlations, data, wave=corr_wave)
+        if has_scores and corr_wave
+        else ([], no_data or "the study has no waves")
+    )
+    corr_measures = list(dict.fromkeys([r["x"] for r in corr_rows] + [r["y"] for r in corr_rows]))
+    corr_measures.sort(key=lambda m: [i["measure"] for i in measures].index(m))
+    ctx["correlations"] = {
+        "wave": corr_wave,
+        "method": "pearson",
+        "adjust": "holm",
+        "rows": corr_rows,
+        "error": corr_error,
+        "measures": corr_measures,
+    }
+
+    ctx["change"], ctx["compare"] = [], []
+    pre = waves[0] if waves else None
+    for post in waves[1:]:
+        by = "arm" if len(arms) >= 2 else None
+        rows, error = (
+            _run(analyses.change, data, pre=pre, post=post, by=by) if has_scores else ([], no_data)
+        )
+        ctx["change"].append({"pre": pre, "post": post, "by": by, "rows": rows, "error": error})
+        if len(arms) >= 2:
+            rows, error = (
+                _run(analyses.compare, data, pre=pre, post=post) if has_scores else ([], no_data)
+            )
+            ctx["compare"].append({"pre": pre, "post": post, "rows": rows, "error": error})
+
+    if has_scores and len(waves) >= 2:
+        traj_rows, traj_error = _run(analyses.trajectory, data)
+        means_rows, means_error = _run(analyses.trajectory_means, data)
+        means_rows = [r for r in means_rows if r["measure"] in chart]  # what the chart draws
+    else:
+        traj_rows, means_rows = [], []
+        traj_error = means_error = no_data or "trajectories need two or more waves"
+    ctx["trajectory"] = {"rows": traj_rows, "means": means_rows, "error": traj_error or means_error}
+
+    ctx["paired"] = _paired(data, chart, pre, waves[1]) if has_scores and len(waves) >= 2 else {}
+    ctx["paired_sample"] = PAIRED_SAMPLE
+    ctx["findings"] = _findings(ctx, info) if has_scores else []
+    ctx["methods"] = {
+        "definitions": [{"term": t, "text": x} for t, x in DEFINITIONS],
+        "software": software_versions(),
+        "database": database,
+    }
+    batches = records(data.batches)
+    for b in batches:  # stored in UTC; seconds are precise enough for people
+        b["imported_at"] = (b["imported_at"] or "").replace("T", " ")[:19]
+    ctx["provenance"] = {
+        "batches": batches,
+        "instruments": instruments or [],
+        "db_revision": data.db_revision,
+        "database": database,
+        "generated_at": ctx["generated_at"],
+    }
+    return ctx
