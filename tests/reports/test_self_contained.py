@@ -59,7 +59,7 @@ def test_nothing_to_fetch(demo):
 def test_charts_are_inline_vector_svg(demo):
     html = demo["html"]
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
-    assert len(svgs) == 5
+    assert len(svgs) == 6  # the flow diagram and five charts
     for svg in svgs:
         assert 'role="img"' in svg and "aria-label=" in svg
         assert "<text" in svg  # svg.fonttype = none: text stays text

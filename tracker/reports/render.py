@@ -90,11 +90,46 @@ def environment() -> Environment:
     return env
 
 
+#: The charts in the order the report shows them: figure numbers follow it.
+FIGURE_ORDER = ("flow", "heatmap", "forest_change", "paired", "forest_compare", "trajectories")
+
+
+def figure_numbers(charts: dict[str, str]) -> dict[str, int]:
+    """Chart name → figure number, counting only the charts drawn (no number is skipped)."""
+    present = [name for name in FIGURE_ORDER if charts.get(name)]
+    present += sorted(name for name in charts if charts[name] and name not in FIGURE_ORDER)
+    return {name: i for i, name in enumerate(present, start=1)}
+
+
+def with_flow(context: dict, charts: dict[str, str]) -> dict[str, str]:
+    """``charts`` with the participant-flow diagram added (drawn here: it is plain SVG)."""
+    if "flow" in charts:
+        return charts
+    from tracker.reports.flowchart import flow_svg
+
+    flow = flow_svg(context)
+    return {"flow": flow, **charts} if flow else dict(charts)
+
+
+def standalone_svg(svg: str) -> str:
+    """An inline ``<svg>`` of the report as a file of its own: XML prolog and SVG namespace."""
+    body = svg.strip()
+    if "xmlns=" not in body[: body.index(">")]:
+        body = body.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
+
+
 def render(context: dict, charts: dict[str, str], template: str = "report.html.j2") -> str:
     """Render ``template`` with the report ``context`` and the generated SVG ``charts``."""
     from markupsafe import Markup
 
-    # The charts are SVG that tracker.reports.charts produced itself (matplotlib
-    # escapes the text it draws), so they are the one thing not escaped again.
+    charts = with_flow(context, charts)
+    # The charts are SVG that tracker.reports produced itself (matplotlib escapes
+    # the text it draws, flowchart escapes every name), so they are the one thing
+    # not escaped again.
     safe = {name: Markup(svg) for name, svg in charts.items()}
-    return environment().get_template(template).render(ctx=context, charts=safe)
+    return (
+        environment()
+        .get_template(template)
+        .render(ctx=context, charts=safe, fig=figure_numbers(charts))
+    )

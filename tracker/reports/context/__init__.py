@@ -18,6 +18,7 @@ together.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from tracker.datasets import StudyData
@@ -32,16 +33,24 @@ from tracker.reports.context.common import (
     records,
 )
 from tracker.reports.context.findings import _findings
-from tracker.reports.context.flow import _flow
+from tracker.reports.context.flow import _flow, analysed
 from tracker.reports.context.measures import _chart_measures, _completeness, _measure_info
 from tracker.reports.context.methods import DEFINITIONS, software_versions
 from tracker.reports.context.paired import _paired
+from tracker.reports.context.scope import (
+    ReportScope,
+    adjust_by_family,
+    apply_scope,
+    comparisons,
+    families,
+)
 
 __all__ = [
     "DEFINITIONS",
     "NOT_RECORDED",
     "PAIRED_SAMPLE",
     "ROLE_ORDER",
+    "ReportScope",
     "SMALL_CELL",
     "build_context",
     "plain",
@@ -57,6 +66,8 @@ def build_context(
     generated_at: dt.datetime | None = None,
     instruments: list[dict] | None = None,
     database: str | None = None,
+    scope: ReportScope | None = None,
+    primary: Sequence[str] = (),
 ) -> dict:
     """Everything the report shows, as a plain dict.
 
@@ -70,6 +81,12 @@ def build_context(
         Provenance rows ``code, version, sha256`` of the instrument definitions.
     database
         A description of the database (dialect and server version).
+    scope
+        The cohorts, wave pair, primary outcomes and subscales the report covers
+        (default: everything; see :mod:`tracker.reports.context.scope`).
+    primary
+        The measures marked primary outcomes in the study; ``scope.primary``, when
+        given, replaces them. Those not among the report's measures are left out.
 
     Returns
     -------
@@ -80,17 +97,29 @@ def build_context(
         methods, provenance``. Analysis tables are lists of records with
         exactly the columns of ``tracker analyze ... --format json`` plus
         ``note``; a section that could not run has ``error`` set to the reason.
+        In the change and compare tables ``p_adj`` is Holm-adjusted within the
+        row's ``family`` (primary or exploratory) and group, ``family_size``
+        p-values; with no primary outcomes that is the adjustment of
+        ``tracker analyze change``. Also ``scope`` and ``families``.
     """
     from tracker.analysis.compare import choose_reference_arm
     from tracker.datasets import analyses
 
     generated_at = generated_at or dt.datetime.now(dt.UTC)
+    scope = scope or ReportScope()
+    data = apply_scope(data, scope)
     waves = data.wave_names()
     arms = sorted(data.cohorts["arm"].dropna().unique().tolist())
     reference = choose_reference_arm(arms) if len(arms) >= 2 else None
     measures, info = _measure_info(data)
     chart = _chart_measures(measures)
     has_scores = not data.scores.empty
+    order = [m["measure"] for m in measures]
+    if scope.primary is not None:
+        chosen = list(dict.fromkeys(scope.primary))
+    else:
+        chosen = [m for m in primary if m in order]
+    family = families(order, chosen)
 
     ctx: dict[str, Any] = {
         "study": {
@@ -106,6 +135,18 @@ def build_context(
         "measures": measures,
         "measure_info": info,
         "chart_measures": chart,
+        "scope": {
+            "cohorts": list(scope.cohorts),
+            "pre": scope.pre,
+            "post": scope.post,
+            "subscales": scope.subscales,
+            "described": scope.describe(),
+        },
+        "families": {
+            "primary": [m for m in order if family[m] == "primary"],
+            "exploratory": [m for m in order if family[m] == "exploratory"],
+            "of": family,
+        },
     }
     ctx["flow"] = _flow(data)
     ctx["characteristics"] = _characteristics(data)
@@ -136,18 +177,22 @@ def build_context(
     }
 
     ctx["change"], ctx["compare"] = [], []
-    pre = waves[0] if waves else None
-    for post in waves[1:]:
+    pairs = comparisons(waves, scope)
+    for pre, post in pairs:
         by = "arm" if len(arms) >= 2 else None
         rows, error = (
             _run(analyses.change, data, pre=pre, post=post, by=by) if has_scores else ([], no_data)
         )
+        adjust_by_family(rows, family, "group")
         ctx["change"].append({"pre": pre, "post": post, "by": by, "rows": rows, "error": error})
         if len(arms) >= 2:
             rows, error = (
                 _run(analyses.compare, data, pre=pre, post=post) if has_scores else ([], no_data)
             )
+            adjust_by_family(rows, family, "arm")
             ctx["compare"].append({"pre": pre, "post": post, "rows": rows, "error": error})
+
+    ctx["flow"]["analysed"] = analysed(ctx["change"], arms)
 
     if has_scores and len(waves) >= 2:
         traj_rows, traj_error = _run(analyses.trajectory, data)
@@ -158,7 +203,7 @@ def build_context(
         traj_error = means_error = no_data or "trajectories need two or more waves"
     ctx["trajectory"] = {"rows": traj_rows, "means": means_rows, "error": traj_error or means_error}
 
-    ctx["paired"] = _paired(data, chart, pre, waves[1]) if has_scores and len(waves) >= 2 else {}
+    ctx["paired"] = _paired(data, chart, *pairs[0]) if has_scores and pairs else {}
     ctx["paired_sample"] = PAIRED_SAMPLE
     ctx["findings"] = _findings(ctx, info) if has_scores else []
     ctx["methods"] = {

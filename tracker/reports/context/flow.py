@@ -1,4 +1,9 @@
-"""Participant flow per cohort: enrolled, each wave completed, withdrawn."""
+"""Participant flow per cohort and per arm: enrolled, allocated, each wave completed, withdrawn, analysed.
+
+Percentages in the flow are of the participants *enrolled* (CONSORT's
+denominator: everyone allocated stays in the count), not of those still active
+as in ``tracker status``; the report says so beside the table.
+"""
 
 from __future__ import annotations
 
@@ -48,4 +53,51 @@ def _flow(data: StudyData) -> dict:
                 "reasons": records(reasons),
             }
         )
-    return {"waves": waves, "cohorts": cohorts}
+    return {"waves": waves, "cohorts": cohorts, "arms": _arms(cohorts, waves), "analysed": []}
+
+
+def _arms(cohorts: list[dict], waves: list[str]) -> list[dict]:
+    """The cohorts' flow added up per arm (allocation), arms in alphabetical order."""
+    out = []
+    for arm in sorted({c["arm"] for c in cohorts}):
+        mine = [c for c in cohorts if c["arm"] == arm]
+        steps = []
+        for i, w in enumerate(waves):
+            steps.append(
+                {
+                    "wave": w,
+                    **{
+                        k: sum(c["waves"][i][k] for c in mine)
+                        for k in ("completed", "not_completed", "withdrawn")
+                    },
+                }
+            )
+        out.append(
+            {
+                "arm": arm,
+                "cohorts": [c["cohort"] for c in mine],
+                "enrolled": sum(c["enrolled"] for c in mine),
+                "withdrawn": sum(c["withdrawn"] for c in mine),
+                "waves": steps,
+            }
+        )
+    return out
+
+
+def analysed(change_blocks: list[dict], arms: list[str]) -> list[dict]:
+    """Complete pairs analysed per comparison and arm: the smallest and largest n over the measures."""
+    out = []
+    for block in change_blocks:
+        for arm in arms or ["all"]:
+            group = arm if len(arms) >= 2 else "all"
+            ns = [r["n"] for r in block["rows"] if r["group"] == group and r["n"] is not None]
+            out.append(
+                {
+                    "pre": block["pre"],
+                    "post": block["post"],
+                    "arm": arm,
+                    "n_min": min(ns) if ns else 0,
+                    "n_max": max(ns) if ns else 0,
+                }
+            )
+    return out
