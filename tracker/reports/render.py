@@ -11,10 +11,12 @@ are marked safe.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 DASH = "—"
 MINUS = "−"
@@ -72,6 +74,18 @@ def fmt_pct(value: Any, digits: int = 0) -> str:
     return f"{100 * float(value):.{digits}f} %"
 
 
+_STAT = re.compile(
+    r"(?:\b(?:n|p|dz|d_ppc|r)|p\(Holm\)|partial η²) (?:=|&lt;|&gt;) [−-]?[\d.,]+"
+    r"|95 % CI [−-]?[\d.,]+ to [−-]?[\d.,]+"
+)
+
+
+def keep_stats_whole(text: Any) -> Markup:
+    """Text escaped, with each "n = 36", "p(Holm) < .001", "95 % CI 1.2 to 3.4" kept on one line."""
+    escaped = str(escape(text))
+    return Markup(_STAT.sub(lambda m: f'<span class="nb">{m.group(0)}</span>', escaped))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The report's Jinja2 environment, loading from the shipped ``templates/``."""
@@ -85,7 +99,9 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, count=fmt_int, p=fmt_p, ci=fmt_ci, pct=fmt_pct)
+    env.filters.update(
+        num=fmt_num, count=fmt_int, p=fmt_p, ci=fmt_ci, pct=fmt_pct, stats=keep_stats_whole
+    )
     env.globals["DASH"] = DASH
     return env
 
@@ -121,8 +137,6 @@ def standalone_svg(svg: str) -> str:
 
 def render(context: dict, charts: dict[str, str], template: str = "report.html.j2") -> str:
     """Render ``template`` with the report ``context`` and the generated SVG ``charts``."""
-    from markupsafe import Markup
-
     charts = with_flow(context, charts)
     # The charts are SVG that tracker.reports produced itself (matplotlib escapes
     # the text it draws, flowchart escapes every name), so they are the one thing
