@@ -49,7 +49,7 @@ def _arrow(x: float, y1: float, y2: float) -> str:
 def _fit(text: str, width: float) -> list[str]:
     chars = max(12, int(width / 6.4))
     lines = textwrap.wrap(text, chars) or [text]
-    return lines[:2] if len(lines) <= 2 else [lines[0], lines[1][: chars - 1] + "…"]
+    return lines if len(lines) <= 2 else [lines[0], lines[1][: chars - 1].rstrip(" ,") + " …"]
 
 
 def flow_svg(ctx: dict) -> str:
@@ -74,13 +74,15 @@ def flow_svg(ctx: dict) -> str:
             'fill="none" stroke="#8e9aab" stroke-width="1.4"/>'
         )
         parts.append(_arrow(x + col / 2, top_bottom + GAP / 2, y))
-    tall = BOX_H + LINE
+    tall = BOX_H + LINE * max(
+        len(_fit(f"{len(a['cohorts'])} cohorts: {', '.join(a['cohorts'])}", col)) for a in arms
+    )
     for x, a in zip(xs, arms, strict=True):
         cohorts = ", ".join(a["cohorts"])
         lines = [f"Allocated: {a['arm']}", f"n = {a['enrolled']:,}"] + _fit(
             f"{len(a['cohorts'])} cohort{'s' if len(a['cohorts']) != 1 else ''}: {cohorts}", col
-        )[:1]
-        parts.append(_box(x, y, col, lines, h=tall))
+        )
+        parts.append(_box(x, y, col, lines, h=BOX_H + LINE * (len(lines) - 2)))
     y += tall
     rows: list[list[list[str]]] = []
     for i, wave in enumerate(flow["waves"]):

@@ -159,8 +159,14 @@ def compare_finding(row: dict, info: dict, pre: str, post: str, declared: bool) 
     }
     if adj is None or lo is None or hi is None:
         out["caution"] = False
-        reason = row["note"] or "too few participants with both scores"
-        out["text"] = f"{head}, {lower} could not be compared between arms ({reason})."
+        note = row["note"] or ""
+        if "constant" in note or "zero variance" in note:
+            reason = f"its scores at {pre} did not vary, so there is nothing to adjust for or compare"
+        elif "not recorded at wave" in note:
+            reason = note
+        else:
+            reason = f"too few participants with scores at both {pre} and {post} (n = {n or 0})"
+        out["text"] = f"{head}, {lower} could not be compared between arms: {reason}."
         return out
     fam = family_phrase(out["family"], row.get("family_size"), declared)
     adjusted = f"{fam}: {_p(p_adj).replace('p ', 'p(Holm) ', 1)}"
