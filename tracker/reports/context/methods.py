@@ -27,7 +27,22 @@ DEFINITIONS = [
     (
         "Paired change",
         "Mean difference with a 95 % CI from the t distribution with n − 1 df and the "
-        "paired t test; Holm adjustment across measures within a group.",
+        "paired t test; Holm adjustment across the measures of a family within an arm.",
+    ),
+    (
+        "Multiplicity families",
+        "Primary outcomes (declared before the analysis: tracker model set … --primary, primary = […] in "
+        "study.toml, or tracker report --primary) form one Holm family; every other measure is exploratory, "
+        "in a family of its own. The p (Holm) of the change and arm-comparison tables is adjusted within "
+        "the row's family and arm; without primary outcomes all measures are one exploratory family. "
+        "Exploratory results suggest hypotheses; they do not confirm them.",
+    ),
+    (
+        "Key findings",
+        "A change or difference is called clear only when its Holm-adjusted p, within its family, is "
+        "below .05; the sentence names the family and gives that p. Fewer than 10 complete pairs (or "
+        "participants) add a caution: such estimates are unstable. A result that cannot be estimated, or "
+        "a measure that did not vary, is said so in plain words.",
     ),
     (
         "Wilcoxon signed-rank",
@@ -53,7 +68,8 @@ DEFINITIONS = [
         "Arm comparison",
         "ANCOVA by OLS, post ~ pre + arm, treatment coding against the reference arm "
         "(control, else the first alphabetically); adjusted difference with 95 % CI; partial η² = "
-        "SS_arm / (SS_arm + SS_error); Morris (2008) d_ppc2 with the CI from his variance formula.",
+        "SS_arm / (SS_arm + SS_error); Morris (2008) d_ppc2 with the CI from his variance formula; "
+        "the arm's p Holm-adjusted across the measures of its family.",
     ),
     (
         "Trajectories",
@@ -71,7 +87,9 @@ DEFINITIONS = [
         "Participant flow",
         "A participant completed a wave when at least one questionnaire of that wave "
         "is stored for them; withdrawn counts those formally withdrawn (with date and reason) who did not "
-        "answer the wave.",
+        "answer the wave. Percentages are of the participants enrolled (CONSORT), not of those still "
+        "active as in tracker status. Analysed: complete pairs per comparison, smallest to largest over "
+        "the measures.",
     ),
     (
         "Small cells",
