@@ -58,8 +58,10 @@ def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) 
     its family: primary outcomes, or exploratory measures) is below .05;
     fewer than 10 complete pairs carry a caution.
 
-    Examples: tracker report --out report.html;
-    tracker report --cohort "MBSR spring" --from baseline --to post --primary flourishing,who5 --no-subscales
+    Example: tracker report --out report.html
+
+    Example: tracker report --cohort "MBSR spring" --from baseline --to post
+    --primary flourishing,who5 --no-subscales --figures figures --out spring.html
     """
     from tracker.fileio import check_writable
     from tracker.reports import write_report
