@@ -27,3 +27,13 @@ def demo_context(demo):
 
     with open_session(demo["db_url"]) as session:
         return report_context(session, resolve_study(session))
+
+
+@pytest.fixture(scope="session")
+def default_demo(tmp_path_factory):
+    """``tracker demo`` with its defaults (80 participants, seed 2027): the report a user first sees."""
+    from tracker.demo import run_demo
+
+    result = run_demo(tmp_path_factory.mktemp("default-demo"), report=True)
+    result["html"] = result["report_path"].read_text(encoding="utf-8")
+    return result

@@ -31,7 +31,7 @@ def test_demo_report_in_chromium(demo, chromium, tmp_path):
     assert page.console_errors == []
     assert page.requests == [url]  # the file itself, nothing else
     assert page.title == "Evaluation report: Demo: mindfulness course vs waitlist control"
-    assert page.metrics["svgs"] == 5
+    assert page.metrics["svgs"] == 6  # the flow diagram and five charts
     assert page.metrics["width"] <= 1280  # nothing wider than the window: no table sticks out
     assert page.screenshot.startswith(b"\x89PNG\r\n\x1a\n") and len(page.screenshot) > 20_000
     (tmp_path / "first-screen.png").write_bytes(page.screenshot)

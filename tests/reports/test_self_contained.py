@@ -60,7 +60,8 @@ def test_charts_are_inline_vector_svg(demo):
     html = demo["html"]
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
     diagrams = [svg for svg in svgs if svg.startswith('<svg class="path-diagram"')]
-    assert len(svgs) == 5 + len(diagrams) and len(diagrams) == 6  # the charts; a path diagram per mediation model
+    # the flow diagram and five charts; a path diagram per mediation model
+    assert len(svgs) == 6 + len(diagrams) and len(diagrams) == 6
     for svg in svgs:
         assert 'role="img"' in svg and "aria-label=" in svg
         assert "<text" in svg  # svg.fonttype = none: text stays text

@@ -13,6 +13,37 @@ from tracker.cli.common import db_option, db_url, study_option, unit_of_work
 @db_option
 @study_option
 @click.option(
+    "--cohort",
+    "cohorts",
+    multiple=True,
+    metavar="NAME",
+    help="Only this cohort (repeat for several). Default: every cohort.",
+)
+@click.option("--from", "pre", metavar="WAVE", help="First wave of the comparisons (default: the first wave).")
+@click.option(
+    "--to", "post", metavar="WAVE", help="Second wave (default: every wave after --from, one comparison each)."
+)
+@click.option(
+    "--primary",
+    metavar="M1,M2",
+    help="Primary outcomes for this report, comma-separated (default: those marked with "
+    "`tracker model set MEASURE ROLE --primary`). Primary outcomes are one Holm family; "
+    "the other measures are exploratory, in their own family.",
+)
+@click.option(
+    "--no-subscales",
+    "no_subscales",
+    is_flag=True,
+    help="Leave subscales out (instrument totals only): fewer tests, less dilution.",
+)
+@click.option(
+    "--figures",
+    "figures",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Also write every chart as its own SVG file in DIR (figure-N-NAME.svg).",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -20,17 +51,42 @@ from tracker.cli.common import db_option, db_url, study_option, unit_of_work
     show_default=True,
     help="HTML file to write.",
 )
-def report(study_name, out) -> None:
+def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) -> None:
     """Write the evaluation report: one self-contained HTML file.
 
+    A key finding calls a change clear only when its Holm-adjusted p (within
+    its family: primary outcomes, or exploratory measures) is below .05;
+    fewer than 10 complete pairs carry a caution.
+
     Example: tracker report --out report.html
+
+    Example: tracker report --cohort "MBSR spring" --from baseline --to post
+    --primary flourishing,who5 --no-subscales --figures figures --out spring.html
     """
+    from tracker.fileio import check_writable
     from tracker.reports import write_report
+    from tracker.reports.context.scope import ReportScope
     from tracker.study.studies import resolve_study
 
+    names = None
+    if primary is not None:
+        names = tuple(dict.fromkeys(m.strip() for m in primary.split(",") if m.strip()))
+        if not names:
+            raise click.UsageError("--primary needs one or more measure codes, comma-separated")
+    scope = ReportScope(
+        cohorts=tuple(dict.fromkeys(cohorts)), pre=pre, post=post, primary=names,
+        subscales=not no_subscales,
+    )
+    if out.expanduser().resolve().parent.exists():  # fail before the work, not after
+        check_writable(out.expanduser().resolve())
     with unit_of_work() as session:
-        written = write_report(session, resolve_study(session, study_name), out, parallel=True)
+        written = write_report(
+            session, resolve_study(session, study_name), out, parallel=True, scope=scope,
+            figures=figures,
+        )
     click.echo(f"Report written ({written['bytes'] / 1024:.0f} KiB): {written['path']}")
+    if written["figures"]:
+        click.echo(f"Figures ({len(written['figures'])} SVG files): {written['figures'][0].parent}")
 
 
 @click.command()

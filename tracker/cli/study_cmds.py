@@ -379,10 +379,13 @@ def model() -> None:
 @study_option
 @click.argument("measure")
 @click.argument("role", type=click.Choice(["modifiable", "intermediate", "outcome"]))
-def model_set(study_name, measure, role) -> None:
+@click.option("--primary/--not-primary", "primary", default=None,
+              help="Mark (or unmark) the measure a primary outcome: the report puts primary "
+                   "outcomes in their own multiplicity family. Unchanged when not given.")
+def model_set(study_name, measure, role, primary) -> None:
     """Give a measure its role: modifiable, intermediate or outcome.
 
-    Example: tracker model set cams_r modifiable
+    Example: tracker model set flourishing outcome --primary
     """
     from tracker.study.instruments import known_measures
     from tracker.study.roles import set_role
@@ -390,8 +393,9 @@ def model_set(study_name, measure, role) -> None:
 
     with unit_of_work() as session:
         s = resolve_study(session, study_name)
-        set_role(session, s, measure, role, known_measures=set(known_measures(session, s)))
-        click.echo(f"{measure} is now {role}.")
+        row = set_role(session, s, measure, role, known_measures=set(known_measures(session, s)),
+                       primary=primary)
+        click.echo(f"{measure} is now {role}{', a primary outcome' if row.is_primary else ''}.")
 
 
 @model.command("unset")

@@ -29,6 +29,7 @@ MODEL = {
     "intermediate": ["cd_risc10", "pss10"],
     "outcome": ["confidence_calm_care", "flourishing", "who5"],
 }
+PRIMARY = ("flourishing", "who5")  # the demo's primary outcomes (well-being)
 
 
 def _study_toml(sim) -> str:
@@ -71,6 +72,10 @@ def _study_toml(sim) -> str:
     lines += [
         f"{role} = [" + ", ".join(f'"{m}"' for m in measures) + "]"
         for role, measures in MODEL.items()
+    ]
+    lines += [
+        "# primary outcomes: their own multiplicity family in the report; the rest are exploratory",
+        "primary = [" + ", ".join(f'"{m}"' for m in PRIMARY) + "]",
     ]
     return "\n".join(lines) + "\n"
 

@@ -12,10 +12,15 @@ The model, per participant ``i``, construct ``m`` and wave ``t``:
   ``z_t = stability * z_0 + sqrt(1 - stability^2) * z_new`` (``z_new`` with the
   same factor structure), plus, in the intervention arm only, an improvement of
   ``effect_m`` SD at post and ``persistence`` times that at follow-up, in the
-  construct's better direction (``higher_is_better``).
+  construct's better direction (``higher_is_better``). The control arm is
+  stable apart from noise and regression to the mean: no drift, and the new
+  state draws are centred within each arm.
 * Items: each keyed item is ``item_loading * z_m + noise``, put on the
   instrument's response scale around the construct's typical level, rounded
-  and clipped to ``[min, max]``; reverse-keyed items are written reversed
+  and clipped to ``[min, max]``; the item noise is centred within each arm
+  (per item and wave), so that with 40 people per arm the chance mean of the
+  noise cannot pass for a change in the control arm (every person's answers
+  still vary); reverse-keyed items are written reversed
   (``min + max - value``), as a respondent would answer them.
 * Attrition is monotone (about 10 % missing at post, 20 % at follow-up); some
   of those who leave are formally withdrawn with a date and a reason. About
@@ -56,7 +61,7 @@ CONSTRUCTS: dict[str, ConstructSpec] = {
     "scs_sf": ConstructSpec(loading=0.88, level=0.50, effect=0.75),
     "cd_risc10": ConstructSpec(loading=0.90, level=0.62, effect=0.50),
     "pss10": ConstructSpec(loading=-0.92, level=0.45, effect=0.65),
-    "flourishing": ConstructSpec(loading=0.82, level=0.70, effect=0.40),
+    "flourishing": ConstructSpec(loading=0.82, level=0.70, effect=0.55),
     "who5": ConstructSpec(loading=0.90, level=0.52, effect=0.55),
     "confidence_calm_care": ConstructSpec(loading=0.95, level=0.62, effect=0.70),
 }
@@ -99,7 +104,7 @@ class SimulationSettings:
     seed: int = 2027
     stability: float = 0.80  # latent test-retest correlation between waves
     persistence: float = 0.65  # share of the post effect kept at follow-up
-    control_drift: float = 0.05  # small change in the waitlist arm (SD units)
+    control_drift: float = 0.0  # change in the waitlist arm (SD units): none, it is stable
     item_loading: float = 0.78
     missing_item_rate: float = 0.02
     dropout_post: float = 0.10
@@ -144,14 +149,22 @@ def _items(
     definition: InstrumentDef,
     spec: ConstructSpec,
     settings: SimulationSettings,
+    groups: tuple[np.ndarray, ...] = (),
 ) -> np.ndarray:
-    """Item values as answered (reverse-keyed items reversed) for latent scores ``z``."""
+    """Item values as answered (reverse-keyed items reversed) for latent scores ``z``.
+
+    ``groups``: boolean masks (the arms) within which each item's noise is centred.
+    """
     k = definition.items
     lo, hi = float(definition.min), float(definition.max)
     # z is the construct itself (for stress: more stress), so keyed items rise with z
     # whatever the instrument's better direction.
     lam = settings.item_loading
-    x = lam * z[:, None] + np.sqrt(1.0 - lam**2) * rng.standard_normal((len(z), k))
+    noise = rng.standard_normal((len(z), k))
+    for group in groups:
+        if group.sum() > 1:
+            noise[group] -= noise[group].mean(axis=0)
+    x = lam * z[:, None] + np.sqrt(1.0 - lam**2) * noise
     span = hi - lo
     values = lo + span * spec.level + x * span * 0.24
     if definition.integer:
@@ -249,7 +262,7 @@ def simulate(
         completed = [(START + dt.timedelta(days=wave.day + int(o))).isoformat() for o in offsets]
         columns: dict[str, object] = {"participant": codes, "completed": completed}
         for j, definition in enumerate(definitions):
-            values = _items(rng, latent[t][:, j], definition, specs[j], s)
+            values = _items(rng, latent[t][:, j], definition, specs[j], s, (treated, ~treated))
             values[rng.random(values.shape) < s.missing_item_rate] = np.nan
             for item in range(definition.items):
                 columns[f"{definition.code}_{item + 1}"] = values[:, item]

@@ -31,12 +31,18 @@ def _instruments(session: Session, study: Study) -> list[dict]:
 
 
 def report_context(
-    session: Session, study: Study, *, generated_at: dt.datetime | None = None
+    session: Session, study: Study, *, generated_at: dt.datetime | None = None, scope=None
 ) -> dict:
-    """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`)."""
+    """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`).
+
+    ``scope``: a :class:`~tracker.reports.context.scope.ReportScope` (default: the whole study).
+    The primary outcomes are those marked with ``tracker model set ... --primary`` unless
+    the scope names others.
+    """
     from tracker.datasets import load_study_data
     from tracker.reports.context import build_context
     from tracker.study.audit import corrections
+    from tracker.study.roles import primary_measures
 
     data = load_study_data(session, study)
     return build_context(
@@ -45,6 +51,8 @@ def report_context(
         instruments=_instruments(session, study),
         database=_database(session),
         corrections=corrections(session, study),
+        scope=scope,
+        primary=primary_measures(session, study),
     )
 
 
@@ -72,6 +80,8 @@ def write_report(
     generated_at: dt.datetime | None = None,
     workers=None,
     parallel: bool = False,
+    scope=None,
+    figures: str | Path | None = None,
 ) -> dict:
     """Write the HTML report for ``study`` to ``out``.
 
@@ -82,32 +92,64 @@ they are drawn in this process, because the worker processes are spawned and a
 script that calls this without an ``if __name__ == "__main__":`` guard would be
 re-imported by them.
 
+    ``scope`` narrows the report (:class:`~tracker.reports.context.scope.ReportScope`);
+    ``figures`` names a directory to which every chart is also written as its own SVG
+    file (``figure-N-NAME.svg``, numbered as in the report).
+
     Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
     time spent loading and analysing, drawing -- what is left of it once the
-    analyses are done -- and rendering) and ``context``.
+    analyses are done -- and rendering), ``context`` and ``figures`` (the SVG
+    files written, none without ``figures``).
     """
     from tracker.reports.charts import ChartWorkers, report_charts
-    from tracker.reports.render import render
+    from tracker.reports.render import render, with_flow
 
     out = _prepare_target(Path(out).expanduser().resolve())  # before the work: a bad --out fails at once
     t0 = time.perf_counter()
     if workers is None and parallel:
         workers = ChartWorkers()
     try:
-        ctx = report_context(session, study, generated_at=generated_at)
+        ctx = report_context(session, study, generated_at=generated_at, scope=scope)
         t1 = time.perf_counter()
         charts = workers.draw(ctx) if workers is not None else report_charts(ctx)
     finally:
         if workers is not None:
             workers.close()
     t2 = time.perf_counter()
+    charts = with_flow(ctx, charts)
     html = render(ctx, charts)
     with atomic_write(out) as fh:  # complete or not at all (a full disk leaves the old file, or none)
         fh.write(html)
+    written = write_figures(charts, figures) if figures is not None else []
     t3 = time.perf_counter()
     return {
         "path": out,
         "bytes": len(html.encode("utf-8")),
         "seconds": {"analyses": t1 - t0, "charts": t2 - t1, "render": t3 - t2},
         "context": ctx,
+        "figures": written,
     }
+
+
+def write_figures(charts: dict[str, str], folder: str | Path) -> list[Path]:
+    """Every chart as its own SVG file in ``folder`` (created if missing), numbered as in the report.
+
+    Files are ``figure-N-NAME.svg`` (``figure-1-flow.svg``, ...), each a complete SVG
+    document a journal or a slide can take; written atomically, one by one.
+    """
+    from tracker.reports.render import figure_numbers, standalone_svg
+
+    folder = Path(folder).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise write_error(folder, OSError(20, "not a directory"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from None
+    out = []
+    for name, number in figure_numbers(charts).items():
+        path = check_writable(folder / f"figure-{number}-{name.replace('_', '-')}.svg")
+        with atomic_write(path) as fh:
+            fh.write(standalone_svg(charts[name]))
+        out.append(path)
+    return out

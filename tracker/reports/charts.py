@@ -239,7 +239,8 @@ def forest(
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
-        _figure_legend(fig, ax, lambda n: f"{n} {legend_title}")
+        if len({i["group"] for i in items}) > 1:  # one group needs no legend ("all arm")
+            _figure_legend(fig, ax, lambda n: f"{n} {legend_title}".strip())
         return fig
 
     return _render(build, title)
@@ -425,7 +426,8 @@ def _report_charts(ctx: dict, only: set[str]) -> dict[str, str]:
             out["forest_change"] = forest(
                 items,
                 xlabel="Cohen's dz (post − pre) with 95 % CI",
-                title=f"Change from {first['pre']} to {first['post']}, by arm",
+                title=f"Change from {first['pre']} to {first['post']}"
+                + (", by arm" if len(ctx["arms"]) > 1 else ""),
                 legend_title="arm",
                 colours=colours,
             )

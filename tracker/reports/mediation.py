@@ -217,9 +217,10 @@ def planning_sentence(paired: dict, ancova: dict, info: dict[str, dict], pre: st
     return f"{label}: with {power}, " + "; ".join(parts) + "."
 
 
-def planning_context(data: StudyData, info: dict[str, dict]) -> dict:
+def planning_context(data: StudyData, info: dict[str, dict], primary: list[str] | None = None) -> dict:
     """``ctx["planning"]``: ``tracker plan --from FIRST --to SECOND`` for the primary outcomes
-    (until they exist, the outcome-role measures; with no roles, every measure).
+    (``primary``, the report's primary family; without them, the outcome-role measures; with no
+    roles, every measure).
 
     Keys ``pre, post, measures, rows, sentences, error``.
     """
@@ -231,7 +232,7 @@ def planning_context(data: StudyData, info: dict[str, dict]) -> dict:
     if data.scores.empty or len(waves) < 2:
         out["error"] = "no scores have been imported yet" if data.scores.empty else "planning needs two waves"
         return out
-    measures = planning_measures(data)
+    measures = list(primary) if primary else planning_measures(data)
     out["measures"] = measures
     try:
         rows = _records(plan(data, pre=waves[0], post=waves[1], measure=measures))

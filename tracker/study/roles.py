@@ -10,11 +10,14 @@ from tracker.errors import NotFound, TrackerError
 from tracker.study import audit
 
 
-def set_role(session: Session, study: Study, measure: str, role: str, *, known_measures=None) -> ModelRole:
+def set_role(session: Session, study: Study, measure: str, role: str, *, known_measures=None,
+             primary: bool | None = None) -> ModelRole:
     """Give ``measure`` a role (modifiable, intermediate, outcome).
 
     ``known_measures``, when given, is the set of measures the study's instruments
     define; an unknown measure is refused so a typo cannot hide a tier.
+    ``primary`` true marks the measure a primary outcome (its own multiplicity
+    family in the report), false unmarks it, None (the default) leaves it as it is.
     """
     role = role.strip().lower()
     if role not in MODEL_ROLES:
@@ -24,15 +27,22 @@ def set_role(session: Session, study: Study, measure: str, role: str, *, known_m
         raise TrackerError(f"unknown measure {measure!r}; measures in this study: {listed}")
     row = session.scalar(select(ModelRole).where(ModelRole.study_id == study.id, ModelRole.measure == measure))
     before = {"role": row.role} if row else None
+    if row is not None and (primary is not None or row.is_primary):
+        before["primary"] = bool(row.is_primary)
     if row is None:
-        row = ModelRole(study_id=study.id, measure=measure, role=role)
+        row = ModelRole(study_id=study.id, measure=measure, role=role, is_primary=bool(primary))
         session.add(row)
     else:
         row.role = role
+        if primary is not None:
+            row.is_primary = primary
     session.flush()
+    after = {"role": role}
+    if primary is not None or row.is_primary:
+        after["primary"] = bool(row.is_primary)
     audit.record(
         session, study_id=study.id, action="update" if before else "create", entity="model_role",
-        key=measure, before=before, after={"role": role},
+        key=measure, before=before, after=after,
     )
     return row
 
@@ -57,3 +67,10 @@ def unset_role(session: Session, study: Study, measure: str) -> dict:
     session.flush()
     audit.record(session, study_id=study.id, action="delete", entity="model_role", key=measure, before=before)
     return before
+def primary_measures(session: Session, study: Study) -> list[str]:
+    """The measures marked primary outcomes (``tracker model set ... --primary``), by measure."""
+    return list(session.scalars(
+        select(ModelRole.measure)
+        .where(ModelRole.study_id == study.id, ModelRole.is_primary.is_(True))
+        .order_by(ModelRole.measure)
+    ))

@@ -22,6 +22,7 @@ description = "..."   # optional
 modifiable = ["cams_r", "scs_sf"]
 intermediate = ["cd_risc10", "pss10"]
 outcome = ["flourishing", "who5"]
+primary = ["flourishing"]   # optional: primary outcomes, each listed under a role too
 ```
 Relative paths are read relative to the study file.
 """
@@ -47,6 +48,7 @@ class StudyFile:
     waves: list[dict] = field(default_factory=list)
     cohorts: list[dict] = field(default_factory=list)
     model: dict[str, list[str]] = field(default_factory=dict)
+    primary: list[str] = field(default_factory=list)
 
 
 def _fail(path: Path, where: str, reason: str) -> TrackerError:
@@ -123,12 +125,19 @@ def load_study_file(path: str | Path) -> StudyFile:
             if "description" in cohort else None,
         })
     model = _typed(path, "model", data.get("model", {}), dict, "a table [model]")
-    _check_keys(path, "model", model, {"modifiable", "intermediate", "outcome"}, set())
+    _check_keys(path, "model", model, {"modifiable", "intermediate", "outcome", "primary"}, set())
     for role, measures in model.items():
         _typed(path, f"model.{role}", measures, list, "a list of measure codes")
         for j, m in enumerate(measures):
             _typed(path, f"model.{role}[{j}]", m, str, "a measure code")
-        out.model[role] = list(measures)
+        if role != "primary":
+            out.model[role] = list(measures)
+    with_role = {m for measures in out.model.values() for m in measures}
+    for j, m in enumerate(model.get("primary", [])):
+        if m not in with_role:
+            raise _fail(path, f"model.primary[{j}]", f"{m!r} has no role: list it under "
+                        "model.modifiable, model.intermediate or model.outcome as well")
+        out.primary.append(m)
     _check_texts(path, out)
     return out
 
@@ -172,7 +181,8 @@ def apply_study_file(session, spec: StudyFile):
         measures = set(known_measures(session, study))
         for role, names in spec.model.items():
             for measure in names:
-                set_role(session, study, measure, role, known_measures=measures)
+                set_role(session, study, measure, role, known_measures=measures,
+                         primary=True if measure in spec.primary else None)
     if spec.roster is not None:
         enroll_csv(session, study, spec.roster)
     session.refresh(study)
