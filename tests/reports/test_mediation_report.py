@@ -42,11 +42,11 @@ def test_mediation_section_prints_the_commands_numbers(demo, demo_context):
 def test_planning_section_prints_the_commands_numbers(demo, demo_context):
     plan = demo_context["planning"]
     assert plan["error"] is None and (plan["pre"], plan["post"]) == ("baseline", "post")
-    outcomes = ["confidence_calm_care", "flourishing", "who5"]  # no primary yet: the outcome-role measures
-    assert plan["measures"] == outcomes
+    outcomes = ["flourishing", "who5"]  # the demo's primary outcomes (its study.toml marks them)
+    assert plan["measures"] == outcomes == demo_context["families"]["primary"]
     expected = _json(demo["db_url"], "plan", "--from", "baseline", "--to", "post", "--measure", ",".join(outcomes))
     assert [{k: v for k, v in r.items() if k != "note"} for r in plan["rows"]] == expected
-    assert len(plan["sentences"]) == 3
+    assert len(plan["sentences"]) == 2
     html = demo["html"]
     assert html.index('<section id="mediation">') < html.index('<section id="change">')
     assert html.index('<section id="planning">') < html.index('<section id="methods">')
