@@ -63,8 +63,15 @@ def import_() -> None:
 @click.option("--event-map", type=click.Path(dir_okay=False, path_type=Path),
               help="REDCap: CSV with columns redcap_event_name,wave.")
 @click.option("--id-column", metavar="NAME", help="Qualtrics: the column holding the participant code.")
-def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, event_map, id_column) -> None:
+@click.option("--problems", "problems_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every problem (or, when the import succeeds, every warning) to this CSV: "
+                   "file,row,column,value,rule,message.")
+def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, event_map, id_column, problems_out) -> None:
     """Import a file of questionnaire responses, all of it or none of it.
+
+    Every problem in the file is reported at once; identical ones (the same
+    value breaking the same rule in many cells) as one line. --problems
+    FILE.csv lists each one.
 
     \b
     Example: tracker import responses baseline.csv --wave baseline
@@ -72,8 +79,14 @@ def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, event_map
              tracker import responses survey.csv --format qualtrics --wave post --id-column ExternalReference
     """
     from tracker.ingest import import_responses
+    from tracker.ingest.problems import ImportRefused, write_problems
+    from tracker.ingest.writer import translate_errors
     from tracker.study.studies import resolve_study
 
+    if problems_out is not None:
+        from tracker.fileio import check_writable
+
+        check_writable(problems_out)
     bar = _Bar()
     try:
         with unit_of_work() as session:
@@ -81,8 +94,18 @@ def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, event_map
                 session, resolve_study(session, study_name), file, wave=wave, fmt=fmt, dry_run=dry_run,
                 update=update, event_map=event_map, id_column=id_column, progress=bar,
             )
+            with translate_errors():  # a full disk at commit is an error message, and nothing is stored
+                session.commit()
+    except ImportRefused as exc:
+        if problems_out is not None:
+            write_problems(problems_out, exc.all_problems)
+            exc.summary += f"\n(all {exc.total:,} problems written to {problems_out})"
+            exc.args = (exc.summary + "\n" + "\n".join(f"  {p}" for p in exc.problems),)
+        raise
     finally:
         bar.close()
+    if problems_out is not None:
+        write_problems(problems_out, result.warnings)
     _report(result)
 
 

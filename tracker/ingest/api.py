@@ -178,24 +178,26 @@ def import_responses(
     layout, collector, records = _read(info, fmt, ctx, problems, ticker, fixed_wave_id=fixed_wave_id,
                                        event_map=emap, event_map_name=emap_name, id_column=id_column)
     blocks = collector.blocks()
-    if problems:
-        raise problems.error(info.name)
-    if not blocks:
+    if not blocks and not problems:
         raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
     ticker.report(records, records * ticker.factor)  # the read half is done
 
-    # 2. compare with what is stored
+    # 2. compare with what is stored; every problem of every kind is listed in one refusal
     plans = plan_blocks(session, blocks)
-    withdrawn = withdrawn_problems(ctx, plans, info.name, layout.id_name)
-    if withdrawn:
-        raise withdrawn.error(info.name)
+    problems.extend(withdrawn_problems(ctx, plans, info.name, layout.id_name).items)
     completed_column = layout.header[layout.completed_col] if layout.completed_col is not None else None
     change_list = changes(ctx, plans)
     if change_list and not update:
-        raise change_problems(ctx, plans, info.name, completed_column).error(
-            info.name, ("stored value would change", "stored values would change"),
-            "; import with --update to apply the changes",
-        )
+        changed = change_problems(ctx, plans, info.name, completed_column)
+        if not problems:
+            raise changed.error(info.name, ("stored value would change", "stored values would change"),
+                                "; import with --update to apply the changes")
+        problems.extend(changed.items)
+        advice = (f"; {changed.total:,} of them {'is a stored value' if changed.total == 1 else 'are stored values'}"
+                  " that would change (import with --update to apply changes)")
+        raise problems.error(info.name, advice=advice)
+    if problems:
+        raise problems.error(info.name)
     warnings = collector.warnings + soft_warnings(ctx, plans, info.name, completed_column, layout.id_name)
     result = ImportResult(
         batch_id=None, file=info.name, sha256=info.sha256, format=fmt, rows=collector.rows_read,
@@ -229,7 +231,7 @@ def _check_options(fmt: str, event_map, id_column) -> str:
 def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progress, *, fixed_wave_id,
           event_map, event_map_name, id_column) -> tuple[Layout, Collector, int]:
     """Stream the file through the layout and the collector; returns them and the records read."""
-    chunks = xlsx_chunks(info) if fmt == "xlsx" else csv_chunks(info)
+    chunks = xlsx_chunks(info, problems) if fmt == "xlsx" else csv_chunks(info)
     try:
         first = next(chunks, [])
         header_rows = 3 if fmt == "qualtrics" else 1

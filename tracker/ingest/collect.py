@@ -12,8 +12,12 @@ Rules
   administered". A row with no answered item at all is ignored entirely, its
   other cells unchecked (Qualtrics exports rows of people who opened the
   survey and left).
-* A missing item is an empty cell (or, in long files, an absent or empty row).
-  Only empty cells are missing: ``NA`` or ``-99`` in an item cell is an error.
+* A missing item is an empty cell. In a long file an empty value is an
+  explicit "unanswered" (it clears a stored answer with ``--update``) while
+  an item with no row at all says nothing: a new administration stores it
+  as unanswered, a stored one keeps its value. Likewise in a wide file for
+  an item whose column the file lacks. Only empty cells are missing: ``NA``
+  or ``-99`` in an item cell is an error (a map's ``missing`` names codes).
 * Participant codes and wave names are trimmed; a ``'`` that an export put
   before a formula-like text (``'=...``) is removed again.
 """
@@ -45,9 +49,19 @@ class Block:
     values: np.ndarray  # float64 (n, K), NaN = unanswered
     columns: list[str] | None = None  # wide: the column of each item
     cell_rows: np.ndarray | None = None  # long: the row of each item (0 = not in the file)
+    given: np.ndarray | None = None  # (n, K) bool: the file states this item (None: every item)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def take(self, index: np.ndarray) -> Block:
+        """The administrations ``index`` (positions or a mask) only."""
+        def pick(a):
+            return None if a is None else a[index]
+
+        return Block(self.instrument, self.rows[index], self.participant[index], self.wave[index],
+                     self.completed[index], self.values[index], columns=self.columns,
+                     cell_rows=pick(self.cell_rows), given=pick(self.given))
 
     def locate(self, a: int, k: int) -> tuple[int, str]:
         if self.cell_rows is not None:
@@ -61,10 +75,19 @@ class _Parts:
 
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {}
+        self.masks: list[np.ndarray | None] = []  # per add(): the ``given`` mask, None = every item
 
-    def add(self, **arrays: np.ndarray) -> None:
+    def add(self, given: np.ndarray | None = None, **arrays: np.ndarray) -> None:
         for key, arr in arrays.items():
             self.parts.setdefault(key, []).append(arr)
+        self.masks.append(given)
+
+    def given(self) -> np.ndarray | None:
+        """The ``given`` mask of the ``values`` parts, or None when every part gave every item."""
+        if all(m is None for m in self.masks):
+            return None
+        return np.concatenate([np.ones(v.shape, dtype=bool) if m is None else m
+                               for v, m in zip(self.parts["values"], self.masks, strict=True)])
 
     def get(self, key: str, dtype, width: int | None = None) -> np.ndarray:
         if key not in self.parts:
@@ -256,8 +279,14 @@ class Collector:
                 continue
             values = np.full((len(keep), block.instrument.items), np.nan)
             values[:, present] = cells.values[keep]
-            self.parts.setdefault(code, _Parts()).add(
-                rows=rows[keep], participant=pids[keep], wave=wids[keep], completed=own_date[keep], values=values)
+            arrays = {"rows": rows[keep], "participant": pids[keep], "wave": wids[keep],
+                      "completed": own_date[keep], "values": values}
+            if len(present) < block.instrument.items or cells.bad.any():
+                # an item column the file lacks, or a bad cell, says nothing about the stored answer
+                given = np.zeros((len(keep), block.instrument.items), dtype=bool)
+                given[:, present] = ~cells.bad[keep]
+                arrays["given"] = given
+            self.parts.setdefault(code, _Parts()).add(**arrays)
 
     # -- long ----------------------------------------------------------------------
 
@@ -267,7 +296,8 @@ class Collector:
         n = len(rows)
         if n == 0:
             return
-        active = np.array([bool(v.strip()) for v in arr[:, layout.value_col]], dtype=bool)
+        # every row counts, an empty value too: it clears a stored answer (an absent row leaves it alone)
+        active = np.ones(n, dtype=bool)
         wids, _ = self._waves(rows, arr, active)
         self._unnamed(rows, arr, active)
         pids = self._participants(rows, arr, active)
@@ -299,7 +329,7 @@ class Collector:
             keep = sel[ok]
             self.parts.setdefault(code, _Parts()).add(
                 rows=rows[keep], participant=pids[keep], wave=wids[keep], completed=completed[keep],
-                item=items[ok], value=cells.values[ok, 0])
+                item=items[ok], value=cells.values[ok, 0], bad=cells.bad[ok, 0])
 
     # -- the end ---------------------------------------------------------------------
 
@@ -312,10 +342,11 @@ class Collector:
             if self.layout.fmt == "long":
                 block = self._long_block(info, parts)
             else:
+                values = parts.get("values", np.float64, info.items)
                 block = Block(info, parts.get("rows", np.int64), parts.get("participant", np.int64),
-                              parts.get("wave", np.int64), parts.get("completed", np.int64),
-                              parts.get("values", np.float64, info.items),
-                              columns=next(b.names for b in self.layout.blocks if b.instrument.code == code))
+                              parts.get("wave", np.int64), parts.get("completed", np.int64), values,
+                              columns=next(b.names for b in self.layout.blocks if b.instrument.code == code),
+                              given=parts.given())
                 self._duplicates(block)
             if len(block):
                 out.append(block)
@@ -371,17 +402,19 @@ class Collector:
                 value=iso(frame["completed"].iat[r])))
         matrix = np.full((n, info.items), np.nan)
         cell_rows = np.zeros((n, info.items), dtype=np.int64)
+        given = np.zeros((n, info.items), dtype=bool)  # an item with no row in the file is not a statement
         item_idx = frame["item"].to_numpy() - 1
         keep = ~dup
         matrix[admin[keep], item_idx[keep]] = values[keep]
         cell_rows[admin[keep], item_idx[keep]] = rows[keep]
+        given[admin[keep], item_idx[keep]] = ~parts.get("bad", bool)[keep]
         pid = np.zeros(n, dtype=np.int64)
         wid = np.zeros(n, dtype=np.int64)
         pid[admin] = frame["p"].to_numpy()
         wid[admin] = frame["w"].to_numpy()
         order = np.argsort(first_row, kind="stable")
         return Block(info, first_row[order], pid[order], wid[order], completed[order], matrix[order],
-                     cell_rows=cell_rows[order])
+                     cell_rows=cell_rows[order], given=given[order])
 
 
 def _item_number(text: str, code: str) -> int:
