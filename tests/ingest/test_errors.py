@@ -147,8 +147,9 @@ def test_qualtrics_rules(url, tmp_path):
     plain = write(tmp_path, "plain.csv", PSS + "P001,1,1,1,1\nP002,1,1,1,1\n")
     assert "does not look like a Qualtrics CSV export" in refused(
         url, plain, TrackerError, fmt="qualtrics", wave="post", id_column="participant")
-    assert refused(url, plain, TrackerError, wave="post", id_column="participant") == (
-        "--id-column applies to --format qualtrics only")
+    # --id-column names the code column in every format (SPEC, second stage)
+    coded = write(tmp_path, "coded.csv", "code,pss4_1,pss4_2,pss4_3,pss4_4\nP001,1,1,1,1\n")
+    assert run_import(url, coded, wave="post", id_column="code").administrations_new == 1
 
 
 @pytest.mark.parametrize(

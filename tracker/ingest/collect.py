@@ -24,7 +24,7 @@ Rules
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -114,6 +114,8 @@ class Collector:
         self.dates = DateCache()
         self.parts: dict[str, _Parts] = {}
         self.unnamed_reported: set[int] = set()
+        self.repeat_skipped = 0
+        self.repeat_skipped_names: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------
 
@@ -179,13 +181,22 @@ class Collector:
             ids[:] = self.fixed_wave_id
             return ids, skip
         layout = self.layout
+        if layout.no_wave_source:
+            for i in np.flatnonzero(active):
+                self._problem("missing_wave", f"no wave for this row: it is not a [repeat] row "
+                              f"({layout.repeat_instrument}) and {layout.map_name} gives no wave or [events]; "
+                              "set wave = \"NAME\" in the map or give --wave", int(rows[i]), None)
+            return ids, skip
         if layout.event_col is not None:
             col = layout.event_col
             for i in np.flatnonzero(active):
                 event = arr[i, col].strip()
                 if event not in self.event_map:
+                    advice = (f"add the line {event} = \"WAVE\" (or \"skip\") under [events] in {self.event_map_name}"
+                              if self.event_map_name.endswith(".toml") else
+                              "add a row 'event,wave' for it (an empty wave skips the event)")
                     self._problem("unmapped_event", f"REDCap event not in the event map {self.event_map_name}; "
-                                  "add a row 'event,wave' for it (an empty wave skips the event)", int(rows[i]), col, event)
+                                  f"{advice}", int(rows[i]), col, event)
                 elif self.event_map[event] is None:
                     skip[i] = True
                 else:
@@ -203,6 +214,44 @@ class Collector:
             else:
                 self._problem("unknown_wave", f"unknown wave; waves: {self.ctx.wave_names()}", int(rows[i]), col, name)
         return ids, skip
+
+    def _repeating(self, rows, arr, active) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the map's [repeat] instrument, and rows of other repeating instruments (skipped, counted)."""
+        col = self.layout.repeat_instrument_col
+        names = np.array([v.strip() for v in arr[:, col].tolist()], dtype=object)
+        ours = (names == self.layout.repeat_instrument) if self.layout.repeat_instrument else np.zeros(len(rows), bool)
+        other = (names != "") & ~ours
+        skipped = int((other & active).sum())
+        if skipped:
+            self.repeat_skipped += skipped
+            for name in sorted(set(names[other & active].tolist())):
+                self.repeat_skipped_names.add(name)
+        return ours, other
+
+    def _repeat_waves(self, rows, arr, active) -> np.ndarray:
+        col = self.layout.repeat_col
+        ids = np.full(len(rows), -1, dtype=np.int64)
+        for i in np.flatnonzero(active).tolist():
+            instance = arr[i, col].strip()
+            wid = self.layout.repeat_waves.get(int(instance)) if instance.isdigit() else None
+            if wid is None:
+                known = ", ".join(str(k) for k in sorted(self.layout.repeat_waves))
+                self._problem("repeat_instance", f"repeat instance {instance or '(none)'} of "
+                              f"{self.layout.repeat_instrument} has no wave in [repeat] waves of "
+                              f"{self.layout.map_name} (instances mapped: {known}); add {instance or 'N'} = \"WAVE\"",
+                              int(rows[i]), col, instance)
+            else:
+                ids[i] = wid
+        return ids
+
+    def finish(self) -> None:
+        """Warnings that summarise the whole file (call once, after the last chunk)."""
+        if self.repeat_skipped:
+            names = ", ".join(sorted(self.repeat_skipped_names))
+            self.warnings.append(Problem(
+                "repeat_skipped", f"{self.repeat_skipped:,} row{'s' if self.repeat_skipped != 1 else ''} of repeating "
+                f"instruments the map does not name ({names}) skipped; name one under [repeat] to import it",
+                file=self.name))
 
     def _dates(self, rows, arr, active, col: int | None) -> np.ndarray:
         out = np.zeros(len(rows), dtype=np.int64)
@@ -235,7 +284,10 @@ class Collector:
         answered = np.zeros(n, dtype=bool)
         for block in layout.blocks:
             present = block.cols[block.cols >= 0]
-            cells = CheckedCells(arr[:, present], block.instrument.definition)
+            texts = arr[:, present]
+            if block.rules is not None:  # labels, missing codes, recodes: once per distinct text
+                texts = block.rules.translate(texts)
+            cells = CheckedCells(texts, block.instrument.definition)
             checked.append(cells)
             answered |= cells.nonempty.any(axis=1)
         skip = np.zeros(n, dtype=bool)
@@ -247,9 +299,15 @@ class Collector:
                                              value=arr[i, layout.status_col]))
             skip |= preview
         active = answered & ~skip
-        wids, skipped = self._waves(rows, arr, active)
+        repeat_rows = np.zeros(n, dtype=bool)
+        if layout.map_name is not None and layout.repeat_instrument_col is not None:
+            repeat_rows, other = self._repeating(rows, arr, active)
+            active &= ~other
+        wids, skipped = self._waves(rows, arr, active & ~repeat_rows)
+        if repeat_rows.any():
+            wids = np.where(repeat_rows, self._repeat_waves(rows, arr, active & repeat_rows), wids)
         active &= ~skipped
-        if layout.repeat_col is not None:
+        if layout.repeat_col is not None and layout.map_name is None:
             col = layout.repeat_col
             for i in np.flatnonzero(active):
                 instance = arr[i, col].strip()
@@ -266,9 +324,11 @@ class Collector:
             present = np.flatnonzero(block.cols >= 0)
             for i, j in zip(*np.nonzero(cells.bad & active[:, None]), strict=True):
                 col = int(block.cols[present[j]])
-                self.problems.add(value_problem(
-                    cells.rule(i, j), block.instrument.definition, text=arr[i, col],
-                    file=self.name, row=int(rows[i]), column=layout.header[col]))
+                rule = cells.rule(i, j)
+                problem = value_problem(rule, block.instrument.definition, text=arr[i, col],
+                                        file=self.name, row=int(rows[i]), column=layout.header[col])
+                advice = block.rules.advice(rule) if block.rules is not None else ""
+                self.problems.add(replace(problem, message=problem.message + advice) if advice else problem)
             code = block.instrument.code
             own_date = completed
             if code in layout.completed_by_code:
