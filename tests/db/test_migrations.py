@@ -13,6 +13,7 @@ from sqlalchemy import inspect, select, text
 from tracker.db.engine import make_engine, open_session
 from tracker.db.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 from tracker.db.models import Base, Cohort, Participant, Study
+from tracker.db.revision import HEAD_REVISION
 from tracker.errors import DatabaseError
 from tracker.resources import migrations_dir
 
@@ -89,7 +90,7 @@ def test_behind_head_is_refused(db_url):
     engine = make_engine(db_url)
     downgrade(engine, "0001")
     engine.dispose()
-    with pytest.raises(DatabaseError, match=r"at revision 0001, older than this tracker's 0002; run `tracker db upgrade`"):
+    with pytest.raises(DatabaseError, match=rf"at revision 0001, older than this tracker's {HEAD_REVISION}; run `tracker db upgrade`"):
         open_session(db_url)
 
 
