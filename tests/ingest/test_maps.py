@@ -121,8 +121,10 @@ def test_event_map_as_redcap_event_list_and_id_column_override(url, tmp_path):
 
 
 def test_id_column_and_event_list_without_a_map(url, tmp_path):
-    path = write(tmp_path, "rc.csv", "study_id,redcap_event_name,pss4_1,pss4_2,pss4_3,pss4_4,pss4_complete\n"
-                 "P001,baseline_arm_1,1,2,3,\" 4\",2\nP001,enrollment_arm_1,,,,,0\nP002,post_arm_1,\"1,0\",1,1,1,2\n\n")
+    path = write(tmp_path, "rc.csv", "study_id,redcap_event_name,pss4_1,pss4_2,pss4_3,pss4_4,pss4_complete,"
+                 "sx___1,sx___2\n"
+                 "P001,baseline_arm_1,1,2,3,\" 4\",2,0,1\nP001,enrollment_arm_1,,,,,0,,\n"
+                 "P002,post_arm_1,\"1,0\",1,1,1,2,1,0\n\n")
     result = run_import(url, path, fmt="redcap", event_map=DATA / "events.csv", id_column="study_id")
     assert result.administrations_new == 2
     assert stored(url)[("P002", "post", "pss4")]["values"] == {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0}
@@ -255,3 +257,20 @@ columns = ["sleep_h", "sleep_q"]
     got = stored(url)
     assert got[("P001", "post", "sleep")]["values"] == {1: 6.0, 2: 5.0}
     assert ("P002", "baseline", "sleep") not in got  # other_form: skipped, not imported
+
+
+def test_the_map_is_shown_in_the_report_provenance(url):
+    from tracker.datasets.loaders import load_study_data
+    from tracker.reports.render import environment
+    from tracker.study.studies import resolve_study
+
+    run_import(url, EXPORT, map=MAP)
+    with open_session(url) as s:
+        data = load_study_data(s, resolve_study(s, None))
+    batch = data.batches.iloc[0]
+    assert (batch["map_name"], batch["map_text"]) == ("redcap.map.toml", MAP.read_text(encoding="utf-8"))
+    ctx = {"provenance": {"batches": [dict(batch.items(), imported_at="2027-03-01 10:00:00")], "instruments": [],
+                          "db_revision": "0004", "database": "SQLite", "generated_at": "now"}}
+    html = environment().get_template("partials/provenance.html.j2").render(ctx=ctx)
+    assert f"Read with the import map redcap.map.toml (SHA-256 <code class=\"hash\">{batch['map_sha256']}</code>)" in html
+    assert "format = &#34;redcap&#34;" in html  # the content, escaped

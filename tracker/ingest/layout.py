@@ -5,6 +5,9 @@ columns are ``<code>_<n>`` for the study's instruments; a column the format
 does not know is an error naming it, with a hint when it is a near miss
 (``pss_10_1`` -> ``pss10_1``) or an instrument the study has not added.
 
+With an import map (``--map``), :func:`analyse_mapped` finds the columns by
+the names the map gives instead (:mod:`tracker.ingest.importmap`).
+
 Per format
 ----------
 wide, xlsx
@@ -17,11 +20,13 @@ long
 redcap
     ``record_id`` (the participant code); ``redcap_event_name`` mapped to waves
     by ``--event-map`` (a classic project without events takes ``--wave``);
-    optional ``redcap_repeat_instance``; ``redcap_repeat_instrument``,
-    ``redcap_survey_identifier``, ``redcap_data_access_group``, ``*_complete``
-    and ``*_timestamp`` are REDCap's own and ignored; optional ``completed``.
+    optional ``redcap_repeat_instance``; ``redcap_*``, checkboxes
+    (``field___code``), ``*_complete`` and ``*_timestamp`` are REDCap's own and
+    ignored; optional ``completed``. A decimal comma (``"36,5"``) is read as
+    a decimal point. ``--id-column`` names another code column (``study_id``).
 qualtrics
-    The participant code comes from the column named by ``--id-column``;
+    The participant code comes from the column named by ``--id-column``
+    (which any format accepts);
     Qualtrics' metadata columns (and any ``Q_...`` column) are ignored, the
     direct identifiers among them included: they are never read or stored.
     The completion date is ``RecordedDate`` (else ``EndDate``), date part.
@@ -206,7 +211,7 @@ def analyse(
             continue
         if fmt == "qualtrics" and (n in QUALTRICS_METADATA or n.startswith("q_")):
             continue
-        if fmt == "redcap" and (n in REDCAP_IGNORED or n.endswith("_complete") or n.endswith("_timestamp")):
+        if fmt == "redcap" and _redcap_bookkeeping(n):
             continue
         if n in identifiers:
             bad(i, "direct_identifier", f"column {shown[i]!r} holds a direct identifier; remove it: only pseudonymous codes are stored")
