@@ -274,3 +274,37 @@ def test_the_map_is_shown_in_the_report_provenance(url):
     html = environment().get_template("partials/provenance.html.j2").render(ctx=ctx)
     assert f"Read with the import map redcap.map.toml (SHA-256 <code class=\"hash\">{batch['map_sha256']}</code>)" in html
     assert "format = &#34;redcap&#34;" in html  # the content, escaped
+
+
+def test_qualtrics_export_through_a_map(url, tmp_path):
+    qmap = write(tmp_path, "q.map.toml", 'format = "qualtrics"\nwave = "post"\n[[items]]\ninstrument = "pss4"\n'
+                 'pattern = "pss4_{n}"\n')
+    result = run_import(url, DATA.parent / "qualtrics.csv", map=qmap)  # the code: ExternalReference, by default
+    assert result.administrations_new == 2
+    assert [(w.rule, w.row) for w in result.warnings] == [("preview_skipped", 5)]
+    assert stored(url) == {
+        ("P001", "post", "pss4"): {"completed": dt.date(2027, 4, 25), "values": {1: 1, 2: 2, 3: 3, 4: 0}},
+        ("P004", "post", "pss4"): {"completed": dt.date(2027, 4, 27), "values": {1: 2, 2: None, 3: 1, 4: 3}},
+    }
+
+
+def test_xlsx_through_a_map_with_labels(url, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["code", "Drivers_1", "Drivers_2", "Drivers_3", "Drivers_4", "email"])
+    book.active.append(["P001", "never", " Sometimes ", 0, 2, "x@example.org"])
+    book.save(tmp_path / "d.xlsx")
+    result = run_import(url, tmp_path / "d.xlsx", map=_drivers_map(tmp_path))
+    assert result.format == "xlsx" and result.administrations_new == 1
+    assert stored(url)[("P001", "baseline", "pss4")]["values"] == {1: 0.0, 2: 2.0, 3: 0.0, 4: 2.0}
+
+
+def test_map_problems_go_to_the_problems_file(cli, tmp_path):
+    bad = write(tmp_path, "bad.map.toml", 'wave = "week 9"\n[[items]]\ninstrument = "pss4"\npattern = "q{n}"\n')
+    out = tmp_path / "p.csv"
+    result = cli("import", "responses", EXPORT, "--map", bad, "--problems", out, expect=1)
+    assert result.output.splitlines()[0] == f"Error: {bad}: the import map has 1 problem; nothing was imported"
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[1] == [str(bad), "", "", "", "import_map", "wave: unknown wave 'week 9'; waves: baseline, post"]

@@ -82,6 +82,7 @@ def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, map_file,
              tracker import responses survey.csv --format qualtrics --wave post --id-column ExternalReference
              tracker import responses redcap_export.csv --map redcap.map.toml --dry-run
     """
+    from tracker.errors import ValidationError
     from tracker.ingest import import_responses
     from tracker.ingest.problems import ImportRefused, write_problems
     from tracker.ingest.writer import translate_errors
@@ -100,10 +101,13 @@ def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, map_file,
             )
             with translate_errors():  # a full disk at commit is an error message, and nothing is stored
                 session.commit()
-    except ImportRefused as exc:
+    except ValidationError as exc:  # the file's problems, or the map's
         if problems_out is not None:
-            write_problems(problems_out, exc.all_problems)
-            exc.summary += f"\n(all {exc.total:,} problems written to {problems_out})"
+            every = exc.all_problems if isinstance(exc, ImportRefused) else exc.problems
+            write_problems(problems_out, every)
+            total = exc.total if isinstance(exc, ImportRefused) else len(every)
+            kept = f"all {total:,}" if total == len(every) else f"the first {len(every):,} of {total:,}"
+            exc.summary += f"\n({kept} problems written to {problems_out})"
             exc.args = (exc.summary + "\n" + "\n".join(f"  {p}" for p in exc.problems),)
         raise
     finally:
