@@ -210,6 +210,8 @@ def import_responses(
 
     # 2. compare with what is stored; every problem of every kind is listed in one refusal
     plans = plan_blocks(session, blocks)
+    if not plans and not problems:  # e.g. a long file whose values are all empty, for nothing stored
+        raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
     problems.extend(withdrawn_problems(ctx, plans, info.name, layout.id_name).items)
     completed_column = layout.header[layout.completed_col] if layout.completed_col is not None else None
     change_list = changes(ctx, plans)
