@@ -308,3 +308,16 @@ def test_map_problems_go_to_the_problems_file(cli, tmp_path):
     with out.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[1] == [str(bad), "", "", "", "import_map", "wave: unknown wave 'week 9'; waves: baseline, post"]
+
+
+def test_cli_import_with_a_map(cli):
+    dry = cli("import", "responses", EXPORT, "--map", MAP, "--dry-run").output.splitlines()
+    assert dry[0] == f"Dry run: {EXPORT} (redcap, 7 rows) is valid. Would write 12 new administrations " \
+                     "(46 item values). Nothing was written."
+    sha = __import__("hashlib").sha256(MAP.read_bytes()).hexdigest()
+    assert dry[1] == f"Read with the map {MAP} (SHA-256 {sha[:12]}…)."
+    out = cli("import", "responses", EXPORT, "--map", MAP).output
+    assert out.startswith(f"Imported {EXPORT} (redcap, 7 rows): 12 new administrations (46 item values). Batch #1.")
+    again = cli("import", "responses", EXPORT, "--map", MAP).output
+    assert again.splitlines()[0] == (f"{EXPORT}: already imported: nothing changed (7 rows, 12 administrations "
+                                     "already stored).")
