@@ -321,3 +321,9 @@ def test_cli_import_with_a_map(cli):
     again = cli("import", "responses", EXPORT, "--map", MAP).output
     assert again.splitlines()[0] == (f"{EXPORT}: already imported: nothing changed (7 rows, 12 administrations "
                                      "already stored).")
+
+
+def test_id_column_names_the_code_column_of_a_long_file(url, tmp_path):
+    path = write(tmp_path, "l.csv", "study_id,wave,instrument,item,value\nP001,baseline,pss4,1,3\n")
+    assert run_import(url, path, fmt="long", id_column="study_id").administrations_new == 1
+    assert stored(url)[("P001", "baseline", "pss4")]["values"] == {1: 3.0, 2: None, 3: None, 4: None}

@@ -155,7 +155,8 @@ def analyse(
         return [p for _, p in sorted(located, key=lambda cp: cp[0])]
 
     if fmt == "long":
-        layout = _long(norms, shown, ctx, seen, duplicates, bad, name=name, fixed_wave=fixed_wave)
+        layout = _long(norms, shown, ctx, seen, duplicates, bad, name=name, fixed_wave=fixed_wave,
+                       id_column=_norm(id_column) if id_column else "participant")
         return layout, ordered(), warnings
 
     id_name = _norm(id_column) if id_column else {"redcap": "record_id"}.get(fmt, "participant")
@@ -270,13 +271,14 @@ def analyse(
     return layout, ordered(), warnings
 
 
-def _long(norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave) -> Layout:
-    missing = [c for c in LONG_REQUIRED if c not in seen]
+def _long(norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave, id_column="participant") -> Layout:
+    required = (id_column, *LONG_REQUIRED[1:])
+    missing = [c for c in required if c not in seen]
     if missing:
-        raise TrackerError(f"{name}: a long file needs the columns {', '.join(LONG_REQUIRED)} "
+        raise TrackerError(f"{name}: a long file needs the columns {', '.join(required)} "
                            f"(and wave, unless --wave); missing: {', '.join(missing)}")
     layout = Layout(
-        fmt="long", header=shown, id_col=seen["participant"], id_name=shown[seen["participant"]],
+        fmt="long", header=shown, id_col=seen[id_column], id_name=shown[seen[id_column]],
         instrument_col=seen["instrument"], item_col=seen["item"], value_col=seen["value"],
     )
     if "wave" in seen:
