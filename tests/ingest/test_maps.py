@@ -327,3 +327,25 @@ def test_id_column_names_the_code_column_of_a_long_file(url, tmp_path):
     path = write(tmp_path, "l.csv", "study_id,wave,instrument,item,value\nP001,baseline,pss4,1,3\n")
     assert run_import(url, path, fmt="long", id_column="study_id").administrations_new == 1
     assert stored(url)[("P001", "baseline", "pss4")]["values"] == {1: 3.0, 2: None, 3: None, 4: None}
+
+
+def test_unmapped_events_bad_labels_and_changes_in_one_refusal(url, tmp_path):
+    run_import(url, EXPORT, map=MAP)
+    text = EXPORT.read_text(encoding="utf-8")
+    text = text.replace("P001,baseline_arm_1,,,,2027-03-02 15:52:43,Never,", "P001,baseline_arm_1,,,,2027-03-02 "
+                        "15:52:43,Sometimes,")  # changes stored item 1
+    text = text.replace("P004,baseline_arm_1,,,,2027-03-04 10:30:00,Almost never,Almost never,Never,Never",
+                        "P004,followup_arm_1,,,,2027-03-04 10:30:00,Very satisfied,Almost never,Never,Never")
+    path = write(tmp_path, "export2.csv", text)
+    message = refused(url, path, map=MAP)
+    assert message.splitlines() == [
+        "export2.csv: 3 problems; nothing was written; 1 of them is a stored value that would change "
+        "(import with --update to apply changes)",
+        "  export2.csv, row 3, column 'pss_q1': participant P001, wave baseline, pss4 item 1: stored 0 -> 2 "
+        "(value 2) [changed_value]",
+        "  export2.csv, row 8, column 'redcap_event_name': REDCap event not in the event map redcap.map.toml; add the "
+        "line followup_arm_1 = \"WAVE\" (or \"skip\") under [events] in redcap.map.toml (value 'followup_arm_1') "
+        "[unmapped_event]",
+        "  export2.csv, row 8, column 'pss_q1': not a number; pss4 items take a whole number from 0 to 4 — add it to "
+        "[[items]] labels for pss4 (or to its missing) (value 'Very satisfied') [not_a_number]",
+    ]
