@@ -13,6 +13,7 @@ from scipy import stats
 from tests.datasets.test_loaders import pss10_by_hand
 from tests.factories import build_study
 from tracker.db.engine import open_session
+from tracker.db.revision import HEAD_REVISION
 
 SPEC_FIELDS = {
     "correlations": "x, y, method, n, r, ci_low, ci_high, p, p_adj",
@@ -151,7 +152,7 @@ def test_an_old_schema_is_refused_by_analyze(built):
     downgrade(engine, "0001")
     engine.dispose()
     r = runner("analyze", "correlations", expect=1)
-    assert "older than this tracker's 0002; run `tracker db upgrade`" in r.output
+    assert f"older than this tracker's {HEAD_REVISION}; run `tracker db upgrade`" in r.output
 
 
 def test_a_missing_sqlite_file_is_not_created_by_the_direct_reader(tmp_path):
