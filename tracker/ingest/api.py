@@ -42,7 +42,8 @@ class ImportResult:
     the completion date). ``unchanged`` is true when everything in the file is
     already stored: nothing was written and no batch recorded.
     ``breakdown`` has one dict per wave and instrument: ``wave, instrument,
-    new, changed, unchanged`` administrations.
+    new, changed, unchanged`` administrations. ``map_file`` and
+    ``map_sha256`` name the import map the file was read with (None without).
     """
 
     batch_id: int | None
@@ -154,9 +155,12 @@ def import_responses(
     Raises
     ------
     ValidationError
-        Listing every problem in the file (row, column, value and rule), or
-        every stored value the file would change when ``update`` is false.
-        Nothing has been written.
+        (:class:`~tracker.ingest.problems.ImportRefused`) Listing every problem
+        in the file at once (row, column, value and rule; identical ones as one
+        line): cell values, duplicates, withdrawn participants, unmapped events
+        and, when ``update`` is false, stored values the file would change.
+        ``all_problems`` holds each one. Nothing has been written. A bad map
+        raises a plain ValidationError naming each key.
     TrackerError
         The file cannot be read, is not UTF-8, or its header cannot be used.
     Conflict

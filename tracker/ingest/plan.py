@@ -9,6 +9,11 @@ An administration in the file is compared with the stored one for the same
 * any item value or the completion date differs -> **changed**: refused
   unless ``update``; with ``update`` the differing values are overwritten.
 
+Only the items the file states are compared (``Block.given``): an item with
+no row in a long file, or no column in a wide one, or a cell that broke a
+rule, never changes a stored value. A new administration without a single
+answered item (a long file's rows that only clear) is dropped.
+
 Stored administrations that the file does not mention are left alone: an
 import adds and corrects, it never deletes. Items outside the current
 definition's ``1..K`` (from an older version) are never touched.
