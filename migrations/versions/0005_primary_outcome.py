@@ -1,7 +1,7 @@
 """model_role.is_primary: measures marked as the study's primary outcomes
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-01
 
 The report puts primary outcomes in their own multiplicity family (Holm) and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

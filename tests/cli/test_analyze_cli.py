@@ -13,6 +13,7 @@ from scipy import stats
 from tests.datasets.test_loaders import pss10_by_hand
 from tests.factories import build_study
 from tracker.db.engine import open_session
+from tracker.db.revision import HEAD_REVISION
 
 SPEC_FIELDS = {
     "correlations": "x, y, method, n, r, ci_low, ci_high, p, p_adj",
@@ -145,7 +146,6 @@ def test_problems_are_explained_whichever_connection_reads(tracker_empty, tmp_pa
 def test_an_old_schema_is_refused_by_analyze(built):
     from tracker.db.engine import make_engine
     from tracker.db.migrate import downgrade
-    from tracker.db.revision import HEAD_REVISION
 
     runner, _ = built
     engine = make_engine(runner.url)

@@ -147,8 +147,9 @@ def test_qualtrics_rules(url, tmp_path):
     plain = write(tmp_path, "plain.csv", PSS + "P001,1,1,1,1\nP002,1,1,1,1\n")
     assert "does not look like a Qualtrics CSV export" in refused(
         url, plain, TrackerError, fmt="qualtrics", wave="post", id_column="participant")
-    assert refused(url, plain, TrackerError, wave="post", id_column="participant") == (
-        "--id-column applies to --format qualtrics only")
+    # --id-column names the code column in every format (SPEC, second stage)
+    coded = write(tmp_path, "coded.csv", "code,pss4_1,pss4_2,pss4_3,pss4_4\nP001,1,1,1,1\n")
+    assert run_import(url, coded, wave="post", id_column="code").administrations_new == 1
 
 
 @pytest.mark.parametrize(
@@ -192,9 +193,24 @@ def test_missing_file_and_unknown_format(url, tmp_path):
 
 
 def test_thousands_of_problems_are_counted_and_the_first_listed(url, tmp_path):
+    # 400 rows x 4 cells, each cell a different non-number: nothing to group
+    rows = "".join(f"P00{1 + i % 5},{i}a,{i}b,{i}c,{i}d\n" for i in range(400))
+    message = refused(url, write(tmp_path, "many.csv", PSS + rows), wave="baseline")
+    lines = message.splitlines()
+    # 1,600 bad values + 395 duplicate administrations (5 participants, 400 rows)
+    assert lines[0] == f"many.csv: 1,995 problems (first {MAX_LISTED} lines listed); nothing was written"
+    assert len(lines) == MAX_LISTED + 1
+
+
+def test_identical_problems_are_one_line(url, tmp_path):
     rows = "".join("P001,9,9,9,9\n" for _ in range(400))
     message = refused(url, write(tmp_path, "many.csv", PSS + rows), wave="baseline")
     lines = message.splitlines()
-    # 1,600 bad values + 399 duplicate rows
-    assert lines[0] == f"many.csv: 1,999 problems (first {MAX_LISTED} listed); nothing was written"
-    assert len(lines) == MAX_LISTED + 1
+    # 1,600 bad values and 399 duplicates of row 2: one line each
+    assert lines == [
+        "many.csv: 1,999 problems; nothing was written",
+        "  many.csv: '9' in 1,600 cells, rows 2–401, columns pss4_1, pss4_2, pss4_3…: out of range; "
+        "pss4 items take a whole number from 0 to 4 [out_of_range]",
+        "  many.csv: 'P001' in 399 cells, rows 3–401, column participant: participant P001, wave baseline, pss4 "
+        "is already in row 2 [duplicate_administration]",
+    ]

@@ -60,29 +60,60 @@ def import_() -> None:
               help="File layout [default: xlsx for .xlsx files, else wide].")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would be written; write nothing.")
 @click.option("--update", is_flag=True, help="Apply changes to stored values (each one audited).")
+@click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Import map (TOML): which columns are which items, labels, missing codes, events, waves.")
 @click.option("--event-map", type=click.Path(dir_okay=False, path_type=Path),
-              help="REDCap: CSV with columns redcap_event_name,wave.")
-@click.option("--id-column", metavar="NAME", help="Qualtrics: the column holding the participant code.")
-def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, event_map, id_column) -> None:
+              help="REDCap: CSV with columns redcap_event_name,wave (or REDCap's event list plus a wave column).")
+@click.option("--id-column", metavar="NAME", help="The column holding the participant code (any format).")
+@click.option("--problems", "problems_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every problem (or, when the import succeeds, every warning) to this CSV: "
+                   "file,row,column,value,rule,message.")
+def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, map_file, event_map, id_column,
+                         problems_out) -> None:
     """Import a file of questionnaire responses, all of it or none of it.
+
+    Every problem in the file is reported at once; identical ones (the same
+    value breaking the same rule in many cells) as one line. --problems
+    FILE.csv lists each one.
 
     \b
     Example: tracker import responses baseline.csv --wave baseline
              tracker import responses export.csv --format redcap --event-map events.csv
              tracker import responses survey.csv --format qualtrics --wave post --id-column ExternalReference
+             tracker import responses redcap_export.csv --map redcap.map.toml --dry-run
     """
+    from tracker.errors import ValidationError
     from tracker.ingest import import_responses
+    from tracker.ingest.problems import ImportRefused, write_problems
+    from tracker.ingest.writer import translate_errors
     from tracker.study.studies import resolve_study
 
+    if problems_out is not None:
+        from tracker.fileio import check_writable
+
+        check_writable(problems_out)
     bar = _Bar()
     try:
         with unit_of_work() as session:
             result = import_responses(
                 session, resolve_study(session, study_name), file, wave=wave, fmt=fmt, dry_run=dry_run,
-                update=update, event_map=event_map, id_column=id_column, progress=bar,
+                update=update, event_map=event_map, id_column=id_column, map=map_file, progress=bar,
             )
+            with translate_errors():  # a full disk at commit is an error message, and nothing is stored
+                session.commit()
+    except ValidationError as exc:  # the file's problems, or the map's
+        if problems_out is not None:
+            every = exc.all_problems if isinstance(exc, ImportRefused) else exc.problems
+            write_problems(problems_out, every)
+            total = exc.total if isinstance(exc, ImportRefused) else len(every)
+            kept = f"all {total:,}" if total == len(every) else f"the first {len(every):,} of {total:,}"
+            exc.summary += f"\n({kept} problems written to {problems_out})"
+            exc.args = (exc.summary + "\n" + "\n".join(f"  {p}" for p in exc.problems),)
+        raise
     finally:
         bar.close()
+    if problems_out is not None:
+        write_problems(problems_out, result.warnings)
     _report(result)
 
 
@@ -106,6 +137,8 @@ def _report(result) -> None:
         click.echo(f"Dry run: {result.file} ({result.format}, {rows}) is valid. Would write {what}. Nothing was written.")
     else:
         click.echo(f"Imported {result.file} ({result.format}, {rows}): {what}. Batch #{result.batch_id}.")
+    if result.map_file:
+        click.echo(f"Read with the map {result.map_file} (SHA-256 {result.map_sha256[:12]}…).")
     emit([b for b in result.breakdown if b["new"] or b["changed"]], "table", ["wave", "instrument", "new", "changed", "unchanged"])
     for change in result.changes[:WARNINGS_SHOWN]:
         participant, wave, instrument, item, old, new = change

@@ -547,10 +547,11 @@ def load_study_data(
         keyed = _attach(keyed, item_admins, sort=False)[KEYED_COLUMNS]
 
     batches = pd.DataFrame(
-        [(name, sha, fmt, count, _as_datetime(at), user) for name, sha, fmt, count, at, user in reader.rows(
-            "SELECT file_name, sha256, format, row_count, imported_at, os_user FROM import_batch "
-            "WHERE study_id = ? ORDER BY id", study.id)],
-        columns=["file_name", "sha256", "format", "row_count", "imported_at", "os_user"],
+        [(name, sha, fmt, count, _as_datetime(at), user, *imap) for name, sha, fmt, count, at, user, *imap in reader.rows(
+            "SELECT file_name, sha256, format, row_count, imported_at, os_user, map_name, map_sha256, map_text "
+            "FROM import_batch WHERE study_id = ? ORDER BY id", study.id)],
+        columns=["file_name", "sha256", "format", "row_count", "imported_at", "os_user", "map_name", "map_sha256",
+                 "map_text"],
     )
     return StudyData(
         study=study.name, waves=waves, cohorts=cohorts, participants=participants, scores=scores,

@@ -208,6 +208,10 @@ class ImportBatch(Base):
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     os_user: Mapped[str] = mapped_column(String(200))
+    # the import map the file was read with (tracker import responses --map): its name, content and SHA-256
+    map_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    map_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    map_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         CheckConstraint("row_count >= 0", name="row_count_not_negative"),

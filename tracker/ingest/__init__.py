@@ -11,8 +11,10 @@ go in through the driver's bulk path (SQLite ``executemany``, PostgreSQL
 ``COPY``). Modules:
 
 ``source``   file checksum, encoding check, records in chunks (CSV, xlsx)
-``layout``   what each column holds, per format
-``cells``    value, date and code rules; the problem list
+``importmap`` import maps (``--map``): reading and checking them; their cell rules
+``layout``   what each column holds, per format (or as a map says)
+``cells``    value, date and code rules
+``problems`` the problem list: grouped for people, whole for ``--problems``
 ``collect``  chunks -> per-instrument blocks of administrations
 ``plan``     incoming vs stored: new, unchanged, changed; withdrawn; warnings
 ``writer``   bulk insert, updates with audit, conflict translation

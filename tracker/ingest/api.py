@@ -42,7 +42,8 @@ class ImportResult:
     the completion date). ``unchanged`` is true when everything in the file is
     already stored: nothing was written and no batch recorded.
     ``breakdown`` has one dict per wave and instrument: ``wave, instrument,
-    new, changed, unchanged`` administrations.
+    new, changed, unchanged`` administrations. ``map_file`` and
+    ``map_sha256`` name the import map the file was read with (None without).
     """
 
     batch_id: int | None
@@ -56,6 +57,8 @@ class ImportResult:
     values_changed: int = 0
     unchanged: bool = False
     dry_run: bool = False
+    map_file: str | None = None
+    map_sha256: str | None = None
     warnings: list[Problem] = field(default_factory=list)
     changes: list[tuple] = field(default_factory=list)
     administrations_unchanged: int = 0
@@ -109,6 +112,7 @@ def import_responses(
     update: bool = False,
     event_map: str | Path | None = None,
     id_column: str | None = None,
+    map: str | Path | None = None,  # noqa: A002 - the SPEC's name (study.import_responses(..., map=...))
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import one file of questionnaire responses, all of it or nothing, in the caller's transaction.
@@ -131,9 +135,15 @@ def import_responses(
     update
         Overwrite stored values the file changes, auditing each administration.
     event_map
-        REDCap: CSV ``redcap_event_name,wave``.
+        REDCap: CSV ``redcap_event_name,wave`` (or REDCap's event list export with a
+        ``wave`` column); with a map it replaces the map's ``[events]``.
     id_column
-        Qualtrics: the column holding the participant code.
+        The column holding the participant code (any format; a Qualtrics file
+        without a map needs it); with a map it wins over ``id_column``.
+    map
+        An import map (TOML, SPEC "Import maps"; :mod:`tracker.ingest.importmap`).
+        Its ``format`` and ``wave`` apply unless ``fmt`` and ``wave`` are given.
+        Its content and SHA-256 are stored with the import batch.
     progress
         ``progress(done, total)``, called as rows are read and as administrations
         are written; ``total`` is an estimate until the whole file has been read.
@@ -145,9 +155,12 @@ def import_responses(
     Raises
     ------
     ValidationError
-        Listing every problem in the file (row, column, value and rule), or
-        every stored value the file would change when ``update`` is false.
-        Nothing has been written.
+        (:class:`~tracker.ingest.problems.ImportRefused`) Listing every problem
+        in the file at once (row, column, value and rule; identical ones as one
+        line): cell values, duplicates, withdrawn participants, unmapped events
+        and, when ``update`` is false, stored values the file would change.
+        ``all_problems`` holds each one. Nothing has been written. A bad map
+        raises a plain ValidationError naming each key.
     TrackerError
         The file cannot be read, is not UTF-8, or its header cannot be used.
     Conflict
@@ -155,9 +168,24 @@ def import_responses(
     """
     study = _resolve(session, study)
     path = Path(path)
-    fmt = _check_options(_infer_format(fmt, path), event_map, id_column)
-    info = inspect_file(path, text=fmt != "xlsx")
     ctx = StudyContext(session, study)
+    imap = None
+    if map is not None:
+        if not ctx.instruments:
+            raise TrackerError(f"study {study.name!r} has no instruments yet; add them first: "
+                               "tracker instrument add CODE")
+        from tracker.ingest.importmap import load_map
+
+        imap = load_map(map, ctx)
+        fmt = fmt or imap.format
+        wave = wave if wave is not None else imap.wave
+        fmt = _infer_format(fmt, path)
+        if fmt == "long":
+            raise TrackerError(f"{imap.name}: an import map describes a wide-family file (wide, xlsx, redcap, "
+                               "qualtrics); a long file needs no map")
+    else:
+        fmt = _check_options(_infer_format(fmt, path), event_map, id_column)
+    info = inspect_file(path, text=fmt != "xlsx")
     if not ctx.instruments:
         raise TrackerError(f"study {study.name!r} has no instruments yet; add them first: tracker instrument add CODE")
     fixed_wave_id = None
@@ -170,32 +198,38 @@ def import_responses(
         from tracker.ingest.eventmap import load_event_map
 
         emap, emap_name = load_event_map(event_map, ctx)
+    elif imap is not None and imap.events is not None:
+        emap, emap_name = imap.events, imap.name
     estimate = xlsx_rows_estimate(info) if fmt == "xlsx" else info.lines
     ticker = _Progress(progress, estimate, writes=not dry_run)
 
     # 1. read and check the whole file; nothing is written before it is all valid
     problems = Problems()
     layout, collector, records = _read(info, fmt, ctx, problems, ticker, fixed_wave_id=fixed_wave_id,
-                                       event_map=emap, event_map_name=emap_name, id_column=id_column)
+                                       event_map=emap, event_map_name=emap_name, id_column=id_column, imap=imap)
     blocks = collector.blocks()
-    if problems:
-        raise problems.error(info.name)
-    if not blocks:
+    if not blocks and not problems:
         raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
     ticker.report(records, records * ticker.factor)  # the read half is done
 
-    # 2. compare with what is stored
+    # 2. compare with what is stored; every problem of every kind is listed in one refusal
     plans = plan_blocks(session, blocks)
-    withdrawn = withdrawn_problems(ctx, plans, info.name, layout.id_name)
-    if withdrawn:
-        raise withdrawn.error(info.name)
+    if not plans and not problems:  # e.g. a long file whose values are all empty, for nothing stored
+        raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
+    problems.extend(withdrawn_problems(ctx, plans, info.name, layout.id_name).items)
     completed_column = layout.header[layout.completed_col] if layout.completed_col is not None else None
     change_list = changes(ctx, plans)
     if change_list and not update:
-        raise change_problems(ctx, plans, info.name, completed_column).error(
-            info.name, ("stored value would change", "stored values would change"),
-            "; import with --update to apply the changes",
-        )
+        changed = change_problems(ctx, plans, info.name, completed_column)
+        if not problems:
+            raise changed.error(info.name, ("stored value would change", "stored values would change"),
+                                "; import with --update to apply the changes")
+        problems.extend(changed.items)
+        advice = (f"; {changed.total:,} of them {'is a stored value' if changed.total == 1 else 'are stored values'}"
+                  " that would change (import with --update to apply changes)")
+        raise problems.error(info.name, advice=advice)
+    if problems:
+        raise problems.error(info.name)
     warnings = collector.warnings + soft_warnings(ctx, plans, info.name, completed_column, layout.id_name)
     result = ImportResult(
         batch_id=None, file=info.name, sha256=info.sha256, format=fmt, rows=collector.rows_read,
@@ -205,21 +239,20 @@ def import_responses(
         values_written=sum(int(p.new.sum()) * p.block.instrument.items + p.values_changed for p in plans),
         values_changed=sum(p.values_changed for p in plans),
         dry_run=dry_run, warnings=warnings, changes=change_list, breakdown=_breakdown(ctx, plans),
+        map_file=imap.name if imap else None, map_sha256=imap.sha256 if imap else None,
     )
     if result.administrations_new + result.administrations_changed == 0:
         result.unchanged = True
     elif not dry_run:
         # 3. write, in the caller's transaction
-        result.batch_id = _write(session, ctx, plans, result, path, ticker, records)
+        result.batch_id = _write(session, ctx, plans, result, path, ticker, records, imap)
     ticker.report(ticker.total)
     return result
 
 
 def _check_options(fmt: str, event_map, id_column) -> str:
     if event_map is not None and fmt != "redcap":
-        raise TrackerError("--event-map applies to --format redcap only")
-    if id_column is not None and fmt != "qualtrics":
-        raise TrackerError("--id-column applies to --format qualtrics only")
+        raise TrackerError("--event-map applies to REDCap exports (--format redcap, or a map with format = \"redcap\")")
     if fmt == "qualtrics" and not id_column:
         raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code "
                            "(e.g. ExternalReference)")
@@ -227,9 +260,9 @@ def _check_options(fmt: str, event_map, id_column) -> str:
 
 
 def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progress, *, fixed_wave_id,
-          event_map, event_map_name, id_column) -> tuple[Layout, Collector, int]:
+          event_map, event_map_name, id_column, imap=None) -> tuple[Layout, Collector, int]:
     """Stream the file through the layout and the collector; returns them and the records read."""
-    chunks = xlsx_chunks(info) if fmt == "xlsx" else csv_chunks(info)
+    chunks = xlsx_chunks(info, problems) if fmt == "xlsx" else csv_chunks(info)
     try:
         first = next(chunks, [])
         header_rows = 3 if fmt == "qualtrics" else 1
@@ -243,10 +276,18 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
                     f"{info.name} does not look like a Qualtrics CSV export: its row 3 should hold the "
                     '{"ImportId": ...} entries (export with "Use numeric values"; for a plain CSV use --format wide)'
                 )
-        layout, header_problems, warnings = analyse(
-            header, ctx, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
-            has_event_map=event_map is not None, id_column=id_column,
-        )
+        if imap is not None:
+            from tracker.ingest.layout import analyse_mapped
+
+            layout, header_problems, warnings = analyse_mapped(
+                header, ctx, imap, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
+                events=event_map, id_column=id_column,
+            )
+        else:
+            layout, header_problems, warnings = analyse(
+                header, ctx, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
+                has_event_map=event_map is not None, id_column=id_column,
+            )
         problems.extend(header_problems)
         collector = Collector(layout, ctx, problems, warnings, name=info.name, fixed_wave_id=fixed_wave_id,
                               event_map=event_map, event_map_name=event_map_name)
@@ -257,13 +298,14 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
             collector.add(chunk)
             records += len(chunk)
             ticker.report(records)
+        collector.finish()
     finally:
         chunks.close()
     return layout, collector, records
 
 
 def _write(session: Session, ctx: StudyContext, plans, result: ImportResult, path: Path, ticker: _Progress,
-           records: int) -> int:
+           records: int, imap=None) -> int:
     """Record the batch, write the plan and audit the import; returns the batch id."""
     to_write = result.administrations_new + result.administrations_changed
     done = 0
@@ -277,6 +319,8 @@ def _write(session: Session, ctx: StudyContext, plans, result: ImportResult, pat
         batch = ImportBatch(
             study_id=ctx.study.id, file_name=path.name, sha256=result.sha256, format=result.format,
             row_count=result.rows, item_count=result.values_written, os_user=audit.os_user(),
+            map_name=Path(imap.name).name if imap else None, map_text=imap.text if imap else None,
+            map_sha256=imap.sha256 if imap else None,
         )
         session.add(batch)
         session.flush()
@@ -286,7 +330,8 @@ def _write(session: Session, ctx: StudyContext, plans, result: ImportResult, pat
             after={"file": path.name, "sha256": result.sha256, "format": result.format, "rows": result.rows,
                    "administrations_new": result.administrations_new,
                    "administrations_changed": result.administrations_changed,
-                   "values_written": result.values_written, "values_changed": result.values_changed},
+                   "values_written": result.values_written, "values_changed": result.values_changed,
+                   **({"map": Path(imap.name).name, "map_sha256": imap.sha256} if imap else {})},
             import_batch_id=batch.id,
         )
         session.flush()

@@ -14,45 +14,17 @@ import re
 import numpy as np
 import pandas as pd
 
-from tracker.errors import Problem, ValidationError
+from tracker.errors import Problem
+from tracker.ingest.problems import MAX_LISTED, Problems  # noqa: F401  (the problem list lives there)
 from tracker.instruments import InstrumentDef
 from tracker.scoring import NOT_A_NUMBER, check_item_values, coerce_item_values, item_value_message
 from tracker.scoring.values import rules_for_numbers
 
-# At most this many problems are listed in one error; the rest are counted.
-MAX_LISTED = 1000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_DATE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$"
+)
 _NA_WORDS = {"na", "n/a", "nan", "null", "none", "missing", ".", "-", "-99", "-999"}
-
-
-class Problems:
-    """Problems in the order found; the first :data:`MAX_LISTED` are kept, all are counted."""
-
-    def __init__(self) -> None:
-        self.items: list[Problem] = []
-        self.total = 0
-
-    def add(self, problem: Problem) -> None:
-        self.total += 1
-        if len(self.items) < MAX_LISTED:
-            self.items.append(problem)
-
-    def extend(self, problems) -> None:
-        for p in problems:
-            self.add(p)
-
-    def __bool__(self) -> bool:
-        return self.total > 0
-
-    def error(self, name: str, what: tuple[str, str] = ("problem", "problems"), advice: str = "") -> ValidationError:
-        """The error listing the problems; ``what`` is the (singular, plural) noun."""
-        n = self.total
-        listed = f" (first {MAX_LISTED} listed)" if n > MAX_LISTED else ""
-        ordered = sorted(self.items, key=lambda p: (p.row or 0))
-        return ValidationError(
-            ordered, f"{name}: {n:,} {what[0] if n == 1 else what[1]}{listed}; nothing was written{advice}"
-        )
 
 
 def unneutralise(text: str) -> str:
@@ -63,18 +35,24 @@ def unneutralise(text: str) -> str:
 
 
 def parse_date(text: str) -> tuple[int, str | None]:
-    """``(ordinal, None)`` for ``YYYY-MM-DD`` (an ISO date-time gives its date part),
-    ``(0, None)`` for an empty cell, ``(-1, reason)`` otherwise. Never guesses 03/04/2027."""
+    """``(ordinal, None)`` for ``YYYY-MM-DD`` (a real ISO date-time gives its date part),
+    ``(0, None)`` for an empty cell or REDCap's ``[not completed]``, ``(-1, reason)`` otherwise (an
+    impossible time such as ``25:00`` included). Never guesses 03/04/2027."""
     value = text.strip()
-    if not value:
+    if not value or value.lower() == "[not completed]":  # REDCap's timestamp of an unfinished survey
         return 0, None
     match = _DATE.match(value)
     if not match:
         return -1, "not a date in the form YYYY-MM-DD"
     try:
-        return dt.date.fromisoformat(match.group(1)).toordinal(), None
+        ordinal = dt.date.fromisoformat(match.group(1)).toordinal()
     except ValueError:
         return -1, "not a real calendar date"
+    hour, minute, second, tz_hour, tz_minute = match.groups()[1:]
+    if hour is not None and (int(hour) > 23 or int(minute) > 59 or (second is not None and int(second) > 59)
+                             or (tz_hour is not None and (int(tz_hour) > 23 or int(tz_minute) > 59))):
+        return -1, "not a real time of day (hours 0-23, minutes and seconds 0-59)"
+    return ordinal, None
 
 
 class DateCache:

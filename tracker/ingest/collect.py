@@ -12,15 +12,19 @@ Rules
   administered". A row with no answered item at all is ignored entirely, its
   other cells unchecked (Qualtrics exports rows of people who opened the
   survey and left).
-* A missing item is an empty cell (or, in long files, an absent or empty row).
-  Only empty cells are missing: ``NA`` or ``-99`` in an item cell is an error.
+* A missing item is an empty cell. In a long file an empty value is an
+  explicit "unanswered" (it clears a stored answer with ``--update``) while
+  an item with no row at all says nothing: a new administration stores it
+  as unanswered, a stored one keeps its value. Likewise in a wide file for
+  an item whose column the file lacks. Only empty cells are missing: ``NA``
+  or ``-99`` in an item cell is an error (a map's ``missing`` names codes).
 * Participant codes and wave names are trimmed; a ``'`` that an export put
   before a formula-like text (``'=...``) is removed again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -45,9 +49,19 @@ class Block:
     values: np.ndarray  # float64 (n, K), NaN = unanswered
     columns: list[str] | None = None  # wide: the column of each item
     cell_rows: np.ndarray | None = None  # long: the row of each item (0 = not in the file)
+    given: np.ndarray | None = None  # (n, K) bool: the file states this item (None: every item)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def take(self, index: np.ndarray) -> Block:
+        """The administrations ``index`` (positions or a mask) only."""
+        def pick(a):
+            return None if a is None else a[index]
+
+        return Block(self.instrument, self.rows[index], self.participant[index], self.wave[index],
+                     self.completed[index], self.values[index], columns=self.columns,
+                     cell_rows=pick(self.cell_rows), given=pick(self.given))
 
     def locate(self, a: int, k: int) -> tuple[int, str]:
         if self.cell_rows is not None:
@@ -61,10 +75,19 @@ class _Parts:
 
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {}
+        self.masks: list[np.ndarray | None] = []  # per add(): the ``given`` mask, None = every item
 
-    def add(self, **arrays: np.ndarray) -> None:
+    def add(self, given: np.ndarray | None = None, **arrays: np.ndarray) -> None:
         for key, arr in arrays.items():
             self.parts.setdefault(key, []).append(arr)
+        self.masks.append(given)
+
+    def given(self) -> np.ndarray | None:
+        """The ``given`` mask of the ``values`` parts, or None when every part gave every item."""
+        if all(m is None for m in self.masks):
+            return None
+        return np.concatenate([np.ones(v.shape, dtype=bool) if m is None else m
+                               for v, m in zip(self.parts["values"], self.masks, strict=True)])
 
     def get(self, key: str, dtype, width: int | None = None) -> np.ndarray:
         if key not in self.parts:
@@ -91,6 +114,8 @@ class Collector:
         self.dates = DateCache()
         self.parts: dict[str, _Parts] = {}
         self.unnamed_reported: set[int] = set()
+        self.repeat_skipped = 0
+        self.repeat_skipped_names: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------
 
@@ -156,13 +181,22 @@ class Collector:
             ids[:] = self.fixed_wave_id
             return ids, skip
         layout = self.layout
+        if layout.no_wave_source:
+            for i in np.flatnonzero(active):
+                self._problem("missing_wave", f"no wave for this row: it is not a [repeat] row "
+                              f"({layout.repeat_instrument}) and {layout.map_name} gives no wave or [events]; "
+                              "set wave = \"NAME\" in the map or give --wave", int(rows[i]), None)
+            return ids, skip
         if layout.event_col is not None:
             col = layout.event_col
             for i in np.flatnonzero(active):
                 event = arr[i, col].strip()
                 if event not in self.event_map:
+                    advice = (f"add the line {event} = \"WAVE\" (or \"skip\") under [events] in {self.event_map_name}"
+                              if self.event_map_name.endswith(".toml") else
+                              "add a row 'event,wave' for it (an empty wave skips the event)")
                     self._problem("unmapped_event", f"REDCap event not in the event map {self.event_map_name}; "
-                                  "add a row 'event,wave' for it (an empty wave skips the event)", int(rows[i]), col, event)
+                                  f"{advice}", int(rows[i]), col, event)
                 elif self.event_map[event] is None:
                     skip[i] = True
                 else:
@@ -180,6 +214,44 @@ class Collector:
             else:
                 self._problem("unknown_wave", f"unknown wave; waves: {self.ctx.wave_names()}", int(rows[i]), col, name)
         return ids, skip
+
+    def _repeating(self, rows, arr, active) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the map's [repeat] instrument, and rows of other repeating instruments (skipped, counted)."""
+        col = self.layout.repeat_instrument_col
+        names = np.array([v.strip() for v in arr[:, col].tolist()], dtype=object)
+        ours = (names == self.layout.repeat_instrument) if self.layout.repeat_instrument else np.zeros(len(rows), bool)
+        other = (names != "") & ~ours
+        skipped = int((other & active).sum())
+        if skipped:
+            self.repeat_skipped += skipped
+            for name in sorted(set(names[other & active].tolist())):
+                self.repeat_skipped_names.add(name)
+        return ours, other
+
+    def _repeat_waves(self, rows, arr, active) -> np.ndarray:
+        col = self.layout.repeat_col
+        ids = np.full(len(rows), -1, dtype=np.int64)
+        for i in np.flatnonzero(active).tolist():
+            instance = arr[i, col].strip()
+            wid = self.layout.repeat_waves.get(int(instance)) if instance.isdigit() else None
+            if wid is None:
+                known = ", ".join(str(k) for k in sorted(self.layout.repeat_waves))
+                self._problem("repeat_instance", f"repeat instance {instance or '(none)'} of "
+                              f"{self.layout.repeat_instrument} has no wave in [repeat] waves of "
+                              f"{self.layout.map_name} (instances mapped: {known}); add {instance or 'N'} = \"WAVE\"",
+                              int(rows[i]), col, instance)
+            else:
+                ids[i] = wid
+        return ids
+
+    def finish(self) -> None:
+        """Warnings that summarise the whole file (call once, after the last chunk)."""
+        if self.repeat_skipped:
+            names = ", ".join(sorted(self.repeat_skipped_names))
+            self.warnings.append(Problem(
+                "repeat_skipped", f"{self.repeat_skipped:,} row{'s' if self.repeat_skipped != 1 else ''} of repeating "
+                f"instruments the map does not name ({names}) skipped; name one under [repeat] to import it",
+                file=self.name))
 
     def _dates(self, rows, arr, active, col: int | None) -> np.ndarray:
         out = np.zeros(len(rows), dtype=np.int64)
@@ -212,7 +284,10 @@ class Collector:
         answered = np.zeros(n, dtype=bool)
         for block in layout.blocks:
             present = block.cols[block.cols >= 0]
-            cells = CheckedCells(arr[:, present], block.instrument.definition, items=np.flatnonzero(block.cols >= 0) + 1)
+            texts = arr[:, present]
+            if block.rules is not None:  # labels, missing codes, recodes: once per distinct text
+                texts = block.rules.translate(texts)
+            cells = CheckedCells(texts, block.instrument.definition, items=np.flatnonzero(block.cols >= 0) + 1)
             checked.append(cells)
             answered |= cells.nonempty.any(axis=1)
         skip = np.zeros(n, dtype=bool)
@@ -224,9 +299,15 @@ class Collector:
                                              value=arr[i, layout.status_col]))
             skip |= preview
         active = answered & ~skip
-        wids, skipped = self._waves(rows, arr, active)
+        repeat_rows = np.zeros(n, dtype=bool)
+        if layout.map_name is not None and layout.repeat_instrument_col is not None:
+            repeat_rows, other = self._repeating(rows, arr, active)
+            active &= ~other
+        wids, skipped = self._waves(rows, arr, active & ~repeat_rows)
+        if repeat_rows.any():
+            wids = np.where(repeat_rows, self._repeat_waves(rows, arr, active & repeat_rows), wids)
         active &= ~skipped
-        if layout.repeat_col is not None:
+        if layout.repeat_col is not None and layout.map_name is None:
             col = layout.repeat_col
             for i in np.flatnonzero(active):
                 instance = arr[i, col].strip()
@@ -243,9 +324,11 @@ class Collector:
             present = np.flatnonzero(block.cols >= 0)
             for i, j in zip(*np.nonzero(cells.bad & active[:, None]), strict=True):
                 col = int(block.cols[present[j]])
-                self.problems.add(value_problem(
-                    cells.rule(i, j), block.instrument.definition, text=arr[i, col], item=cells.item(i, j),
-                    file=self.name, row=int(rows[i]), column=layout.header[col]))
+                rule = cells.rule(i, j)
+                problem = value_problem(rule, block.instrument.definition, text=arr[i, col], item=cells.item(i, j),
+                                        file=self.name, row=int(rows[i]), column=layout.header[col])
+                advice = block.rules.advice(rule) if block.rules is not None else ""
+                self.problems.add(replace(problem, message=problem.message + advice) if advice else problem)
             code = block.instrument.code
             own_date = completed
             if code in layout.completed_by_code:
@@ -256,8 +339,14 @@ class Collector:
                 continue
             values = np.full((len(keep), block.instrument.items), np.nan)
             values[:, present] = cells.values[keep]
-            self.parts.setdefault(code, _Parts()).add(
-                rows=rows[keep], participant=pids[keep], wave=wids[keep], completed=own_date[keep], values=values)
+            arrays = {"rows": rows[keep], "participant": pids[keep], "wave": wids[keep],
+                      "completed": own_date[keep], "values": values}
+            if len(present) < block.instrument.items or cells.bad.any():
+                # an item column the file lacks, or a bad cell, says nothing about the stored answer
+                given = np.zeros((len(keep), block.instrument.items), dtype=bool)
+                given[:, present] = ~cells.bad[keep]
+                arrays["given"] = given
+            self.parts.setdefault(code, _Parts()).add(**arrays)
 
     # -- long ----------------------------------------------------------------------
 
@@ -267,7 +356,8 @@ class Collector:
         n = len(rows)
         if n == 0:
             return
-        active = np.array([bool(v.strip()) for v in arr[:, layout.value_col]], dtype=bool)
+        # every row counts, an empty value too: it clears a stored answer (an absent row leaves it alone)
+        active = np.ones(n, dtype=bool)
         wids, _ = self._waves(rows, arr, active)
         self._unnamed(rows, arr, active)
         pids = self._participants(rows, arr, active)
@@ -300,7 +390,7 @@ class Collector:
             keep = sel[ok]
             self.parts.setdefault(code, _Parts()).add(
                 rows=rows[keep], participant=pids[keep], wave=wids[keep], completed=completed[keep],
-                item=items[ok], value=cells.values[ok, 0])
+                item=items[ok], value=cells.values[ok, 0], bad=cells.bad[ok, 0])
 
     # -- the end ---------------------------------------------------------------------
 
@@ -313,10 +403,11 @@ class Collector:
             if self.layout.fmt == "long":
                 block = self._long_block(info, parts)
             else:
+                values = parts.get("values", np.float64, info.items)
                 block = Block(info, parts.get("rows", np.int64), parts.get("participant", np.int64),
-                              parts.get("wave", np.int64), parts.get("completed", np.int64),
-                              parts.get("values", np.float64, info.items),
-                              columns=next(b.names for b in self.layout.blocks if b.instrument.code == code))
+                              parts.get("wave", np.int64), parts.get("completed", np.int64), values,
+                              columns=next(b.names for b in self.layout.blocks if b.instrument.code == code),
+                              given=parts.given())
                 self._duplicates(block)
             if len(block):
                 out.append(block)
@@ -372,17 +463,19 @@ class Collector:
                 value=iso(frame["completed"].iat[r])))
         matrix = np.full((n, info.items), np.nan)
         cell_rows = np.zeros((n, info.items), dtype=np.int64)
+        given = np.zeros((n, info.items), dtype=bool)  # an item with no row in the file is not a statement
         item_idx = frame["item"].to_numpy() - 1
         keep = ~dup
         matrix[admin[keep], item_idx[keep]] = values[keep]
         cell_rows[admin[keep], item_idx[keep]] = rows[keep]
+        given[admin[keep], item_idx[keep]] = ~parts.get("bad", bool)[keep]
         pid = np.zeros(n, dtype=np.int64)
         wid = np.zeros(n, dtype=np.int64)
         pid[admin] = frame["p"].to_numpy()
         wid[admin] = frame["w"].to_numpy()
         order = np.argsort(first_row, kind="stable")
         return Block(info, first_row[order], pid[order], wid[order], completed[order], matrix[order],
-                     cell_rows=cell_rows[order])
+                     cell_rows=cell_rows[order], given=given[order])
 
 
 def _item_number(text: str, code: str) -> int:

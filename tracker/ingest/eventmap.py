@@ -1,7 +1,10 @@
 """The REDCap event map: a CSV ``redcap_event_name,wave`` saying which event is which wave.
 
-An event mapped to an empty wave is skipped on purpose (a screening event,
-say). Every problem in the map is reported at once, like an import's.
+REDCap's own event list export (``event_name,arm_num,unique_event_name,
+custom_event_label,event_id``) with a ``wave`` column added is read too:
+``unique_event_name`` is the event. An event mapped to an empty wave (or
+``skip``) is skipped on purpose (a screening event, say). Every problem in
+the map is reported at once, like an import's.
 """
 
 from __future__ import annotations
@@ -23,23 +26,35 @@ def load_event_map(path: str | Path, ctx: StudyContext) -> tuple[dict[str, int |
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise TrackerError(f"{name} cannot be read as CSV: {exc}") from None
-    if not records or [c.strip().lower() for c in records[0]] != ["redcap_event_name", "wave"]:
-        raise TrackerError(f"{name}: an event map has the header 'redcap_event_name,wave' and one row per event")
+    header = [c.strip().lower() for c in records[0]] if records else []
+    if header == ["redcap_event_name", "wave"]:
+        event_col, event_name = 0, "redcap_event_name"
+    elif "unique_event_name" in header and "wave" in header and len(set(header)) == len(header):
+        event_col, event_name = header.index("unique_event_name"), "unique_event_name"  # REDCap's event list
+    else:
+        raise TrackerError(f"{name}: an event map has the header 'redcap_event_name,wave' and one row per event "
+                           "(or is REDCap's event list export, event_name,arm_num,unique_event_name,... with a "
+                           "'wave' column added)")
+    wave_col = header.index("wave")
+    width = len(header)
     mapping: dict[str, int | None] = {}
     first: dict[str, int] = {}
     problems = []
     for row, rec in enumerate(records[1:], start=2):
         if not any(c.strip() for c in rec):
             continue
-        if len(rec) != 2:
-            problems.append(Problem("wrong_field_count", f"has {len(rec)} fields, the header has 2", file=name, row=row))
+        if len(rec) != width:
+            problems.append(Problem("wrong_field_count", f"has {len(rec)} fields, the header has {width}",
+                                    file=name, row=row))
             continue
-        event, wave = rec[0].strip(), rec[1].strip()
+        event, wave = rec[event_col].strip(), rec[wave_col].strip()
+        if wave.lower() == "skip":
+            wave = ""
         if not event:
-            problems.append(Problem("missing_event", "no event name", file=name, row=row, column="redcap_event_name"))
+            problems.append(Problem("missing_event", "no event name", file=name, row=row, column=event_name))
         elif event in first:
             problems.append(Problem("duplicate_event", f"event already mapped in row {first[event]}", file=name,
-                                    row=row, column="redcap_event_name", value=event))
+                                    row=row, column=event_name, value=event))
         elif wave and wave not in ctx.waves:
             problems.append(Problem("unknown_wave", f"unknown wave; waves: {ctx.wave_names()}", file=name,
                                     row=row, column="wave", value=wave))

@@ -5,6 +5,9 @@ columns are ``<code>_<n>`` for the study's instruments; a column the format
 does not know is an error naming it, with a hint when it is a near miss
 (``pss_10_1`` -> ``pss10_1``) or an instrument the study has not added.
 
+With an import map (``--map``), :func:`analyse_mapped` finds the columns by
+the names the map gives instead (:mod:`tracker.ingest.importmap`).
+
 Per format
 ----------
 wide, xlsx
@@ -17,11 +20,13 @@ long
 redcap
     ``record_id`` (the participant code); ``redcap_event_name`` mapped to waves
     by ``--event-map`` (a classic project without events takes ``--wave``);
-    optional ``redcap_repeat_instance``; ``redcap_repeat_instrument``,
-    ``redcap_survey_identifier``, ``redcap_data_access_group``, ``*_complete``
-    and ``*_timestamp`` are REDCap's own and ignored; optional ``completed``.
+    optional ``redcap_repeat_instance``; ``redcap_*``, checkboxes
+    (``field___code``), ``*_complete`` and ``*_timestamp`` are REDCap's own and
+    ignored; optional ``completed``. A decimal comma (``"36,5"``) is read as
+    a decimal point. ``--id-column`` names another code column (``study_id``).
 qualtrics
-    The participant code comes from the column named by ``--id-column``;
+    The participant code comes from the column named by ``--id-column``
+    (which any format accepts);
     Qualtrics' metadata columns (and any ``Q_...`` column) are ignored, the
     direct identifiers among them included: they are never read or stored.
     The completion date is ``RecordedDate`` (else ``EndDate``), date part.
@@ -41,6 +46,7 @@ import numpy as np
 
 from tracker.errors import Problem, TrackerError
 from tracker.ingest.context import InstrumentInfo, StudyContext
+from tracker.ingest.importmap import DEFAULT_ID_COLUMNS, CellRules, ImportMap
 from tracker.scoring import UNKNOWN_ITEM, item_value_message
 
 ITEM_COLUMN = re.compile(r"^([a-z][a-z0-9_]*)_(\d+)$")
@@ -61,6 +67,7 @@ class ItemBlock:
     instrument: InstrumentInfo
     cols: np.ndarray
     names: list[str]
+    rules: CellRules | None = None  # a map's labels, missing and recode; REDCap's decimal comma
 
 
 @dataclass
@@ -81,6 +88,12 @@ class Layout:
     instrument_col: int | None = None
     item_col: int | None = None
     value_col: int | None = None
+    # import maps
+    map_name: str | None = None
+    no_wave_source: bool = False  # rows outside [repeat] have no wave: each is a problem
+    repeat_instrument_col: int | None = None  # redcap_repeat_instrument
+    repeat_instrument: str | None = None  # the map's [repeat] instrument; other repeating rows are skipped
+    repeat_waves: dict[int, int] = field(default_factory=dict)
 
 
 def _norm(name: str) -> str:
@@ -142,10 +155,11 @@ def analyse(
         return [p for _, p in sorted(located, key=lambda cp: cp[0])]
 
     if fmt == "long":
-        layout = _long(norms, shown, ctx, seen, duplicates, bad, name=name, fixed_wave=fixed_wave)
+        layout = _long(norms, shown, ctx, seen, duplicates, bad, name=name, fixed_wave=fixed_wave,
+                       id_column=_norm(id_column) if id_column else "participant")
         return layout, ordered(), warnings
 
-    id_name = {"redcap": "record_id", "qualtrics": _norm(id_column or "")}.get(fmt, "participant")
+    id_name = _norm(id_column) if id_column else {"redcap": "record_id"}.get(fmt, "participant")
     if fmt == "qualtrics" and not id_name:
         raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code (e.g. ExternalReference)")
     if id_name not in seen:
@@ -198,7 +212,7 @@ def analyse(
             continue
         if fmt == "qualtrics" and (n in QUALTRICS_METADATA or n.startswith("q_")):
             continue
-        if fmt == "redcap" and (n in REDCAP_IGNORED or n.endswith("_complete") or n.endswith("_timestamp")):
+        if fmt == "redcap" and _redcap_bookkeeping(n):
             continue
         if n in identifiers:
             bad(i, "direct_identifier", f"column {shown[i]!r} holds a direct identifier; remove it: only pseudonymous codes are stored")
@@ -242,7 +256,8 @@ def analyse(
                 file=name, row=1,
             ))
         names = [shown[cols[k]] if cols[k] >= 0 else f"{code}_{k + 1}" for k in range(info.items)]
-        layout.blocks.append(ItemBlock(info, cols, names))
+        rules = CellRules(code, mapped=False) if fmt == "redcap" else None  # REDCap writes "36,5"
+        layout.blocks.append(ItemBlock(info, cols, names, rules))
     layout.blocks.sort(key=lambda b: b.instrument.code)
     for code in list(layout.completed_by_code):
         if code not in item_cols:
@@ -256,13 +271,14 @@ def analyse(
     return layout, ordered(), warnings
 
 
-def _long(norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave) -> Layout:
-    missing = [c for c in LONG_REQUIRED if c not in seen]
+def _long(norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave, id_column="participant") -> Layout:
+    required = (id_column, *LONG_REQUIRED[1:])
+    missing = [c for c in required if c not in seen]
     if missing:
-        raise TrackerError(f"{name}: a long file needs the columns {', '.join(LONG_REQUIRED)} "
+        raise TrackerError(f"{name}: a long file needs the columns {', '.join(required)} "
                            f"(and wave, unless --wave); missing: {', '.join(missing)}")
     layout = Layout(
-        fmt="long", header=shown, id_col=seen["participant"], id_name=shown[seen["participant"]],
+        fmt="long", header=shown, id_col=seen[id_column], id_name=shown[seen[id_column]],
         instrument_col=seen["instrument"], item_col=seen["item"], value_col=seen["value"],
     )
     if "wave" in seen:
@@ -287,3 +303,178 @@ def _long(norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave) -> Layo
         else:
             bad(i, "unknown_column", f"unknown column {shown[i]!r}{_hint(n, expected) or '; expected ' + ', '.join(expected)}")
     return layout
+
+
+def _redcap_bookkeeping(norm: str) -> bool:
+    """REDCap's own columns: checkboxes (``field___code``), ``*_complete``, ``redcap_*``, ``*_timestamp``."""
+    return ("___" in norm or norm.endswith("_complete") or norm.startswith("redcap_")
+            or norm.endswith("_timestamp") or norm in REDCAP_IGNORED)
+
+
+def analyse_mapped(
+    header: list[str],
+    ctx: StudyContext,
+    imap: ImportMap,
+    *,
+    fmt: str,
+    name: str,
+    fixed_wave: bool,
+    events: dict[str, int | None] | None,
+    id_column: str | None,
+) -> tuple[Layout, list[Problem], list[Problem]]:
+    """The layout of ``header`` under the import map ``imap`` (wide family: wide, xlsx, redcap, qualtrics).
+
+    Columns are found by the names the map gives (case-insensitive, blanks
+    trimmed). ``id_column`` (the command line's) wins over the map's. Every
+    problem names the map key to change.
+    """
+    norms = [_norm(h) for h in header]
+    shown = [h.strip() for h in header]
+    located: list[tuple[int, Problem]] = []
+    warnings: list[Problem] = []
+    key_of = f"in {imap.name}"
+
+    def bad(col: int, rule: str, message: str, column: str | None = None) -> None:
+        located.append((col, Problem(rule, message, file=name, row=1,
+                                     column=column or (shown[col] if col >= 0 else None) or f"#{col + 1}")))
+
+    seen: dict[str, int] = {}
+    duplicates: set[int] = set()
+    for i, n in enumerate(norms):
+        if not n:
+            continue
+        if n in seen:
+            bad(i, "duplicate_column", f"column {shown[i]!r} appears twice (first as column {seen[n] + 1})")
+            duplicates.add(i)
+        else:
+            seen[n] = i
+    never = {_norm(c) for c in imap.identifiers}
+
+    wanted = id_column or imap.id_column
+    if wanted:
+        id_norm = _norm(wanted)
+        if id_norm not in seen:
+            hint = _hint(id_norm, [n for n in norms if n and n not in never])
+            source = "--id-column" if id_column else f"id_column {key_of}"
+            raise TrackerError(f"{name}: there is no column {wanted!r} for the participant code ({source}){hint}")
+    else:
+        id_norm = next((c for c in DEFAULT_ID_COLUMNS if c in seen), "")
+        if not id_norm:
+            raise TrackerError(f"{name}: which column holds the participant code? none of "
+                               f"{', '.join(DEFAULT_ID_COLUMNS)} is in the file; set id_column {key_of}")
+    if id_norm in never:
+        raise TrackerError(f"{name}: the participant code column {wanted!r} is listed under identifiers {key_of}; "
+                           "a column that is never read cannot hold the code")
+    layout = Layout(fmt=fmt, header=shown, id_col=seen[id_norm], id_name=shown[seen[id_norm]], map_name=imap.name)
+    used = {layout.id_col}
+
+    if fmt == "redcap" and "redcap_event_name" in seen:
+        layout.event_col = seen["redcap_event_name"]
+        used.add(layout.event_col)
+        if events is None:
+            raise TrackerError(f"{name} has REDCap events (redcap_event_name): map each to a wave under [events] "
+                               f"{key_of} (event = \"wave\" or \"skip\"), or give --event-map FILE")
+        if fixed_wave:
+            raise TrackerError(f"{name} has REDCap events: they are mapped to waves by [events] or --event-map; "
+                               "drop wave (--wave or the map's wave)")
+    elif events is not None:
+        if fmt != "redcap":
+            raise TrackerError(f"[events] and --event-map apply to REDCap exports; set format = \"redcap\" "
+                               f"{key_of} (or --format redcap) for {name}")
+        raise TrackerError(f"{name} has no redcap_event_name column, so [events] or --event-map cannot apply; "
+                           "remove them, or use wave = \"NAME\"")
+    elif "wave" in seen and "wave" not in never and not fixed_wave:
+        layout.wave_col = seen["wave"]
+        used.add(layout.wave_col)
+    elif not fixed_wave:
+        if imap.repeat_instrument is None:
+            raise TrackerError(f"{name}: which wave? set wave = \"NAME\" {key_of}, give --wave NAME, or add a "
+                               f"'wave' column (waves: {ctx.wave_names()})")
+        layout.no_wave_source = True
+    if fmt == "redcap":
+        for col, attr in (("redcap_repeat_instance", "repeat_col"), ("redcap_repeat_instrument", "repeat_instrument_col")):
+            if col in seen:
+                setattr(layout, attr, seen[col])
+                used.add(seen[col])
+    if imap.repeat_instrument is not None:
+        if layout.repeat_instrument_col is None or layout.repeat_col is None:
+            raise TrackerError(f"{name}: [repeat] {key_of} needs the columns redcap_repeat_instrument and "
+                               "redcap_repeat_instance, which the file lacks")
+        layout.repeat_instrument = imap.repeat_instrument
+        layout.repeat_waves = dict(imap.repeat_waves)
+
+    named = {_norm(c) for e in imap.items for c in [*e.columns, e.completed or ""] if c} | {
+        _norm(c) for c in (imap.completed, imap.id_column) if c}
+
+    def column(label: str, key: str) -> int | None:
+        n = _norm(label)
+        if n in never:
+            bad(-1, "import_map", f"{key} {key_of} names {label!r}, which is listed under identifiers", column=label)
+            return None
+        if n not in seen:
+            close = difflib.get_close_matches(n, [m for m in seen if m not in never and m not in named],
+                                              n=1, cutoff=0.8)
+            hint = f"; did you mean {shown[seen[close[0]]]!r}?" if close else ""
+            bad(-1, "import_map", f"{key} {key_of} names the column {label!r}, which {name} does not have{hint}",
+                column=label)
+            return None
+        return seen[n]
+
+    if imap.completed:
+        layout.completed_col = column(imap.completed, "completed")
+    elif fmt == "qualtrics":
+        layout.completed_col = next((seen[c] for c in ("enddate", "recordeddate") if c in seen), None)
+    elif "completed" in seen:
+        layout.completed_col = seen["completed"]
+    if layout.completed_col is not None:
+        used.add(layout.completed_col)
+    if fmt == "qualtrics" and "status" in seen:
+        layout.status_col = seen["status"]
+        used.add(layout.status_col)
+
+    for entry in imap.items:
+        info = entry.instrument
+        key = f"[[items]] {'pattern' if entry.from_pattern else 'columns'} for {info.code}"
+        cols = np.full(info.items, -1, dtype=np.int64)
+        for k, label in enumerate(entry.columns):
+            if label:
+                at = column(label, key)
+                if at is not None:
+                    cols[k] = at
+                    used.add(at)
+        if entry.completed:
+            at = column(entry.completed, f"[[items]] completed for {info.code}")
+            if at is not None:
+                layout.completed_by_code[info.code] = at
+                used.add(at)
+        if (cols >= 0).any():
+            names = [shown[c] if c >= 0 else f"{info.code}_{k + 1}" for k, c in enumerate(cols.tolist())]
+            layout.blocks.append(ItemBlock(info, cols, names, entry.rules))
+
+    identifiers = _identifier_columns()
+    skipped: list[str] = []
+    for i, n in enumerate(norms):
+        if i in used or i in duplicates or n in never:
+            continue  # an identifier is never read: not even its name is echoed
+        if not n:
+            layout.unnamed.append(i)
+        elif fmt == "redcap" and _redcap_bookkeeping(n):
+            continue
+        elif fmt == "qualtrics" and (n in QUALTRICS_METADATA or n.startswith("q_")):
+            continue
+        elif n in identifiers:
+            bad(i, "direct_identifier", f"column {shown[i]!r} holds a direct identifier; list it under "
+                f"identifiers {key_of} so that it is never read")
+        elif imap.other_columns == "ignore":
+            skipped.append(shown[i])
+        else:
+            bad(i, "unknown_column", f"column {shown[i]!r} is not in the map {imap.name}: add it to an [[items]] "
+                "table, list it under identifiers, or set other_columns = \"ignore\"")
+    if skipped:
+        listed = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10:,} more" if len(skipped) > 10 else "")
+        warnings.append(Problem("other_columns", f"{len(skipped):,} column{'s' if len(skipped) != 1 else ''} not in "
+                                f"the map skipped (other_columns = \"ignore\"): {listed}", file=name, row=1))
+    if not layout.blocks and not located:
+        raise TrackerError(f"{name}: none of the [[items]] columns {key_of} is in the file")
+    layout.blocks.sort(key=lambda b: b.instrument.code)
+    return layout, [p for _, p in sorted(located, key=lambda cp: cp[0])], warnings

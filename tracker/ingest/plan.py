@@ -9,6 +9,11 @@ An administration in the file is compared with the stored one for the same
 * any item value or the completion date differs -> **changed**: refused
   unless ``update``; with ``update`` the differing values are overwritten.
 
+Only the items the file states are compared (``Block.given``): an item with
+no row in a long file, or no column in a wide one, or a cell that broke a
+rule, never changes a stored value. A new administration without a single
+answered item (a long file's rows that only clear) is dropped.
+
 Stored administrations that the file does not mention are left alone: an
 import adds and corrects, it never deletes. Items outside the current
 definition's ``1..K`` (from an older version) are never touched.
@@ -90,7 +95,18 @@ class BlockPlan:
 
 
 def plan_blocks(session: Session, blocks: list[Block]) -> list[BlockPlan]:
-    return [_plan(session, b) for b in blocks]
+    plans = [_plan(session, b) for b in blocks]
+    out = []
+    for plan in plans:
+        # a new administration without one answered item (a long file's rows that only clear) is not one
+        empty_new = plan.new & np.isnan(plan.block.values).all(axis=1)
+        if empty_new.any():
+            block = plan.block.take(~empty_new)
+            if not len(block):
+                continue
+            plan = _plan(session, block)
+        out.append(plan)
+    return out
 
 
 def _plan(session: Session, block: Block) -> BlockPlan:
@@ -121,6 +137,8 @@ def _plan(session: Session, block: Block) -> BlockPlan:
         stored_present[found[inside], items[inside] - 1] = True
     incoming = block.values[matched]
     cell_changed = ~((incoming == stored_values) | (np.isnan(incoming) & np.isnan(stored_values)))
+    if block.given is not None:  # an item the file does not state is never changed
+        cell_changed &= block.given[matched]
     completed_changed = (existing >= 0) & (block.completed > 0) & (block.completed != stored_completed)
     return BlockPlan(block, existing, stored_completed, completed_changed, slot, stored_values, stored_present,
                      cell_changed)

@@ -36,6 +36,7 @@ new values of the items that changed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from tracker.db.models import Administration, AuditEvent, ItemResponse
-from tracker.errors import Conflict
+from tracker.errors import Conflict, TrackerError
 from tracker.ingest.cells import fmt_value, iso
 from tracker.ingest.context import StudyContext
 from tracker.ingest.plan import BlockPlan
@@ -62,6 +63,9 @@ CONFLICT = (
     "compared, identical ones skipped and differences listed"
 )
 BUSY = "the database is busy with another writer ({detail}); nothing was written, try again"
+_WRITE_FAILURE = re.compile(r"full|disk|i/o|readonly|read-only|unable to open|out of memory|no space", re.I)
+WRITE_FAILED = ("the database could not be written ({detail}); nothing was written. Free disk space "
+                "(or fix what the message says) and import again")
 
 
 @dataclass
@@ -74,13 +78,15 @@ class Written:
 
 @contextmanager
 def translate_errors() -> Iterator[None]:
-    """Turn a lost race with another writer into :class:`Conflict`, whatever layer raised it."""
+    """Turn a lost race with another writer into :class:`Conflict`, and a write the database
+    cannot do (a full disk, an I/O error) into :class:`TrackerError`, whatever layer raised it."""
     import sqlite3
 
     from sqlalchemy import exc as sa_exc
 
     pg_integrity: tuple = ()
     pg_busy: tuple = ()
+    pg_failed: tuple = ()
     if "psycopg" in sys.modules:  # only a PostgreSQL session can raise its errors; importing it costs 0.3 s
         import psycopg
         from psycopg import errors as pg_errors
@@ -88,6 +94,8 @@ def translate_errors() -> Iterator[None]:
         pg_integrity = (psycopg.IntegrityError,)
         pg_busy = (pg_errors.DeadlockDetected, pg_errors.LockNotAvailable,
                    pg_errors.SerializationFailure, pg_errors.QueryCanceled)
+        # a full disk (DiskFull, class 53), out of memory, an I/O error, the server gone
+        pg_failed = (psycopg.OperationalError,)
 
     def detail(exc: BaseException) -> str:
         orig = getattr(exc, "orig", None) or exc
@@ -106,7 +114,11 @@ def translate_errors() -> Iterator[None]:
             getattr(exc, "orig", None), pg_busy
         ):
             raise Conflict(BUSY.format(detail=text)) from None
-        raise
+        if isinstance(getattr(exc, "orig", exc), pg_failed) or _WRITE_FAILURE.search(text):
+            raise TrackerError(WRITE_FAILED.format(detail=text)) from None
+        raise  # "no such table" and the like are bugs, not the user's to fix
+    except pg_failed as exc:  # raised by the driver itself (COPY)
+        raise TrackerError(WRITE_FAILED.format(detail=detail(exc))) from None
 
 
 def write_plan(
