@@ -134,6 +134,39 @@ class Study:
                                     dry_run=dry_run, update=update, event_map=event_map,
                                     id_column=id_column, **options)
 
+    def export_scores(self, out: str | Path | list, *, wave: str | None = None, layout: str = "wide",
+                      deidentify: bool = False, key_out: str | Path | None = None,
+                      codebook: str | Path | None = None):
+        """Write the scores as ``tracker export scores`` does (.csv .xlsx .sav .dta .rds .parquet by suffix).
+
+        ``out`` may be a list of files: they hold the same rows (and, de-identified,
+        the same new codes). Returns the :class:`~tracker.datasets.export.ExportResult`.
+        """
+        from tracker.datasets.export import export_scores
+
+        with self.session() as session:
+            return export_scores(session, self.name, out, wave=wave, layout=layout, deidentify=deidentify,
+                                 key_out=key_out, codebook=codebook)
+
+    def export_items(self, out: str | Path | list, *, wave: str | None = None, layout: str = "wide",
+                     deidentify: bool = False, key_out: str | Path | None = None,
+                     codebook: str | Path | None = None):
+        """Write the item responses as ``tracker export items`` does (the wide layout re-imports)."""
+        from tracker.datasets.export import export_items
+
+        with self.session() as session:
+            return export_items(session, self.name, out, wave=wave, layout=layout, deidentify=deidentify,
+                                key_out=key_out, codebook=codebook)
+
+    def export_codebook(self, out: str | Path, *, of: str = "scores", wave: str | None = None,
+                        layout: str = "wide", deidentify: bool = False):
+        """Write the codebook (.csv or .html) of a scores or items export, as ``tracker export codebook``."""
+        from tracker.datasets.export import export_codebook
+
+        with self.session() as session:
+            return export_codebook(session, self.name, out, of=of, wave=wave, layout=layout,
+                                   deidentify=deidentify)
+
     def report(self, out: str | Path = "report.html", **options: Any) -> Path:
         """Write the HTML evaluation report to ``out``, as ``tracker report`` does; returns its path."""
         from tracker.reports import write_report

@@ -159,3 +159,36 @@ def test_loaders_take_a_study_name(built):
         assert load_study_data(s, "Factory study").study == "Factory study"
         with pytest.raises(NotFound, match="no study named 'Other'"):
             load_scores(s, "Other")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".sav", ".parquet"])
+def test_exports_through_the_api_equal_the_cli_files(built, tmp_path, suffix):
+    runner, _ = built
+    study = tracker.open(runner.url)
+    for kind in ("scores", "items"):
+        via_cli, via_api = tmp_path / f"cli-{kind}{suffix}", tmp_path / f"api-{kind}{suffix}"
+        runner("export", kind, "--layout", "long", "--out", str(via_cli))
+        result = getattr(study, f"export_{kind}")(via_api, layout="long")
+        assert result.rows > 0
+        if suffix == ".csv":
+            assert via_api.read_bytes() == via_cli.read_bytes()
+        else:
+            read = pd.read_parquet if suffix == ".parquet" else pd.read_spss
+            pd.testing.assert_frame_equal(read(via_api), read(via_cli))
+    book_cli, book_api = tmp_path / "cli-book.csv", tmp_path / "api-book.csv"
+    runner("export", "codebook", "--of", "items", "--out", str(book_cli))
+    study.export_codebook(book_api, of="items")
+    assert book_api.read_bytes() == book_cli.read_bytes()
+
+
+def test_a_deidentified_export_through_the_api_writes_its_key_only_when_asked(built, tmp_path):
+    runner, written = built
+    study = tracker.open(runner.url)
+    out, key = tmp_path / "shared.csv", tmp_path / "key.csv"
+    study.export_scores(out, deidentify=True)
+    assert not key.exists()
+    shared = pd.read_csv(out)
+    assert not set(shared["participant"]) & {c for (c, _, _) in written}
+    study.export_scores(tmp_path / "again.csv", deidentify=True, key_out=key)
+    mapping = pd.read_csv(key)
+    assert sorted(mapping["participant"]) == sorted({c for (c, _, _) in written})
