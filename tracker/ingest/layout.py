@@ -220,7 +220,7 @@ def analyse(
         if n.endswith("_completed") and n[: -len("_completed")] in ctx.instruments and fmt in ("wide", "xlsx"):
             layout.completed_by_code[n[: -len("_completed")]] = i
             continue
-        match = ITEM_COLUMN.match(n)
+        match = ITEM_COLUMN.fullmatch(n)
         if match and match.group(1) in ctx.instruments:
             info = ctx.instruments[match.group(1)]
             number = int(match.group(2))

@@ -13,7 +13,7 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def parse_date(text: str, *, what: str = "date") -> dt.date:
     """Parse ``YYYY-MM-DD``; raise :class:`TrackerError` saying why otherwise."""
     value = str(text).strip()
-    if not _ISO.match(value):
+    if not _ISO.fullmatch(value):
         raise TrackerError(f"{what} {value!r} is not a date in the form YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value)

@@ -84,7 +84,7 @@ def check_code(code: str) -> str | None:
         return "looks like an e-mail address; store pseudonymous codes only"
     if len(code) > NAME_MAX:
         return f"is {len(code)} characters long; codes may have at most {NAME_MAX}"
-    if not CODE_PATTERN.match(code):
+    if not CODE_PATTERN.fullmatch(code):
         return "must be 1-100 letters, digits, '.', '_' or '-' (no spaces), starting with a letter or digit"
     return None
 
