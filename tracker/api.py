@@ -116,21 +116,23 @@ class Study:
 
     # -- writing ------------------------------------------------------------------
 
-    def import_responses(self, path: str | Path, *, wave: str | None = None, format: str | None = None,
-                         dry_run: bool = False, update: bool = False, event_map: str | Path | None = None,
-                         id_column: str | None = None, **options: Any) -> ImportResult:
+    def import_responses(self, path: str | Path, *, map: str | Path | None = None,  # noqa: A002 - the SPEC's name
+                         wave: str | None = None, format: str | None = None, dry_run: bool = False,
+                         update: bool = False, event_map: str | Path | None = None, id_column: str | None = None,
+                         **options: Any) -> ImportResult:
         """Import one file of responses, as ``tracker import responses`` does (all or nothing).
 
         Raises :class:`tracker.errors.ValidationError` listing every problem
         when the file is refused; nothing is written then. Returns the
         :class:`~tracker.ingest.api.ImportResult` (counts of new, changed and
-        unchanged administrations, warnings). Further keyword options (such as
-        ``map=``) are passed to :func:`tracker.ingest.import_responses`.
+        unchanged administrations, warnings). ``map``: an import map (TOML), as
+        ``--map``. Further keyword options are passed to
+        :func:`tracker.ingest.import_responses`.
         """
         from tracker.ingest import import_responses
 
         with self.session() as session:
-            return import_responses(session, self._study(session), path, wave=wave, fmt=format,
+            return import_responses(session, self._study(session), path, map=map, wave=wave, fmt=format,
                                     dry_run=dry_run, update=update, event_map=event_map,
                                     id_column=id_column, **options)
 
