@@ -18,7 +18,7 @@ def test_import_dry_run_then_import_then_again(cli, tmp_path):
     assert out.splitlines()[:5] == [
         "Dry run: baseline.csv (wide, 3 rows) is valid. Would write 5 new administrations (22 item values). Nothing was written.",
         "wave      instrument  new  changed  unchanged",
-        "--------  ----------  ---  -------  ---------",
+        "─" * 45,
         "baseline  pss4          3        0          0",
         "baseline  who5          2        0          0",
     ]
@@ -85,13 +85,17 @@ def test_status(cli, tmp_path):
 def test_due(cli, tmp_path):
     write(tmp_path, "b.csv", WIDE)
     cli("import", "responses", "b.csv", "--wave", "baseline")
-    lines = cli("due", "--as-of", "2027-04-20").output.splitlines()
+    lines = cli("due", "--as-of", "2027-04-20", env={"COLUMNS": "120"}).output.splitlines()
     assert [line.split() for line in lines[2:]] == [
         ["baseline", "A", "intervention", "2027-02-22", "2027-03-08", "overdue", "3", "P001", "P002", "P003"],
         ["baseline", "B", "control", "2027-02-22", "2027-03-08", "overdue", "2", "P004", "P005"],
         ["post", "A", "intervention", "2027-04-12", "2027-05-10", "due", "3", "P001", "P002", "P003"],
         ["post", "B", "control", "2027-04-12", "2027-05-10", "due", "2", "P004", "P005"],
     ]
+    # at 80 columns the table is split into blocks that repeat the wave and cohort
+    narrow = cli("due", "--as-of", "2027-04-20", env={"COLUMNS": "80"}).output
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert all(block.splitlines()[0].split()[:2] == ["wave", "cohort"] for block in narrow.strip().split("\n\n"))
     rows = json.loads(cli("due", "--wave", "post", "--as-of", "2027-03-01", "--format", "json").output)
     assert rows[0] == {"cohort": "A", "arm": "intervention", "wave": "post", "opens": "2027-04-12",
                        "closes": "2027-05-10", "state": "upcoming", "participant": "P001",

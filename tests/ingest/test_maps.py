@@ -270,7 +270,7 @@ def test_the_map_is_shown_in_the_report_provenance(url):
     batch = data.batches.iloc[0]
     assert (batch["map_name"], batch["map_text"]) == ("redcap.map.toml", MAP.read_text(encoding="utf-8"))
     ctx = {"provenance": {"batches": [dict(batch.items(), imported_at="2027-03-01 10:00:00")], "instruments": [],
-                          "db_revision": "0004", "database": "SQLite", "generated_at": "now"}}
+                          "db_revision": "0004", "database": "SQLite", "generated_at": "now", "corrections": []}}
     html = environment().get_template("partials/provenance.html.j2").render(ctx=ctx)
     assert f"Read with the import map redcap.map.toml (SHA-256 <code class=\"hash\">{batch['map_sha256']}</code>)" in html
     assert "format = &#34;redcap&#34;" in html  # the content, escaped
