@@ -25,13 +25,16 @@ def chromium():
     return path
 
 
-def test_demo_report_in_chromium(demo, chromium, tmp_path):
+def test_demo_report_in_chromium(demo, demo_context, chromium, tmp_path):
     url = demo["report_path"].as_uri()
     page = visit(url, chromium=chromium, width=1280, height=900)
     assert page.console_errors == []
     assert page.requests == [url]  # the file itself, nothing else
     assert page.title == "Evaluation report: Demo: mindfulness course vs waitlist control"
-    assert page.metrics["svgs"] == 6  # the flow diagram and five charts
+    # the flow diagram and five charts, and a path diagram per mediation model (2 X × 3 Y)
+    models = demo_context["mediation"]["models"]
+    assert len(models) == 6
+    assert page.metrics["svgs"] == 6 + len(models)
     assert page.metrics["width"] <= 1280  # nothing wider than the window: no table sticks out
     assert page.screenshot.startswith(b"\x89PNG\r\n\x1a\n") and len(page.screenshot) > 20_000
     (tmp_path / "first-screen.png").write_bytes(page.screenshot)
