@@ -59,7 +59,7 @@ def study_option(f):
         "study_name",
         metavar="NAME",
         envvar="TRACKER_STUDY",
-        help="Study name; may be omitted when the database holds one study.",
+        help="Study name [env TRACKER_STUDY]; may be omitted when the database holds one study.",
     )(f)
 
 
