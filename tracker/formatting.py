@@ -14,6 +14,20 @@ from typing import Any
 DASH = "—"
 MINUS = "−"
 
+#: Text a spreadsheet runs as a formula when a cell starts with one of these (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """``'`` + text for text a spreadsheet would run as a formula; numbers and anything else unchanged.
+
+    Every text format a spreadsheet opens (CSV on stdout and in files, xlsx, the codebook and
+    key files) goes through this; the importer removes the ``'`` again from codes and names.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
 
 def missing(value: Any) -> bool:
     """None or NaN."""

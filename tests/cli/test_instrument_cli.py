@@ -31,8 +31,12 @@ def test_add_builtin_and_own(study, tmp_path):
     (tmp_path / "confidence.toml").write_text(OWN)
     out = study("instrument", "add", "pss10", "scs_sf", "confidence.toml").output
     assert "pss10 (version 1, sha256 " in out and out.count(": added") == 3
-    listing = study("instrument", "list").output
+    listing = study("instrument", "list", env={"COLUMNS": "200"}).output
     assert [line.split()[0] for line in listing.splitlines()[2:]] == ["confidence", "pss10", "scs_sf"]
+    narrow = study("instrument", "list").output  # 80 columns: blocks, each led by the code
+    for block in narrow.strip().split("\n\n"):
+        assert [line.split()[0] for line in block.splitlines()[2:] if not line.startswith(" ")] == [
+            "confidence", "pss10", "scs_sf"]
     shown = study("instrument", "show", "scs_sf").output
     assert "scs_sf.self_kindness" in shown
     # adding the same definition again is a no-op

@@ -65,7 +65,9 @@ def test_import_checks_each_cell_against_its_items_range(study, tmp_path):
     study("import", "responses", str(good), "--wave", "baseline")
     study("export", "scores", "--layout", "long", "--out", str(tmp_path / "s.csv"))
     lines = (tmp_path / "s.csv").read_text().splitlines()
-    assert lines[1] == "P001,A,intervention,baseline,audit,30.0,10,False"  # 8 x 3 + 2 + 4
+    # the SPEC's columns first (the analyst columns that follow are tested with the exports)
+    assert lines[0].startswith("participant,cohort,arm,wave,measure,score,items_answered,prorated,")
+    assert lines[1].split(",")[:8] == "P001,A,intervention,baseline,audit,30.0,10,False".split(",")  # 8x3 + 2 + 4
 
 
 def test_long_import_uses_the_item_of_each_row(study, tmp_path):

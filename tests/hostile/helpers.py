@@ -47,7 +47,8 @@ def minimal_argv(path: str, tmp_path: Path) -> list[str]:
     if not data.exists():
         data.write_text("participant,wave\nR001,baseline\n", encoding="utf-8")
     for param in cmd.params:
-        if not param.required and not (param.name == "out" and isinstance(param.type, click.Path)):
+        is_out = param.name is not None and param.name.startswith("out")
+        if not param.required and not (is_out and isinstance(param.type, click.Path)):
             continue
         if isinstance(param.type, click.Choice):
             value = str(param.type.choices[0])
@@ -56,7 +57,7 @@ def minimal_argv(path: str, tmp_path: Path) -> list[str]:
         elif param.type is click.INT or isinstance(param.type, click.types.IntParamType):
             value = "1"
         elif isinstance(param.type, click.Path):
-            if param.name == "out":
+            if is_out:
                 value = str(tmp_path / ("out-dir" if not param.type.file_okay else "out.csv"))
             else:
                 value = str(data)

@@ -13,7 +13,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.hostile.helpers import assert_no_traceback, command_ids, minimal_argv, run
+from tests.hostile.helpers import (
+    assert_no_traceback,
+    command,
+    command_ids,
+    minimal_argv,
+    run,
+    uses_database,
+)
 
 PASSWORD = "H1-s3cr3t-Pw"
 
@@ -73,7 +80,8 @@ def test_every_command_on_an_unusable_url_with_a_password(url, tmp_path, command
         argv = ["--db", url, *minimal_argv(path, tmp_path)]
         result = run(argv, cwd=tmp_path)
         assert_no_password(result, argv)
-        assert result.exit_code == 1, (argv, result.output)
+        if uses_database(command(path)):  # map draft and instrument from-redcap read files only
+            assert result.exit_code == 1, (argv, result.output)
 
 
 def test_the_password_from_the_environment_is_not_printed(tmp_path, monkeypatch, commands):

@@ -7,6 +7,7 @@ work, and formats the result. Problems a user can fix (``TrackerError``) end as
 
 from __future__ import annotations
 
+import functools
 import os
 
 import click
@@ -54,6 +55,25 @@ def cli() -> None:
     """
 
 
+def _format_commands(group: click.Group, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    """A group's command list with each summary whole, wrapped to the width (Click cuts it with "...")."""
+    rows = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is not None and not command.hidden:
+            rows.append((name, command.get_short_help_str(limit=1_000)))
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _whole_summaries(group: click.Group) -> None:
+    group.format_commands = functools.partial(_format_commands, group)
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _whole_summaries(command)
+
+
 def _register() -> None:
     from tracker.cli import (
         analyze_cmds,
@@ -71,6 +91,7 @@ def _register() -> None:
                    report_cmds, audit_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
+    _whole_summaries(cli)
 
 
 _register()

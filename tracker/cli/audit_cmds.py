@@ -15,14 +15,19 @@ def _since(_ctx, param, value):
     return parse_date(value, what=f"--{param.name}")
 
 
+ACTIONS = ["create", "update", "delete", "withdraw", "reinstate", "import", "export"]
+ENTITIES = ["study", "cohort", "wave", "participant", "instrument", "model_role", "import_batch",
+            "administration", "export"]
+
+
 @click.command("audit")
 @db_option
 @study_option
 @click.option("--since", callback=_since, metavar="DATE", help="Only events on or after this day (UTC), YYYY-MM-DD.")
-@click.option("--action", type=click.Choice(["create", "update", "delete", "withdraw", "reinstate", "import"]),
-              help="Only this action.")
-@click.option("--entity", type=click.Choice(["study", "cohort", "wave", "participant", "instrument", "model_role",
-                                             "import_batch", "administration"]), help="Only this kind of thing.")
+@click.option("--action", type=click.Choice(ACTIONS), metavar="ACTION",
+              help=f"Only this action: {', '.join(ACTIONS)}.")
+@click.option("--entity", type=click.Choice(ENTITIES), metavar="KIND",
+              help=f"Only this kind of thing: {', '.join(ENTITIES)}.")
 @format_option
 def audit(study_name, since, action, entity, fmt) -> None:
     """Show every change made to the study: when, by whom, before and after.

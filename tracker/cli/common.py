@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from tracker.formatting import FORMULA_PREFIXES, neutralise  # noqa: F401  (one rule for every text output)
+
 DB_KEY = "tracker.db_url"
 
 
@@ -57,7 +59,7 @@ def study_option(f):
         "study_name",
         metavar="NAME",
         envvar="TRACKER_STUDY",
-        help="Study name; may be omitted when the database holds one study.",
+        help="Study name [env TRACKER_STUDY]; may be omitted when the database holds one study.",
     )(f)
 
 
@@ -106,19 +108,6 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
 def echo(text: str = "", *, err: bool = False) -> None:
     """``click.echo`` of a line that may carry user-given names: control characters escaped."""
     click.echo(visible(str(text), keep_newlines=True), err=err)
-
-
-# Text cells a spreadsheet would run as a formula get a leading ' in CSV printed to
-# stdout, as in exported files (tracker.datasets.export.FORMULA_PREFIXES: kept in
-# step by tests/hostile/test_output.py; not imported, as that module loads pandas).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """``'`` + text for text a spreadsheet would run as a formula; numbers and anything else unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def render_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:

@@ -78,9 +78,12 @@ def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, map_file,
 
     \b
     Example: tracker import responses baseline.csv --wave baseline
-             tracker import responses export.csv --format redcap --event-map events.csv
-             tracker import responses survey.csv --format qualtrics --wave post --id-column ExternalReference
-             tracker import responses redcap_export.csv --map redcap.map.toml --dry-run
+             tracker import responses export.csv --format redcap
+               --event-map events.csv
+             tracker import responses survey.csv --format qualtrics --wave post
+               --id-column ExternalReference
+             tracker import responses redcap_export.csv --map redcap.map.toml
+               --dry-run
     """
     from tracker.errors import ValidationError
     from tracker.ingest import import_responses
@@ -248,7 +251,8 @@ def export_scores_cmd(study_name, wave, layout, out, deidentify, key_out, codebo
 
     \b
     Example: tracker export scores --wave baseline --out baseline_scores.xlsx
-             tracker export scores --out scores.sav --out scores.dta --codebook codebook.html
+             tracker export scores --out scores.sav --out scores.dta
+               --codebook codebook.html
              tracker export scores --deidentify --out shared.csv --key-out key.csv
     """
     _run_export("export_scores", study_name, out=list(out), wave=wave, layout=layout, deidentify=deidentify,

@@ -33,8 +33,10 @@ def mediation(study_name, x, mediators, y, wave, pre, post, boot, seed, fmt) -> 
     Without --x/--m/--y the model roles are used.
 
     \b
-    Example: tracker analyze mediation --x cams_r --m cd_risc10,pss10 --y flourishing
-             tracker analyze mediation --x arm --m pss10 --y who5 --from baseline --to post
+    Example: tracker analyze mediation --x cams_r --m cd_risc10,pss10
+               --y flourishing
+             tracker analyze mediation --x arm --m pss10 --y who5
+               --from baseline --to post
     """
     _run("mediation", x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post, boot=boot, seed=seed,
          fmt=fmt)

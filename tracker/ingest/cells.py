@@ -20,7 +20,6 @@ from tracker.instruments import InstrumentDef
 from tracker.scoring import NOT_A_NUMBER, check_item_values, coerce_item_values, item_value_message
 from tracker.scoring.values import rules_for_numbers
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _DATE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$"
 )

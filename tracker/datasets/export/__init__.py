@@ -27,6 +27,7 @@ from pathlib import Path
 from tracker.datasets.export.deidentify import Deidentifier, age_band
 from tracker.datasets.export.formats import FORMATS, format_of, require_library
 from tracker.datasets.export.tables import (
+    FORMULA_PREFIXES,
     ITEMS_LONG_COLUMNS,
     LAYOUTS,
     SCORES_LONG_COLUMNS,
@@ -39,7 +40,7 @@ from tracker.datasets.export.tables import (
 from tracker.errors import TrackerError
 
 __all__ = [
-    "FORMATS", "ITEMS_LONG_COLUMNS", "LAYOUTS", "SCORES_LONG_COLUMNS", "Deidentifier", "ExportResult",
+    "FORMATS", "FORMULA_PREFIXES", "ITEMS_LONG_COLUMNS", "LAYOUTS", "SCORES_LONG_COLUMNS", "Deidentifier", "ExportResult",
     "ExportTable", "Variable", "age_band", "export_codebook", "export_items", "export_scores", "export_table",
     "format_of", "items_table", "neutralise", "scores_table",
 ]

@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 from tracker.errors import TrackerError
+from tracker.formatting import FORMULA_PREFIXES, neutralise  # noqa: F401  (one rule for every text output)
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 LAYOUTS = ("long", "wide")
 SCORES_LONG_COLUMNS = ["participant", "cohort", "arm", "wave", "measure", "score", "items_answered", "prorated"]
 ITEMS_LONG_COLUMNS = ["participant", "cohort", "arm", "wave", "instrument", "item", "value"]
@@ -85,13 +85,6 @@ class ExportTable:
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
-
-
-def neutralise(value: object) -> object:
-    """``'`` + text for text a spreadsheet would run as a formula; anything else unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def check_layout(layout: str) -> None:
