@@ -226,3 +226,12 @@ def test_a_choice_text_export_through_the_maps_labels(url, tmp_path):
     assert got[("P001", "baseline", "pss4")]["values"] == {1: 0, 2: 1, 3: 2, 4: 4}  # case and spaces ignored
     pss_only = expected(path, "2016", labels=LABELS, items=(("pss4", PSS),))
     assert {k: v for k, v in got.items() if k[2] == "pss4"} == pss_only
+
+
+def test_a_pattern_with_a_space_in_the_item_names(url, tmp_path):
+    path = write(tmp_path, "current.csv", export("current"))
+    imap = write(tmp_path, "slider.map.toml", 'format = "qualtrics"\nwave = "baseline"\nother_columns = "ignore"\n'
+                 '[[items]]\ninstrument = "sleep"\npattern = "Q11 Slider_{n}"\nmissing = ["-99"]\n')
+    result = run_import(url, path, map=imap)  # ExternalReference: the default code column
+    assert stored(url) == expected(path, "current", items=(("sleep", SLEEP),))
+    assert [w.rule for w in result.warnings] == ["other_columns", "responses_skipped"]

@@ -162,7 +162,9 @@ def import_responses(
         ``all_problems`` holds each one. Nothing has been written. A bad map
         raises a plain ValidationError naming each key.
     TrackerError
-        The file cannot be read, is not UTF-8, or its header cannot be used.
+        The file cannot be read, is not UTF-8, or its header cannot be used; it
+        holds no answers; or (Qualtrics) every response in it was a preview, a
+        test or spam, which the message says, with their counts.
     Conflict
         Another import wrote the same administrations at the same time.
     """

@@ -12,6 +12,12 @@ Rules
   administered". A row with no answered item at all is ignored entirely, its
   other cells unchecked (Qualtrics exports rows of people who opened the
   survey and left).
+* Qualtrics: a survey preview, test response or spam (Status or
+  DistributionChannel, as :meth:`tracker.ingest.qualtrics.QualtricsHeader.skip_reasons`
+  decides; no other list of them exists) is skipped before any of its cells
+  is checked, answered or not, and counted; :meth:`Collector.finish` adds
+  the one warning that counts them, and the importer refuses a file whose
+  every row was skipped with :meth:`~tracker.ingest.qualtrics.SkipCounts.message`.
 * A missing item is an empty cell. In a long file an empty value is an
   explicit "unanswered" (it clears a stored answer with ``--update``) while
   an item with no row at all says nothing: a new administration stores it
