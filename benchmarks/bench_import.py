@@ -32,6 +32,12 @@ same run:
   resident memory (``VmHWM``; interpreter and libraries included, about
   110 MB of it before the import starts) is reported.
 
+``run_mapped`` (``python benchmarks/bench_import.py --mapped``; issue 14): a
+REDCap export of 5,000 rows x 300 columns, 200 of them ignored by its map,
+against the same items in the wide layout; the whole ``tracker import
+responses`` command timed in a new process and ``import_responses``
+in-process, on SQLite (target: REDCap / wide < 2).
+
 Each measurement is the median of ``repeat`` runs, each into a fresh copy of
 the set-up database. Rates are item values per second; a ratio is
 import rate / raw rate (targets: >= 0.5 on both backends, peak < 500 MB).
@@ -400,6 +406,140 @@ def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | 
     return results
 
 
+MAPPED_ROWS, MAPPED_COLUMNS, MAPPED_IGNORED = 5_000, 300, 200
+MAPPED_SHAPE = (9, 11)  # record_id and 99 item columns (9 instruments of 11 items) are read; 200 are not
+
+
+def _write_mapped_inputs(folder: Path, participants: int = MAPPED_ROWS, seed: int = 2) -> dict[str, Path]:
+    """A REDCap export of ``participants`` rows x 300 columns (record_id, 99 item fields named the REDCap
+    way, ``bench01_q1``..., 200 other fields, a ``*_complete`` among them, that the map ignores), its map,
+    and the same item values in the wide layout (participant + 99 ``<code>_<n>`` columns)."""
+    rng = random.Random(seed)
+    instruments, items = MAPPED_SHAPE
+    codes = _codes(instruments)
+    tomls = []
+    for n, code in enumerate(codes, start=1):
+        path = folder / f"{code}.toml"
+        path.write_text(TOML.format(code=code, n=n, items=items))
+        tomls.append(path)
+    roster = folder / "roster.csv"
+    with roster.open("w") as fh:
+        fh.write("code,cohort,enrolled\n")
+        for p in range(participants):
+            fh.write(f"B{p:06d},Bench,2027-03-01\n")
+    n_other = MAPPED_COLUMNS - 1 - instruments * items
+    assert n_other == MAPPED_IGNORED
+    others = [f"note_{j:03d}" for j in range(n_other - 1)] + ["bench_survey_complete"]
+    redcap_items = [f"{code}_q{i}" for code in codes for i in range(1, items + 1)]
+    wide_items = [f"{code}_{i}" for code in codes for i in range(1, items + 1)]
+    # the ignored columns interleaved with the items, as REDCap exports them (a form's fields, then the next)
+    redcap_header = ["record_id"]
+    per_block = len(others) // instruments
+    for b in range(instruments):
+        redcap_header += redcap_items[b * items:(b + 1) * items] + others[b * per_block:(b + 1) * per_block]
+    redcap_header += others[instruments * per_block:]
+    assert len(redcap_header) == MAPPED_COLUMNS
+    position = {name: j for j, name in enumerate(redcap_header)}
+    redcap, wide = folder / "redcap.csv", folder / "wide.csv"
+    with redcap.open("w") as rfh, wide.open("w") as wfh:
+        rfh.write(",".join(redcap_header) + "\n")
+        wfh.write("participant," + ",".join(wide_items) + "\n")
+        for p in range(participants):
+            values = [str(rng.randint(0, 4)) for _ in wide_items]
+            row = [""] * MAPPED_COLUMNS
+            row[0] = f"B{p:06d}"
+            for name, value in zip(redcap_items, values, strict=True):
+                row[position[name]] = value
+            for name in others:
+                row[position[name]] = "2" if name.endswith("_complete") else f"free text {rng.randint(0, 999)}"
+            rfh.write(",".join(row) + "\n")
+            wfh.write(f"B{p:06d}," + ",".join(values) + "\n")
+    imap = folder / "redcap.map.toml"
+    imap.write_text('format = "redcap"\nid_column = "record_id"\nwave = "baseline"\nother_columns = "ignore"\n'
+                    + "".join(f'\n[[items]]\ninstrument = "{code}"\npattern = "{code}_q{{n}}"\n' for code in codes))
+    return {"redcap": redcap, "wide": wide, "map": imap, "roster": roster, "tomls": tomls}
+
+
+def _cli_import(url: str, argv: list[str]) -> float:
+    """Wall seconds of the whole ``tracker import responses`` command, process start included."""
+    tracker = Path(sys.executable).parent / "tracker"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                          os.environ.get("PYTHONPATH", "")])}
+    start = time.perf_counter()
+    subprocess.run([str(tracker), "--db", url, "import", "responses", *argv], check=True, capture_output=True,
+                   env=env)
+    return time.perf_counter() - start
+
+
+def _in_process_import(url: str, path: Path, **kwargs) -> tuple[float, int]:
+    from tracker.db.engine import open_session
+    from tracker.ingest import import_responses
+
+    session = open_session(url)
+    try:
+        start = time.perf_counter()
+        result = import_responses(session, None, path, **kwargs)
+        session.commit()
+        return time.perf_counter() - start, result.values_written
+    finally:
+        session.close()
+
+
+def run_mapped(participants: int = MAPPED_ROWS, *, repeat: int = 3) -> dict:
+    """A REDCap export through a map (5,000 rows x 300 columns, 200 of them ignored: the issue's benchmark) against the same items
+    in the wide layout, on SQLite, each import into a fresh copy of the same set-up database. Timed both as
+    the whole CLI command in a new process and as ``import_responses`` in this process; medians of
+    ``repeat``. ``ratio`` = REDCap / wide (target < 2); both imports are checked to write the same values."""
+    with tempfile.TemporaryDirectory(prefix="bench-mapped-") as tmp:
+        folder = Path(tmp)
+        files = _write_mapped_inputs(folder, participants)
+        template = folder / "template.db"
+        _set_up(f"sqlite:///{template}", files["roster"], files["tomls"])
+        with sqlite3.connect(template) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        def fresh() -> str:
+            target = folder / f"db-{uuid.uuid4().hex[:6]}.db"
+            shutil.copyfile(template, target)
+            return f"sqlite:///{target}"
+
+        argv = {"redcap": [str(files["redcap"]), "--map", str(files["map"])],
+                "wide": [str(files["wide"]), "--wave", "baseline"]}
+        kwargs = {"redcap": {"map": files["map"]}, "wide": {"wave": "baseline"}}
+        cli: dict[str, list[float]] = {"redcap": [], "wide": []}
+        inproc: dict[str, list[float]] = {"redcap": [], "wide": []}
+        written: dict[str, set[int]] = {"redcap": set(), "wide": set()}
+        for _ in range(repeat):
+            for kind in ("wide", "redcap"):  # alternated, so that a noisy moment falls on both
+                cli[kind].append(_cli_import(fresh(), argv[kind]))
+                seconds, values = _in_process_import(fresh(), files[kind], **kwargs[kind])
+                inproc[kind].append(seconds)
+                written[kind].add(values)
+    values = participants * MAPPED_SHAPE[0] * MAPPED_SHAPE[1]
+    assert written == {"redcap": {values}, "wide": {values}}, f"the imports wrote different values: {written}"
+    med = {f"{where}_{kind}_s": statistics.median(times[kind]) for where, times in (("cli", cli), ("inproc", inproc))
+           for kind in ("redcap", "wide")}
+    ratio = med["cli_redcap_s"] / med["cli_wide_s"]
+    return {"rows": participants, "columns": MAPPED_COLUMNS, "ignored": MAPPED_IGNORED, "item_columns": MAPPED_SHAPE[0] * MAPPED_SHAPE[1],
+            "values": values, "repeat": repeat, **med,
+            "cli_min_max": {k: (min(v), max(v)) for k, v in cli.items()},
+            "ratio": ratio, "inproc_ratio": med["inproc_redcap_s"] / med["inproc_wide_s"], "met": ratio < 2}
+
+
+def markdown_mapped(r: dict) -> str:
+    mm = r["cli_min_max"]
+    return "\n".join([
+        "| file | whole command, s (median; min–max) | in-process import_responses, s |",
+        "|---|---:|---:|",
+        f"| REDCap export through a map: {r['rows']:,} rows x {r['columns']} columns, {r['ignored']} ignored "
+        f"| {r['cli_redcap_s']:.2f} ({mm['redcap'][0]:.2f}–{mm['redcap'][1]:.2f}) | {r['inproc_redcap_s']:.2f} |",
+        f"| the same {r['item_columns']} item columns, wide layout | {r['cli_wide_s']:.2f} "
+        f"({mm['wide'][0]:.2f}–{mm['wide'][1]:.2f}) | {r['inproc_wide_s']:.2f} |",
+        f"| ratio REDCap / wide (target < 2) | {r['ratio']:.2f} | {r['inproc_ratio']:.2f} |",
+    ])
+
+
 def markdown(results: list[dict]) -> str:
     lines = [
         "| backend | participants | instruments x items | administrations | item values | raw, plain table (values/s) "
@@ -422,6 +562,8 @@ def markdown(results: list[dict]) -> str:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--mapped":
+        print(markdown_mapped(run_mapped()))
     else:
         sizes = [int(a) for a in sys.argv[1:]] or [10_000]
         print(markdown(run(sizes)))

@@ -67,7 +67,7 @@ def test_redcap_through_the_cli(cli):
 def test_qualtrics_through_the_cli(cli):
     out = cli("import", "responses", str(DATA / "qualtrics.csv"), "--format", "qualtrics", "--wave", "post",
               "--id-column", "ExternalReference").output
-    assert "2 new administrations" in out and "[preview_skipped]" in out
+    assert "2 new administrations" in out and "1 of 4 responses skipped (1 survey preview, by Status or DistributionChannel) [responses_skipped]" in out
 
 
 def test_status(cli, tmp_path):

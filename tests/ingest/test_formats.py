@@ -136,7 +136,8 @@ def test_qualtrics(url, tmp_path):
     shutil.copy(DATA / "qualtrics.csv", path)
     result = run_import(url, path, fmt="qualtrics", wave="post", id_column="ExternalReference")
     assert result.rows == 4 and result.administrations_new == 2
-    assert [(w.rule, w.row) for w in result.warnings] == [("preview_skipped", 5)]
+    assert [(w.rule, w.row, w.message) for w in result.warnings] == [
+        ("responses_skipped", None, "1 of 4 responses skipped (1 survey preview, by Status or DistributionChannel)")]
     data = stored(url)
     assert data == {
         ("P001", "post", "pss4"): {"completed": dt.date(2027, 4, 25), "values": {1: 1, 2: 2, 3: 3, 4: 0}},

@@ -281,7 +281,8 @@ def test_qualtrics_export_through_a_map(url, tmp_path):
                  'pattern = "pss4_{n}"\n')
     result = run_import(url, DATA.parent / "qualtrics.csv", map=qmap)  # the code: ExternalReference, by default
     assert result.administrations_new == 2
-    assert [(w.rule, w.row) for w in result.warnings] == [("preview_skipped", 5)]
+    assert [(w.rule, w.row, w.message) for w in result.warnings] == [
+        ("responses_skipped", None, "1 of 4 responses skipped (1 survey preview, by Status or DistributionChannel)")]
     assert stored(url) == {
         ("P001", "post", "pss4"): {"completed": dt.date(2027, 4, 25), "values": {1: 1, 2: 2, 3: 3, 4: 0}},
         ("P004", "post", "pss4"): {"completed": dt.date(2027, 4, 27), "values": {1: 2, 2: None, 3: 1, 4: 3}},

@@ -162,7 +162,9 @@ def import_responses(
         ``all_problems`` holds each one. Nothing has been written. A bad map
         raises a plain ValidationError naming each key.
     TrackerError
-        The file cannot be read, is not UTF-8, or its header cannot be used.
+        The file cannot be read, is not UTF-8, or its header cannot be used; it
+        holds no answers; or (Qualtrics) every response in it was a preview, a
+        test or spam, which the message says, with their counts.
     Conflict
         Another import wrote the same administrations at the same time.
     """
@@ -209,6 +211,12 @@ def import_responses(
                                        event_map=emap, event_map_name=emap_name, id_column=id_column, imap=imap)
     blocks = collector.blocks()
     if not blocks and not problems:
+        skipped = collector.skip_counts()
+        if skipped.all_skipped:
+            raise TrackerError(skipped.message(info.name))
+        if skipped.n_skipped:
+            raise TrackerError(f"{info.name} holds no answers: every item cell of the responses not skipped is empty "
+                               f"({skipped.summary()})")
         raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
     ticker.report(records, records * ticker.factor)  # the read half is done
 
@@ -265,17 +273,18 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
     chunks = xlsx_chunks(info, problems) if fmt == "xlsx" else csv_chunks(info)
     try:
         first = next(chunks, [])
-        header_rows = 3 if fmt == "qualtrics" else 1
+        header_rows = 1
         header = first[0][1] if first else []
         if not any(c.strip() for c in header):
             raise TrackerError(f"{info.name}: row 1 (the header) is empty")
-        if fmt == "qualtrics":
-            third = first[2][1] if len(first) > 2 else []
-            if not any(c.strip().startswith('{"ImportId"') for c in third):
-                raise TrackerError(
-                    f"{info.name} does not look like a Qualtrics CSV export: its row 3 should hold the "
-                    '{"ImportId": ...} entries (export with "Use numeric values"; for a plain CSV use --format wide)'
-                )
+        qualtrics = None
+        if fmt == "qualtrics":  # current, 2016 or legacy: the header rows say which, and the column names
+            from tracker.ingest.qualtrics import read_header
+
+            qualtrics = read_header([cells for _, cells in first[:3]], info.name)
+            header_rows = qualtrics.header_rows
+            # a legacy export ends every row with an empty column: it stays, unnamed, so rows keep their width
+            header = qualtrics.columns + [""] * (len(header) - len(qualtrics.columns))
         if imap is not None:
             from tracker.ingest.layout import analyse_mapped
 
@@ -288,6 +297,7 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
                 header, ctx, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
                 has_event_map=event_map is not None, id_column=id_column,
             )
+        layout.qualtrics = qualtrics
         problems.extend(header_problems)
         collector = Collector(layout, ctx, problems, warnings, name=info.name, fixed_wave_id=fixed_wave_id,
                               event_map=event_map, event_map_name=event_map_name)

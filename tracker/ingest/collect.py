@@ -12,6 +12,12 @@ Rules
   administered". A row with no answered item at all is ignored entirely, its
   other cells unchecked (Qualtrics exports rows of people who opened the
   survey and left).
+* Qualtrics: a survey preview, test response or spam (Status or
+  DistributionChannel, as :meth:`tracker.ingest.qualtrics.QualtricsHeader.skip_reasons`
+  decides; no other list of them exists) is skipped before any of its cells
+  is checked, answered or not, and counted; :meth:`Collector.finish` adds
+  the one warning that counts them, and the importer refuses a file whose
+  every row was skipped with :meth:`~tracker.ingest.qualtrics.SkipCounts.message`.
 * A missing item is an empty cell. In a long file an empty value is an
   explicit "unanswered" (it clears a stored answer with ``--update``) while
   an item with no row at all says nothing: a new administration stores it
@@ -33,8 +39,7 @@ from tracker.errors import Problem
 from tracker.ingest.cells import CheckedCells, DateCache, Problems, iso, unneutralise, value_problem
 from tracker.ingest.context import InstrumentInfo, StudyContext
 from tracker.ingest.layout import Layout
-
-QUALTRICS_PREVIEW = {"survey preview", "survey test", "1", "2"}
+from tracker.ingest.qualtrics import SKIP_REASONS, SkipCounts
 
 
 @dataclass
@@ -116,6 +121,7 @@ class Collector:
         self.unnamed_reported: set[int] = set()
         self.repeat_skipped = 0
         self.repeat_skipped_names: set[str] = set()
+        self.qualtrics_skipped = dict.fromkeys(SKIP_REASONS, 0)  # Qualtrics previews, tests, spam: rows skipped
 
     # -- helpers ---------------------------------------------------------------
 
@@ -244,8 +250,28 @@ class Collector:
                 ids[i] = wid
         return ids
 
+    def _qualtrics_skip(self, arr: np.ndarray) -> np.ndarray:
+        """Rows that are Qualtrics previews, tests or spam (:mod:`tracker.ingest.qualtrics` decides), counted."""
+        header = self.layout.qualtrics
+
+        def cells(col: int | None) -> list[str] | None:
+            return None if col is None or col >= self.width else arr[:, col].tolist()
+
+        reasons = np.array(header.skip_reasons(cells(header.status_column), cells(header.channel_column)),
+                           dtype=object)
+        for reason in SKIP_REASONS:
+            self.qualtrics_skipped[reason] += int((reasons == reason).sum())
+        return reasons != None  # noqa: E711 - elementwise on an object array
+
+    def skip_counts(self) -> SkipCounts:
+        """The data rows read and the Qualtrics responses skipped among them, by reason."""
+        return SkipCounts(rows=self.rows_read, skipped={r: n for r, n in self.qualtrics_skipped.items() if n})
+
     def finish(self) -> None:
         """Warnings that summarise the whole file (call once, after the last chunk)."""
+        counts = self.skip_counts()
+        if counts.n_skipped and not counts.all_skipped:
+            self.warnings.append(Problem("responses_skipped", counts.summary(), file=self.name))
         if self.repeat_skipped:
             names = ", ".join(sorted(self.repeat_skipped_names))
             self.warnings.append(Problem(
@@ -291,13 +317,8 @@ class Collector:
             checked.append(cells)
             answered |= cells.nonempty.any(axis=1)
         skip = np.zeros(n, dtype=bool)
-        if layout.status_col is not None:
-            preview = np.array([v.strip().lower() in QUALTRICS_PREVIEW for v in arr[:, layout.status_col]], dtype=bool)
-            for i in np.flatnonzero(preview & answered):
-                self.warnings.append(Problem("preview_skipped", "Qualtrics preview or test response skipped",
-                                             file=self.name, row=int(rows[i]), column=layout.header[layout.status_col],
-                                             value=arr[i, layout.status_col]))
-            skip |= preview
+        if layout.qualtrics is not None:
+            skip = self._qualtrics_skip(arr)
         active = answered & ~skip
         repeat_rows = np.zeros(n, dtype=bool)
         if layout.map_name is not None and layout.repeat_instrument_col is not None:

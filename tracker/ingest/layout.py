@@ -25,11 +25,16 @@ redcap
     ignored; optional ``completed``. A decimal comma (``"36,5"``) is read as
     a decimal point. ``--id-column`` names another code column (``study_id``).
 qualtrics
-    The participant code comes from the column named by ``--id-column``
-    (which any format accepts);
-    Qualtrics' metadata columns (and any ``Q_...`` column) are ignored, the
-    direct identifiers among them included: they are never read or stored.
-    The completion date is ``RecordedDate`` (else ``EndDate``), date part.
+    Any of the three vintages :mod:`tracker.ingest.qualtrics` recognises
+    (current, 2016, legacy ``V1...Vn``); the importer passes the column names
+    it reads from their header rows. The participant code comes from the
+    column named by ``--id-column`` (which any format accepts; a map defaults
+    to ``ExternalReference``). Qualtrics' metadata columns
+    (:func:`~tracker.ingest.qualtrics.is_metadata`, any ``Q_...`` column
+    included) are ignored, the direct identifiers among them included: they
+    are never read or stored. The completion date is ``EndDate`` (else
+    ``RecordedDate``), date part. Preview, test and spam responses are
+    skipped by the collector (``Layout.qualtrics``).
 
 Outside Qualtrics, a column that holds a direct identifier (``email``,
 ``name``...) is refused rather than silently dropped: the tracker stores
@@ -47,15 +52,10 @@ import numpy as np
 from tracker.errors import Problem, TrackerError
 from tracker.ingest.context import InstrumentInfo, StudyContext
 from tracker.ingest.importmap import DEFAULT_ID_COLUMNS, CellRules, ImportMap
+from tracker.ingest.qualtrics import QualtricsHeader, is_metadata
 from tracker.scoring import UNKNOWN_ITEM, item_value_message
 
 ITEM_COLUMN = re.compile(r"^([a-z][a-z0-9_]*)_(\d+)$")
-QUALTRICS_METADATA = {
-    "startdate", "enddate", "status", "ipaddress", "progress", "duration (in seconds)",
-    "finished", "recordeddate", "responseid", "recipientlastname", "recipientfirstname",
-    "recipientemail", "externalreference", "locationlatitude", "locationlongitude",
-    "distributionchannel", "userlanguage",
-}
 REDCAP_IGNORED = {"redcap_repeat_instrument", "redcap_survey_identifier", "redcap_data_access_group"}
 LONG_REQUIRED = ("participant", "instrument", "item", "value")
 
@@ -81,7 +81,7 @@ class Layout:
     completed_by_code: dict[str, int] = field(default_factory=dict)
     event_col: int | None = None
     repeat_col: int | None = None
-    status_col: int | None = None
+    qualtrics: QualtricsHeader | None = None  # a Qualtrics export: its header, which says the rows to skip
     unnamed: list[int] = field(default_factory=list)
     blocks: list[ItemBlock] = field(default_factory=list)
     # long format
@@ -189,12 +189,10 @@ def analyse(
         layout.repeat_col = seen["redcap_repeat_instance"]
         known.add("redcap_repeat_instance")
     if fmt == "qualtrics":
-        for col in ("recordeddate", "enddate"):
+        for col in ("enddate", "recordeddate"):
             if col in seen and col != id_name:
                 layout.completed_col = seen[col]
                 break
-        if "status" in seen and id_name != "status":
-            layout.status_col = seen["status"]
     elif "completed" in seen:
         layout.completed_col = seen["completed"]
         known.add("completed")
@@ -210,7 +208,7 @@ def analyse(
         if not n:
             layout.unnamed.append(i)
             continue
-        if fmt == "qualtrics" and (n in QUALTRICS_METADATA or n.startswith("q_")):
+        if fmt == "qualtrics" and is_metadata(shown[i]):
             continue
         if fmt == "redcap" and _redcap_bookkeeping(n):
             continue
@@ -428,9 +426,6 @@ def analyse_mapped(
         layout.completed_col = seen["completed"]
     if layout.completed_col is not None:
         used.add(layout.completed_col)
-    if fmt == "qualtrics" and "status" in seen:
-        layout.status_col = seen["status"]
-        used.add(layout.status_col)
 
     for entry in imap.items:
         info = entry.instrument
@@ -460,7 +455,7 @@ def analyse_mapped(
             layout.unnamed.append(i)
         elif fmt == "redcap" and _redcap_bookkeeping(n):
             continue
-        elif fmt == "qualtrics" and (n in QUALTRICS_METADATA or n.startswith("q_")):
+        elif fmt == "qualtrics" and is_metadata(shown[i]):
             continue
         elif n in identifiers:
             bad(i, "direct_identifier", f"column {shown[i]!r} holds a direct identifier; list it under "

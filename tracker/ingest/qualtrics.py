@@ -136,6 +136,17 @@ class QualtricsHeader:
                     return reason
         return None
 
+    def skip_reasons(self, status: list[str] | None, channel: list[str] | None) -> list[str | None]:
+        """:meth:`skip_reason` for many rows at once, given their ``Status`` and ``DistributionChannel``
+        cells (``None`` for a column the file lacks): one dictionary look-up a row, no row copied."""
+        n = len(status) if status is not None else len(channel) if channel is not None else 0
+        out: list[str | None] = [None] * n
+        if channel is not None:
+            out = [_CHANNEL_SKIP.get(c.strip().lower()) for c in channel]
+        if status is not None:  # Status decides first, as in skip_reason
+            out = [_STATUS_SKIP.get(s.strip().lower()) or r for s, r in zip(status, out, strict=True)]
+        return out
+
     def classify(self, rows: list[list[str]]) -> SkipCounts:
         """Count the data rows (no header rows) to skip, by reason; empty rows are not counted."""
         counts: Counter[str] = Counter()
@@ -172,15 +183,20 @@ class SkipCounts:
             return "".join(parts)
         return ", ".join(parts[:-1]) + " and " + parts[-1]
 
-    def message(self, source: str) -> str | None:
-        """The one warning (or, when every row was skipped, the statement) for ``source``; ``None`` when none."""
+    def summary(self) -> str | None:
+        """:meth:`message` without the file name in front."""
         if not self.n_skipped:
             return None
         if self.all_skipped:
-            return (f"{source}: every response was skipped ({self.describe()}, by Status or DistributionChannel); "
+            return (f"every response was skipped ({self.describe()}, by Status or DistributionChannel); "
                     "there is nothing to import")
-        return (f"{source}: {self.n_skipped} of {self.rows} responses skipped ({self.describe()}, "
+        return (f"{self.n_skipped} of {self.rows} responses skipped ({self.describe()}, "
                 "by Status or DistributionChannel)")
+
+    def message(self, source: str) -> str | None:
+        """The one warning (or, when every row was skipped, the statement) for ``source``; ``None`` when none."""
+        summary = self.summary()
+        return None if summary is None else f"{source}: {summary}"
 
 
 def rows_from_text(text: str, limit: int | None = None) -> list[list[str]]:
