@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, db_url, emit, format_option, study_option, unit_of_work
 
 # Show a progress bar when reading plus writing counts more units than this
 # (about 5,000 rows), and only on a terminal.
@@ -161,15 +161,10 @@ def status(study_name, fmt) -> None:
 
     Example: tracker status
     """
-    from tracker.datasets.status import completion, completion_grid
-    from tracker.study.studies import resolve_study
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        matrix = completion(session, resolve_study(session, study_name))
-    if fmt == "table":
-        emit(completion_grid(matrix), "table")
-    else:
-        emit(matrix.to_dict("records"), fmt)
+    matrix = listing.with_reader(db_url(), study_name, listing.completion)
+    emit(listing.completion_grid(matrix) if fmt == "table" else matrix, fmt)
 
 
 @click.command()
@@ -183,22 +178,19 @@ def due(study_name, wave, as_of, fmt) -> None:
 
     Example: tracker due --wave post
     """
-    from tracker.datasets.status import due as due_list
-    from tracker.datasets.status import due_by_cohort
-    from tracker.study.studies import resolve_study
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        frame = due_list(session, resolve_study(session, study_name), wave=wave, today=as_of or dt.date.today())
+    today = as_of or dt.date.today()
+    rows = listing.with_reader(db_url(), study_name, lambda r, s: listing.due(r, s, wave=wave, today=today))
     if fmt != "table":
-        records = frame.drop(columns="wave_order").to_dict("records")
-        for r in records:
+        for r in rows:
             r["opens"] = r["opens"].isoformat() if r["opens"] is not None else None
             r["closes"] = r["closes"].isoformat() if r["closes"] is not None else None
-        emit(records, fmt, [c for c in frame.columns if c != "wave_order"])
-    elif frame.empty:
+        emit(rows, fmt, [c for c in listing.DUE_COLUMNS if c != "wave_order"])
+    elif not rows:
         click.echo(f"Nobody is outstanding{f' for wave {wave}' if wave else ''}.")
     else:
-        emit(due_by_cohort(frame), "table")
+        emit(listing.due_by_cohort(rows), "table")
 
 
 @click.group()

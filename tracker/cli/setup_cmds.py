@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, db_url, echo, emit, study_option, unit_of_work
+from tracker.cli.common import (
+    db_option,
+    db_url,
+    echo,
+    emit,
+    format_option,
+    study_option,
+    unit_of_work,
+)
 
 
 @click.command()
@@ -125,15 +133,18 @@ def study() -> None:
 
 @study.command("list")
 @db_option
-def study_list() -> None:
+@format_option
+def study_list(fmt) -> None:
     """List the studies in the database.
 
-    Example: tracker study list
-    """
-    from tracker.study.studies import list_studies
+    JSON and CSV records: name, participants (enrolled, withdrawn included),
+    created (YYYY-MM-DD).
 
-    with unit_of_work() as session:
-        emit(list_studies(session))
+    Example: tracker study list --format json
+    """
+    from tracker.db import listing
+
+    emit(listing.with_reader(db_url(), None, listing.studies, needs_study=False), fmt)
 
 
 @study.command("show")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, db_url, emit, format_option, study_option, unit_of_work
 
 
 def _date(_ctx, param, value):
@@ -113,11 +113,9 @@ def wave_list(study_name, fmt) -> None:
 
     Example: tracker wave list
     """
-    from tracker.study.studies import resolve_study
-    from tracker.study.waves import list_waves
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        emit(list_waves(session, resolve_study(session, study_name)), fmt)
+    emit(listing.with_reader(db_url(), study_name, listing.waves), fmt)
 
 
 # -- cohorts -----------------------------------------------------------------
@@ -215,11 +213,9 @@ def cohort_list(study_name, fmt) -> None:
 
     Example: tracker cohort list
     """
-    from tracker.study.cohorts import list_cohorts
-    from tracker.study.studies import resolve_study
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        emit(list_cohorts(session, resolve_study(session, study_name)), fmt)
+    emit(listing.with_reader(db_url(), study_name, listing.cohorts), fmt)
 
 
 # -- participants ------------------------------------------------------------
