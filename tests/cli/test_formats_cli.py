@@ -115,3 +115,31 @@ def test_db_current_of_a_missing_file(tracker, tmp_path):
     out = tracker("--db", str(missing), "db", "current", "--format", "csv", db=False).output
     assert out == (f"url,revision,head,state,advice\nsqlite:///{missing},,0005,missing,"
                    f"no database file at {missing}; run `tracker init --study NAME`\n")
+
+
+def test_the_light_commands_records(study):
+    s = ["--study", "Resident wellbeing 2027"]
+    assert study("wave", "list", *s, "--format", "csv").output == "order,name,day,window\n1,baseline,0,7\n2,post,56,14\n"
+    assert json.loads(study("cohort", "list", *s, "--format", "json").output) == [
+        {"name": "MBSR spring", "arm": "intervention", "start": "2027-03-01", "participants": 2, "description": ""},
+        {"name": "Waitlist spring", "arm": "control", "start": "", "participants": 1, "description": ""},
+    ]
+    status = json.loads(study("status", *s, "--format", "json").output)
+    assert [(r["cohort"], r["wave"], r["instrument"], r["active"], r["completed"], r["percent"], r["withdrawn"])
+            for r in status] == [
+        ("MBSR spring", "baseline", "pss10", 2, 0, 0.0, 0), ("MBSR spring", "baseline", "who5", 2, 0, 0.0, 0),
+        ("MBSR spring", "post", "pss10", 2, 0, 0.0, 0), ("MBSR spring", "post", "who5", 2, 0, 0.0, 0),
+        ("Waitlist spring", "baseline", "pss10", 0, 0, None, 1), ("Waitlist spring", "baseline", "who5", 0, 0, None, 1),
+        ("Waitlist spring", "post", "pss10", 0, 0, None, 1), ("Waitlist spring", "post", "who5", 0, 0, None, 1),
+    ]
+    # baseline: 2027-03-01 ± 7 is open on 03-05; post: 03-01 + 56 ± 14 = 04-12..05-10, not yet
+    assert study("due", *s, "--as-of", "2027-03-05", "--format", "csv").output == (
+        "cohort,arm,wave,opens,closes,state,participant,missing\n"
+        'MBSR spring,intervention,baseline,2027-02-22,2027-03-08,due,R001,"pss10, who5"\n'
+        'MBSR spring,intervention,baseline,2027-02-22,2027-03-08,due,R002,"pss10, who5"\n'
+        'MBSR spring,intervention,post,2027-04-12,2027-05-10,upcoming,R001,"pss10, who5"\n'
+        'MBSR spring,intervention,post,2027-04-12,2027-05-10,upcoming,R002,"pss10, who5"\n')
+    table = study("due", *s, "--as-of", "2027-03-05").output  # for people: a row per wave and cohort
+    assert table.splitlines()[2].split() == ["baseline", "MBSR", "spring", "intervention", "2027-02-22",
+                                             "2027-03-08", "due"]
+    assert "R001 R002" in table and "upcoming" in table

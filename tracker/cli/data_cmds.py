@@ -159,6 +159,12 @@ def _report(result) -> None:
 def status(study_name, fmt) -> None:
     """Completion per cohort x wave x instrument: counts and % of active participants.
 
+    The table has a row per cohort and wave, an "n/N (p%)" cell per
+    instrument. JSON and CSV: a record per cohort x wave x instrument with
+    cohort, arm, wave, wave_order, instrument, active (active participants),
+    completed (of them, with an answer), percent (null without active
+    participants), withdrawn (counted apart, never as missing).
+
     Example: tracker status
     """
     from tracker.db import listing
@@ -175,6 +181,13 @@ def status(study_name, fmt) -> None:
 @format_option
 def due(study_name, wave, as_of, fmt) -> None:
     """Who is due, overdue or not yet due for a wave, by cohort (participant codes only).
+
+    A wave's window for a cohort is its start + the wave's day ± window.
+    The table has a row per wave and cohort. JSON and CSV: a record per wave
+    and outstanding active participant with cohort, arm, wave, opens,
+    closes (YYYY-MM-DD; null without a cohort start), state (upcoming, due,
+    overdue, unscheduled), participant (the code), missing (the instrument
+    codes not yet answered, comma-separated).
 
     Example: tracker due --wave post
     """

@@ -111,6 +111,10 @@ def wave_remove(study_name, name) -> None:
 def wave_list(study_name, fmt) -> None:
     """List the study's waves in order.
 
+    JSON and CSV records: order (1 = the first wave, the analyses' default
+    baseline), name, day (days after each cohort's start), window (days
+    either side).
+
     Example: tracker wave list
     """
     from tracker.db import listing
@@ -210,6 +214,9 @@ def _say_changes(what: str, changes: dict) -> None:
 @format_option
 def cohort_list(study_name, fmt) -> None:
     """List cohorts with their arm, start and size.
+
+    JSON and CSV records: name, arm, start (YYYY-MM-DD; empty without one),
+    participants (enrolled, withdrawn included), description.
 
     Example: tracker cohort list
     """
