@@ -1,4 +1,4 @@
-"""`tracker --help` start-up, and the five analyses from the CLI with --format json.
+"""`tracker --help` start-up, the light read commands, and the five analyses from the CLI with --format json.
 
 Run alone: ``python benchmarks/bench_cli.py [N ...]``; ``run(sizes)`` serves
 ``benchmarks/run.py``.
@@ -51,6 +51,68 @@ def bench_help(repeat: int = 7) -> dict:
     }
 
 
+# what a coordinator runs many times a day (issue 15: each < 0.5 s wall on a 500-participant study)
+LIGHT = [["study", "list"], ["wave", "list"], ["cohort", "list"], ["status"], ["due"]]
+LIGHT_TARGET_S = 0.5
+
+
+def bench_light(n: int = 500, repeat: int = 7, workdir: Path | None = None) -> dict:
+    """Median wall time of each light command as a process, on an n-participant demo study.
+
+    ``python -c pass`` (starting Python) and ``tracker --help`` (starting the
+    CLI) are timed in the same run, interleaved with the commands, as
+    baselines: the commands' figures are only meaningful next to them on
+    this noisy machine. Each command is also probed in-process for heavy
+    modules (pandas, SQLAlchemy, ...) it loads.
+    """
+    from tracker.demo import run_demo
+
+    work = Path(workdir or tempfile.mkdtemp(prefix=f"bench-light-{n}-"))
+    db = work / "demo.db"
+    if not db.exists():
+        run_demo(work, participants=n, seed=2027, report=False)
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
+    argvs = {"python -c pass": [sys.executable, "-c", "pass"], "tracker --help": [TRACKER, "--help"]}
+    argvs.update({"tracker " + " ".join(a): [TRACKER, *a] for a in LIGHT})
+    for argv in argvs.values():  # warm the file cache
+        _timed(argv, env)
+    times: dict[str, list[float]] = {k: [] for k in argvs}
+    for _ in range(repeat):
+        for name, argv in argvs.items():
+            times[name].append(_timed(argv, env))
+    heavy = {}
+    for argv in LIGHT:
+        probe = subprocess.run(
+            [sys.executable, "-c",
+             "import sys\nfrom tracker.cli import cli\ntry:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             f"print('HEAVY:' + ','.join(m for m in {(*HEAVY, 'sqlalchemy')!r} if m in sys.modules))", *argv],
+            capture_output=True, text=True, check=True, env=env, cwd=work,  # not a checkout's tracker/ on sys.path
+        ).stdout.strip().splitlines()[-1].removeprefix("HEAVY:")
+        heavy["tracker " + " ".join(argv)] = probe or "none"
+    commands = [k for k in argvs if k.startswith("tracker ") and k != "tracker --help"]
+    rows = {k: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v)} for k, v in times.items()}
+    worst = max(rows[k]["median_s"] for k in commands)
+    return {
+        "work": "light commands", "size": n, "runs": repeat, "commands": rows, "heavy_imported": heavy,
+        "baseline": "python -c pass", "baseline_s": rows["python -c pass"]["median_s"],
+        "help_s": rows["tracker --help"]["median_s"], "worst_s": worst,
+        "worst": max(commands, key=lambda k: rows[k]["median_s"]),
+        "target": f"< {LIGHT_TARGET_S} s each, {n} participants", "met": worst < LIGHT_TARGET_S,
+    }
+
+
+def light_markdown(row: dict) -> str:
+    """The light commands' table: one line per process timed, the baselines first."""
+    lines = ["| process | median s | min | max | over python -c pass, s | heavy modules imported |",
+             "|---|---|---|---|---|---|"]
+    base = row["baseline_s"]
+    for name, r in row["commands"].items():
+        heavy = row["heavy_imported"].get(name, "—")
+        lines.append(f"| `{name}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | "
+                     f"{r['median_s'] - base:+.3f} | {heavy} |")
+    return "\n".join(lines)
+
+
 ANALYSES = [
     ["analyze", "correlations", "--wave", "baseline"],
     ["analyze", "change", "--from", "baseline", "--to", "post", "--by", "arm"],
@@ -96,12 +158,17 @@ def bench_analyses(n: int, repeat: int = 3, workdir: Path | None = None) -> dict
 
 
 def run(sizes=(100, 1_000, 10_000)) -> list[dict]:
-    rows = [bench_help()]
+    rows = [bench_help(), bench_light()]
     rows.extend(bench_analyses(n) for n in sizes)
     return rows
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["light"]:  # python benchmarks/bench_cli.py light [N]
+        result = bench_light(int(sys.argv[2]) if len(sys.argv) > 2 else 500)
+        print(light_markdown(result))
+        print(f"worst: {result['worst']} {result['worst_s']:.3f} s; target {result['target']}; met {result['met']}")
+        raise SystemExit(0)
     sizes = [int(a) for a in sys.argv[1:]] or [1_000]
     for row in run(sizes):
         print(row)

@@ -150,7 +150,8 @@ def main(argv=None) -> int:
     parser.add_argument("--render-only", action="store_true",
                         help="Rewrite BENCHMARKS.md from benchmarks/out/results.json without measuring.")
     parser.add_argument("--only", default="",
-                        help="Comma-separated steps to measure again (help, scoring, import, import_mapped, analysis, "
+                        help="Comma-separated steps to measure again (help, light, scoring, import, import_mapped, "
+                             "analysis, "
                              "cli_analyses, report, mediation, export); the others are kept from "
                              "benchmarks/out/results.json.")
     args = parser.parse_args(argv)
@@ -180,6 +181,7 @@ def main(argv=None) -> int:
         print(f"[bench] {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
 
     step("help", lambda: [bench_cli.bench_help()])
+    step("light", lambda: [bench_cli.bench_light(500, repeat=max(args.repeat, 7))])
     step("scoring", lambda: [bench_scoring.run(repeats=max(args.repeat, 5))])
     step("import", lambda: bench_import.run(sizes, repeat=args.repeat))
     # the fixed size (5,000 rows x 300 columns), whatever --sizes says
@@ -210,6 +212,12 @@ def summary(results: dict) -> list[str]:
     h = results["help"][0]
     add("tracker --help", f"{h['median_s']:.3f} s (median of {h['runs']}); heavy modules: {h['heavy_imported']}",
         "< 0.3 s, none", h["met"])
+    if results.get("light"):
+        li = results["light"][0]
+        add(f"light commands (study list, wave list, cohort list, status, due), {li['size']} participants",
+            f"slowest {li['worst']} {li['worst_s']:.3f} s (median of {li['runs']}); python -c pass "
+            f"{li['baseline_s']:.3f} s, tracker --help {li['help_s']:.3f} s in the same run",
+            f"< {bench_cli.LIGHT_TARGET_S} s each", li["met"])
     for backend, baseline in (("sqlite", "raw sqlite3 executemany"), ("postgresql", "raw psycopg COPY")):
         for r in results["import"]:
             if r["backend"] == backend and r["participants"] == 10_000:
@@ -274,6 +282,12 @@ def render(info: dict, results: dict, sizes: list[int], seconds: float, measured
     lines.append(table([help_row], [("work", "work"), ("median_s", "median s"), ("min_s", "min"), ("max_s", "max"),
                                     ("baseline_s", "python -c pass, s"), ("heavy_imported", "heavy modules imported"),
                                     ("target", "target"), ("met", "met")]))
+    if results.get("light"):
+        li = results["light"][0]
+        lines += ["", f"The light commands, each a new process on a {li['size']}-participant demo study (SQLite),",
+                  "interleaved with the two baselines in the same run; they read through plain SQL",
+                  "(`tracker.db.listing`), so they import neither pandas nor SQLAlchemy:", "",
+                  bench_cli.light_markdown(li)]
     score = results["scoring"][0]
     lines += ["", "Scoring 1,000,000 item responses (100,000 PSS-10 administrations × 10 items):", "",
               "```", bench_scoring.markdown(score), "```", ""]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, db_url, emit, format_option, study_option, unit_of_work
 
 # Show a progress bar when reading plus writing counts more units than this
 # (about 5,000 rows), and only on a terminal.
@@ -162,17 +162,18 @@ def _report(result) -> None:
 def status(study_name, fmt) -> None:
     """Completion per cohort x wave x instrument: counts and % of active participants.
 
+    The table has a row per cohort and wave, an "n/N (p%)" cell per
+    instrument. JSON and CSV: a record per cohort x wave x instrument with
+    cohort, arm, wave, wave_order, instrument, active (active participants),
+    completed (of them, with an answer), percent (null without active
+    participants), withdrawn (counted apart, never as missing).
+
     Example: tracker status
     """
-    from tracker.datasets.status import completion, completion_grid
-    from tracker.study.studies import resolve_study
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        matrix = completion(session, resolve_study(session, study_name))
-    if fmt == "table":
-        emit(completion_grid(matrix), "table")
-    else:
-        emit(matrix.to_dict("records"), fmt)
+    matrix = listing.with_reader(db_url(), study_name, listing.completion)
+    emit(listing.completion_grid(matrix) if fmt == "table" else matrix, fmt)
 
 
 @click.command()
@@ -184,24 +185,28 @@ def status(study_name, fmt) -> None:
 def due(study_name, wave, as_of, fmt) -> None:
     """Who is due, overdue or not yet due for a wave, by cohort (participant codes only).
 
+    A wave's window for a cohort is its start + the wave's day ± window.
+    The table has a row per wave and cohort. JSON and CSV: a record per wave
+    and outstanding active participant with cohort, arm, wave, opens,
+    closes (YYYY-MM-DD; null without a cohort start), state (upcoming, due,
+    overdue, unscheduled), participant (the code), missing (the instrument
+    codes not yet answered, comma-separated).
+
     Example: tracker due --wave post
     """
-    from tracker.datasets.status import due as due_list
-    from tracker.datasets.status import due_by_cohort
-    from tracker.study.studies import resolve_study
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        frame = due_list(session, resolve_study(session, study_name), wave=wave, today=as_of or dt.date.today())
+    today = as_of or dt.date.today()
+    rows = listing.with_reader(db_url(), study_name, lambda r, s: listing.due(r, s, wave=wave, today=today))
     if fmt != "table":
-        records = frame.drop(columns="wave_order").to_dict("records")
-        for r in records:
+        for r in rows:
             r["opens"] = r["opens"].isoformat() if r["opens"] is not None else None
             r["closes"] = r["closes"].isoformat() if r["closes"] is not None else None
-        emit(records, fmt, [c for c in frame.columns if c != "wave_order"])
-    elif frame.empty:
+        emit(rows, fmt, [c for c in listing.DUE_COLUMNS if c != "wave_order"])
+    elif not rows:
         click.echo(f"Nobody is outstanding{f' for wave {wave}' if wave else ''}.")
     else:
-        emit(due_by_cohort(frame), "table")
+        emit(listing.due_by_cohort(rows), "table")
 
 
 @click.group()

@@ -72,7 +72,8 @@ def _num(x) -> str:
 @db_option
 @study_option
 @click.argument("code")
-def instrument_show(study_name, code) -> None:
+@format_option
+def instrument_show(study_name, code, fmt) -> None:
     """Show items, range, reverse keys, subscales, scoring and proration of an instrument.
 
     Shows the study's stored definition, else the built-in one. Items whose
@@ -86,7 +87,19 @@ def instrument_show(study_name, code) -> None:
       max = 4
       values = [0, 2, 4]   # optional: the only values allowed
 
-    Example: tracker instrument show scs_sf
+    \b
+    JSON and CSV: one record per measure (the total, then each subscale):
+      instrument, version, sha256 (first 12 hex digits)
+      source            study (stored in the study) or built-in
+      measure, subscale (null for the total), name
+      items, reverse    item numbers (JSON arrays; CSV: space-separated)
+      scoring           sum or mean; multiplier
+      item_min, item_max    the lowest and highest value of its items
+      score_min, score_max  the score's range
+      higher_is_better, max_missing (items that may be missing; prorated)
+      reliability       the published reliability, or null
+
+    Example: tracker instrument show scs_sf --format csv
     """
     from tracker.instruments import describe, load_builtin
     from tracker.study.instruments import definitions
@@ -94,11 +107,37 @@ def instrument_show(study_name, code) -> None:
 
     with unit_of_work() as session:
         stored = definitions(session, resolve_study(session, study_name))
-    if code in stored:
-        echo(describe(stored[code]))
+    definition = stored[code] if code in stored else load_builtin(code)
+    if fmt != "table":
+        rows = _measure_rows(definition, "study" if code in stored else "built-in", csv=fmt == "csv")
+        emit(rows, fmt, MEASURE_FIELDS)
+    elif code in stored:
+        echo(describe(definition))
     else:
-        echo(describe(load_builtin(code)))
+        echo(describe(definition))
         click.echo("(built-in library definition; not yet added to this study: tracker instrument add " + code + ")")
+
+
+MEASURE_FIELDS = ["instrument", "version", "sha256", "source", "measure", "subscale", "name", "items", "reverse",
+                  "scoring", "multiplier", "item_min", "item_max", "score_min", "score_max", "higher_is_better",
+                  "max_missing", "reliability"]
+
+
+def _measure_rows(d, source: str, *, csv: bool) -> list[dict]:
+    """``instrument show``'s records: one per measure of definition ``d``."""
+    def numbers(items):
+        return " ".join(str(i) for i in items) if csv else list(items)
+
+    return [
+        {"instrument": d.code, "version": d.version, "sha256": d.sha256[:12], "source": source,
+         "measure": m.code, "subscale": m.subscale, "name": m.name, "items": numbers(m.items),
+         "reverse": numbers(m.reverse), "scoring": m.scoring, "multiplier": m.multiplier,
+         "item_min": min(m.item_lows) if m.item_lows else m.item_min,
+         "item_max": max(m.item_highs) if m.item_highs else m.item_max,
+         "score_min": m.score_min, "score_max": m.score_max, "higher_is_better": m.higher_is_better,
+         "max_missing": m.max_missing, "reliability": m.reliability}
+        for m in d.measures
+    ]
 
 
 @instrument.command("from-redcap")

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, db_url, echo, emit, study_option, unit_of_work
+from tracker.cli.common import (
+    db_option,
+    db_url,
+    echo,
+    emit,
+    format_option,
+    study_option,
+    unit_of_work,
+)
 
 
 @click.command()
@@ -65,10 +73,20 @@ def db_upgrade() -> None:
 
 @db.command("current")
 @db_option
-def db_current() -> None:
+@format_option
+def db_current(fmt) -> None:
     """Show the database's migration revision and whether it is the newest.
 
-    Example: tracker db current
+    \b
+    The table format is one line for people. JSON and CSV: one record with
+      url       the database, password hidden
+      revision  the stamped revision (null/empty: none)
+      head      this tracker's newest revision
+      state     missing (no such SQLite file), empty, newest, behind (run
+                `tracker db upgrade`) or unknown (a newer tracker wrote it)
+      advice    what to do, as the line says it
+
+    Example: tracker db current --format json
     """
     from tracker.config import redact_url
     from tracker.db.engine import check_reachable, make_engine, missing_sqlite_file
@@ -76,23 +94,32 @@ def db_current() -> None:
 
     engine = make_engine(db_url())
     where = redact_url(engine.url.render_as_string(hide_password=False))
+    head = head_revision()
     if (missing := missing_sqlite_file(engine)) is not None:  # looked at, not created
         engine.dispose()
-        click.echo(f"{where}: no database file at {missing}; revision none (empty: run `tracker init --study NAME`)")
+        advice = "empty: run `tracker init --study NAME`"
+        if fmt == "table":
+            click.echo(f"{where}: no database file at {missing}; revision none ({advice})")
+        else:
+            emit([{"url": where, "revision": None, "head": head, "state": "missing",
+                   "advice": f"no database file at {missing}; run `tracker init --study NAME`"}], fmt)
         return
     try:
         check_reachable(engine)
         current = current_revision(engine)
     finally:
         engine.dispose()
-    head = head_revision()
-    state = {
+    state = revision_state(current)
+    advice = {
         "empty": "empty: run `tracker init --study NAME`",
         "newest": "newest",
         "behind": f"behind {head}: run `tracker db upgrade`",
         "unknown": f"newer than this tracker's {head}, unknown to it: upgrade prepost-tracker",
-    }[revision_state(current)]
-    click.echo(f"{where}: revision {current or 'none'} ({state})")
+    }[state]
+    if fmt == "table":
+        click.echo(f"{where}: revision {current or 'none'} ({advice})")
+    else:
+        emit([{"url": where, "revision": current, "head": head, "state": state, "advice": advice}], fmt)
 
 
 @db.command("rescore")
@@ -125,29 +152,54 @@ def study() -> None:
 
 @study.command("list")
 @db_option
-def study_list() -> None:
+@format_option
+def study_list(fmt) -> None:
     """List the studies in the database.
 
-    Example: tracker study list
-    """
-    from tracker.study.studies import list_studies
+    JSON and CSV records: name, participants (enrolled, withdrawn included),
+    created (YYYY-MM-DD).
 
-    with unit_of_work() as session:
-        emit(list_studies(session))
+    Example: tracker study list --format json
+    """
+    from tracker.db import listing
+
+    emit(listing.with_reader(db_url(), None, listing.studies, needs_study=False), fmt)
 
 
 @study.command("show")
 @db_option
 @study_option
-def study_show(study_name: str | None) -> None:
+@format_option
+def study_show(study_name: str | None, fmt: str) -> None:
     """Show a study's cohorts, waves, instruments and counts.
 
-    Example: tracker study show --study "Resident wellbeing 2027"
+    \b
+    JSON: an array of one record with
+      name, description, created (YYYY-MM-DDTHH:MM:SS)
+      participants (withdrawn included), withdrawn
+      administrations, import_batches
+      waves        wave names in order
+      instruments  instrument codes
+      cohorts      records {name, arm, start} (start: YYYY-MM-DD or null)
+    CSV: the same record on one row; waves, instruments and cohorts give
+    the names, separated by "; " (`tracker cohort list --format csv` has
+    the cohorts' details).
+
+    Example: tracker study show --study "Resident wellbeing 2027" --format json
     """
     from tracker.study.studies import resolve_study, study_summary
 
     with unit_of_work() as session:
         s = study_summary(session, resolve_study(session, study_name))
+    if fmt == "json":
+        emit([{k: s[k] for k in STUDY_FIELDS}], fmt)
+        return
+    if fmt == "csv":
+        flat = {k: s[k] for k in STUDY_FIELDS}
+        flat.update(waves="; ".join(s["waves"]), instruments="; ".join(s["instruments"]),
+                    cohorts="; ".join(c["name"] for c in s["cohorts"]))
+        emit([flat], fmt)
+        return
     echo(f"Study: {s['name']}")
     if s["description"]:
         echo(f"  {s['description']}")
@@ -158,6 +210,10 @@ def study_show(study_name: str | None) -> None:
     echo(f"Administrations: {s['administrations']} from {s['import_batches']} import(s)")
     echo("Cohorts:")
     emit(s["cohorts"])
+
+
+STUDY_FIELDS = ["name", "description", "created", "participants", "withdrawn", "administrations", "import_batches",
+                "waves", "instruments", "cohorts"]
 
 
 COMMANDS = [init, db, study]

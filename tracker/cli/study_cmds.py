@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
+from tracker.cli.common import db_option, db_url, emit, format_option, study_option, unit_of_work
 
 
 def _date(_ctx, param, value):
@@ -111,13 +111,15 @@ def wave_remove(study_name, name) -> None:
 def wave_list(study_name, fmt) -> None:
     """List the study's waves in order.
 
+    JSON and CSV records: order (1 = the first wave, the analyses' default
+    baseline), name, day (days after each cohort's start), window (days
+    either side).
+
     Example: tracker wave list
     """
-    from tracker.study.studies import resolve_study
-    from tracker.study.waves import list_waves
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        emit(list_waves(session, resolve_study(session, study_name)), fmt)
+    emit(listing.with_reader(db_url(), study_name, listing.waves), fmt)
 
 
 # -- cohorts -----------------------------------------------------------------
@@ -213,13 +215,14 @@ def _say_changes(what: str, changes: dict) -> None:
 def cohort_list(study_name, fmt) -> None:
     """List cohorts with their arm, start and size.
 
+    JSON and CSV records: name, arm, start (YYYY-MM-DD; empty without one),
+    participants (enrolled, withdrawn included), description.
+
     Example: tracker cohort list
     """
-    from tracker.study.cohorts import list_cohorts
-    from tracker.study.studies import resolve_study
+    from tracker.db import listing
 
-    with unit_of_work() as session:
-        emit(list_cohorts(session, resolve_study(session, study_name)), fmt)
+    emit(listing.with_reader(db_url(), study_name, listing.cohorts), fmt)
 
 
 # -- participants ------------------------------------------------------------

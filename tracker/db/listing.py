@@ -21,6 +21,9 @@ from tracker.db.reader import Reader, StudyRef
 
 T = TypeVar("T")
 
+COMPLETION_COLUMNS = ["cohort", "arm", "wave", "wave_order", "instrument", "active", "completed", "percent", "withdrawn"]
+DUE_COLUMNS = ["cohort", "arm", "wave", "wave_order", "opens", "closes", "state", "participant", "missing"]
+
 
 def with_reader(url: str | None, study: str | None, fn: Callable[[Reader, StudyRef], T], *,
                 needs_study: bool = True) -> T:

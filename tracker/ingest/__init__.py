@@ -19,8 +19,33 @@ go in through the driver's bulk path (SQLite ``executemany``, PostgreSQL
 ``plan``     incoming vs stored: new, unchanged, changed; withdrawn; warnings
 ``writer``   bulk insert, updates with audit, conflict translation
 ``api``      :func:`import_responses` and :class:`ImportResult`
+
+The package's own names are loaded lazily (a module ``__getattr__``): importing
+``tracker.ingest.api`` brings in pandas and SQLAlchemy, which commands that use
+only a light submodule (``tracker map draft`` reads ``layout`` and
+``importmap``; ``tracker instrument from-redcap`` its dictionary reader) must
+not pay for. ``from tracker.ingest import import_responses`` works as before.
 """
 
-from tracker.ingest.api import FORMATS, ImportResult, import_responses
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ below loads them
+    from tracker.ingest.api import FORMATS, ImportResult, import_responses
 
 __all__ = ["FORMATS", "ImportResult", "import_responses"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from tracker.ingest import api
+
+        value = getattr(api, name)
+        globals()[name] = value  # once loaded, found without this hook
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
