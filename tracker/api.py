@@ -46,17 +46,10 @@ class Study:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A SQLAlchemy session for this database: committed when the block succeeds, else rolled back."""
-        from tracker.db.engine import open_session
+        from tracker.db.engine import session_scope
 
-        session = open_session(self.url)
-        try:
+        with session_scope(self.url) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def _study(self, session: Session):
         from tracker.study.studies import resolve_study

@@ -85,17 +85,10 @@ def db_url(ctx: click.Context | None = None) -> str | None:
 @contextmanager
 def unit_of_work() -> Iterator[Any]:
     """One session per command: committed on success, rolled back on any error."""
-    from tracker.db.engine import open_session
+    from tracker.db.engine import session_scope
 
-    session = open_session(db_url())
-    try:
+    with session_scope(db_url()) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def visible(text: str, *, keep_newlines: bool = False) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -227,3 +229,18 @@ def open_session(url: str | None = None, *, check_revision: bool = True) -> Sess
         engine.dispose()
         raise
     return OwnedSession(engine)
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """One unit of work: a session (:func:`open_session`) committed when the block succeeds,
+    rolled back on any error, closed either way. The CLI's commands and the Python API use it."""
+    session = open_session(url)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -10,7 +10,6 @@ are marked safe.
 
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 from typing import Any
@@ -18,61 +17,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-DASH = "—"
-MINUS = "−"
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(math.isnan(value))
-    except TypeError:
-        return False
-
-
-def fmt_num(value: Any, digits: int = 2) -> str:
-    """A number to ``digits`` decimals with a true minus sign; missing is "—"."""
-    if _missing(value):
-        return DASH
-    text = f"{float(value):.{digits}f}"
-    if text.startswith("-"):
-        text = text[1:] if float(text) == 0 else MINUS + text[1:]
-    return text
-
-
-def fmt_int(value: Any) -> str:
-    """A count with thousands separators; missing is "—"."""
-    if _missing(value):
-        return DASH
-    return f"{int(value):,}"
-
-
-def fmt_p(value: Any) -> str:
-    """A p-value as APA style writes it: ".023", "< .001", "> .999"; missing is "—"."""
-    if _missing(value):
-        return DASH
-    p = float(value)
-    if p < 0.001:
-        return "< .001"
-    if p > 0.999:
-        return "> .999"
-    return f"{p:.3f}".lstrip("0")
-
-
-def fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
-    """A confidence interval "[low, high]"; "—" when either end is missing."""
-    if _missing(low) or _missing(high):
-        return DASH
-    return f"[{fmt_num(low, digits)}, {fmt_num(high, digits)}]"
-
-
-def fmt_pct(value: Any, digits: int = 0) -> str:
-    """A proportion (0-1) as a percentage."""
-    if _missing(value):
-        return DASH
-    return f"{100 * float(value):.{digits}f} %"
-
+# the number formats are shared with the terminal's tables: one implementation
+from tracker.formatting import DASH, MINUS, fmt_ci, fmt_int, fmt_num, fmt_p, fmt_pct  # noqa: E402,F401
+from tracker.formatting import missing as _missing  # noqa: E402,F401
 
 _STAT = re.compile(
     r"(?:\b(?:n|p|dz|d_ppc|r)|p\(Holm\)|partial η²) (?:=|&lt;|&gt;) [−-]?[\d.,]+"
