@@ -75,6 +75,7 @@ def test_report_has_every_section_in_order(demo):
         "change",
         "compare",
         "trajectories",
+        "planning",
         "methods",
         "provenance",
     ]
@@ -99,6 +100,16 @@ def test_report_has_every_section_in_order(demo):
         "SQLite",
     ):
         assert text in html, text
+
+
+def test_the_contents_list_every_numbered_section_in_order(demo):
+    import re
+
+    html = demo["html"]
+    toc = re.findall(r'<li><a href="#([\w-]+)">(\d+) ', html.split("</nav>")[0])
+    numbered = re.findall(r'<section id="([\w-]+)">\s*<h2><span class="num">(\d+)</span>', html)
+    assert toc == numbered and len(toc) == 11
+    assert [int(n) for _, n in numbered] == list(range(1, 12))
 
 
 def test_findings_are_sentences_with_intervals_and_effect_sizes(demo_context):
