@@ -111,6 +111,21 @@ def _identifier_columns() -> set[str]:
     return IDENTIFIER_COLUMNS
 
 
+def _duplicate_columns(norms: list[str], shown: list[str], bad) -> tuple[dict[str, int], set[int]]:
+    """Each normalised column name's first position, and the positions that repeat one (reported to ``bad``)."""
+    seen: dict[str, int] = {}
+    duplicates: set[int] = set()
+    for i, n in enumerate(norms):
+        if not n:
+            continue
+        if n in seen:
+            bad(i, "duplicate_column", f"column {shown[i]!r} appears twice (first as column {seen[n] + 1})")
+            duplicates.add(i)
+        else:
+            seen[n] = i
+    return seen, duplicates
+
+
 def analyse(
     header: list[str],
     ctx: StudyContext,
@@ -140,16 +155,7 @@ def analyse(
             f"{name}: the header is one column separated by {sep!r}; "
             "the tracker reads comma-separated files: save it as 'CSV UTF-8 (comma delimited)'"
         )
-    seen: dict[str, int] = {}
-    duplicates: set[int] = set()
-    for i, n in enumerate(norms):
-        if not n:
-            continue
-        if n in seen:
-            bad(i, "duplicate_column", f"column {shown[i]!r} appears twice (first as column {seen[n] + 1})")
-            duplicates.add(i)
-        else:
-            seen[n] = i
+    seen, duplicates = _duplicate_columns(norms, shown, bad)
 
     def ordered() -> list[Problem]:
         return [p for _, p in sorted(located, key=lambda cp: cp[0])]
@@ -336,16 +342,7 @@ def analyse_mapped(
         located.append((col, Problem(rule, message, file=name, row=1,
                                      column=column or (shown[col] if col >= 0 else None) or f"#{col + 1}")))
 
-    seen: dict[str, int] = {}
-    duplicates: set[int] = set()
-    for i, n in enumerate(norms):
-        if not n:
-            continue
-        if n in seen:
-            bad(i, "duplicate_column", f"column {shown[i]!r} appears twice (first as column {seen[n] + 1})")
-            duplicates.add(i)
-        else:
-            seen[n] = i
+    seen, duplicates = _duplicate_columns(norms, shown, bad)
     never = {_norm(c) for c in imap.identifiers}
 
     wanted = id_column or imap.id_column
