@@ -818,28 +818,36 @@ def _parse_instrument(data: Any, problems: _Problems) -> InstrumentDef | None:
     )
 
 
+def _array_of_tables(raw: Any, key: str, problems: _Problems) -> tuple[list[tuple[int, str, dict]], bool] | None:
+    """``[[key]]`` as ``(index, "key[index].", table)`` entries and whether every entry was a table.
+
+    None (with the problem recorded) when ``raw`` is not an array at all; an entry
+    that is not a table is recorded and left out.
+    """
+    if not isinstance(raw, list):
+        problems.add(key, "wrong_type", f"must be an array of tables ([[{key}]]), not {_type_name(raw)}")
+        return None
+    entries, ok = [], True
+    for idx, table in enumerate(raw, start=1):
+        if not isinstance(table, dict):
+            problems.add(f"{key}[{idx}]", "wrong_type", f"must be a table, not {_type_name(table)}")
+            ok = False
+            continue
+        entries.append((idx, f"{key}[{idx}].", table))
+    return entries, ok
+
+
 def _parse_item_ranges(
     raw: Any, n_items: int | None, integer: bool | None, problems: _Problems
 ) -> tuple[ItemRange, ...] | None:
     """``[[item_ranges]]``: items with a range of their own (each item in one table at most)."""
-    if not isinstance(raw, list):
-        problems.add(
-            "item_ranges",
-            "wrong_type",
-            f"must be an array of tables ([[item_ranges]]), not {_type_name(raw)}",
-        )
+    tables = _array_of_tables(raw, "item_ranges", problems)
+    if tables is None:
         return None
+    entries, ok = tables
     out: list[ItemRange] = []
     owner: dict[int, int] = {}
-    ok = True
-    for idx, table in enumerate(raw, start=1):
-        prefix = f"item_ranges[{idx}]."
-        if not isinstance(table, dict):
-            problems.add(
-                f"item_ranges[{idx}]", "wrong_type", f"must be a table, not {_type_name(table)}"
-            )
-            ok = False
-            continue
+    for idx, prefix, table in entries:
         n_before = len(problems.items)
         _check_unknown_keys(table, ITEM_RANGE_KEYS, prefix, problems)
         items = _get_item_list(
@@ -929,24 +937,13 @@ def _parse_allowed_values(table, prefix, lo, hi, integer, problems) -> tuple[flo
 def _parse_subscales(
     raw: Any, n_items: int | None, problems: _Problems
 ) -> tuple[SubscaleDef, ...] | None:
-    if not isinstance(raw, list):
-        problems.add(
-            "subscales",
-            "wrong_type",
-            f"must be an array of tables ([[subscales]]), not {_type_name(raw)}",
-        )
+    tables = _array_of_tables(raw, "subscales", problems)
+    if tables is None:
         return None
+    entries, ok = tables
     out: list[SubscaleDef] = []
     seen_codes: dict[str, int] = {}
-    ok = True
-    for idx, table in enumerate(raw, start=1):
-        prefix = f"subscales[{idx}]."
-        if not isinstance(table, dict):
-            problems.add(
-                f"subscales[{idx}]", "wrong_type", f"must be a table, not {_type_name(table)}"
-            )
-            ok = False
-            continue
+    for idx, prefix, table in entries:
         n_before = len(problems.items)
         _check_unknown_keys(table, SUBSCALE_KEYS, prefix, problems)
         code = _get_str(table, "code", prefix, problems, required=True, default=None)
