@@ -172,3 +172,16 @@ def tracker(db_url, tmp_path) -> Runner:
 def tracker_empty(empty_db_url, tmp_path) -> Runner:
     """CLI runner on an empty database (``tracker init`` creates the tables)."""
     return Runner(empty_db_url, tmp_path)
+
+
+@pytest.fixture
+def built(tracker):
+    """The CLI runner on the factory study (two arms of 10, baseline and post, pss10 and who5)
+    and the raw items written, ``items[(code, wave, instrument)]``."""
+    from tests.factories import build_study
+    from tracker.db.engine import open_session
+
+    with open_session(tracker.url) as s:
+        _, written = build_study(s, n_per_arm=10, seed=11)
+        s.commit()
+    return tracker, written

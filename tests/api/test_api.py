@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 import tracker
-from tests.factories import build_study
 from tracker.db.engine import open_session
 from tracker.errors import NotFound, TrackerError
 
@@ -37,14 +36,6 @@ CALLS = [
      ["plan", "--from", "baseline", "--to", "post", "--measure", "who5", "--effect", "0.5",
       "--attrition", "0.2"]),
 ]
-
-
-@pytest.fixture
-def built(tracker):
-    with open_session(tracker.url) as s:
-        _, written = build_study(s, n_per_arm=10, seed=11)
-        s.commit()
-    return tracker, written
 
 
 def cli_json(runner, *args):

@@ -24,14 +24,6 @@ SPEC_FIELDS = {
 }
 
 
-@pytest.fixture
-def built(tracker):
-    with open_session(tracker.url) as s:
-        _, written = build_study(s, n_per_arm=10, seed=11)
-        s.commit()
-    return tracker, written
-
-
 def as_json(runner, *args):
     return json.loads(runner("analyze", *args, "--format", "json").output.split("\nnote:")[0])
 
