@@ -130,3 +130,13 @@ def test_progress_bar_only_on_a_terminal_and_only_for_long_imports(monkeypatch):
             bar(done, total)
         bar.close()
         assert ("Importing" in stream.getvalue()) is shown
+
+
+def test_a_study_without_instruments_says_so_first_with_or_without_a_map(tracker, tmp_path):
+    tracker("init", "--study", "Empty")
+    tracker("wave", "add", "baseline", "--day", "0")
+    (tmp_path / "m.toml").write_text('format = "wide"\n', encoding="utf-8")
+    expected = ("Error: study 'Empty' has no instruments yet; add them first: tracker instrument add CODE\n")
+    for extra in ([], ["--map", str(tmp_path / "m.toml")]):
+        r = tracker("import", "responses", str(tmp_path / "missing.csv"), "--wave", "baseline", *extra, expect=1)
+        assert r.output == expected

@@ -171,11 +171,10 @@ def import_responses(
     study = _resolve(session, study)
     path = Path(path)
     ctx = StudyContext(session, study)
+    if not ctx.instruments:  # before the map, which names instruments, and before the file
+        raise TrackerError(f"study {study.name!r} has no instruments yet; add them first: tracker instrument add CODE")
     imap = None
     if map is not None:
-        if not ctx.instruments:
-            raise TrackerError(f"study {study.name!r} has no instruments yet; add them first: "
-                               "tracker instrument add CODE")
         from tracker.ingest.importmap import load_map
 
         imap = load_map(map, ctx)
@@ -188,8 +187,6 @@ def import_responses(
     else:
         fmt = _check_options(_infer_format(fmt, path), event_map, id_column)
     info = inspect_file(path, text=fmt != "xlsx")
-    if not ctx.instruments:
-        raise TrackerError(f"study {study.name!r} has no instruments yet; add them first: tracker instrument add CODE")
     fixed_wave_id = None
     if wave is not None:
         from tracker.study.studies import get_wave
