@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from typing import Any
 import click
 
 from tracker.formatting import FORMULA_PREFIXES, neutralise  # noqa: F401  (one rule for every text output)
+from tracker.jsonplain import plain as _json_value  # the one JSON-plain converter
 
 DB_KEY = "tracker.db_url"
 
@@ -108,14 +108,6 @@ def render_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> 
     from tracker.cli.tables import render
 
     return render(rows, columns)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
-        return _json_value(value.item())
-    return value
 
 
 def json_records(rows: Sequence[dict], columns: Sequence[str] | None = None) -> list[dict]:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import AuditEvent, Study
+from tracker.jsonplain import plain as jsonable  # the one JSON-plain converter
 
 ACTIONS = ("create", "update", "delete", "withdraw", "reinstate", "import")
 ENTITIES = ("study", "cohort", "wave", "participant", "instrument", "model_role", "import_batch", "administration")
@@ -34,16 +35,6 @@ def os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
         return os.environ.get("USER") or f"uid:{os.getuid()}"
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def record(

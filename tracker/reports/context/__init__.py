@@ -26,7 +26,6 @@ from tracker.reports.context.characteristics import _characteristics, suppress
 from tracker.reports.context.common import (
     NOT_RECORDED,
     PAIRED_SAMPLE,
-    ROLE_ORDER,
     SMALL_CELL,
     _run,
     plain,
@@ -50,7 +49,6 @@ __all__ = [
     "DEFINITIONS",
     "NOT_RECORDED",
     "PAIRED_SAMPLE",
-    "ROLE_ORDER",
     "ReportScope",
     "SMALL_CELL",
     "build_context",

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from typing import Any
-
-import numpy as np
 import pandas as pd
 
 from tracker.errors import AnalysisError
+from tracker.jsonplain import plain  # the one JSON-plain converter
 
 SMALL_CELL = 5  # counts 1..4 are suppressed in the characteristics table
 PAIRED_SAMPLE = 150  # participants per arm drawn in the paired plot
-ROLE_ORDER = ("modifiable", "intermediate", "outcome")
 NOT_RECORDED = "not recorded"
 
 
 # -- plain values -----------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """A JSON-able Python value: numpy scalars unwrapped, NaN / NA / NaT to None."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
