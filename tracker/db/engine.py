@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tracker.config import redact_url, resolve_url
-from tracker.errors import DatabaseError
+from tracker.errors import Conflict, DatabaseError, TrackerError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -122,13 +122,35 @@ def _kinds(error: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(error).__mro__}
 
 
-def explain(exc: BaseException, url: str | None = None) -> str | None:
-    """A one-line message for a database error a user can act on, or None when ``exc`` is not one.
+#: Errors of a lost race with another writer: by class name (psycopg's, which need not be imported
+#: to be recognised) or by the driver's words (SQLite has no classes for them).
+_BUSY_KINDS = {"DeadlockDetected", "LockNotAvailable", "SerializationFailure", "QueryCanceled"}
+_BUSY_WORDS = re.compile(r"locked|busy|could not serialize|deadlock", re.I)
+#: A write the database cannot do: a full disk, an I/O error, a read-only file.
+_WRITE_FAILURE = re.compile(r"full|disk|i/o|readonly|read-only|unable to open|out of memory|no space", re.I)
 
-    Takes SQLAlchemy's wrapped errors and the raw sqlite3/psycopg ones (the
-    analyses read through the driver directly). The message never carries the
-    SQL or its parameters, which hold participant data: only the first line of
-    the driver's own message, cut before any quoted value.
+BUSY = "the database is busy with another writer ({detail}); nothing was written, try again"
+CONFLICT = (
+    "the database refused the change because it conflicts with stored data "
+    "({detail}); another process may have written the same rows at the same time. "
+    "Nothing was written; check `tracker status` and try again."
+)
+WRITE_FAILED = ("the database could not be written ({detail}); nothing was written. Free disk space "
+                "(or fix what the message says) and import again")
+
+
+def classify(exc: BaseException) -> tuple[str, str] | None:
+    """``(kind, detail)`` for a database error, or None when ``exc`` is not one.
+
+    The one reading of a driver's error, for :func:`explain` and :func:`translate_errors`.
+    Takes SQLAlchemy's wrapped errors and the raw sqlite3/psycopg ones (the analyses and the
+    bulk writes use the driver directly). ``kind`` is one of ``damaged`` (not a SQLite
+    database), ``conflict`` (an integrity error), ``value`` (a value the column cannot
+    hold), ``busy`` (a lock, a deadlock, a serialisation failure), ``write`` (a full disk,
+    an I/O error; every non-busy PostgreSQL operational error: the server gone),
+    ``operational`` (``no such table`` and the like) or ``other``. ``detail`` is the first
+    line of the driver's own message, without the SQL or its parameters (participant
+    data), cut before a quoted value for ``value`` and ``other``.
     """
     orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     module = type(orig).__module__.split(".")[0]
@@ -136,30 +158,68 @@ def explain(exc: BaseException, url: str | None = None) -> str | None:
         return None
     detail = _first_line(orig)
     kinds = _kinds(orig) | _kinds(exc)
-    lowered = detail.lower()
-    if module == "sqlite3" and any(d in lowered for d in _DAMAGED):
+    if module == "sqlite3" and any(d in detail.lower() for d in _DAMAGED):
+        return "damaged", detail
+    if "IntegrityError" in kinds:
+        return "conflict", detail
+    if "DataError" in kinds:
+        return "value", _QUOTED_VALUE.sub("", detail)
+    if "OperationalError" in kinds:
+        if kinds & _BUSY_KINDS or _BUSY_WORDS.search(detail):
+            return "busy", detail
+        if module == "psycopg" or _WRITE_FAILURE.search(detail):
+            return "write", detail
+        return "operational", detail
+    return "other", _QUOTED_VALUE.sub("", detail)
+
+
+def explain(exc: BaseException, url: str | None = None) -> str | None:
+    """A one-line message for a database error a user can act on, or None when ``exc`` is not one.
+
+    See :func:`classify`; the message never carries the SQL or its parameters.
+    """
+    found = classify(exc)
+    if found is None:
+        return None
+    kind, detail = found
+    if kind == "damaged":
         return (
             f"{where(url)} is damaged or is not a SQLite database ({detail}); nothing was written. "
             "Restore it from a backup, or check --db / TRACKER_DATABASE_URL"
         )
-    if "IntegrityError" in kinds:
-        return (
-            "the database refused the change because it conflicts with stored data "
-            f"({detail}); another process may have written the same rows at the same time. "
-            "Nothing was written; check `tracker status` and try again."
-        )
-    if "DataError" in kinds:
-        return (
-            f"the database refused a value ({_QUOTED_VALUE.sub('', detail)}); nothing was written. "
-            "Check the lengths and sizes of the values given"
-        )
-    if "OperationalError" in kinds:
-        if "locked" in lowered or "could not serialize" in lowered or "deadlock" in lowered:
-            return f"the database is busy with another writer ({detail}); nothing was written, try again"
-        if "full" in lowered and module == "sqlite3":
+    if kind == "conflict":
+        return CONFLICT.format(detail=detail)
+    if kind == "value":
+        return f"the database refused a value ({detail}); nothing was written. Check the lengths and sizes of the values given"
+    if kind == "busy":
+        return BUSY.format(detail=detail)
+    if kind in ("write", "operational"):
+        orig = getattr(exc, "orig", None) or exc
+        if "full" in detail.lower() and type(orig).__module__.split(".")[0] == "sqlite3":
             return f"{where(url)} cannot grow: the disk is full ({detail}); nothing was written"
         return f"database error on {where(url)}: {detail}; nothing was written"
-    return f"database error on {where(url)} ({_QUOTED_VALUE.sub('', detail)}); nothing was written"
+    return f"database error on {where(url)} ({detail}); nothing was written"
+
+
+@contextmanager
+def translate_errors(conflict: str = CONFLICT) -> Iterator[None]:
+    """Inside the block, a lost race with another writer becomes :class:`Conflict` (``conflict``,
+    a text with ``{detail}``, for a unique key taken meanwhile; :data:`BUSY` for a lock) and a
+    write the database cannot do (a full disk, an I/O error) :class:`TrackerError`, whatever
+    layer raised it. Any other error passes unchanged (``no such table`` is a bug, not the
+    user's to fix; :func:`explain` words the rest at the top)."""
+    try:
+        yield
+    except Exception as exc:
+        found = classify(exc)
+        kind, detail = found if found is not None else ("", "")
+        if kind == "conflict":
+            raise Conflict(conflict.format(detail=detail)) from None
+        if kind == "busy":
+            raise Conflict(BUSY.format(detail=detail)) from None
+        if kind == "write":
+            raise TrackerError(WRITE_FAILED.format(detail=detail)) from None
+        raise
 
 
 def check_reachable(engine: Engine) -> None:

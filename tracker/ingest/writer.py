@@ -36,8 +36,6 @@ new values of the items that changed.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,8 +44,8 @@ import numpy as np
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from tracker.db.engine import translate_errors as db_translate_errors
 from tracker.db.models import Administration, AuditEvent, ItemResponse
-from tracker.errors import Conflict, TrackerError
 from tracker.ingest.cells import fmt_value, iso
 from tracker.ingest.context import StudyContext
 from tracker.ingest.plan import BlockPlan
@@ -62,10 +60,6 @@ CONFLICT = (
     "was running ({detail}); nothing was written. Run the import again: values already stored are "
     "compared, identical ones skipped and differences listed"
 )
-BUSY = "the database is busy with another writer ({detail}); nothing was written, try again"
-_WRITE_FAILURE = re.compile(r"full|disk|i/o|readonly|read-only|unable to open|out of memory|no space", re.I)
-WRITE_FAILED = ("the database could not be written ({detail}); nothing was written. Free disk space "
-                "(or fix what the message says) and import again")
 
 
 @dataclass
@@ -76,49 +70,10 @@ class Written:
     values_changed: int = 0
 
 
-@contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn a lost race with another writer into :class:`Conflict`, and a write the database
-    cannot do (a full disk, an I/O error) into :class:`TrackerError`, whatever layer raised it."""
-    import sqlite3
-
-    from sqlalchemy import exc as sa_exc
-
-    pg_integrity: tuple = ()
-    pg_busy: tuple = ()
-    pg_failed: tuple = ()
-    if "psycopg" in sys.modules:  # only a PostgreSQL session can raise its errors; importing it costs 0.3 s
-        import psycopg
-        from psycopg import errors as pg_errors
-
-        pg_integrity = (psycopg.IntegrityError,)
-        pg_busy = (pg_errors.DeadlockDetected, pg_errors.LockNotAvailable,
-                   pg_errors.SerializationFailure, pg_errors.QueryCanceled)
-        # a full disk (DiskFull, class 53), out of memory, an I/O error, the server gone
-        pg_failed = (psycopg.OperationalError,)
-
-    def detail(exc: BaseException) -> str:
-        orig = getattr(exc, "orig", None) or exc
-        text = str(orig).strip().splitlines()
-        return text[0] if text else orig.__class__.__name__
-
-    try:
-        yield
-    except (sqlite3.IntegrityError, *pg_integrity) as exc:
-        raise Conflict(CONFLICT.format(detail=detail(exc))) from None
-    except sa_exc.IntegrityError as exc:
-        raise Conflict(CONFLICT.format(detail=detail(exc))) from None
-    except (sqlite3.OperationalError, sa_exc.OperationalError, *pg_busy) as exc:
-        text = detail(exc)
-        if isinstance(exc, pg_busy) or "locked" in text or "busy" in text or isinstance(
-            getattr(exc, "orig", None), pg_busy
-        ):
-            raise Conflict(BUSY.format(detail=text)) from None
-        if isinstance(getattr(exc, "orig", exc), pg_failed) or _WRITE_FAILURE.search(text):
-            raise TrackerError(WRITE_FAILED.format(detail=text)) from None
-        raise  # "no such table" and the like are bugs, not the user's to fix
-    except pg_failed as exc:  # raised by the driver itself (COPY)
-        raise TrackerError(WRITE_FAILED.format(detail=detail(exc))) from None
+def translate_errors():
+    """:func:`tracker.db.engine.translate_errors` (the one database-error translator) with the
+    import's own text for a lost race."""
+    return db_translate_errors(conflict=CONFLICT)
 
 
 def write_plan(
