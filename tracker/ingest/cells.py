@@ -9,7 +9,6 @@ factorised codes: a million cells cost one hash pass, not a million parses.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
@@ -19,10 +18,8 @@ from tracker.ingest.problems import MAX_LISTED, Problems  # noqa: F401  (the pro
 from tracker.instruments import InstrumentDef
 from tracker.scoring import NOT_A_NUMBER, check_item_values, coerce_item_values, item_value_message
 from tracker.scoring.values import rules_for_numbers
+from tracker.study.dates import check_date
 
-_DATE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$"
-)
 _NA_WORDS = {"na", "n/a", "nan", "null", "none", "missing", ".", "-", "-99", "-999"}
 
 
@@ -34,24 +31,14 @@ def unneutralise(text: str) -> str:
 
 
 def parse_date(text: str) -> tuple[int, str | None]:
-    """``(ordinal, None)`` for ``YYYY-MM-DD`` (a real ISO date-time gives its date part),
-    ``(0, None)`` for an empty cell or REDCap's ``[not completed]``, ``(-1, reason)`` otherwise (an
-    impossible time such as ``25:00`` included). Never guesses 03/04/2027."""
+    """The import's adapter over :func:`tracker.study.dates.check_date` (date-times allowed):
+    ``(ordinal, None)`` for a date, ``(0, None)`` for an empty cell or REDCap's
+    ``[not completed]``, ``(-1, reason)`` otherwise. Never guesses 03/04/2027."""
     value = text.strip()
     if not value or value.lower() == "[not completed]":  # REDCap's timestamp of an unfinished survey
         return 0, None
-    match = _DATE.match(value)
-    if not match:
-        return -1, "not a date in the form YYYY-MM-DD"
-    try:
-        ordinal = dt.date.fromisoformat(match.group(1)).toordinal()
-    except ValueError:
-        return -1, "not a real calendar date"
-    hour, minute, second, tz_hour, tz_minute = match.groups()[1:]
-    if hour is not None and (int(hour) > 23 or int(minute) > 59 or (second is not None and int(second) > 59)
-                             or (tz_hour is not None and (int(tz_hour) > 23 or int(tz_minute) > 59))):
-        return -1, "not a real time of day (hours 0-23, minutes and seconds 0-59)"
-    return ordinal, None
+    date, reason = check_date(value, time=True)
+    return (-1, reason) if date is None else (date.toordinal(), None)
 
 
 class DateCache:
