@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from tracker.cli.common import db_option, db_url, emit, format_option, study_option, unit_of_work
+from tracker.vocabulary import MODEL_ROLES
 
 
 def _date(_ctx, param, value):
@@ -381,7 +382,7 @@ def model() -> None:
 @db_option
 @study_option
 @click.argument("measure")
-@click.argument("role", type=click.Choice(["modifiable", "intermediate", "outcome"]))
+@click.argument("role", type=click.Choice(MODEL_ROLES))
 @click.option("--primary/--not-primary", "primary", default=None,
               help="Mark (or unmark) the measure a primary outcome: the report puts primary "
                    "outcomes in their own multiplicity family. Unchanged when not given.")

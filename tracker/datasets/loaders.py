@@ -28,6 +28,7 @@ import pandas as pd
 from tracker.db.reader import Reader, StudyRef
 from tracker.errors import TrackerError
 from tracker.instruments import InstrumentDef
+from tracker.vocabulary import MODEL_ROLES
 
 ADMIN_COLUMNS = [
     "administration_id", "participant", "cohort", "arm", "wave", "wave_order",
@@ -452,7 +453,7 @@ class StudyData:
 
     def measure_order(self) -> list[str]:
         """Measures ordered modifiable → intermediate → outcome → unassigned, as the roles say."""
-        order = {"modifiable": 0, "intermediate": 1, "outcome": 2}
+        order = {role: rank for rank, role in enumerate(MODEL_ROLES)}
         m = self.measures.assign(_rank=self.measures["role"].map(order).fillna(3))
         return list(m.sort_values(["_rank", "measure"], kind="stable")["measure"])
 

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tracker.vocabulary import MODEL_ROLES, PARTICIPANT_STATUSES, sql_in
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -35,8 +37,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-MODEL_ROLES = ("modifiable", "intermediate", "outcome")
-PARTICIPANT_STATUSES = ("active", "withdrawn")
 
 
 def utcnow() -> dt.datetime:
@@ -101,7 +101,7 @@ class Participant(Base):
     __table_args__ = (
         UniqueConstraint("study_id", "code"),
         CheckConstraint("length(code) > 0", name="code_not_empty"),
-        CheckConstraint("status IN ('active', 'withdrawn')", name="status_known"),
+        CheckConstraint(sql_in("status", PARTICIPANT_STATUSES), name="status_known"),
         CheckConstraint(
             "(status = 'active' AND withdrawn_on IS NULL) OR "
             "(status = 'withdrawn' AND withdrawn_on IS NOT NULL)",
@@ -190,9 +190,7 @@ class ModelRole(Base):
 
     __table_args__ = (
         UniqueConstraint("study_id", "measure"),
-        CheckConstraint(
-            "role IN ('modifiable', 'intermediate', 'outcome')", name="role_known"
-        ),
+        CheckConstraint(sql_in("role", MODEL_ROLES), name="role_known"),
     )
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from tracker.errors import TrackerError
 from tracker.study.dates import parse_date
+from tracker.vocabulary import MODEL_ROLES
 
 
 @dataclass
@@ -125,7 +126,7 @@ def load_study_file(path: str | Path) -> StudyFile:
             if "description" in cohort else None,
         })
     model = _typed(path, "model", data.get("model", {}), dict, "a table [model]")
-    _check_keys(path, "model", model, {"modifiable", "intermediate", "outcome", "primary"}, set())
+    _check_keys(path, "model", model, {*MODEL_ROLES, "primary"}, set())
     for role, measures in model.items():
         _typed(path, f"model.{role}", measures, list, "a list of measure codes")
         for j, m in enumerate(measures):
