@@ -142,6 +142,19 @@ def slope(points: list[tuple[int, float]]) -> float | None:
     return math.log(y1 / y0) / math.log(x1 / x0)
 
 
+#: A hand-kept section at the end of BENCHMARKS.md, carried over when the file is rewritten:
+#: the figures the code comments refer to ("BENCHMARKS.md, design figures").
+KEPT_SECTION = "## Figures behind design decisions (moved from code comments)"
+
+
+def write_page(out: Path, text: str) -> None:
+    """Write ``text`` to ``out``, keeping the :data:`KEPT_SECTION` of the page it replaces."""
+    old = out.read_text() if out.exists() else ""
+    if KEPT_SECTION in old:
+        text = text.rstrip("\n") + "\n\n" + old[old.index(KEPT_SECTION):]
+    out.write_text(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000,100000")
@@ -157,8 +170,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.render_only:
         saved = json.loads((HERE / "out" / "results.json").read_text())
-        Path(args.out).write_text(render(saved["machine"], saved["results"], saved.get("sizes", []),
-                                         saved.get("seconds", 0), saved.get("measured", {})))
+        write_page(Path(args.out), render(saved["machine"], saved["results"], saved.get("sizes", []),
+                                          saved.get("seconds", 0), saved.get("measured", {})))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.perf_counter()
@@ -197,7 +210,7 @@ def main(argv=None) -> int:
     (HERE / "out" / "results.json").write_text(json.dumps(
         {"machine": info, "results": results, "sizes": sizes, "seconds": elapsed, "measured": measured},
         indent=1, default=str))
-    Path(args.out).write_text(render(info, results, sizes, time.perf_counter() - started, measured))
+    write_page(Path(args.out), render(info, results, sizes, time.perf_counter() - started, measured))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

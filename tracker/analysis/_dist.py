@@ -1,9 +1,9 @@
 """Distribution functions from ``scipy.special`` rather than ``scipy.stats``.
 
-``scipy.stats`` costs 0.7 s to import (profiled: 0.92 s of a 4.8 s
-``tracker analyze correlations`` at 10,000 participants); ``scipy.special``
-0.25 s. The frozen-distribution methods of ``scipy.stats`` call these same
-special functions (``t.sf`` -> ``stdtr``, ``t.ppf`` -> ``stdtrit``,
+``scipy.stats`` takes several times longer to import than ``scipy.special``,
+a large share of a ``tracker analyze`` command (BENCHMARKS.md, design figures).
+The frozen-distribution methods of ``scipy.stats`` call these same special
+functions (``t.sf`` -> ``stdtr``, ``t.ppf`` -> ``stdtrit``,
 ``norm.ppf`` -> ``ndtri``, ``f.ppf`` -> ``fdtri``, ``nct.cdf`` -> ``nctdtr``),
 so the numbers do not change; ``tests/analysis/test_dist.py`` checks each
 against ``scipy.stats``.
@@ -75,7 +75,7 @@ def bisect_root(f, lo: float, hi: float, *, xtol: float = 1e-12, rtol: float = 4
     """Root of a continuous ``f`` with f(lo) and f(hi) of opposite signs (or zero), by bisection.
 
     Slower than Brent's method but simple enough to be obviously right, and
-    avoids importing ``scipy.optimize`` (0.11 s) for the one root the change
+    avoids importing ``scipy.optimize`` (BENCHMARKS.md, design figures) for the one root the change
     analysis needs per measure. Stops when the bracket is narrower than
     ``xtol + rtol * |x|``.
     """
@@ -105,7 +105,7 @@ def brent_minimize(f, lo: float, hi: float, *, xatol: float = 1e-10, maxiter: in
     the procedure ``localmin``: returns (x, f(x)). Stops when the bracket
     around x is within ``2 tol`` of it, tol = sqrt(eps) |x| + xatol / 3, the
     same stopping rule as ``scipy.optimize.minimize_scalar(method="bounded")``,
-    which costs 0.2 s to import for the one 1-D search of each mixed model
+    which is slow to import for the one 1-D search of each mixed model
     (tests/analysis/test_dist.py compares the two).
     """
     golden = 0.5 * (3.0 - math.sqrt(5.0))

@@ -127,7 +127,8 @@ def reml_random_intercept(
         chol = np.linalg.cholesky(A)  # raises LinAlgError unless positive definite
         beta = np.linalg.solve(A, b)
         if exact:  # Q = r'H^-1 r from the residuals: O(N p), free of cancellation
-            # einsum, not BLAS: multithreaded gemv on a busy machine was 5-8x slower here
+            # einsum, not BLAS: multithreaded gemv on a busy machine was several times slower
+            # (BENCHMARKS.md, design figures)
             r = yc - np.einsum("ij,j->i", X, beta)
             rs = np.bincount(groups, weights=r, minlength=G)
             Q = float(np.einsum("i,i->", r, r) - np.sum((gamma / (1.0 + n_i * gamma)) * rs * rs))

@@ -243,8 +243,8 @@ def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Least squares of ``y`` on full-rank ``X`` by QR: (coefficients, their covariance, residual SS).
 
     cov = s^2 (X'X)^-1 = s^2 R^-1 R^-T with s^2 = SSE / (n - p): the classical
-    OLS covariance of R ``lm`` and statsmodels ``OLS`` (whose import costs
-    0.3 s per command; the tests compare the numbers with both).
+    OLS covariance of R ``lm`` and statsmodels ``OLS`` (whose import is slow,
+    BENCHMARKS.md, design figures; the tests compare the numbers with both).
     """
     n, p = X.shape
     Q, R = np.linalg.qr(X)

@@ -73,9 +73,9 @@ def correlations(
         return frame([], COLUMNS, strings=("x", "y", "method"), ints=("n",))
 
     # column by column into a column-major array: each copy is contiguous, and so is every
-    # later pass over one measure (at 100,000 rows, column_stack alone took 2 ms)
+    # later pass over one measure (column_stack alone cost a share of the call: BENCHMARKS.md, design figures)
     # a float64 column holds NaN already: asking pandas for na_value=NaN anyway costs a mask
-    # and a second copy per column (8 columns x 100,000 rows: 8.3 ms of the 28 ms call)
+    # and a second copy per column (a large share of the call: BENCHMARKS.md, design figures)
     X = np.empty((len(wide), k), order="F")
     try:
         for j, m in enumerate(measures):

@@ -67,7 +67,7 @@ DEFAULT_BOOT = 5000
 DEFAULT_SEED = 1
 CONFIDENCE = 0.95
 #: resamples of one chunk are at most this many counts (chunk x n): 2 MB of float64, which
-#: stays in cache; 5,000 x 10,000 took 1.5 s in chunks of 250,000 counts, 2.3 s in 2,000,000
+#: stays in cache: faster than larger chunks (BENCHMARKS.md, design figures)
 CHUNK_CELLS = 250_000
 #: a resample whose normal-equation matrix has a determinant below this fraction of the
 #: full sample's (variables scaled) is singular: an arm or a value missing from it

@@ -378,7 +378,7 @@ def one_factor_ml(R: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, 
         grad = (lam**2 + psi - np.diag(R)) / psi**2
         return value, grad
 
-    from scipy import optimize  # 0.2 s to import: only when omega is fitted
+    from scipy import optimize  # slow to import (BENCHMARKS.md): only when omega is fitted
 
     res = optimize.minimize(
         fun,

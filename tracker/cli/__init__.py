@@ -99,7 +99,7 @@ _register()
 
 def main() -> None:
     # One BLAS thread: the analyses work on small matrices, where OpenBLAS's threads cost
-    # more than they give (a 12-item factor analysis ran 9x slower with two on this
-    # 2-core machine). Only effective before numpy is imported; an explicit setting wins.
+    # more than they give (a factor analysis ran several times slower with two: BENCHMARKS.md, design figures).
+    # Only effective before numpy is imported; an explicit setting wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cli(prog_name="tracker")

@@ -4,7 +4,7 @@ Every query is plain SQL through a DBAPI cursor (:class:`tracker.db.reader.Reade
 no ORM objects, and the same code whether the connection comes from a
 SQLAlchemy session (the report, exports) or is opened directly by
 ``tracker analyze`` (:func:`tracker.db.reader.open_reader`), which then never
-imports SQLAlchemy (0.25 s of every command).
+imports SQLAlchemy (a share of every command: BENCHMARKS.md, design figures).
 
 Scores come from ``scale_score``, written with the items by the importer from
 each administration's own stored instrument version; keyed item values (for
@@ -54,8 +54,8 @@ _ADMIN_SQL = (
     "WHERE w.study_id = ?{filters} ORDER BY a.id"
 )
 # (administration id x 2^16 + item number, value): two numbers per item response,
-# not three (each value the driver hands back costs ~0.13 us; item numbers are at
-# most 10,000, see tracker.instruments.definition.MAX_ITEMS)
+# not three (each value the driver hands back costs time, BENCHMARKS.md, design figures;
+# item numbers are at most 10,000, see tracker.instruments.definition.MAX_ITEMS)
 _RESPONSE_SQL = (
     "SELECT CAST(r.administration_id AS BIGINT) * 65536 + r.item, COALESCE(r.value, {null}) FROM item_response r "
     "JOIN administration a ON a.id = r.administration_id "
@@ -74,10 +74,9 @@ _RESPONSE_SQL_ALL = (
 # 2^16 + wave) x 2^16 + measure < 2^53), so that the analyses, which need no
 # counts, read two numbers per score. Integers are computed as BIGINT
 # (PostgreSQL's integer would overflow) and every packed value is an exact
-# integer in float64. Each value the driver hands back costs ~0.13 us and each
-# row more: for every wave's 351,000 scores at 10,000 participants, four
-# numbers took 0.31 s, two 0.21 s (best of 7). The instrument is the measure
-# code's part before any ".".
+# integer in float64. Each value the driver hands back costs time and each row
+# more, so two numbers per score read faster than four (BENCHMARKS.md, design figures).
+# The instrument is the measure code's part before any ".".
 _MEASURE_NO = "CASE s.measure {measure_cases} ELSE 65535 END"
 _SCORE_KEY = {
     False: "a.participant_id, CAST(a.wave_id AS BIGINT) * 65536 + " + _MEASURE_NO,
@@ -93,9 +92,8 @@ _SCORE_SQL = (
 )
 # SQLite's planner starts from the wave and seeks each administration's scores by key;
 # scanning scale_score in key order and looking the administration up by id reads the
-# same rows in less time (0.31 against 0.36 s for every wave at 10,000 participants,
-# 0.30 against 0.40 s for two). CROSS JOIN is how SQLite is told the order; PostgreSQL
-# chooses its own (hash joins).
+# same rows in less time (BENCHMARKS.md, design figures). CROSS JOIN is how SQLite
+# is told the order; PostgreSQL chooses its own (hash joins).
 _JOIN_IN_ORDER = {"sqlite": "CROSS JOIN"}
 # SQLite has no NaN: a NULL comes back as this sentinel, far outside any item or score range
 _SQLITE_NULL = -1.0e308
@@ -225,8 +223,8 @@ def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | N
     """ADMIN_COLUMNS of the study's administrations, by id; ``dates=False`` leaves out ``completed_on``.
 
     Without dates every column is an integer key, read as one float array
-    (the keyed items need no dates: 0.07 against 0.14 s for the 60,000
-    baseline administrations of a 10,000-participant demo).
+    (the keyed items need no dates, and read faster without them:
+    BENCHMARKS.md, design figures).
     """
     columns = ADMIN_COLUMNS if dates else ADMIN_COLUMNS[:-1]
     if dates:
@@ -341,11 +339,11 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     instruments = sorted(set(instrument_of))
     instrument_no = np.asarray([instruments.index(code) for code in instrument_of], dtype=np.int64)
     # An administration (unique per participant, wave and instrument) is scored when it has a
-    # score row: comparing the administrations counted with those the rows name costs 0.01 s
-    # where the anti-join that finds the unscored ones costs 0.06-0.08 s at 10,000 participants,
+    # score row: comparing the administrations counted with those the rows name costs a
+    # fraction of the anti-join that finds the unscored ones (BENCHMARKS.md, design figures),
     # so the anti-join runs only to say how many are missing.
     scored = len(pd.unique((person * len(lookups.tables["waves"]) + wave) * max(len(instruments), 1)
-                           + instrument_no[measure_no])) if len(block) else 0  # a hash: np.unique sorts, 0.28 s
+                           + instrument_no[measure_no])) if len(block) else 0  # a hash: np.unique sorts, slower
     if scored != _administration_count(reader, study, waves):
         missing = unscored(reader, study.id, waves)
         raise TrackerError(
@@ -402,8 +400,8 @@ def _attach(frame: pd.DataFrame, admins: pd.DataFrame, *, sort: bool = True) -> 
     keep = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == frame["administration_id"].to_numpy())
     if not keep.all():
         frame, pos = frame[keep], pos[keep]
-    # one constructor call: adding the six columns one by one to a frame of 620,000
-    # keyed items took 0.09 s of a 1.6 s load
+    # one constructor call: adding the six columns one by one to a large frame of keyed
+    # items cost a visible share of the load (BENCHMARKS.md, design figures)
     columns = {col: frame[col].array for col in frame.columns}
     for col in ("participant", "cohort", "arm", "wave", "wave_order", "instrument"):
         columns[col] = admins[col].array.take(pos)  # keeps the dtype: no second look at 620,000 strings

@@ -2,8 +2,8 @@
 
 ``study list``, ``wave list``, ``cohort list``, ``status`` and ``due`` are
 what a coordinator runs many times a day; each is one or two queries over a
-few hundred rows. Importing SQLAlchemy costs about 0.4 s and pandas about
-0.7 s on this kind of machine, more than the whole answer, so these read
+few hundred rows. Importing SQLAlchemy or pandas costs more than the whole
+answer (BENCHMARKS.md, design figures), so these read
 through a :class:`tracker.db.reader.Reader` (a direct ``sqlite3``/``psycopg``
 connection when the URL is plain, else the one under a SQLAlchemy session)
 and return plain lists of dicts. :func:`with_reader` chooses the connection.

@@ -251,7 +251,7 @@ class ItemResponse(Base):
     value: Mapped[float | None] = mapped_column(Float)
 
     # WITHOUT ROWID on SQLite: the rows live in the primary key's b-tree, one structure
-    # to write instead of a table and an index (1 M rows: 0.82 s instead of 1.11 s)
+    # to write instead of a table and an index, faster to fill (BENCHMARKS.md, design figures)
     __table_args__ = (CheckConstraint("item >= 1", name="item_positive"), {"sqlite_with_rowid": False})
 
 

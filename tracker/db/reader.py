@@ -3,9 +3,8 @@
 :class:`Reader` wraps a DBAPI connection: the one under a SQLAlchemy session
 (:meth:`Reader.of`), or one opened directly by :func:`open_reader`. The second
 is how ``tracker analyze`` reads: importing SQLAlchemy and building the ORM
-costs 0.25 s of each command (measured: 0.69 s vs 0.42 s to import what an
-analysis needs), a quarter of the budget for one analysis at 10,000
-participants. :func:`open_reader` takes only the plain cases (a SQLite file
+costs a large share of the time budget for one analysis at 10,000
+participants (BENCHMARKS.md, design figures). :func:`open_reader` takes only the plain cases (a SQLite file
 that exists, a ``postgresql`` URL), checks the schema revision, and otherwise
 returns None so that the caller opens the usual SQLAlchemy session, which
 explains any problem (unreachable server, old schema, bad URL) in its own words.

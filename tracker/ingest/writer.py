@@ -11,21 +11,21 @@ they share the session's transaction and are committed or rolled back with it:
 * PostgreSQL: both tables are loaded with ``COPY ... FROM STDIN`` (psycopg 3
   ``cursor.copy``; item rows in the binary format, built with numpy:
   :func:`binary_item_rows`); administrations take their ids from the
-  sequence default and are read back by batch (100,000 ``nextval`` calls in
-  a query took 1.3 s; the read-back takes 0.05 s).
+  sequence default and are read back by batch (far faster than ``nextval``
+  calls in a query: BENCHMARKS.md, design figures).
 
 Item responses are written one row per item of the definition, unanswered
 items as NULL, in slices of about :data:`WRITE_SLICE_VALUES` rows so that
 the Python objects built for the driver stay bounded whatever the number of
 items per instrument (a slice of 20,000 administrations of a 100-item scale
-was 2 million tuples: 280 MB peak instead of 212 MB).
+was 2 million tuples and a higher peak: BENCHMARKS.md, design figures).
 
 Concurrent imports of the same (participant, wave, instrument) are arbitrated
 by the table's unique constraint: the later one fails on it and is turned into
 :class:`tracker.errors.Conflict` with a message saying what happened.
 
 Each new administration's measure scores go to ``scale_score`` in the same
-transaction, scored from the same values matrix (0.1 s per million values);
+transaction, scored from the same values matrix (cheap: BENCHMARKS.md, design figures);
 changed administrations are rescored from their stored items afterwards.
 
 Changed administrations (``update``) are rare and small: they go through
@@ -135,13 +135,10 @@ BULK_MIN_GROWTH = 1.0
 def _bulk_load(dbapi, dialect: str, new_values: int, *, only_new: bool = True) -> Iterator[None]:
     """On PostgreSQL, check and index a large load once, after its rows are written, not row by row.
 
-    Two per-row costs of ``COPY`` dominate a large import. Each row runs
-    PostgreSQL's foreign-key trigger: profiled at 10,000 participants x 10
-    instruments x 10 items, 2.3 s of a 4.4 s import waited on the 100,000
-    administrations' five keys, and COPY of 1 M item rows took 16 s against
-    4.4 s without their key. And each row is inserted into every index:
-    COPY of 1 M item rows into a table with its primary key took 2.23 s,
-    into the bare table 0.53 s, and building the key afterwards 0.45 s.
+    Two per-row costs of ``COPY`` dominate a large import (profiled:
+    BENCHMARKS.md, design figures). Each row runs PostgreSQL's foreign-key trigger, and
+    each row is inserted into every index; checking the keys and building an
+    index once, after the rows are in, costs far less.
 
     So, for a load of at least :data:`BULK_MIN_VALUES` values that is at
     least as large as what is stored, the foreign keys of :data:`BULK_TABLES`
@@ -279,8 +276,8 @@ def binary_item_rows(ids: np.ndarray, values: np.ndarray) -> bytes:
     """``COPY item_response (administration_id, item, value) FROM STDIN (FORMAT BINARY)`` data.
 
     Built with numpy, not a Python tuple per row: with the table's keys set
-    aside (:func:`_bulk_load`) the server took 0.53 s for 1 M rows while
-    psycopg's ``write_row`` spent about 2 s building them. The values go as
+    aside (:func:`_bulk_load`) psycopg's ``write_row`` took longer to build
+    the rows than the server to load them (BENCHMARKS.md, design figures). The values go as
     the exact IEEE doubles (no text round trip); NaN (unanswered) as NULL.
     Rows with a NULL value come after the others: a table has no row order.
     """

@@ -86,8 +86,7 @@ def unscored(reader, study_id: int, waves=None) -> int:
     """Administrations of the study (at ``waves``; None: all) with no stored score.
 
     Such administrations were written outside ``tracker import``. One
-    anti-join: 0.054 s for the 189,000 administrations of a 10,000-participant
-    demo on SQLite.
+    anti-join (fast: BENCHMARKS.md, design figures).
     """
     if waves is not None and not waves:
         return 0

@@ -144,8 +144,8 @@ def _existing_codes(session: Session, study: Study, codes: list[str]) -> set[str
 
 def _existing(session: Session, study: Study, codes: list[str]) -> dict[str, Participant]:
     if len(codes) > 200:
-        # a roster: one scan of the study's participants beats 500-code IN lists (10,000 codes
-        # on PostgreSQL here: 3.9 s in 20 IN queries)
+        # a roster: one scan of the study's participants beats 500-code IN lists (slow on
+        # PostgreSQL: BENCHMARKS.md, design figures)
         wanted = set(codes)
         return {
             p.code: p
