@@ -256,8 +256,8 @@ def apply_study_file(session, spec: StudyFile):
     """Create the study ``spec`` declares, with everything in it, in the caller's transaction."""
     from tracker.study.cohorts import add_cohort
     from tracker.study.instruments import add_instrument, known_measures
-    from tracker.study.participants import enroll_csv
     from tracker.study.roles import set_role
+    from tracker.study.roster import enroll_csv
     from tracker.study.studies import create_study
     from tracker.study.waves import add_wave
 
