@@ -86,7 +86,6 @@ def loads_toml(text: str, source: str = "<toml>") -> InstrumentDef:
     return parse_definition(data, source=source)
 
 
-
 # ---- checks ---------------------------------------------------------------------
 
 
