@@ -162,3 +162,44 @@ def test_a_good_file_loads(tmp_path):
     assert spec.waves == [{"name": "baseline", "day": 0, "window": None}]
     assert spec.cohorts[0]["start"].isoformat() == "2027-03-01"
     assert spec.model == {"intermediate": ["pss10"], "outcome": ["who5"]} and spec.primary == ["who5"]
+
+
+def test_clashes_within_the_file(tmp_path):
+    path = _write(tmp_path, """
+        [study]
+        name = "x"
+
+        [[waves]]
+        name = "baseline"
+        day = 0
+
+        [[waves]]
+        name = " baseline "
+        day = 56
+        window = -1
+
+        [[waves]]
+        name = "post"
+        day = 0
+
+        [[cohorts]]
+        name = "A"
+        arm = "c"
+
+        [[cohorts]]
+        name = " "
+        arm = "c"
+
+        [[cohorts]]
+        name = "A"
+        arm = "i"
+    """)
+    with pytest.raises(ValidationError) as info:
+        load_study_file(path)
+    assert [p.message for p in info.value.problems] == [
+        "waves[1].name: 'baseline' is already the name of waves[0]",
+        "cohorts[1].name: must not be empty",
+        "cohorts[2].name: 'A' is already the name of cohorts[0]",
+        "waves[1].window: must be 0 or more days, not -1",
+        "waves[2].day: day 0 is already the day of waves[0]; two waves cannot share a day",
+    ]

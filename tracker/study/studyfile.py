@@ -156,12 +156,47 @@ def load_study_file(path: str | Path) -> StudyFile:
             "description": check.text(f"{where}.description", cohort["description"], free=True)
             if "description" in cohort else None,
         })
+    _no_clashes(check, out)
     model = check.typed("model", data.get("model", {}), dict, "a table [model]")
     if model is not _ABSENT:
         _model_table(check, model, measures, out)
     if check.problems:
         raise check.problems.error("invalid study file", advice="; nothing was written", brief=True)
     return out
+
+
+def _no_clashes(check: _Checker, out: StudyFile) -> None:
+    """Within the file: names given, each wave's name and day and each cohort's name once, windows not negative.
+
+    The same rules :func:`~tracker.study.waves.add_wave` and
+    :func:`~tracker.study.cohorts.add_cohort` enforce, checked here so that they
+    are reported with the file's other problems rather than one at a time.
+    """
+    for table, entries in (("waves", out.waves), ("cohorts", out.cohorts)):
+        names: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            name = entry["name"]
+            if not isinstance(name, str):
+                continue
+            if not name.strip():
+                check.problems.add(f"{table}[{i}].name", "empty", "must not be empty")
+            elif name.strip() in names:
+                check.problems.add(f"{table}[{i}].name", "duplicate_name",
+                                   f"{name.strip()!r} is already the name of {table}[{names[name.strip()]}]")
+            else:
+                names[name.strip()] = i
+    days: dict[int, int] = {}
+    for i, wave in enumerate(out.waves):
+        if isinstance(wave["window"], int) and wave["window"] < 0:
+            check.problems.add(f"waves[{i}].window", "window_range", f"must be 0 or more days, not {wave['window']}")
+        if not isinstance(wave["day"], int):
+            continue
+        if wave["day"] in days:
+            check.problems.add(f"waves[{i}].day", "duplicate_day",
+                               f"day {wave['day']} is already the day of waves[{days[wave['day']]}]; "
+                               "two waves cannot share a day")
+        else:
+            days[wave["day"]] = i
 
 
 def _study_table(check: _Checker, base: Path, study: dict, out: StudyFile) -> list[tuple[int, str]]:
