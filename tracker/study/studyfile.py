@@ -24,7 +24,10 @@ intermediate = ["cd_risc10", "pss10"]
 outcome = ["flourishing", "who5"]
 primary = ["flourishing"]   # optional: primary outcomes, each listed under a role too
 ```
-Relative paths are read relative to the study file.
+Relative paths are read relative to the study file. A file is checked to the
+end and refused with every problem at once (:func:`load_study_file`), before
+the database is touched; the roster is checked as it is enrolled, in the
+transaction that creates the study (all or nothing).
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ class _Checker:
 
     def text(self, where: str, value, *, free: bool = False):
         """A name (at most NAME_MAX characters) or free text (no contact details), else ``_ABSENT``."""
-        from tracker.study.text import NAME_MAX, text_problem
+        from tracker.study.text import NAME_MAX, TEXT_MAX, text_problem
 
         value = self.typed(where, value, str, "text")
         if value is _ABSENT:
@@ -92,7 +95,7 @@ class _Checker:
         if not free and len(plain) > NAME_MAX:
             self.problems.add(where, "too_long", f"is {len(plain)} characters long; names may have at most {NAME_MAX}")
             return _ABSENT
-        problem = text_problem(plain, limit=500) if free and plain else None
+        problem = text_problem(plain, limit=TEXT_MAX) if free and plain else None
         if problem:
             self.problems.add(where, "free_text", problem)
             return _ABSENT
