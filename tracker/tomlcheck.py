@@ -83,7 +83,8 @@ class KeyProblems:
     def error(self, what: str, *, advice: str = "", brief: bool = False) -> ValidationError:
         """The error listing every problem: ``"<file>: <what> (<n> problems)<advice>"``, then a line each.
 
-        ``brief``: a single problem is the whole message, one line (``<file>: <key>: <reason>``).
+        ``brief``: a single problem is the whole message, one line without its rule
+        (``<file>: <key>: <reason>``).
         """
         n = len(self.items)
         if brief and n == 1:
@@ -174,5 +175,5 @@ class _OneProblem(ValidationError):
     def __init__(self, problems: list[Problem]):
         super().__init__(problems)
         (p,) = self.problems
-        self.summary = f"{p.file}: {p.message}" if p.file else p.message
+        self.summary = str(p).removesuffix(f" [{p.rule}]")
         self.args = (self.summary,)

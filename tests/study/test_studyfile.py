@@ -203,3 +203,42 @@ def test_clashes_within_the_file(tmp_path):
         "waves[1].window: must be 0 or more days, not -1",
         "waves[2].day: day 0 is already the day of waves[0]; two waves cannot share a day",
     ]
+
+
+def test_the_roster_is_checked_with_the_file(tmp_path):
+    (tmp_path / "roster.csv").write_text("code,cohort,age\nA1,A,30\nA2,B,300\nA1,A,\n")
+    path = _write(tmp_path, """
+        [study]
+        name = "x"
+        roster = "roster.csv"
+
+        [[waves]]
+        name = "baseline"
+        day = -0.5
+
+        [[cohorts]]
+        name = " A "
+        arm = "c"
+    """)
+    with pytest.raises(ValidationError) as info:
+        load_study_file(path)
+    roster = str(tmp_path / "roster.csv")
+    assert [(p.file, p.row, p.column, p.rule) for p in info.value.problems] == [
+        (str(path), None, None, "wrong_type"),
+        (roster, 3, "cohort", "unknown cohort"),
+        (roster, 3, "age", "out of range"),
+        (roster, 4, "code", "duplicate code"),
+    ]
+    assert f"  {roster}, row 3, column 'cohort': unknown cohort; cohorts: A (value 'B') [unknown cohort]" in str(info.value)
+
+
+def test_an_unreadable_roster_is_a_problem_of_the_file(tmp_path):
+    path = _write(tmp_path, '[study]\nname = "x"\nroster = "absent.csv"\n')
+    with pytest.raises(ValidationError) as info:
+        load_study_file(path)
+    assert str(info.value).startswith(f"{path}: study.roster: cannot read roster {tmp_path / 'absent.csv'}: ")
+    (tmp_path / "header.csv").write_text("code,cohort\n")
+    path = _write(tmp_path, '[study]\nname = "x"\nroster = "header.csv"\n')
+    with pytest.raises(ValidationError) as info:
+        load_study_file(path)
+    assert str(info.value) == f"{tmp_path / 'header.csv'}: has a header but no participants"

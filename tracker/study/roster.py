@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def _check_header(name: str, header: list[str] | None) -> list[str]:
     return columns
 
 
-def _parse_rows(name: str, columns: list[str], lines: list[list[str]], cohorts: dict[str, Cohort],
+def _parse_rows(name: str, columns: list[str], lines: list[list[str]], cohorts: dict[str, object],
                 problems: list[Problem]) -> list[dict]:
     """Each roster row as ``{row, code, cohort, <field>: value}`` holding only the cells given."""
     rows: list[dict] = []
@@ -173,6 +174,25 @@ def _parse_rows(name: str, columns: list[str], lines: list[list[str]], cohorts: 
                     out[col] = rec[col]
         rows.append(out)
     return rows
+
+
+def roster_problems(path: str | Path, cohorts: Iterable[str]) -> list[Problem]:
+    """The roster file's own problems (header, cells, duplicate codes, cohorts not among ``cohorts``).
+
+    What :func:`enroll_csv` checks before it compares rows with the stored
+    participants; ``study.toml`` reports them with the study file's own problems.
+    Raises :class:`TrackerError` when the file cannot be read.
+    """
+    name, lines = _read_roster(Path(path))
+    try:
+        columns = _check_header(name, lines[0] if lines else None)
+    except ValidationError as exc:
+        return exc.problems
+    problems: list[Problem] = []
+    rows = _parse_rows(name, columns, lines[1:], dict.fromkeys(cohorts), problems)
+    if not rows and not problems:
+        problems.append(Problem("no participants", "has a header but no participants", file=name))
+    return problems
 
 
 def enroll_csv(

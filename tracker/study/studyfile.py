@@ -160,6 +160,8 @@ def load_study_file(path: str | Path) -> StudyFile:
             if "description" in cohort else None,
         })
     _no_clashes(check, out)
+    if out.roster is not None and all(isinstance(c["name"], str) for c in out.cohorts):
+        _roster(check, out)
     model = check.typed("model", data.get("model", {}), dict, "a table [model]")
     if model is not _ABSENT:
         _model_table(check, model, measures, out)
@@ -200,6 +202,16 @@ def _no_clashes(check: _Checker, out: StudyFile) -> None:
                                "two waves cannot share a day")
         else:
             days[wave["day"]] = i
+
+
+def _roster(check: _Checker, out: StudyFile) -> None:
+    """The roster's own problems (each naming the roster, its row and column), against the file's cohorts."""
+    from tracker.study.roster import roster_problems
+
+    try:
+        check.problems.items.extend(roster_problems(out.roster, [c["name"].strip() for c in out.cohorts]))
+    except TrackerError as exc:
+        check.problems.add("study.roster", "unreadable", str(exc))
 
 
 def _study_table(check: _Checker, base: Path, study: dict, out: StudyFile) -> list[tuple[int, str]]:
