@@ -173,7 +173,7 @@ def _machine(url: str, folder):
                             unique_by=lambda r: r[0]),
               update=st.booleans())
         def enroll(self, rows, update):
-            from tracker.study.participants import enroll_csv
+            from tracker.study.roster import enroll_csv
 
             path = folder / f"roster{next(self.files)}.csv"
             lines = ["code,cohort,age"]  # no enrolment date: a new code is enrolled today, a stored one keeps its date

@@ -1,4 +1,4 @@
-"""Instrument definitions: the TOML schema, its validation and the built-in library.
+"""Instrument definitions: the model (``definition``), reading and checking TOML (``validate``), the built-in library.
 
 >>> from tracker.instruments import resolve
 >>> pss = resolve("pss10")            # a built-in code, or a path to a .toml file
@@ -13,11 +13,10 @@ from tracker.instruments.definition import (
     ItemRange,
     MeasureDef,
     SubscaleDef,
-    load_toml,
-    loads_toml,
 )
 from tracker.instruments.describe import describe, describe_measure
 from tracker.instruments.library import builtin_codes, load_builtin, resolve
+from tracker.instruments.validate import load_toml, loads_toml
 
 __all__ = [
     "InstrumentDef",

@@ -41,8 +41,9 @@ from tracker.ingest.redcap import (
     read_dictionary,
     record_id_field,
 )
-from tracker.instruments.definition import CODE_MAX_LENGTH, CODE_PATTERN, InstrumentDef, loads_toml
+from tracker.instruments.definition import CODE_MAX_LENGTH, CODE_PATTERN, InstrumentDef
 from tracker.instruments.tomltext import toml_comment, toml_string, toml_value
+from tracker.instruments.validate import loads_toml
 
 ITEM_FIELD_TYPES = ("radio", "dropdown", "yesno", "truefalse", "slider", "text")
 _BOOLEAN_LABELS = {"yesno": (("0", "No"), ("1", "Yes")), "truefalse": (("0", "False"), ("1", "True"))}

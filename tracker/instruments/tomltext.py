@@ -1,4 +1,4 @@
-"""Writing TOML text by hand, for generated files that carry comments (tomllib only reads)."""
+"""Writing TOML text by hand (tomllib only reads): generated files with comments, instrument definitions."""
 
 from __future__ import annotations
 
@@ -58,3 +58,18 @@ def toml_comment(text: str, limit: int = 100) -> str:
     plain = _CONTROL.sub(" ", plain)
     plain = " ".join(plain.split())
     return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
+
+
+def definition_toml(data: dict) -> str:
+    """An instrument definition's canonical dict (``InstrumentDef.to_dict()``) as TOML text.
+
+    Plain keys first, then each ``[[item_ranges]]`` and ``[[subscales]]`` table,
+    in the dict's order; ``loads_toml`` reads it back to the same definition.
+    """
+    tables = ("subscales", "item_ranges")
+    lines = [f"{toml_key(k)} = {toml_value(v)}" for k, v in data.items() if k not in tables]
+    for name in ("item_ranges", "subscales"):
+        for table in data.get(name, []):
+            lines += ["", f"[[{name}]]"]
+            lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"

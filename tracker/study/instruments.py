@@ -7,14 +7,18 @@ existing code and version is refused: bump ``version`` in the TOML.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import Instrument, InstrumentVersion, Study
-from tracker.errors import Conflict, NotFound
+from tracker.errors import Conflict
 from tracker.study import audit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,15 +73,29 @@ def add_instrument(session: Session, study: Study, code_or_path: str) -> Added:
     return Added(definition.code, definition.version, definition.sha256, status)
 
 
+def newest_by_code(versions: Iterable[tuple[int, str, T]]) -> dict[str, T]:
+    """Each instrument's newest version: ``(version_id, code, value)`` in, ``{code: value}`` out, by code.
+
+    The one rule of "newest instrument version": the version stored last, i.e.
+    the highest ``instrument_version.id``, not the highest ``version`` text
+    (versions are free text: "1", "2b", "2027-03"). ``value`` is whatever the
+    caller holds for a version (the ORM row, a parsed definition).
+    """
+    newest: dict[str, tuple[int, T]] = {}
+    for version_id, code, value in versions:
+        if code not in newest or version_id > newest[code][0]:
+            newest[code] = (version_id, value)
+    return {code: newest[code][1] for code in sorted(newest)}
+
+
 def current_versions(session: Session, study: Study) -> dict[str, InstrumentVersion]:
-    """Instrument code → its newest stored version, ordered by code."""
-    out: dict[str, InstrumentVersion] = {}
-    for instrument in session.scalars(
-        select(Instrument).where(Instrument.study_id == study.id).order_by(Instrument.code)
-    ):
-        if instrument.versions:
-            out[instrument.code] = instrument.versions[-1]
-    return out
+    """Instrument code → its newest stored version (:func:`newest_by_code`), ordered by code."""
+    rows = session.execute(
+        select(InstrumentVersion.id, Instrument.code, InstrumentVersion)
+        .join(Instrument, Instrument.id == InstrumentVersion.instrument_id)
+        .where(Instrument.study_id == study.id)
+    )
+    return newest_by_code(rows)
 
 
 def definitions(session: Session, study: Study) -> dict:
@@ -88,15 +106,6 @@ def definitions(session: Session, study: Study) -> dict:
         code: InstrumentDef.from_dict(v.definition, source=f"stored {code}@{v.version}")
         for code, v in current_versions(session, study).items()
     }
-
-
-def definition_for_version(session: Session, version_id: int):
-    from tracker.instruments import InstrumentDef
-
-    v = session.get(InstrumentVersion, version_id)
-    if v is None:
-        raise NotFound(f"no instrument version {version_id}")
-    return InstrumentDef.from_dict(v.definition, source=f"stored {v.instrument.code}@{v.version}")
 
 
 def known_measures(session: Session, study: Study) -> list[str]:

@@ -12,7 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 from tracker.errors import NotFound
-from tracker.instruments.definition import InstrumentDef, load_toml, loads_toml
+from tracker.instruments.definition import InstrumentDef
+from tracker.instruments.validate import load_toml, loads_toml
 
 
 def _files():
