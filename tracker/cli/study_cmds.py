@@ -394,7 +394,7 @@ def model() -> None:
 @db_option
 @study_option
 @click.argument("measure", shell_complete=complete.measures)
-@click.argument("role", type=click.Choice(["modifiable", "intermediate", "outcome"]))
+@click.argument("role", type=click.Choice(["modifiable", "intermediate", "outcome"]), metavar="ROLE")
 @click.option("--primary/--not-primary", "primary", default=None,
               help="Mark (or unmark) the measure a primary outcome: the report puts primary "
                    "outcomes in their own multiplicity family. Unchanged when not given.")
