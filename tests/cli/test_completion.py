@@ -20,7 +20,8 @@ from tracker.cli import cli
 
 
 def complete(line: str, *, env: dict[str, str] | None = None) -> list[str]:
-    """What bash gets for ``line`` (the cursor at its end; a trailing space starts a new word)."""
+    """What bash gets for ``line`` (the cursor at its end; a trailing space starts a new word),
+    each word unquoted."""
     words = shlex.split(line)
     cword = len(words) if line.endswith(" ") else len(words) - 1
     result = CliRunner().invoke(
@@ -30,7 +31,7 @@ def complete(line: str, *, env: dict[str, str] | None = None) -> list[str]:
     )
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
-    return [row.split(",", 1)[1] for row in result.output.splitlines() if row]
+    return [shlex.split(row.split(",", 1)[1])[0] for row in result.output.splitlines() if row]
 
 
 @pytest.fixture
@@ -60,6 +61,17 @@ def test_waves_cohorts_measures_and_studies_complete(study):
     assert complete(f"{db} wave list --study F") == ["Factory study"]
     assert complete(f"{db} participant withdraw C00")[:2] == ["C000", "C001"]
     assert complete(f"{db} instrument show who") == ["who5"]
+
+
+def test_bash_gets_names_with_spaces_quoted(study):
+    result = CliRunner().invoke(cli, [], prog_name="tracker", env={
+        "_TRACKER_COMPLETE": "bash_complete", "COMP_WORDS": f"tracker --db {study.url} cohort set 'con",
+        "COMP_CWORD": "5", "TRACKER_STUDY": None})
+    assert result.output == "plain,'control cohort'\n"
+    result = CliRunner().invoke(cli, [], prog_name="tracker", env={
+        "_TRACKER_COMPLETE": "zsh_complete", "COMP_WORDS": f"tracker --db {study.url} cohort set con",
+        "COMP_CWORD": "5", "TRACKER_STUDY": None})
+    assert result.output == "plain\ncontrol cohort\n_\n"
 
 
 def test_completion_reads_the_environment_and_the_study_named(study):

@@ -35,6 +35,16 @@ def _parents(ctx: click.Context):
         yield ctx
 
 
+def _items(names, ctx: click.Context) -> list[CompletionItem]:
+    """Bash inserts a completion as it is, so a name with a space ("MBSR spring") would become
+    several words: there it is quoted, as the user would type it. zsh and fish quote it themselves."""
+    import os
+    import shlex
+
+    bash = os.environ.get("_TRACKER_COMPLETE", "").startswith("bash")
+    return [CompletionItem(shlex.quote(n) if bash else n) for n in names]
+
+
 def _completer(kind: str, *, extra: tuple[str, ...] = (), many: bool = False) -> Callable:
     """A ``shell_complete`` callback for names of ``kind``; ``many``: a comma-separated list,
     whose last name is completed."""
@@ -44,8 +54,7 @@ def _completer(kind: str, *, extra: tuple[str, ...] = (), many: bool = False) ->
         prefix = f"{head}," if head else ""
         done = set(head.split(",")) if head else set()
         candidates = [*extra, *_names(ctx, kind)]
-        return [CompletionItem(prefix + n) for n in dict.fromkeys(candidates)
-                if n.startswith(last) and n not in done]
+        return _items([prefix + n for n in dict.fromkeys(candidates) if n.startswith(last) and n not in done], ctx)
 
     complete.__name__ = f"complete_{kind}{'s' if many else ''}"
     return complete
@@ -60,7 +69,7 @@ def _instruments(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     except Exception:
         builtin = []
     names = dict.fromkeys([*_names(ctx, "instrument"), *builtin])
-    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    return _items([n for n in names if n.startswith(incomplete)], ctx)
 
 
 studies = _completer("study")
