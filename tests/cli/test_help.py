@@ -196,7 +196,7 @@ def test_one_spelling_of_enrol():
     """"enrol" (enrolment, n_to_enrol) everywhere the help speaks; `participant enroll` still runs."""
     from tracker.cli.reference import reference
 
-    text = reference()  # "enrolled", "enrolling" are both spellings'
+    text = reference().split("\n## tracker\n", 1)[1]  # every --help ("enrolled", "enrolling": both spellings)
     assert re.findall(r"(?i)\benroll(?:s|ment)?\b", text) == []
     assert "Usage: tracker participant enrol [OPTIONS] FILE" in text and "enrolment" in text
     runner = CliRunner()
