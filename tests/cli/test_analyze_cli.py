@@ -216,8 +216,39 @@ def test_analyze_all_table_and_errors(built3):
     assert r.output == "Error: no wave named 'later'; waves: baseline, post, followup\n"
     r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--wave", "later", expect=1)
     assert r.output == "Error: no wave named 'later'; waves: baseline, post, followup\n"
+    # CSV is one file per analysis (their fields differ): without a folder it is refused, as usage
     r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "csv", expect=2)
-    assert "'csv' is not one of 'table', 'json'" in r.output
+    assert "Error: --format csv writes one file per analysis: give it with --out DIR" in r.output
+    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--out", "results", expect=2)
+    assert "Error: --out DIR goes with --format csv" in r.output
+
+
+def test_analyze_all_csv_is_one_file_per_analysis(built3):
+    """Each DIR/KIND.csv is what `tracker analyze KIND --format csv` prints, byte for byte."""
+    for measure, role in (("who5", "modifiable"), ("pss4", "intermediate"), ("pss10", "outcome")):
+        built3("model", "set", measure, role)
+    out = built3("analyze", "all", "--from", "baseline", "--to", "post", "--by", "arm", "--boot", "200",
+                 "--format", "csv", "--out", "results/a").output
+    folder = built3.cwd / "results" / "a"
+    kinds = ["correlations", "change", "compare", "trajectory", "reliability", "mediation"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{k}.csv" for k in kinds)
+    wrote = [line for line in out.splitlines() if line.startswith("Wrote ")]
+    assert [line.rsplit("/", 1)[1] for line in wrote] == [f"{k}.csv." for k in kinds]
+    alone = {
+        "correlations": ["correlations"],
+        "change": ["change", "--from", "baseline", "--to", "post", "--by", "arm"],
+        "compare": ["compare", "--from", "baseline", "--to", "post"],
+        "trajectory": ["trajectory"],
+        "reliability": ["reliability"],
+        "mediation": ["mediation", "--boot", "200"],
+    }
+    for kind, argv in alone.items():
+        single = built3("analyze", *argv, "--format", "csv").stdout
+        assert (folder / f"{kind}.csv").read_text(encoding="utf-8") == single.split("\nnote:")[0].rstrip("\n") + "\n", kind
+    (built3.cwd / "blocked").write_text("a file, not a folder", encoding="utf-8")
+    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "csv", "--out", "blocked/x",
+               expect=1)
+    assert r.output.startswith("Error: cannot create the folder blocked/x: ")
 
 
 def test_analyze_all_with_one_arm_leaves_compare_empty_with_a_note(tracker):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 
@@ -126,3 +127,92 @@ def test_map_draft_and_from_redcap_import_neither_pandas_nor_sqlalchemy(tmp_path
     assert "import_responses" in dir(tracker.ingest)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         tracker.ingest.nope  # noqa: B018
+
+
+CLICK_TYPE_METAVARS = {"TEXT", "INTEGER", "INTEGER RANGE", "FLOAT", "FLOAT RANGE", "PATH", "FILENAME", "DIRECTORY",
+                       "BOOLEAN", "UUID"}
+
+
+def _leaf_commands():
+    for path, command in walk(cli):
+        if not isinstance(command, click.Group):
+            yield path, command
+
+
+def test_every_option_and_argument_is_described():
+    """Issue 15: every option has a help line with a chosen metavar, every argument is named in the
+    command's help; dates are DATE (YYYY-MM-DD), parsed by the one callback."""
+    from tracker.cli.common import parse_date_option
+
+    for path, command in _leaf_commands():
+        where = f"tracker {' '.join(path)}"
+        ctx = click.Context(command, info_name=path[-1])
+        for param in command.params:
+            if isinstance(param, click.Argument):
+                assert param.make_metavar(ctx).rstrip(".") in command.help, f"{where}: {param.name} not in its help"
+                continue
+            if param.hidden:
+                continue
+            flag = max(param.opts, key=len)
+            assert param.help, f"{where} {flag} has no help"
+            if param.is_flag or param.count:
+                continue
+            if param.metavar is None:  # Click's own: a choice's [a|b], a path's FILE, never a type name
+                metavar = param.make_metavar(ctx)
+                assert metavar not in CLICK_TYPE_METAVARS, f"{where} {flag} shows Click's {metavar}"
+                assert isinstance(param.type, click.Choice | click.Path), f"{where} {flag} has no metavar"
+            is_date = "YYYY-MM-DD" in param.help
+            assert is_date == (param.metavar == "DATE") == (param.callback is parse_date_option), \
+                f"{where} {flag}: a date option is --X DATE, YYYY-MM-DD, parsed by parse_date_option"
+
+
+def test_names_use_one_metavar_and_complete_from_the_database():
+    """A wave is `--wave NAME` or `--from/--to WAVE`, a cohort and a study NAME, a measure MEASURE;
+    each completes from the database."""
+    from tracker.cli import complete
+
+    expected = {"wave": ("NAME", complete.waves), "pre": ("WAVE", complete.waves),
+                "post": ("WAVE", complete.waves), "study_name": ("NAME", complete.studies),
+                "cohort_name": ("NAME", complete.cohorts), "cohorts": ("NAME", complete.cohorts)}
+    seen = set()
+    for path, command in _leaf_commands():
+        for param in command.params:
+            if path[0] == "init" or not isinstance(param, click.Option):
+                continue  # init --study names a study still to create
+            where = f"tracker {' '.join(path)} {max(param.opts, key=len)}"
+            if param.name in expected:
+                metavar, completer = expected[param.name]
+                assert (param.metavar, param._custom_shell_complete) == (metavar, completer), where
+                seen.add(param.name)
+            if param.metavar and param.metavar.startswith("MEASURE"):
+                assert param._custom_shell_complete in (complete.measures, complete.measure_lists,
+                                                        complete.predictors), where
+                assert (param.metavar == "MEASURE,...") == (param._custom_shell_complete is complete.measure_lists)
+                seen.add("measure")
+    assert seen == {*expected, "measure"}
+
+
+def test_one_spelling_of_enrol():
+    """"enrol" (enrolment, n_to_enrol) everywhere the help speaks; `participant enroll` still runs."""
+    from tracker.cli.reference import reference
+
+    text = reference().split("\n## tracker\n", 1)[1]  # every --help ("enrolled", "enrolling": both spellings)
+    assert re.findall(r"(?i)\benroll(?:s|ment)?\b", text) == []
+    assert "Usage: tracker participant enrol [OPTIONS] FILE" in text and "enrolment" in text
+    runner = CliRunner()
+    assert runner.invoke(cli, ["participant", "enroll", "--help"]).output == \
+        runner.invoke(cli, ["participant", "enrol", "--help"]).output.replace("enrol ", "enroll ", 1)
+
+
+def test_every_listing_command_has_the_three_formats():
+    listing = [("study", "list"), ("study", "show"), ("instrument", "list"), ("instrument", "show"), ("db", "current"),
+               ("wave", "list"), ("cohort", "list"), ("participant", "list"), ("model", "show"), ("audit",),
+               ("status",), ("due",), ("analyze", "all"), ("plan",)]
+    commands = dict(_leaf_commands())
+    for path in listing:
+        option = next(p for p in commands[path].params if p.name == "fmt")
+        assert option.opts == ["--format"] and list(option.type.choices) == ["table", "csv", "json"], path
+    for path, command in commands.items():  # an input file's layout is never --format
+        for p in command.params:
+            if "--format" in getattr(p, "opts", []) and not p.hidden:
+                assert list(p.type.choices) == ["table", "csv", "json"], path

@@ -160,3 +160,46 @@ def test_the_direct_and_the_session_paths_agree(study_url):
     assert [w["name"] for w in listing.with_reader(url, None, listing.waves)] == ["baseline", "post", "later"]
     with pytest.raises(NotFound):
         listing.with_reader(study_url, "No such study", listing.waves)
+
+
+PARTS_ONLY = """code = "parts"
+name = "Two parts, no total"
+version = "1"
+items = 4
+min = 0
+max = 3
+scoring = "sum"
+higher_is_better = true
+total = false
+
+[[subscales]]
+code = "first"
+items = [1, 2]
+
+[[subscales]]
+code = "second"
+items = [3, 4]
+"""
+
+
+def test_completion_names_are_the_studys_names(db_url, tmp_path):
+    """listing.names (shell completion) gives the ORM's measures (totals, subscales, none for total = false),
+    the waves in order, and nothing at all where the direct reader cannot go."""
+    from tracker.study.instruments import add_instrument, known_measures
+
+    (tmp_path / "parts.toml").write_text(PARTS_ONLY, encoding="utf-8")
+    with open_session(db_url) as s:
+        study, _ = build_study(s, n_per_arm=2, waves=(("pre", 0), ("mid", 28), ("post", 56)))
+        add_instrument(s, study, "scs_sf")
+        add_instrument(s, study, str(tmp_path / "parts.toml"))
+        s.commit()
+        expected = known_measures(s, study)
+    measures = listing.names(db_url, None, "measure")
+    assert sorted(measures) == sorted(expected) and "parts" not in measures and "parts.first" in measures
+    assert listing.names(db_url, "Factory study", "wave") == ["pre", "mid", "post"]
+    assert listing.names(db_url, None, "cohort") == ["control cohort", "intervention cohort"]
+    assert listing.names(db_url, None, "study") == ["Factory study"]
+    assert listing.names(db_url, None, "instrument") == ["parts", "pss10", "scs_sf", "who5"]
+    assert listing.names(db_url, "Nope", "wave") == []
+    assert listing.names(f"sqlite:///{tmp_path / 'missing.db'}", None, "wave") == []
+    assert not (tmp_path / "missing.db").exists()

@@ -49,9 +49,13 @@ def cli() -> None:
     """Track training cohorts, survey waves and questionnaire scores; evaluate pre/post change.
 
     \b
-    Start:   tracker init --study "Resident wellbeing 2027"
-    Demo:    tracker demo --out demo
-    Help:    tracker COMMAND --help
+    Start:    tracker init --study "Resident wellbeing 2027"
+    Demo:     tracker demo --out demo
+    Help:     tracker COMMAND --help
+    Settings: TRACKER_DATABASE_URL is --db, TRACKER_STUDY is --study
+    Complete: eval "$(_TRACKER_COMPLETE=bash_source tracker)" in ~/.bashrc
+              (zsh, fish: see the README); TAB completes commands, options,
+              and the study's wave, cohort, measure and study names
     """
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
+from tracker.cli import complete
 from tracker.cli.common import db_option, echo, emit, format_option, study_option
 
 ADJUST = click.Choice(["holm", "fdr_bh", "none"])
@@ -66,14 +68,15 @@ def _run(kind: str, *, fmt: str, extra=None, **opts) -> None:
 
 @click.group()
 def analyze() -> None:
-    """Analyses: correlations, change, compare, trajectory, reliability, mediation."""
+    """Analyses: correlations, change, compare, trajectory, reliability, mediation, all."""
 
 
 @analyze.command("correlations")
 @db_option
 @study_option
-@click.option("--wave", help="Wave to correlate [default: the first wave].")
-@click.option("--method", type=click.Choice(["pearson", "spearman"]), default="pearson", show_default=True)
+@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="Wave to correlate [default: the first wave].")
+@click.option("--method", type=click.Choice(["pearson", "spearman"]), default="pearson", show_default=True,
+              help="Pearson's r, or Spearman's rank correlation.")
 @click.option("--adjust", type=ADJUST, default="holm", show_default=True, help="p-value adjustment over the pairs shown.")
 @format_option
 def correlations(study_name, wave, method, adjust, fmt) -> None:
@@ -87,8 +90,8 @@ def correlations(study_name, wave, method, adjust, fmt) -> None:
 @analyze.command("change")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="WAVE", help="Earlier wave (pre).")
-@click.option("--to", "post", required=True, metavar="WAVE", help="Later wave (post).")
+@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves, help="Earlier wave (pre).")
+@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves, help="Later wave (post).")
 @click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split by cohort or arm.")
 @click.option("--adjust", type=ADJUST, default="holm", show_default=True, help="p-value adjustment across measures.")
 @format_option
@@ -103,8 +106,10 @@ def change(study_name, pre, post, by, adjust, fmt) -> None:
 @analyze.command("compare")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="WAVE", help="Pre wave (covariate).")
-@click.option("--to", "post", required=True, metavar="WAVE", help="Post wave (outcome).")
+@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves,
+              help="Pre wave (covariate).")
+@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves,
+              help="Post wave (outcome).")
 @format_option
 def compare(study_name, pre, post, fmt) -> None:
     """Intervention vs control: ANCOVA (post ~ pre + arm) and Morris's d_ppc2.
@@ -117,7 +122,7 @@ def compare(study_name, pre, post, fmt) -> None:
 @analyze.command("trajectory")
 @db_option
 @study_option
-@click.option("--measure", help="One measure [default: all].")
+@click.option("--measure", metavar="MEASURE", shell_complete=complete.measures, help="One measure [default: all].")
 @format_option
 def trajectory(study_name, measure, fmt) -> None:
     """All waves: linear mixed model (REML, random intercept per participant).
@@ -130,11 +135,11 @@ def trajectory(study_name, measure, fmt) -> None:
 @analyze.command("reliability")
 @db_option
 @study_option
-@click.option("--wave", help="One wave [default: every wave].")
-@click.option("--boot", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")
+@click.option("--boot", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Bootstrap resamples for omega's 95 % CI (adds omega_ci_low, omega_ci_high); "
               "0 = no CI. 1000 is usual.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap.")
+@click.option("--seed", type=int, default=1, show_default=True, metavar="N", help="Seed of the bootstrap.")
 @format_option
 def reliability(study_name, wave, boot, seed, fmt) -> None:
     """Internal consistency: Cronbach's alpha with Feldt CI, and omega total.
@@ -148,22 +153,28 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
 @analyze.command("all")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="WAVE", help="Pre wave of change and compare.")
-@click.option("--to", "post", required=True, metavar="WAVE", help="Post wave of change and compare.")
-@click.option("--wave", help="Wave of correlations and reliability [default: the first wave for "
+@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves,
+              help="Pre wave of change and compare.")
+@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves,
+              help="Post wave of change and compare.")
+@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="Wave of correlations and reliability [default: the first wave for "
               "correlations, every wave for reliability].")
 @click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split change by cohort or arm.")
 @click.option("--method", type=click.Choice(["pearson", "spearman"]), default="pearson", show_default=True,
               help="Correlation method.")
 @click.option("--adjust", type=ADJUST, default="holm", show_default=True,
               help="p-value adjustment of correlations and change.")
-@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True,
+@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True, metavar="N",
               help="Bootstrap resamples for the mediation model's indirect effects.")
-@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="Seed of the mediation bootstrap.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format (json: one object, an array of records per analysis).")
-def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fmt) -> None:
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="Output format (json: one object, an array of records per analysis; csv: one file "
+                   "per analysis in --out DIR).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="With --format csv: the folder for ANALYSIS.csv, one file per analysis (created if "
+                   "missing; files there are replaced).")
+def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fmt, out_dir) -> None:
     """Every analysis at once, from one read of the study.
 
     The same numbers as the single commands with the same options (one
@@ -172,19 +183,31 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fm
     --to, trajectory over every wave and measure. JSON is one object whose
     keys are the analyses, each an array of the SPEC's records. A study with
     one arm has no comparison, one without model roles no mediation: that
-    array is empty, with a note. (CSV: use the single commands; their tables
-    have different fields.)
+    array is empty, with a note. CSV needs --out DIR: the analyses' records
+    have different fields, so each is its own file, DIR/correlations.csv ...
+    DIR/mediation.csv, the same as the single command's --format csv (an
+    empty analysis writes no file).
 
+    \b
     Example: tracker analyze all --from baseline --to post --by arm --format json
+             tracker analyze all --from baseline --to post --format csv
+               --out results
     """
     from tracker.cli.common import db_url, json_records, render_table
     from tracker.datasets.run import ALL_ANALYSES, run_all
 
+    if (fmt == "csv") != (out_dir is not None):
+        raise click.UsageError("--format csv writes one file per analysis: give it with --out DIR"
+                               if fmt == "csv" else "--out DIR goes with --format csv")
+    if out_dir is not None:
+        _writable_folder(out_dir)
     done = run_all(db_url(), study_name, pre=pre, post=post, wave=wave, by=by, method=method, adjust=adjust,
                    boot=boot, seed=seed)
     results, skipped = done.results, done.skipped
     order = ALL_ANALYSES
-    if fmt == "json":
+    if fmt == "csv":
+        _write_csv_files(out_dir, results, order)
+    elif fmt == "json":
         out = {kind: json_records(results[kind].to_dict("records"), _fields(results[kind]))
                if kind in results else [] for kind in order}
         click.echo(json.dumps(out, indent=2, allow_nan=False))
@@ -197,8 +220,35 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fm
     for kind in order:
         if kind in skipped:
             click.echo(f"note: {kind}: {skipped[kind]}", err=True)
-        elif fmt == "json":
+        elif fmt != "table":
             _notes(results[kind], f"{kind}: ")
+
+
+def _writable_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) before the work, so a bad path fails at once."""
+    from tracker.errors import TrackerError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrackerError(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
+
+
+def _write_csv_files(folder: Path, results: dict, order) -> None:
+    """``analyze all --format csv``: each analysis's records in FOLDER/KIND.csv, as its own command writes them."""
+    from tracker.cli.common import render_csv
+    from tracker.errors import TrackerError
+
+    for kind in order:
+        if kind not in results:
+            continue
+        frame = results[kind]
+        path = folder / f"{kind}.csv"
+        try:
+            path.write_text(render_csv(frame.to_dict("records"), _fields(frame)) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise TrackerError(f"cannot write {path}: {exc.strerror or exc}") from None
+        echo(f"Wrote {len(frame):,} row{'' if len(frame) == 1 else 's'} to {path}.")
 
 
 COMMANDS = [analyze]

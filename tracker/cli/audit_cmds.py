@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.common import db_option, emit, format_option, study_option, unit_of_work
-
-
-def _since(_ctx, param, value):
-    if value is None:
-        return None
-    from tracker.study.dates import parse_date
-
-    return parse_date(value, what=f"--{param.name}")
-
+from tracker.cli.common import (
+    date_option,
+    db_option,
+    emit,
+    format_option,
+    study_option,
+    unit_of_work,
+)
 
 ACTIONS = ["create", "update", "delete", "withdraw", "reinstate", "import", "export"]
 ENTITIES = ["study", "cohort", "wave", "participant", "instrument", "model_role", "import_batch",
@@ -23,7 +21,7 @@ ENTITIES = ["study", "cohort", "wave", "participant", "instrument", "model_role"
 @click.command("audit")
 @db_option
 @study_option
-@click.option("--since", callback=_since, metavar="DATE", help="Only events on or after this day (UTC), YYYY-MM-DD.")
+@date_option("--since", help="Only events on or after this day (UTC), YYYY-MM-DD.")
 @click.option("--action", type=click.Choice(ACTIONS), metavar="ACTION",
               help=f"Only this action: {', '.join(ACTIONS)}.")
 @click.option("--entity", type=click.Choice(ENTITIES), metavar="KIND",

@@ -54,13 +54,35 @@ def db_option(f=None, *, default: str = "./tracker.db"):
 
 
 def study_option(f):
+    from tracker.cli import complete
+
     return click.option(
         "--study",
         "study_name",
         metavar="NAME",
         envvar="TRACKER_STUDY",
+        shell_complete=complete.studies,
         help="Study name [env TRACKER_STUDY]; may be omitted when the database holds one study.",
     )(f)
+
+
+def parse_date_option(_ctx, param, value):
+    """The callback of every date option (metavar ``DATE``): YYYY-MM-DD to a date.
+
+    A bad date is a ``TrackerError`` (exit 1), not ``BadParameter`` (exit 2):
+    it is bad data, not bad usage.
+    """
+    if value is None:
+        return None
+    from tracker.study.dates import parse_date
+
+    flag = max(param.opts, key=len) if param.opts else f"--{param.name}"
+    return parse_date(value, what=flag)
+
+
+def date_option(*names: str, help: str, **kwargs):  # noqa: A002  (click's own keyword)
+    """A ``DATE`` option: YYYY-MM-DD, parsed by :func:`parse_date_option`."""
+    return click.option(*names, metavar="DATE", callback=parse_date_option, help=help, **kwargs)
 
 
 def format_option(f):
@@ -72,6 +94,18 @@ def format_option(f):
         show_default=True,
         help="Output format.",
     )(f)
+
+
+# An input file's layout is --layout; --format is only ever the output format (issue 15).
+LAYOUTS = ["wide", "long", "redcap", "qualtrics", "xlsx"]
+
+
+def one_layout(layout: str | None, legacy: str | None) -> str | None:
+    """``--layout``, else the hidden ``--format`` (its name before issue 15, when the input
+    layout and the output format shared one name); given both, they must agree."""
+    if layout is not None and legacy is not None and layout != legacy:
+        raise click.UsageError(f"--layout {layout} and --format {legacy} disagree: give --layout only")
+    return layout or legacy
 
 
 def db_url(ctx: click.Context | None = None) -> str | None:

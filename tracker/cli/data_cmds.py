@@ -8,20 +8,23 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, db_url, emit, format_option, study_option, unit_of_work
+from tracker.cli import complete
+from tracker.cli.common import (
+    LAYOUTS,
+    date_option,
+    db_option,
+    db_url,
+    emit,
+    format_option,
+    one_layout,
+    study_option,
+    unit_of_work,
+)
 
 # Show a progress bar when reading plus writing counts more units than this
 # (about 5,000 rows), and only on a terminal.
 PROGRESS_THRESHOLD = 10_000
 WARNINGS_SHOWN = 20
-
-
-def _date(_ctx, param, value):
-    if value is None:
-        return None
-    from tracker.study.dates import parse_date
-
-    return parse_date(value, what=f"--{param.name.replace('_', '-')}")
 
 
 class _Bar:
@@ -55,9 +58,12 @@ def import_() -> None:
 @db_option
 @study_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--wave", metavar="NAME", help="Wave of every row, when the file has no wave column.")
-@click.option("--format", "fmt", type=click.Choice(["wide", "long", "redcap", "qualtrics", "xlsx"]),
-              help="File layout [default: xlsx for .xlsx files, else wide].")
+@click.option("--wave", metavar="NAME", shell_complete=complete.waves,
+              help="Wave of every row, when the file has no wave column.")
+@click.option("--layout", "fmt", type=click.Choice(LAYOUTS),
+              help="The input file's layout [default: the map's format, else xlsx for .xlsx files, "
+                   "else wide]. (--format, its old name, still works.)")
+@click.option("--format", "legacy_fmt", type=click.Choice(LAYOUTS), hidden=True)
 @click.option("--dry-run", is_flag=True, help="Validate and show what would be written; write nothing.")
 @click.option("--update", is_flag=True, help="Apply changes to stored values (each one audited).")
 @click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -68,19 +74,22 @@ def import_() -> None:
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every problem (or, when the import succeeds, every warning) to this CSV: "
                    "file,row,column,value,rule,message.")
-def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, map_file, event_map, id_column,
+def import_responses_cmd(study_name, file, wave, fmt, legacy_fmt, dry_run, update, map_file, event_map, id_column,
                          problems_out) -> None:
-    """Import a file of questionnaire responses, all of it or none of it.
+    """Import FILE of questionnaire responses, all of it or none of it.
 
     Every problem in the file is reported at once; identical ones (the same
     value breaking the same rule in many cells) as one line. --problems
     FILE.csv lists each one.
 
+    --layout names how the file is laid out (wide, long, redcap, qualtrics,
+    xlsx); --format is the output format of the commands that print tables.
+
     \b
     Example: tracker import responses baseline.csv --wave baseline
-             tracker import responses export.csv --format redcap
+             tracker import responses export.csv --layout redcap
                --event-map events.csv
-             tracker import responses survey.csv --format qualtrics --wave post
+             tracker import responses survey.csv --layout qualtrics --wave post
                --id-column ExternalReference
              tracker import responses redcap_export.csv --map redcap.map.toml
                --dry-run
@@ -91,6 +100,7 @@ def import_responses_cmd(study_name, file, wave, fmt, dry_run, update, map_file,
     from tracker.ingest.writer import translate_errors
     from tracker.study.studies import resolve_study
 
+    fmt = one_layout(fmt, legacy_fmt)
     if problems_out is not None:
         from tracker.fileio import check_writable
 
@@ -179,8 +189,8 @@ def status(study_name, fmt) -> None:
 @click.command()
 @db_option
 @study_option
-@click.option("--wave", metavar="NAME", help="One wave [default: every wave].")
-@click.option("--as-of", "as_of", metavar="DATE", callback=_date, help="Judge windows on this date (YYYY-MM-DD) [default: today].")
+@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")
+@date_option("--as-of", "as_of", help="Judge windows on this date (YYYY-MM-DD) [default: today].")
 @format_option
 def due(study_name, wave, as_of, fmt) -> None:
     """Who is due, overdue or not yet due for a wave, by cohort (participant codes only).
@@ -230,7 +240,7 @@ def _export_options(f):
                      help=f"Output file: {FILE_TYPES}. Repeat for several formats of the same rows.")(f)
     f = click.option("--layout", type=click.Choice(["long", "wide"]), default="wide", show_default=True,
                      help="One row per value (long) or per participant and wave (wide).")(f)
-    f = click.option("--wave", metavar="NAME", help="One wave [default: every wave].")(f)
+    f = click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")(f)
     return study_option(db_option(f))
 
 
@@ -284,7 +294,7 @@ def export_items_cmd(study_name, wave, layout, out, deidentify, key_out, codeboo
               help="The export whose variables the codebook describes.")
 @click.option("--layout", type=click.Choice(["long", "wide"]), default="wide", show_default=True,
               help="The layout of that export.")
-@click.option("--wave", metavar="NAME", help="One wave [default: every wave].")
+@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")
 @click.option("--deidentify", is_flag=True, help="Describe the de-identified export's variables.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file, .csv or .html.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracker.cli import complete
 from tracker.cli.common import db_option, echo, emit, format_option, study_option, unit_of_work
 
 
@@ -17,7 +18,7 @@ def instrument() -> None:
 @study_option
 @click.argument("codes_or_files", nargs=-1, required=True, metavar="CODE_OR_FILE...")
 def instrument_add(study_name, codes_or_files) -> None:
-    """Add instruments from the built-in library or from TOML files.
+    """Add instruments: each CODE_OR_FILE a built-in library code or a TOML file.
 
     Example: tracker instrument add pss10 scs_sf ./confidence_calm_care.toml
     """
@@ -71,10 +72,10 @@ def _num(x) -> str:
 @instrument.command("show")
 @db_option
 @study_option
-@click.argument("code")
+@click.argument("code", shell_complete=complete.instruments)
 @format_option
 def instrument_show(study_name, code, fmt) -> None:
-    """Show items, range, reverse keys, subscales, scoring and proration of an instrument.
+    """Show items, range, reverse keys, subscales, scoring and proration of instrument CODE.
 
     Shows the study's stored definition, else the built-in one. Items whose
     range differs from the instrument's are listed as "item range" lines; in a
@@ -142,12 +143,12 @@ def _measure_rows(d, source: str, *, csv: bool) -> list[dict]:
 
 @instrument.command("from-redcap")
 @click.argument("dictionary", type=click.Path(dir_okay=False))
-@click.option("--form", "form", required=True, help="The REDCap form (instrument) name, as in the dictionary's Form Name column.")
-@click.option("--code", default=None, help="Instrument code (default: the form name).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("--form", "form", required=True, metavar="NAME", help="The REDCap form (instrument) name, as in the dictionary's Form Name column.")
+@click.option("--code", default=None, metavar="CODE", help="Instrument code (default: the form name).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
               help="Folder for CODE.toml and CODE.map.toml (created if missing; files are never overwritten).")
 def instrument_from_redcap(dictionary, form, code, out_dir) -> None:
-    """Turn one form of a REDCap data dictionary into an instrument TOML and its import map.
+    """Turn one form of a REDCap data DICTIONARY (CSV) into an instrument TOML and its import map.
 
     Radio, dropdown, yesno, truefalse and slider fields and integer/number text
     fields become items in field order, each with its own range (choice codes,

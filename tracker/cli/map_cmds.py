@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from tracker.cli.common import LAYOUTS, one_layout
+
 
 @click.group("map")
 def map_group() -> None:
@@ -12,12 +14,14 @@ def map_group() -> None:
 
 @map_group.command("draft")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["wide", "long", "redcap", "qualtrics", "xlsx"]), default=None,
-              help="The file's format (default: guessed from the extension and the header).")
+@click.option("--layout", "fmt", type=click.Choice(LAYOUTS), default=None,
+              help="The file's layout [default: guessed from the extension and the header]. "
+                   "(--format, its old name, still works.)")
+@click.option("--format", "legacy_fmt", type=click.Choice(LAYOUTS), default=None, hidden=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="The map file to write (never over an existing file).")
-def map_draft(file, fmt, out) -> None:
-    """Draft an import map from a file's header, to check and edit.
+def map_draft(file, fmt, legacy_fmt, out) -> None:
+    """Draft an import map from the header of FILE, to check and edit.
 
     Every column of the file is listed once: guessed item blocks (runs like
     stress1..stress10 or Q5_1..Q5_10), the id and date columns, likely
@@ -27,6 +31,7 @@ def map_draft(file, fmt, out) -> None:
     """
     from tracker.ingest.draft import draft_map_file
 
+    fmt = one_layout(fmt, legacy_fmt)
     d = draft_map_file(file, out, fmt)
     what = f"{d.fmt} ({d.variant} export)" if d.variant else d.fmt
     click.echo(f"{file}: {len(d.columns)} columns, format {what}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracker.cli import complete
 from tracker.cli.analyze_cmds import _run, analyze
 from tracker.cli.common import db_option, format_option, study_option
 
@@ -11,25 +12,31 @@ from tracker.cli.common import db_option, format_option, study_option
 @analyze.command("mediation")
 @db_option
 @study_option
-@click.option("--x", "x", metavar="X", help="Predictor measure, or `arm` for the intervention form "
-              "[default: each modifiable measure].")
-@click.option("--m", "mediators", metavar="M1,M2,...", help="Parallel mediators [default: the intermediate measures].")
-@click.option("--y", "y", metavar="Y", help="Outcome measure [default: each outcome measure].")
-@click.option("--wave", help="Wave of the cross-sectional model [default: the first wave].")
-@click.option("--from", "pre", metavar="W1", help="Intervention form: the wave adjusted for (with --x arm).")
-@click.option("--to", "post", metavar="W2", help="Intervention form: the wave of M and Y (with --x arm).")
-@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True,
+@click.option("--x", "x", metavar="MEASURE", shell_complete=complete.predictors,
+              help="Predictor measure, or `arm` for the intervention form [default: each modifiable measure].")
+@click.option("--m", "mediators", metavar="MEASURE,...", shell_complete=complete.measure_lists,
+              help="Parallel mediators, comma-separated [default: the intermediate measures].")
+@click.option("--y", "y", metavar="MEASURE", shell_complete=complete.measures,
+              help="Outcome measure [default: each outcome measure].")
+@click.option("--wave", metavar="NAME", shell_complete=complete.waves,
+              help="Wave of the cross-sectional model [default: the first wave].")
+@click.option("--from", "pre", metavar="WAVE", shell_complete=complete.waves,
+              help="Intervention form: the wave adjusted for (with --x arm).")
+@click.option("--to", "post", metavar="WAVE", shell_complete=complete.waves,
+              help="Intervention form: the wave of M and Y (with --x arm).")
+@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True, metavar="N",
               help="Bootstrap resamples for the indirect effects' CIs.")
-@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="Seed of the resamples: the same seed gives the same CIs.")
 @format_option
 def mediation(study_name, x, mediators, y, wave, pre, post, boot, seed, fmt) -> None:
     """Parallel mediation: X -> mediators -> Y, indirect effects with percentile bootstrap CIs.
 
     Cross-sectional at --wave: OLS M ~ X (a), Y ~ X + M (b, c'), Y ~ X (c) on the
-    complete cases. With --x arm --from W1 --to W2: the intervention (ANCOVA) form,
-    X = 1 for the arm compared with the reference arm, M and Y at W2, each equation
-    adjusted for the W1 scores of every mediator and of Y (Valente & MacKinnon 2017).
+    complete cases. With --x arm --from WAVE --to WAVE: the intervention (ANCOVA)
+    form, X = 1 for the arm compared with the reference arm, M and Y at the --to
+    wave, each equation adjusted for the --from scores of every mediator and of Y
+    (Valente & MacKinnon 2017).
     Without --x/--m/--y the model roles are used.
 
     \b
@@ -65,20 +72,23 @@ def _attrition(value: str) -> str:
 @click.command("plan")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="W1", help="Earlier wave of the observed effects.")
-@click.option("--to", "post", required=True, metavar="W2", help="Later wave of the observed effects.")
-@click.option("--measure", help="One measure (or M1,M2) [default: every measure].")
+@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves,
+              help="Earlier wave of the observed effects.")
+@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves,
+              help="Later wave of the observed effects.")
+@click.option("--measure", metavar="MEASURE,...", shell_complete=complete.measure_lists,
+              help="One measure, or several comma-separated [default: every measure].")
 @click.option("--power", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
-              show_default=True, help="Target power.")
+              show_default=True, metavar="NUMBER", help="Target power.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Two-sided significance level.")
+              show_default=True, metavar="NUMBER", help="Two-sided significance level.")
 @click.option("--effect", default="observed", show_default=True, metavar="observed|ci_low|NUMBER",
               callback=lambda _c, _p, v: _effect(v),
               help="Observed dz / d_ppc, the CI bound nearer zero (safeguard power), or dz (paired) "
               "and d (ANCOVA).")
 @click.option("--attrition", default="observed", show_default=True, metavar="observed|FRACTION",
               callback=lambda _c, _p, v: _attrition(v),
-              help="Fraction lost between the waves: observed (W1 completers missing at W2) or e.g. 0.2.")
+              help="Fraction lost between the waves: observed (--from completers missing at --to) or e.g. 0.2.")
 @format_option
 def plan(study_name, pre, post, measure, power, alpha, effect, attrition, fmt) -> None:
     """Sample size for the next study: paired and two-arm ANCOVA designs, noncentral t.

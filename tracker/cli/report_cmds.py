@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from tracker.cli import complete
 from tracker.cli.common import db_option, db_url, study_option, unit_of_work
 
 
@@ -17,15 +18,19 @@ from tracker.cli.common import db_option, db_url, study_option, unit_of_work
     "cohorts",
     multiple=True,
     metavar="NAME",
+    shell_complete=complete.cohorts,
     help="Only this cohort (repeat for several). Default: every cohort.",
 )
-@click.option("--from", "pre", metavar="WAVE", help="First wave of the comparisons (default: the first wave).")
+@click.option("--from", "pre", metavar="WAVE", shell_complete=complete.waves,
+              help="First wave of the comparisons (default: the first wave).")
 @click.option(
-    "--to", "post", metavar="WAVE", help="Second wave (default: every wave after --from, one comparison each)."
+    "--to", "post", metavar="WAVE", shell_complete=complete.waves,
+    help="Second wave (default: every wave after --from, one comparison each).",
 )
 @click.option(
     "--primary",
-    metavar="M1,M2",
+    metavar="MEASURE,...",
+    shell_complete=complete.measure_lists,
     help="Primary outcomes for this report, comma-separated (default: those marked with "
     "`tracker model set MEASURE ROLE --primary`). Primary outcomes are one Holm family; "
     "the other measures are exploratory, in their own family.",
@@ -95,6 +100,7 @@ def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) 
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     default=Path("demo"),
     show_default=True,
     help="Directory for study.toml, the data files, demo.db and report.html.",
@@ -102,11 +108,12 @@ def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) 
 @click.option(
     "--participants",
     type=click.IntRange(min=4),
+    metavar="N",
     default=80,
     show_default=True,
     help="Participants, half in each arm.",
 )
-@click.option("--seed", type=int, default=2027, show_default=True, help="Seed of the simulation.")
+@click.option("--seed", type=int, default=2027, show_default=True, metavar="N", help="Seed of the simulation.")
 def demo(out, participants, seed) -> None:
     """Build a simulated two-arm study from nothing, analyse it and write the report.
 

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import click
 
-from tracker.cli.common import db_option, db_url, emit, format_option, study_option, unit_of_work
+from tracker.cli import complete
+from tracker.cli.common import (
+    date_option,
+    db_option,
+    db_url,
+    emit,
+    format_option,
+    study_option,
+    unit_of_work,
+)
 from tracker.vocabulary import MODEL_ROLES
-
-
-def _date(_ctx, param, value):
-    if value is None:
-        return None
-    from tracker.study.dates import parse_date
-
-    # a TrackerError (exit 1), not BadParameter (exit 2): a bad date is bad data, not bad usage
-    return parse_date(value, what=f"--{param.name}")
-
 
 # -- waves -------------------------------------------------------------------
 
@@ -31,10 +30,11 @@ def wave() -> None:
 @db_option
 @study_option
 @click.argument("name")
-@click.option("--day", type=int, required=True, help="Days after each cohort's start date.")
-@click.option("--window", type=click.IntRange(min=0), default=None, help="Days either side the wave may be answered [default 7].")
+@click.option("--day", type=int, required=True, metavar="N", help="Days after each cohort's start date.")
+@click.option("--window", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Days either side the wave may be answered [default 7].")
 def wave_add(study_name, name, day, window) -> None:
-    """Add a wave at a day offset from the cohort start.
+    """Add wave NAME at a day offset from the cohort start.
 
     Example: tracker wave add post --day 56 --window 14
     """
@@ -55,12 +55,12 @@ def wave_add(study_name, name, day, window) -> None:
 @wave.command("set")
 @db_option
 @study_option
-@click.argument("name")
+@click.argument("name", shell_complete=complete.waves)
 @click.option("--name", "new_name", metavar="NEW", help="New name; stored answers stay attached.")
-@click.option("--day", type=int, help="Corrected day offset from each cohort's start.")
-@click.option("--window", type=click.IntRange(min=0), help="Days either side the wave may be answered.")
+@click.option("--day", type=int, metavar="N", help="Corrected day offset from each cohort's start.")
+@click.option("--window", type=click.IntRange(min=0), metavar="N", help="Days either side the wave may be answered.")
 def wave_set(study_name, name, new_name, day, window) -> None:
-    """Correct a wave: rename it, or change its day or window.
+    """Correct wave NAME: rename it, or change its day or window.
 
     The waves stay ordered by day (two may not share one), so a changed day can
     change the order and with it the first wave, the default baseline of the
@@ -91,9 +91,9 @@ def wave_set(study_name, name, new_name, day, window) -> None:
 @wave.command("remove")
 @db_option
 @study_option
-@click.argument("name")
+@click.argument("name", shell_complete=complete.waves)
 def wave_remove(study_name, name) -> None:
-    """Remove a wave; refused while any administration uses it.
+    """Remove wave NAME; refused while any administration uses it.
 
     Example: tracker wave remove midpoint
     """
@@ -135,11 +135,11 @@ def cohort() -> None:
 @db_option
 @study_option
 @click.argument("name")
-@click.option("--arm", required=True, help="intervention, control, or any word.")
-@click.option("--start", callback=_date, help="Start date, YYYY-MM-DD.")
-@click.option("--description", default=None, help="Free text.")
+@click.option("--arm", required=True, metavar="ARM", help="intervention, control, or any word.")
+@date_option("--start", help="Start date, YYYY-MM-DD.")
+@click.option("--description", default=None, metavar="TEXT", help="Free text.")
 def cohort_add(study_name, name, arm, start, description) -> None:
-    """Add a cohort in an arm.
+    """Add cohort NAME in an arm.
 
     Example: tracker cohort add "MBSR spring" --arm intervention --start 2027-03-01
     """
@@ -154,14 +154,14 @@ def cohort_add(study_name, name, arm, start, description) -> None:
 @cohort.command("set")
 @db_option
 @study_option
-@click.argument("name")
+@click.argument("name", shell_complete=complete.cohorts)
 @click.option("--name", "new_name", metavar="NEW", help="New name; participants stay in the cohort.")
-@click.option("--arm", help="Corrected arm.")
-@click.option("--start", callback=_date, help="Corrected start date, YYYY-MM-DD.")
-@click.option("--description", help='Free text; "" removes it.')
+@click.option("--arm", metavar="ARM", help="Corrected arm.")
+@date_option("--start", help="Corrected start date, YYYY-MM-DD.")
+@click.option("--description", metavar="TEXT", help='Free text; "" removes it.')
 @click.option("--clear", multiple=True, type=click.Choice(["start", "description"]), help="Remove an optional value (repeatable).")
 def cohort_set(study_name, name, new_name, arm, start, description, clear) -> None:
-    """Correct a cohort: rename it, or change its arm, start date or description.
+    """Correct cohort NAME: rename it, or change its arm, start date or description.
 
     A changed start date moves the cohort's wave windows: `tracker due` and
     later imports' window checks use it at once.
@@ -182,9 +182,9 @@ def cohort_set(study_name, name, new_name, arm, start, description, clear) -> No
 @cohort.command("remove")
 @db_option
 @study_option
-@click.argument("name")
+@click.argument("name", shell_complete=complete.cohorts)
 def cohort_remove(study_name, name) -> None:
-    """Remove a cohort; refused while it has participants.
+    """Remove cohort NAME; refused while it has participants.
 
     Example: tracker cohort remove "Typo cohort"
     """
@@ -229,19 +229,30 @@ def cohort_list(study_name, fmt) -> None:
 # -- participants ------------------------------------------------------------
 
 
-@click.group()
+class _Participants(click.Group):
+    """``participant enroll`` still runs ``participant enrol``: the one spelling is "enrol"
+    (enrolment, n_to_enrol), and scripts written with the other keep working; only
+    ``enrol`` is listed."""
+
+    ALIASES = {"enroll": "enrol"}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.ALIASES.get(cmd_name, cmd_name))
+
+
+@click.group(cls=_Participants)
 def participant() -> None:
-    """Pseudonymous participants: enroll, add, set, withdraw, reinstate, list."""
+    """Pseudonymous participants: enrol, add, set, withdraw, reinstate, list."""
 
 
-@participant.command("enroll")
+@participant.command("enrol")
 @db_option
 @study_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--update", is_flag=True, help="Apply rows that differ from what is stored (each change audited).")
 @click.option("--dry-run", is_flag=True, help="Check and count only; write nothing.")
 def participant_enroll(study_name, file, update, dry_run) -> None:
-    """Enrol a roster CSV: new codes are added, known codes checked (all or none).
+    """Enrol the roster CSV FILE: new codes are added, known codes checked (all or none).
 
     Columns: code,cohort[,enrolled,age,birth_year,gender,role]. Enrolling the
     same roster again changes nothing; a grown roster adds its new codes. A
@@ -249,7 +260,7 @@ def participant_enroll(study_name, file, update, dry_run) -> None:
     difference listed, unless --update. An empty cell never erases a stored
     value (use `tracker participant set CODE --clear FIELD`).
 
-    Example: tracker participant enroll roster.csv --dry-run
+    Example: tracker participant enrol roster.csv --dry-run
     """
     from tracker.study.participants import enroll_csv
     from tracker.study.studies import resolve_study
@@ -266,14 +277,15 @@ def participant_enroll(study_name, file, update, dry_run) -> None:
 @db_option
 @study_option
 @click.argument("code")
-@click.option("--cohort", "cohort_name", required=True, help="Cohort name.")
-@click.option("--enrolled", callback=_date, help="Enrolment date, YYYY-MM-DD [default today].")
-@click.option("--age", type=click.IntRange(0, 120))
-@click.option("--birth-year", type=int)
-@click.option("--gender")
-@click.option("--role", help='e.g. "PGY-1 resident".')
+@click.option("--cohort", "cohort_name", required=True, metavar="NAME", shell_complete=complete.cohorts,
+              help="Cohort name.")
+@date_option("--enrolled", help="Enrolment date, YYYY-MM-DD [default today].")
+@click.option("--age", type=click.IntRange(0, 120), metavar="N", help="Age in years.")
+@click.option("--birth-year", type=int, metavar="YEAR", help="Year of birth, e.g. 1996.")
+@click.option("--gender", metavar="TEXT", help="Gender, as the participant gives it (free text).")
+@click.option("--role", metavar="TEXT", help='Role in the programme, e.g. "PGY-1 resident".')
 def participant_add(study_name, code, cohort_name, enrolled, age, birth_year, gender, role) -> None:
-    """Enrol one participant by pseudonymous code.
+    """Enrol one participant by pseudonymous CODE (no names or other identifiers).
 
     Example: tracker participant add R031 --cohort "MBSR spring" --role "PGY-1 resident"
     """
@@ -291,11 +303,11 @@ def participant_add(study_name, code, cohort_name, enrolled, age, birth_year, ge
 @participant.command("withdraw")
 @db_option
 @study_option
-@click.argument("code")
-@click.option("--reason", required=True, help="Why the participant left.")
-@click.option("--date", "on", callback=_date, help="Withdrawal date, YYYY-MM-DD [default today].")
+@click.argument("code", shell_complete=complete.participants)
+@click.option("--reason", required=True, metavar="TEXT", help="Why the participant left.")
+@date_option("--date", "on", help="Withdrawal date, YYYY-MM-DD [default today].")
 def participant_withdraw(study_name, code, reason, on) -> None:
-    """Withdraw a participant; their data stay, later imports refuse them.
+    """Withdraw participant CODE; their data stay, later imports refuse them.
 
     Example: tracker participant withdraw R017 --reason "left programme"
     """
@@ -310,16 +322,17 @@ def participant_withdraw(study_name, code, reason, on) -> None:
 @participant.command("set")
 @db_option
 @study_option
-@click.argument("code")
-@click.option("--cohort", "cohort_name", help="Move to this cohort; answers stay attached.")
-@click.option("--enrolled", callback=_date, help="Corrected enrolment date, YYYY-MM-DD.")
-@click.option("--age", type=click.IntRange(0, 120))
-@click.option("--birth-year", type=int)
-@click.option("--gender", help='"" removes it.')
-@click.option("--role", help='"" removes it.')
+@click.argument("code", shell_complete=complete.participants)
+@click.option("--cohort", "cohort_name", metavar="NAME", shell_complete=complete.cohorts,
+              help="Move to this cohort; answers stay attached.")
+@date_option("--enrolled", help="Corrected enrolment date, YYYY-MM-DD.")
+@click.option("--age", type=click.IntRange(0, 120), metavar="N", help="Corrected age in years.")
+@click.option("--birth-year", type=int, metavar="YEAR", help="Corrected year of birth.")
+@click.option("--gender", metavar="TEXT", help='Corrected gender (free text); "" removes it.')
+@click.option("--role", metavar="TEXT", help='Corrected role; "" removes it.')
 @click.option("--clear", multiple=True, type=click.Choice(["age", "birth_year", "gender", "role"]), help="Remove an optional value (repeatable).")
 def participant_set(study_name, code, cohort_name, enrolled, age, birth_year, gender, role, clear) -> None:
-    """Correct a participant: cohort, enrolment date or demographics.
+    """Correct participant CODE: cohort, enrolment date or demographics.
 
     Example: tracker participant set R017 --cohort "Waitlist spring" --clear age
     """
@@ -337,9 +350,9 @@ def participant_set(study_name, code, cohort_name, enrolled, age, birth_year, ge
 @participant.command("reinstate")
 @db_option
 @study_option
-@click.argument("code")
+@click.argument("code", shell_complete=complete.participants)
 def participant_reinstate(study_name, code) -> None:
-    """Undo a withdrawal (the audit keeps its date and reason).
+    """Undo the withdrawal of participant CODE (the audit keeps its date and reason).
 
     Example: tracker participant reinstate R017
     """
@@ -354,7 +367,7 @@ def participant_reinstate(study_name, code) -> None:
 @participant.command("list")
 @db_option
 @study_option
-@click.option("--cohort", "cohort_name", help="Only this cohort.")
+@click.option("--cohort", "cohort_name", metavar="NAME", shell_complete=complete.cohorts, help="Only this cohort.")
 @click.option("--status", type=click.Choice(["active", "withdrawn"]), help="Only this status.")
 @format_option
 def participant_list(study_name, cohort_name, status, fmt) -> None:
@@ -381,13 +394,13 @@ def model() -> None:
 @model.command("set")
 @db_option
 @study_option
-@click.argument("measure")
-@click.argument("role", type=click.Choice(MODEL_ROLES))
+@click.argument("measure", shell_complete=complete.measures)
+@click.argument("role", type=click.Choice(MODEL_ROLES), metavar="ROLE")
 @click.option("--primary/--not-primary", "primary", default=None,
               help="Mark (or unmark) the measure a primary outcome: the report puts primary "
                    "outcomes in their own multiplicity family. Unchanged when not given.")
 def model_set(study_name, measure, role, primary) -> None:
-    """Give a measure its role: modifiable, intermediate or outcome.
+    """Give MEASURE its ROLE: modifiable, intermediate or outcome.
 
     Example: tracker model set flourishing outcome --primary
     """
@@ -405,9 +418,9 @@ def model_set(study_name, measure, role, primary) -> None:
 @model.command("unset")
 @db_option
 @study_option
-@click.argument("measure")
+@click.argument("measure", shell_complete=complete.measures)
 def model_unset(study_name, measure) -> None:
-    """Take a measure out of the conceptual model (its scores stay).
+    """Take MEASURE out of the conceptual model (its scores stay).
 
     Example: tracker model unset maas
     """

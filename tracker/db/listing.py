@@ -211,3 +211,62 @@ def due_by_cohort(rows: list[dict]) -> list[dict]:
             "participants": " ".join(r["participant"] for r in group),
         })
     return out
+
+
+# -- names for shell completion -------------------------------------------------
+
+def _measure_codes(reader: Reader, study: StudyRef) -> list[str]:
+    """Every measure of the study's instruments (newest version): ``code`` and ``code.subscale``,
+    read from the stored definitions without building them, then any measure holding a model role."""
+    import json
+
+    rows = reader.rows(
+        "SELECT i.code, v.definition FROM instrument i JOIN instrument_version v ON v.instrument_id = i.id "
+        "WHERE i.study_id = ? AND v.id = (SELECT MAX(v2.id) FROM instrument_version v2 "
+        "WHERE v2.instrument_id = i.id) ORDER BY i.code", study.id)
+    out: list[str] = []
+    for code, definition in rows:
+        data = json.loads(definition) if isinstance(definition, str | bytes) else (definition or {})
+        if data.get("total", True) is not False:
+            out.append(code)
+        out.extend(f"{code}.{sub['code']}" for sub in data.get("subscales") or [] if sub.get("code"))
+    roles = [m for (m,) in reader.rows("SELECT measure FROM model_role WHERE study_id = ? ORDER BY measure",
+                                       study.id)]
+    return out + [m for m in roles if m not in out]
+
+
+NAME_QUERIES: dict[str, Callable[[Reader, StudyRef], list[str]]] = {
+    "wave": lambda r, s: [n for (n,) in r.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", s.id)],
+    "cohort": lambda r, s: [n for (n,) in r.rows("SELECT name FROM cohort WHERE study_id = ? ORDER BY name", s.id)],
+    "instrument": lambda r, s: [n for (n,) in r.rows(
+        "SELECT code FROM instrument WHERE study_id = ? ORDER BY code", s.id)],
+    "participant": lambda r, s: [n for (n,) in r.rows(
+        "SELECT code FROM participant WHERE study_id = ? ORDER BY code", s.id)],
+    "measure": _measure_codes,
+}
+
+
+def names(url: str | None, study: str | None, kind: str) -> list[str]:
+    """The names of ``kind`` (``study``, ``wave``, ``cohort``, ``measure``, ``instrument``,
+    ``participant``) in the database, for shell completion: ``[]`` on any trouble.
+
+    Only the direct connection is tried (:func:`tracker.db.reader.open_reader`):
+    completion must never create a SQLite file, migrate, wait on a session or
+    print a traceback into the user's prompt. No database, an old schema, no
+    such study or several studies without ``--study``: nothing to complete.
+    """
+    from tracker.db.reader import open_reader
+
+    try:
+        reader = open_reader(url)
+        if reader is None:
+            return []
+        try:
+            if kind == "study":
+                return [n for (n,) in reader.rows("SELECT name FROM study ORDER BY name")]
+            ref = reader.study(study)
+            return [] if ref is None else NAME_QUERIES[kind](reader, ref)
+        finally:
+            reader.close()
+    except Exception:  # completion answers nothing rather than break the prompt
+        return []
