@@ -2,6 +2,7 @@
 
     python benchmarks/bench_import.py                 # 10,000 participants x 100 items
     python benchmarks/bench_import.py 1000 10000      # several sizes
+    python benchmarks/bench_import.py 10000 --backend sqlite --shape 10x10 --repeat 5
     TRACKER_BENCH_POSTGRES_URL=postgresql+psycopg://... python benchmarks/bench_import.py
 
 For each size, a study with 10 instruments of 10 items (0-4, integers) is set
@@ -30,7 +31,13 @@ same run:
   the whole path (read, validate, compare with stored, write administrations
   and item responses, batch and audit), in a fresh child process whose peak
   resident memory (``VmHWM``; interpreter and libraries included, about
-  110 MB of it before the import starts) is reported.
+  110 MB of it before the import starts) is reported. Its clock starts after
+  the child's imports.
+* **whole command** (issue 15): ``tracker --db URL import responses FILE
+  --wave baseline`` as the user runs it, from process start to exit
+  (interpreter start-up, imports, the import, the commit and the exit), wall
+  seconds and the child's CPU seconds (user + sys); ``cli_ratio`` = raw
+  seconds / whole-command seconds (target >= 0.5 on SQLite, 10 x 10).
 
 ``run_mapped`` (``python benchmarks/bench_import.py --mapped``; issue 14): a
 REDCap export of 5,000 rows x 300 columns, 200 of them ignored by its map,
@@ -336,7 +343,7 @@ class _Postgres:
 
 def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Path, data: Path, roster: Path,
              tomls, rows, repeat: int, pg: _Postgres | None) -> dict:
-    raw_times, schema_times, import_runs, floor_times = [], [], [], []
+    raw_times, schema_times, import_runs, floor_times, cli_runs = [], [], [], [], []
     if backend == "sqlite":
         template = folder / "template.db"
         _set_up(f"sqlite:///{template}", roster, tomls)
@@ -362,6 +369,7 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
         _preload_administrations(url, participants)
         schema_times.append(_raw_schema(url, rows))
         import_runs.append(_run_child(fresh("import"), data))
+        cli_runs.append(_cli_import_timed(fresh("cli"), [str(data), "--wave", "baseline"]))
     n = len(rows)
     raw = statistics.median(raw_times)
     schema = statistics.median(schema_times)
@@ -375,22 +383,31 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
         "ratio": raw / imp, "schema_ratio": schema / imp,
         "floor_rate": n / statistics.median(floor_times) if floor_times else None,
         "peak_mb": max(r["peak_mb"] for r in import_runs),
+        "cli_seconds": statistics.median(w for w, _ in cli_runs),
+        "cli_cpu_seconds": statistics.median(c for _, c in cli_runs),
+        "cli_min_max": (min(w for w, _ in cli_runs), max(w for w, _ in cli_runs)),
+        "cli_ratio": raw / statistics.median(w for w, _ in cli_runs),
+        "raw_min_max": (min(raw_times), max(raw_times)),
+        "import_min_max": (min(r["seconds"] for r in import_runs), max(r["seconds"] for r in import_runs)),
     }
 
 
-def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | None = None) -> list[dict]:
+def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | None = None,
+        backends: tuple[str, ...] = ("sqlite", "postgresql")) -> list[dict]:
     """Measure every size and shape on SQLite, and on PostgreSQL when reachable; one dict each.
 
     Keys: backend, participants, shape ("instruments x items"), administrations,
     values, raw_seconds, schema_seconds, import_seconds, raw_rate, schema_rate,
     import_rate (values/s), ratio (import rate / raw plain-table rate),
-    schema_ratio (import rate / raw rate into the tracker's table), peak_mb.
+    schema_ratio (import rate / raw rate into the tracker's table), peak_mb,
+    cli_seconds and cli_cpu_seconds (the whole ``tracker import responses`` command: wall, and the
+    child's user + sys), cli_ratio (raw seconds / whole-command seconds).
     """
     results = []
     url = postgres_url or os.environ.get("TRACKER_BENCH_POSTGRES_URL") or os.environ.get(
         "TRACKER_TEST_POSTGRES_URL", PG_DEFAULT)
     pg = _Postgres(url)
-    backends = ["sqlite"] + (["postgresql"] if pg.reachable() else [])
+    backends = [b for b in backends if b == "sqlite" or pg.reachable()]
     try:
         for participants in sizes:
             for shape in shapes:
@@ -462,14 +479,27 @@ def _write_mapped_inputs(folder: Path, participants: int = MAPPED_ROWS, seed: in
 
 def _cli_import(url: str, argv: list[str]) -> float:
     """Wall seconds of the whole ``tracker import responses`` command, process start included."""
+    return _cli_import_timed(url, argv)[0]
+
+
+def _cli_import_timed(url: str, argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of the whole ``tracker import responses`` command, from process
+    start to exit; the CPU time is the child's own, from ``wait4``."""
     tracker = Path(sys.executable).parent / "tracker"
     env = {**os.environ, "PYTHONWARNINGS": "ignore",
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
                                           os.environ.get("PYTHONPATH", "")])}
     start = time.perf_counter()
-    subprocess.run([str(tracker), "--db", url, "import", "responses", *argv], check=True, capture_output=True,
-                   env=env)
-    return time.perf_counter() - start
+    child = subprocess.Popen([str(tracker), "--db", url, "import", "responses", *argv],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stderr.close()
+    if child.returncode:
+        raise RuntimeError(f"tracker import responses exited {child.returncode}: {stderr.decode()[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def _in_process_import(url: str, path: Path, **kwargs) -> tuple[float, int]:
@@ -540,6 +570,24 @@ def markdown_mapped(r: dict) -> str:
     ])
 
 
+def markdown_cli(results: list[dict]) -> str:
+    """The whole command beside the in-process import, both against the raw baseline of the same run."""
+    lines = [
+        "| backend | participants | instruments x items | raw s (min–max) | in-process import s (min–max) "
+        "| whole command s (min–max) | whole command CPU s | ratio in-process | ratio whole command (target >= 0.5) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['backend']} | {r['participants']:,} | {r['shape']} "
+            f"| {r['raw_seconds']:.2f} ({r['raw_min_max'][0]:.2f}–{r['raw_min_max'][1]:.2f}) "
+            f"| {r['import_seconds']:.2f} ({r['import_min_max'][0]:.2f}–{r['import_min_max'][1]:.2f}) "
+            f"| {r['cli_seconds']:.2f} ({r['cli_min_max'][0]:.2f}–{r['cli_min_max'][1]:.2f}) "
+            f"| {r['cli_cpu_seconds']:.2f} | {r['ratio']:.2f} | {r['cli_ratio']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(results: list[dict]) -> str:
     lines = [
         "| backend | participants | instruments x items | administrations | item values | raw, plain table (values/s) "
@@ -559,11 +607,32 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Import benchmark: tracker import against the raw driver.")
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000], help="participants (default 10000)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "all"), default="all")
+    parser.add_argument("--shape", action="append", choices=[f"{a}x{b}" for a, b in SHAPES],
+                        help="instruments x items (repeatable; default both)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mapped", action="store_true", help="the REDCap-through-a-map benchmark instead")
+    args = parser.parse_args(argv)
+    if args.mapped:
+        print(markdown_mapped(run_mapped(repeat=args.repeat)))
+        return
+    shapes = tuple(tuple(int(x) for x in s.split("x")) for s in args.shape) if args.shape else SHAPES
+    backends = ("sqlite", "postgresql") if args.backend == "all" else (args.backend,)
+    results = run(args.sizes, repeat=args.repeat, shapes=shapes, backends=backends)
+    load = os.getloadavg()
+    print(markdown(results))
+    print()
+    print(markdown_cli(results))
+    print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) > 1 and sys.argv[1] == "--mapped":
-        print(markdown_mapped(run_mapped()))
     else:
-        sizes = [int(a) for a in sys.argv[1:]] or [10_000]
-        print(markdown(run(sizes)))
+        _main(sys.argv[1:])
