@@ -20,7 +20,7 @@ same run:
 * **raw binary COPY** (PostgreSQL only, not a target): the same rows as one
   prebuilt binary-format buffer, built before the clock starts, into the same
   plain table: what the server alone needs, with no Python work per row. The
-  import writes its item rows this way (:func:`tracker.ingest.writer.binary_item_rows`).
+  import writes its item rows this way (:func:`tracker.db.bulk.binary_item_rows`).
 * **raw, tracker schema**: the same driver call writing the same rows into
   the tracker's own ``item_response`` table (its primary key, check and
   foreign key to ``administration``), the administrations inserted
@@ -148,6 +148,9 @@ def _raw_rows(participants: int, shape: tuple[int, int], seed: int = 1) -> list[
     return rows
 
 
+_RAW_CPU: list[float] = []  # CPU seconds (user + sys) of each raw SQLite run, in this process
+
+
 def _raw_sqlite(folder: Path, rows) -> float:
     path = folder / f"raw-{uuid.uuid4().hex[:6]}.db"
     conn = sqlite3.connect(path)
@@ -156,11 +159,12 @@ def _raw_sqlite(folder: Path, rows) -> float:
     conn.execute("CREATE TABLE item_response (administration_id INTEGER NOT NULL, item INTEGER NOT NULL, "
                  "value REAL, UNIQUE (administration_id, item))")
     conn.commit()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
     conn.commit()
     elapsed = time.perf_counter() - start
+    _RAW_CPU.append(time.process_time() - cpu)
     conn.close()
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -174,7 +178,7 @@ def _raw_postgres(url: str, rows, *, binary: bool = False) -> float:
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from tracker.ingest.writer import binary_item_rows
+    from tracker.db.bulk import binary_item_rows
 
     if binary:  # built before the clock starts, as the rows are
         ids, items, values = (np.asarray(c) for c in zip(*rows, strict=True))
@@ -344,6 +348,7 @@ class _Postgres:
 def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Path, data: Path, roster: Path,
              tomls, rows, repeat: int, pg: _Postgres | None) -> dict:
     raw_times, schema_times, import_runs, floor_times, cli_runs = [], [], [], [], []
+    _RAW_CPU.clear()
     if backend == "sqlite":
         template = folder / "template.db"
         _set_up(f"sqlite:///{template}", roster, tomls)
@@ -387,6 +392,7 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
         "cli_cpu_seconds": statistics.median(c for _, c in cli_runs),
         "cli_min_max": (min(w for w, _ in cli_runs), max(w for w, _ in cli_runs)),
         "cli_ratio": raw / statistics.median(w for w, _ in cli_runs),
+        "raw_cpu_seconds": statistics.median(_RAW_CPU) if _RAW_CPU else None,
         "raw_min_max": (min(raw_times), max(raw_times)),
         "import_min_max": (min(r["seconds"] for r in import_runs), max(r["seconds"] for r in import_runs)),
     }
@@ -574,16 +580,19 @@ def markdown_cli(results: list[dict]) -> str:
     """The whole command beside the in-process import, both against the raw baseline of the same run."""
     lines = [
         "| backend | participants | instruments x items | raw s (min–max) | in-process import s (min–max) "
-        "| whole command s (min–max) | whole command CPU s | ratio in-process | ratio whole command (target >= 0.5) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| whole command s (min–max) | raw CPU s | whole command CPU s | ratio in-process "
+        "| ratio whole command (target >= 0.5) | CPU ratio whole command |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        raw_cpu = r.get("raw_cpu_seconds")
+        cpu = (f"{raw_cpu:.2f}", f"{raw_cpu / r['cli_cpu_seconds']:.2f}") if raw_cpu else ("–", "–")
         lines.append(
             f"| {r['backend']} | {r['participants']:,} | {r['shape']} "
             f"| {r['raw_seconds']:.2f} ({r['raw_min_max'][0]:.2f}–{r['raw_min_max'][1]:.2f}) "
             f"| {r['import_seconds']:.2f} ({r['import_min_max'][0]:.2f}–{r['import_min_max'][1]:.2f}) "
             f"| {r['cli_seconds']:.2f} ({r['cli_min_max'][0]:.2f}–{r['cli_min_max'][1]:.2f}) "
-            f"| {r['cli_cpu_seconds']:.2f} | {r['ratio']:.2f} | {r['cli_ratio']:.2f} |"
+            f"| {cpu[0]} | {r['cli_cpu_seconds']:.2f} | {r['ratio']:.2f} | {r['cli_ratio']:.2f} | {cpu[1]} |"
         )
     return "\n".join(lines)
 
