@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 from tracker.db.bulk import BulkWriter
 from tracker.db.models import Administration
 from tracker.errors import Problem
+from tracker.ingest.block import Block
 from tracker.ingest.cells import Problems, fmt_value, iso
-from tracker.ingest.collect import Block
 from tracker.ingest.context import StudyContext
 
 STRAIGHT_LINING_MIN_ITEMS = 3
