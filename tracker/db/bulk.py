@@ -39,6 +39,9 @@ ADMINISTRATION_COLUMNS = ("participant_id", "wave_id", "instrument_id", "instrum
                           "import_batch_id")
 ITEM_COLUMNS = ("administration_id", "item", "value")
 
+#: whole numbers below this are exact as JSON text (``3.0``), whatever parses it
+_JSON_EXACT = 1e15
+
 #: tables whose keys and indexes a bulk load on PostgreSQL builds once, not per row
 BULK_TABLES = ("administration", "item_response", "scale_score")
 
@@ -133,9 +136,22 @@ class BulkWriter:
             return
         n, k = values.shape
         flat = values.ravel()
+        missing = np.isnan(flat)
         value_list = flat.tolist()
-        for i in np.flatnonzero(np.isnan(flat)).tolist():
+        for i in np.flatnonzero(missing).tolist():
             value_list[i] = None
+        answered = flat[~missing]
+        consecutive = n > 0 and int(ids[-1]) - int(ids[0]) == n - 1 and bool((np.diff(ids) == 1).all())
+        if consecutive and bool((answered == np.trunc(answered)).all() & (np.abs(answered) < _JSON_EXACT).all()):
+            # Whole numbers (every Likert scale): one statement over a JSON array, the rows made by SQLite
+            # itself. 1 M rows took 1.0-1.5 s of CPU against 2.5-2.9 s for executemany's per-row binding.
+            # Whole numbers below 1e15 are written and read back exactly by any JSON parser; other
+            # values take executemany, which binds the exact doubles.
+            with self.cursor() as cursor:
+                cursor.execute("INSERT INTO item_response (administration_id, item, value) "
+                               "SELECT ? + key / ?, key % ? + 1, value FROM json_each(?)",
+                               (int(ids[0]), k, k, json.dumps(value_list)))
+            return
         self.insert("item_response", ITEM_COLUMNS,
                     zip(np.repeat(ids, k).tolist(), np.tile(np.arange(1, k + 1), n).tolist(), value_list, strict=True))
 
