@@ -121,9 +121,16 @@ class BulkWriter:
                 raise RuntimeError(f"wrote {n} administrations of instrument {instrument_id} but read back {len(ids)}")
             return ids
         first = self.rows("SELECT COALESCE(MAX(id), 0) FROM administration")[0][0] + 1
-        ids = np.arange(first, first + n, dtype=np.int64)
-        self.insert("administration", ("id", *ADMINISTRATION_COLUMNS), zip(ids.tolist(), *columns, strict=True))
-        return ids
+        # one statement over a JSON array of [participant, wave, completed] (integers and ISO dates, exact
+        # as JSON): 100,000 rows took 0.62-0.68 s of CPU against 0.81-0.95 s for executemany
+        with self.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO administration (id, {', '.join(ADMINISTRATION_COLUMNS)}) SELECT ? + key, "
+                "json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, ?, json_extract(value, '$[2]'), ? "
+                "FROM json_each(?)",
+                (first, instrument_id, version_id, batch_id, json.dumps(list(zip(participant, wave, columns[4], strict=True)))),
+            )
+        return np.arange(first, first + n, dtype=np.int64)
 
     def insert_items(self, ids: np.ndarray, values: np.ndarray) -> None:
         """One ``item_response`` row per item of each administration (``values``: n x K, NaN = unanswered,
@@ -137,21 +144,21 @@ class BulkWriter:
         n, k = values.shape
         flat = values.ravel()
         missing = np.isnan(flat)
-        value_list = flat.tolist()
-        for i in np.flatnonzero(missing).tolist():
-            value_list[i] = None
         answered = flat[~missing]
         consecutive = n > 0 and int(ids[-1]) - int(ids[0]) == n - 1 and bool((np.diff(ids) == 1).all())
         if consecutive and bool((answered == np.trunc(answered)).all() & (np.abs(answered) < _JSON_EXACT).all()):
             # Whole numbers (every Likert scale): one statement over a JSON array, the rows made by SQLite
             # itself. 1 M rows took 1.0-1.5 s of CPU against 2.5-2.9 s for executemany's per-row binding.
-            # Whole numbers below 1e15 are written and read back exactly by any JSON parser; other
-            # values take executemany, which binds the exact doubles.
+            # Whole numbers below 1e15 are exact as JSON integers (the REAL column stores them as
+            # doubles); other values take executemany, which binds the exact doubles.
             with self.cursor() as cursor:
                 cursor.execute("INSERT INTO item_response (administration_id, item, value) "
                                "SELECT ? + key / ?, key % ? + 1, value FROM json_each(?)",
-                               (int(ids[0]), k, k, json.dumps(value_list)))
+                               (int(ids[0]), k, k, _json_whole_numbers(flat, missing)))
             return
+        value_list = flat.tolist()
+        for i in np.flatnonzero(missing).tolist():
+            value_list[i] = None
         self.insert("item_response", ITEM_COLUMNS,
                     zip(np.repeat(ids, k).tolist(), np.tile(np.arange(1, k + 1), n).tolist(), value_list, strict=True))
 
@@ -236,6 +243,15 @@ class BulkWriter:
             for _, definition in indexes:
                 cursor.execute(definition)
             cursor.execute("RELEASE SAVEPOINT tracker_bulk")
+
+
+def _json_whole_numbers(flat: np.ndarray, missing: np.ndarray) -> str:
+    """A JSON array of whole numbers (``missing``: null), built from the few distinct values' texts:
+    ``json.dumps`` of a million floats took 0.3 s, this 0.06 s."""
+    distinct = np.unique(flat[~missing])
+    texts = np.array([str(int(v)) for v in distinct.tolist()] + ["null"], dtype=object)
+    codes = np.where(missing, len(distinct), np.searchsorted(distinct, np.where(missing, 0, flat)))
+    return "[" + ",".join(texts[codes].tolist()) + "]"
 
 
 #: PostgreSQL's binary COPY: signature, flags, header extension length; and the end-of-data marker
