@@ -6,9 +6,12 @@ and is committed or rolled back with it. Its SQL is written with ``?``
 placeholders (:func:`tracker.db.sql.driver_sql`); every difference between the
 backends is in this module:
 
-* rows: ``executemany`` of plain tuples on SQLite; ``COPY ... FROM STDIN`` on
-  PostgreSQL (psycopg 3 ``cursor.copy``), item rows in the binary format
-  built with numpy (:func:`binary_item_rows`);
+* rows: on SQLite, administrations and whole-number item values as one
+  ``INSERT ... SELECT`` over ``json_each`` of a JSON array (SQLite makes the
+  rows itself, without a Python call per row), other rows ``executemany`` of
+  plain tuples; on PostgreSQL ``COPY ... FROM STDIN`` (psycopg 3
+  ``cursor.copy``), item rows in the binary format built with numpy
+  (:func:`binary_item_rows`);
 * administration ids: from ``MAX(id) + 1`` on SQLite (the import batch row
   is written first, so the transaction already holds SQLite's single write
   lock and no other writer can take ids in between); on PostgreSQL from the
