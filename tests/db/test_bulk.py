@@ -57,3 +57,40 @@ def test_item_values_come_back_exactly(session, kind):
     both_nan = np.isnan(values) & np.isnan(back)
     assert (both_nan | (values == back)).all()
     session.rollback()
+
+
+@pytest.mark.parametrize("kind", ["whole", "unscored", "prorated", "not_consecutive"])
+def test_scores_come_back_as_given(session, monkeypatch, kind):
+    """Subscales, missing and prorated scores: the JSON path (SQLite, whole numbers) stores what executemany
+    would; fractions and any other shape of frame take executemany."""
+    from tracker.db import scores
+    from tracker.instruments import InstrumentDef
+    from tracker.scoring.engine import score_matrix_frame
+
+    bulk, ids = _new_administrations(session, 12)
+    definition = InstrumentDef.from_dict({
+        "code": "t", "name": "T", "items": 6, "min": 0, "max": 4, "scoring": "sum", "higher_is_better": True,
+        "reverse": [2], "max_missing": 0 if kind == "unscored" else 1,
+        "subscales": [{"code": "a", "items": [1, 2, 3]}, {"code": "b", "items": [4, 5, 6], "scoring": "mean"}]})
+    rng = np.random.default_rng(9)
+    values = rng.integers(0, 5, size=(len(ids), definition.items)).astype(np.float64)
+    values[:, 3:] = values[:, 3:4]  # subscale b's mean is whole
+    if kind != "whole":
+        values[rng.random(values.shape) < 0.15] = np.nan  # not scored, or prorated (fractions)
+    if kind == "unscored":
+        values[:, 3:] = values[:, 3:4]  # b's mean stays whole; the total and a are whole or not scored
+    chosen = ids if kind != "not_consecutive" else ids[::2]
+    frame = score_matrix_frame(chosen, values[: len(chosen)], definition)
+    paths = []
+    whole = scores._insert_whole_scores
+    monkeypatch.setattr(scores, "_insert_whole_scores", lambda *a: paths.append(whole(*a)) or paths[-1])
+    scores.insert_scores(bulk, frame)
+    if bulk.dialect == "sqlite":
+        assert paths == [kind in ("whole", "unscored")]
+    score_rows = scores.score_rows
+    got = bulk.rows("SELECT administration_id, measure, score, items_answered, items_total, prorated "
+                    "FROM scale_score WHERE administration_id >= ? ORDER BY administration_id, measure", int(ids[0]))
+    want = sorted(score_rows(frame), key=lambda r: (r[0], r[1]))
+    assert [(*r[:5], bool(r[5])) for r in got] == want
+    assert kind != "whole" or all(r[2] is not None for r in want)
+    session.rollback()
