@@ -217,13 +217,12 @@ def _raw_postgres(url: str, rows, *, binary: bool = False) -> float:
 def _preload_administrations(url: str, participants: int) -> None:
     """Insert the administrations the raw rows refer to (not timed), for the schema baseline."""
     from tracker.db.engine import open_session
+    from tracker.db.sql import dbapi_of, driver_sql, marks
 
     session = open_session(url)
     try:
-        conn = session.connection()
-        dbapi = conn.connection.driver_connection
+        dbapi, dialect = dbapi_of(session)
         cur = dbapi.cursor()
-        ph = "%s" if conn.dialect.name == "postgresql" else "?"
         cur.execute("SELECT id FROM participant ORDER BY id")
         pids = [r[0] for r in cur.fetchall()][:participants]
         cur.execute("SELECT i.id, v.id FROM instrument i JOIN instrument_version v ON v.instrument_id = i.id ORDER BY i.id")
@@ -235,9 +234,9 @@ def _preload_administrations(url: str, participants: int) -> None:
             for iid, vid in instruments:
                 admin += 1
                 rows.append((admin, p, wave, iid, vid))
-        cur.executemany(
-            "INSERT INTO administration (id, participant_id, wave_id, instrument_id, instrument_version_id) "
-            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})", rows)
+        cur.executemany(driver_sql(
+            f"INSERT INTO administration (id, participant_id, wave_id, instrument_id, instrument_version_id) "
+            f"VALUES ({marks(5)})", dialect), rows)
         cur.close()
         session.commit()
     finally:
@@ -247,14 +246,14 @@ def _preload_administrations(url: str, participants: int) -> None:
 def _raw_schema(url: str, rows) -> float:
     """The raw driver writing the rows into the tracker's own item_response table (its key, check and FK)."""
     from tracker.db.engine import open_session
+    from tracker.db.sql import dbapi_of
 
     session = open_session(url)
     try:
-        conn = session.connection()
-        dbapi = conn.connection.driver_connection
+        dbapi, dialect = dbapi_of(session)
         cur = dbapi.cursor()
         start = time.perf_counter()
-        if conn.dialect.name == "postgresql":
+        if dialect == "postgresql":
             with cur.copy("COPY item_response (administration_id, item, value) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
