@@ -2,6 +2,7 @@
 
     python benchmarks/bench_import.py                 # 10,000 participants x 100 items
     python benchmarks/bench_import.py 1000 10000      # several sizes
+    python benchmarks/bench_import.py 10000 --backend sqlite --shape 10x10 --repeat 5
     TRACKER_BENCH_POSTGRES_URL=postgresql+psycopg://... python benchmarks/bench_import.py
 
 For each size, a study with 10 instruments of 10 items (0-4, integers) is set
@@ -19,7 +20,7 @@ same run:
 * **raw binary COPY** (PostgreSQL only, not a target): the same rows as one
   prebuilt binary-format buffer, built before the clock starts, into the same
   plain table: what the server alone needs, with no Python work per row. The
-  import writes its item rows this way (:func:`tracker.ingest.writer.binary_item_rows`).
+  import writes its item rows this way (:func:`tracker.db.bulk.binary_item_rows`).
 * **raw, tracker schema**: the same driver call writing the same rows into
   the tracker's own ``item_response`` table (its primary key, check and
   foreign key to ``administration``), the administrations inserted
@@ -30,7 +31,16 @@ same run:
   the whole path (read, validate, compare with stored, write administrations
   and item responses, batch and audit), in a fresh child process whose peak
   resident memory (``VmHWM``; interpreter and libraries included, about
-  110 MB of it before the import starts) is reported.
+  110 MB of it before the import starts) is reported. Its clock starts after
+  the child's imports.
+* **whole command** (issue 15): ``tracker --db URL import responses FILE
+  --wave baseline`` as the user runs it, from process start to exit
+  (interpreter start-up, imports, the import, the commit and the exit), wall
+  seconds and the child's CPU seconds (user + sys); ``cli_ratio`` = raw
+  seconds / whole-command seconds (target >= 0.5 on SQLite, 10 x 10). One
+  untimed run first, with bytecode writing allowed, so that the timed runs
+  start like an installed package (``PYTHONDONTWRITEBYTECODE`` would
+  otherwise compile every tracker module on every run: about 0.1 s).
 
 ``run_mapped`` (``python benchmarks/bench_import.py --mapped``; issue 14): a
 REDCap export of 5,000 rows x 300 columns, 200 of them ignored by its map,
@@ -141,6 +151,9 @@ def _raw_rows(participants: int, shape: tuple[int, int], seed: int = 1) -> list[
     return rows
 
 
+_RAW_CPU: list[float] = []  # CPU seconds (user + sys) of each raw SQLite run, in this process
+
+
 def _raw_sqlite(folder: Path, rows) -> float:
     path = folder / f"raw-{uuid.uuid4().hex[:6]}.db"
     conn = sqlite3.connect(path)
@@ -149,11 +162,12 @@ def _raw_sqlite(folder: Path, rows) -> float:
     conn.execute("CREATE TABLE item_response (administration_id INTEGER NOT NULL, item INTEGER NOT NULL, "
                  "value REAL, UNIQUE (administration_id, item))")
     conn.commit()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
     conn.commit()
     elapsed = time.perf_counter() - start
+    _RAW_CPU.append(time.process_time() - cpu)
     conn.close()
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -167,7 +181,7 @@ def _raw_postgres(url: str, rows, *, binary: bool = False) -> float:
     import psycopg
     from sqlalchemy.engine import make_url
 
-    from tracker.ingest.writer import binary_item_rows
+    from tracker.db.bulk import binary_item_rows
 
     if binary:  # built before the clock starts, as the rows are
         ids, items, values = (np.asarray(c) for c in zip(*rows, strict=True))
@@ -203,13 +217,12 @@ def _raw_postgres(url: str, rows, *, binary: bool = False) -> float:
 def _preload_administrations(url: str, participants: int) -> None:
     """Insert the administrations the raw rows refer to (not timed), for the schema baseline."""
     from tracker.db.engine import open_session
+    from tracker.db.sql import dbapi_of, driver_sql, marks
 
     session = open_session(url)
     try:
-        conn = session.connection()
-        dbapi = conn.connection.driver_connection
+        dbapi, dialect = dbapi_of(session)
         cur = dbapi.cursor()
-        ph = "%s" if conn.dialect.name == "postgresql" else "?"
         cur.execute("SELECT id FROM participant ORDER BY id")
         pids = [r[0] for r in cur.fetchall()][:participants]
         cur.execute("SELECT i.id, v.id FROM instrument i JOIN instrument_version v ON v.instrument_id = i.id ORDER BY i.id")
@@ -221,9 +234,9 @@ def _preload_administrations(url: str, participants: int) -> None:
             for iid, vid in instruments:
                 admin += 1
                 rows.append((admin, p, wave, iid, vid))
-        cur.executemany(
-            "INSERT INTO administration (id, participant_id, wave_id, instrument_id, instrument_version_id) "
-            f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph})", rows)
+        cur.executemany(driver_sql(
+            f"INSERT INTO administration (id, participant_id, wave_id, instrument_id, instrument_version_id) "
+            f"VALUES ({marks(5)})", dialect), rows)
         cur.close()
         session.commit()
     finally:
@@ -233,14 +246,14 @@ def _preload_administrations(url: str, participants: int) -> None:
 def _raw_schema(url: str, rows) -> float:
     """The raw driver writing the rows into the tracker's own item_response table (its key, check and FK)."""
     from tracker.db.engine import open_session
+    from tracker.db.sql import dbapi_of
 
     session = open_session(url)
     try:
-        conn = session.connection()
-        dbapi = conn.connection.driver_connection
+        dbapi, dialect = dbapi_of(session)
         cur = dbapi.cursor()
         start = time.perf_counter()
-        if conn.dialect.name == "postgresql":
+        if dialect == "postgresql":
             with cur.copy("COPY item_response (administration_id, item, value) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -336,7 +349,8 @@ class _Postgres:
 
 def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Path, data: Path, roster: Path,
              tomls, rows, repeat: int, pg: _Postgres | None) -> dict:
-    raw_times, schema_times, import_runs, floor_times = [], [], [], []
+    raw_times, schema_times, import_runs, floor_times, cli_runs = [], [], [], [], []
+    _RAW_CPU.clear()
     if backend == "sqlite":
         template = folder / "template.db"
         _set_up(f"sqlite:///{template}", roster, tomls)
@@ -362,6 +376,9 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
         _preload_administrations(url, participants)
         schema_times.append(_raw_schema(url, rows))
         import_runs.append(_run_child(fresh("import"), data))
+        if not cli_runs:  # untimed: writes the bytecode of what the command imports
+            _cli_import_timed(fresh("cli"), [str(data), "--wave", "baseline"])
+        cli_runs.append(_cli_import_timed(fresh("cli"), [str(data), "--wave", "baseline"]))
     n = len(rows)
     raw = statistics.median(raw_times)
     schema = statistics.median(schema_times)
@@ -375,22 +392,32 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
         "ratio": raw / imp, "schema_ratio": schema / imp,
         "floor_rate": n / statistics.median(floor_times) if floor_times else None,
         "peak_mb": max(r["peak_mb"] for r in import_runs),
+        "cli_seconds": statistics.median(w for w, _ in cli_runs),
+        "cli_cpu_seconds": statistics.median(c for _, c in cli_runs),
+        "cli_min_max": (min(w for w, _ in cli_runs), max(w for w, _ in cli_runs)),
+        "cli_ratio": raw / statistics.median(w for w, _ in cli_runs),
+        "raw_cpu_seconds": statistics.median(_RAW_CPU) if _RAW_CPU else None,
+        "raw_min_max": (min(raw_times), max(raw_times)),
+        "import_min_max": (min(r["seconds"] for r in import_runs), max(r["seconds"] for r in import_runs)),
     }
 
 
-def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | None = None) -> list[dict]:
+def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | None = None,
+        backends: tuple[str, ...] = ("sqlite", "postgresql")) -> list[dict]:
     """Measure every size and shape on SQLite, and on PostgreSQL when reachable; one dict each.
 
     Keys: backend, participants, shape ("instruments x items"), administrations,
     values, raw_seconds, schema_seconds, import_seconds, raw_rate, schema_rate,
     import_rate (values/s), ratio (import rate / raw plain-table rate),
-    schema_ratio (import rate / raw rate into the tracker's table), peak_mb.
+    schema_ratio (import rate / raw rate into the tracker's table), peak_mb,
+    cli_seconds and cli_cpu_seconds (the whole ``tracker import responses`` command: wall, and the
+    child's user + sys), cli_ratio (raw seconds / whole-command seconds).
     """
     results = []
     url = postgres_url or os.environ.get("TRACKER_BENCH_POSTGRES_URL") or os.environ.get(
         "TRACKER_TEST_POSTGRES_URL", PG_DEFAULT)
     pg = _Postgres(url)
-    backends = ["sqlite"] + (["postgresql"] if pg.reachable() else [])
+    backends = [b for b in backends if b == "sqlite" or pg.reachable()]
     try:
         for participants in sizes:
             for shape in shapes:
@@ -462,14 +489,30 @@ def _write_mapped_inputs(folder: Path, participants: int = MAPPED_ROWS, seed: in
 
 def _cli_import(url: str, argv: list[str]) -> float:
     """Wall seconds of the whole ``tracker import responses`` command, process start included."""
+    return _cli_import_timed(url, argv)[0]
+
+
+def _cli_import_timed(url: str, argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of the whole ``tracker import responses`` command, from process
+    start to exit; the CPU time is the child's own, from ``wait4``."""
     tracker = Path(sys.executable).parent / "tracker"
     env = {**os.environ, "PYTHONWARNINGS": "ignore",
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
                                           os.environ.get("PYTHONPATH", "")])}
+    # as the user runs it: an installed package has its bytecode compiled; a checkout gets it on the
+    # first run (the caller makes one untimed), unless the environment forbids writing it
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
-    subprocess.run([str(tracker), "--db", url, "import", "responses", *argv], check=True, capture_output=True,
-                   env=env)
-    return time.perf_counter() - start
+    child = subprocess.Popen([str(tracker), "--db", url, "import", "responses", *argv],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stderr.close()
+    if child.returncode:
+        raise RuntimeError(f"tracker import responses exited {child.returncode}: {stderr.decode()[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def _in_process_import(url: str, path: Path, **kwargs) -> tuple[float, int]:
@@ -540,6 +583,27 @@ def markdown_mapped(r: dict) -> str:
     ])
 
 
+def markdown_cli(results: list[dict]) -> str:
+    """The whole command beside the in-process import, both against the raw baseline of the same run."""
+    lines = [
+        "| backend | participants | instruments x items | raw s (min–max) | in-process import s (min–max) "
+        "| whole command s (min–max) | raw CPU s | whole command CPU s | ratio in-process "
+        "| ratio whole command (target >= 0.5) | CPU ratio whole command |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        raw_cpu = r.get("raw_cpu_seconds")
+        cpu = (f"{raw_cpu:.2f}", f"{raw_cpu / r['cli_cpu_seconds']:.2f}") if raw_cpu else ("–", "–")
+        lines.append(
+            f"| {r['backend']} | {r['participants']:,} | {r['shape']} "
+            f"| {r['raw_seconds']:.2f} ({r['raw_min_max'][0]:.2f}–{r['raw_min_max'][1]:.2f}) "
+            f"| {r['import_seconds']:.2f} ({r['import_min_max'][0]:.2f}–{r['import_min_max'][1]:.2f}) "
+            f"| {r['cli_seconds']:.2f} ({r['cli_min_max'][0]:.2f}–{r['cli_min_max'][1]:.2f}) "
+            f"| {cpu[0]} | {r['cli_cpu_seconds']:.2f} | {r['ratio']:.2f} | {r['cli_ratio']:.2f} | {cpu[1]} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(results: list[dict]) -> str:
     lines = [
         "| backend | participants | instruments x items | administrations | item values | raw, plain table (values/s) "
@@ -559,11 +623,32 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Import benchmark: tracker import against the raw driver.")
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000], help="participants (default 10000)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "all"), default="all")
+    parser.add_argument("--shape", action="append", choices=[f"{a}x{b}" for a, b in SHAPES],
+                        help="instruments x items (repeatable; default both)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mapped", action="store_true", help="the REDCap-through-a-map benchmark instead")
+    args = parser.parse_args(argv)
+    if args.mapped:
+        print(markdown_mapped(run_mapped(repeat=args.repeat)))
+        return
+    shapes = tuple(tuple(int(x) for x in s.split("x")) for s in args.shape) if args.shape else SHAPES
+    backends = ("sqlite", "postgresql") if args.backend == "all" else (args.backend,)
+    results = run(args.sizes, repeat=args.repeat, shapes=shapes, backends=backends)
+    load = os.getloadavg()
+    print(markdown(results))
+    print()
+    print(markdown_cli(results))
+    print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) > 1 and sys.argv[1] == "--mapped":
-        print(markdown_mapped(run_mapped()))
     else:
-        sizes = [int(a) for a in sys.argv[1:]] or [10_000]
-        print(markdown(run(sizes)))
+        _main(sys.argv[1:])

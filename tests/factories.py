@@ -83,7 +83,6 @@ def build_study(session, *, n_per_arm: int = 12, seed: int = 7, arms=("intervent
 
 def store_scores(session) -> None:
     """Write ``scale_score`` for administrations added through the models, as an import would."""
-    from tracker.scoring.store import rescore_all
+    from tracker.ingest.rescore import rescore_all
 
-    connection = session.connection()
-    rescore_all(connection.connection.driver_connection, connection.dialect.name)
+    rescore_all(session)

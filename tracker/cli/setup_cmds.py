@@ -135,13 +135,12 @@ def db_rescore(study_name, all_studies) -> None:
 
     Example: tracker db rescore
     """
-    from tracker.scoring.store import rescore_all
+    from tracker.ingest.rescore import rescore_all
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        connection = session.connection()
         study_id = None if all_studies else resolve_study(session, study_name).id
-        admins, scores = rescore_all(connection.connection.driver_connection, connection.dialect.name, study_id)
+        admins, scores = rescore_all(session, study_id)
     click.echo(f"Rescored {admins:,} administrations ({scores:,} scores).")
 
 

@@ -312,7 +312,7 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     through the models rather than ``tracker import``): analysing without them
     would silently leave them out.
     """
-    from tracker.scoring.store import unscored
+    from tracker.db.scores import unscored
 
     codes = lookups.measure_codes()
     packed = max((row[0] for row in lookups.tables["people"]), default=0) < 2**21 \

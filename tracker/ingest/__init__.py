@@ -7,17 +7,18 @@
 One import is one transaction's worth of work in the caller's session: the
 file is read in chunks and checked completely (every problem listed, with row,
 column, value and rule) before anything is written; then new administrations
-go in through the driver's bulk path (SQLite ``executemany``, PostgreSQL
-``COPY``). Modules:
+go in through the driver's bulk path (:mod:`tracker.db.bulk`: SQLite
+``json_each`` / ``executemany``, PostgreSQL ``COPY``). Modules:
 
 ``source``   file checksum, encoding check, records in chunks (CSV, xlsx)
 ``importmap`` import maps (``--map``): reading and checking them; their cell rules
 ``layout``   what each column holds, per format (or as a map says)
 ``cells``    value, date and code rules
 ``problems`` the problem list: grouped for people, whole for ``--problems``
-``collect``  chunks -> per-instrument blocks of administrations
+``collect``  chunks -> per-instrument blocks of administrations (``block``)
 ``plan``     incoming vs stored: new, unchanged, changed; withdrawn; warnings
 ``writer``   bulk insert, updates with audit, conflict translation
+``rescore``  stored scores made again from the stored items
 ``api``      :func:`import_responses` and :class:`ImportResult`
 
 The package's own names are loaded lazily (a module ``__getattr__``): importing

@@ -30,74 +30,17 @@ Rules
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from tracker.errors import Problem
+from tracker.ingest.block import Block, Parts
 from tracker.ingest.cells import CheckedCells, DateCache, Problems, iso, unneutralise, value_problem
 from tracker.ingest.context import InstrumentInfo, StudyContext
 from tracker.ingest.layout import Layout
 from tracker.ingest.qualtrics import SKIP_REASONS, SkipCounts
-
-
-@dataclass
-class Block:
-    """Incoming administrations of one instrument."""
-
-    instrument: InstrumentInfo
-    rows: np.ndarray  # row of each administration (its first row in a long file)
-    participant: np.ndarray  # participant id
-    wave: np.ndarray  # wave id
-    completed: np.ndarray  # date ordinal, 0 = not given
-    values: np.ndarray  # float64 (n, K), NaN = unanswered
-    columns: list[str] | None = None  # wide: the column of each item
-    cell_rows: np.ndarray | None = None  # long: the row of each item (0 = not in the file)
-    given: np.ndarray | None = None  # (n, K) bool: the file states this item (None: every item)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def take(self, index: np.ndarray) -> Block:
-        """The administrations ``index`` (positions or a mask) only."""
-        def pick(a):
-            return None if a is None else a[index]
-
-        return Block(self.instrument, self.rows[index], self.participant[index], self.wave[index],
-                     self.completed[index], self.values[index], columns=self.columns,
-                     cell_rows=pick(self.cell_rows), given=pick(self.given))
-
-    def locate(self, a: int, k: int) -> tuple[int, str]:
-        if self.cell_rows is not None:
-            row = int(self.cell_rows[a, k]) or int(self.rows[a])
-            return row, "value"
-        return int(self.rows[a]), self.columns[k]
-
-
-class _Parts:
-    """Arrays appended chunk by chunk, concatenated once at the end."""
-
-    def __init__(self) -> None:
-        self.parts: dict[str, list[np.ndarray]] = {}
-        self.masks: list[np.ndarray | None] = []  # per add(): the ``given`` mask, None = every item
-
-    def add(self, given: np.ndarray | None = None, **arrays: np.ndarray) -> None:
-        for key, arr in arrays.items():
-            self.parts.setdefault(key, []).append(arr)
-        self.masks.append(given)
-
-    def given(self) -> np.ndarray | None:
-        """The ``given`` mask of the ``values`` parts, or None when every part gave every item."""
-        if all(m is None for m in self.masks):
-            return None
-        return np.concatenate([np.ones(v.shape, dtype=bool) if m is None else m
-                               for v, m in zip(self.parts["values"], self.masks, strict=True)])
-
-    def get(self, key: str, dtype, width: int | None = None) -> np.ndarray:
-        if key not in self.parts:
-            return np.empty((0, width) if width else 0, dtype=dtype)
-        return np.concatenate(self.parts[key])
 
 
 class Collector:
@@ -117,7 +60,7 @@ class Collector:
         self.width = len(layout.header)
         self.rows_read = 0
         self.dates = DateCache()
-        self.parts: dict[str, _Parts] = {}
+        self.parts: dict[str, Parts] = {}
         self.unnamed_reported: set[int] = set()
         self.repeat_skipped = 0
         self.repeat_skipped_names: set[str] = set()
@@ -367,7 +310,7 @@ class Collector:
                 given = np.zeros((len(keep), block.instrument.items), dtype=bool)
                 given[:, present] = ~cells.bad[keep]
                 arrays["given"] = given
-            self.parts.setdefault(code, _Parts()).add(**arrays)
+            self.parts.setdefault(code, Parts()).add(**arrays)
 
     # -- long ----------------------------------------------------------------------
 
@@ -409,7 +352,7 @@ class Collector:
                                                 file=self.name, row=int(rows[i]), column=layout.header[layout.value_col]))
             ok = valid_row[sel] & ~bad_item
             keep = sel[ok]
-            self.parts.setdefault(code, _Parts()).add(
+            self.parts.setdefault(code, Parts()).add(
                 rows=rows[keep], participant=pids[keep], wave=wids[keep], completed=completed[keep],
                 item=items[ok], value=cells.values[ok, 0], bad=cells.bad[ok, 0])
 
@@ -451,7 +394,7 @@ class Collector:
                 file=self.name, row=int(block.rows[a]), column=self.layout.id_name,
                 value=self.ctx.code_of(block.participant[a])))
 
-    def _long_block(self, info: InstrumentInfo, parts: _Parts) -> Block:
+    def _long_block(self, info: InstrumentInfo, parts: Parts) -> Block:
         rows = parts.get("rows", np.int64)
         frame = pd.DataFrame({
             "p": parts.get("participant", np.int64), "w": parts.get("wave", np.int64),

@@ -27,7 +27,6 @@ outside the wave's window and for straight-lining.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +34,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tracker.db.bulk import BulkWriter
 from tracker.db.models import Administration
 from tracker.errors import Problem
+from tracker.ingest.block import Block
 from tracker.ingest.cells import Problems, fmt_value, iso
-from tracker.ingest.collect import Block
 from tracker.ingest.context import StudyContext
 
 STRAIGHT_LINING_MIN_ITEMS = 3
@@ -145,32 +145,8 @@ def _plan(session: Session, block: Block) -> BlockPlan:
 
 
 def fetch_items(session: Session, admin_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(administration_id, item, value)`` arrays of the given administrations, in one query.
-
-    Through the DBAPI cursor: PostgreSQL takes the ids as an array, SQLite as
-    a JSON list (``json_each``), so there is no parameter limit to chunk around.
-    """
-    connection = session.connection()
-    cursor = connection.connection.driver_connection.cursor()
-    ids = [int(i) for i in admin_ids]
-    try:
-        if connection.dialect.name == "postgresql":
-            cursor.execute(
-                "SELECT administration_id, item, value FROM item_response WHERE administration_id = ANY(%s)", (ids,)
-            )
-        else:
-            cursor.execute(
-                "SELECT administration_id, item, value FROM item_response "
-                "WHERE administration_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
-            )
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    if not rows:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-    a, i, v = zip(*rows, strict=True)
-    return (np.array(a, dtype=np.int64), np.array(i, dtype=np.int64),
-            np.array([np.nan if x is None else x for x in v], dtype=np.float64))
+    """``(administration_id, item, value)`` arrays of the given administrations, in one query."""
+    return BulkWriter.of(session).items_of(admin_ids)
 
 
 # -- what the plan means for people ------------------------------------------------
