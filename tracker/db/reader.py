@@ -9,6 +9,10 @@ participants. :func:`open_reader` takes only the plain cases (a SQLite file
 that exists, a ``postgresql`` URL), checks the schema revision, and otherwise
 returns None so that the caller opens the usual SQLAlchemy session, which
 explains any problem (unreachable server, old schema, bad URL) in its own words.
+
+Placeholders: SQL in ``tracker/db/`` is written with ``?`` (qmark) on every
+backend, and :func:`driver_sql` is the one place that turns it into the
+driver's style. The queries themselves are in :mod:`tracker.db.read_store`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,15 @@ class StudyRef:
         return study if isinstance(study, StudyRef) else cls(study.id, study.name)
 
 
+def driver_sql(sql: str, dialect: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the placeholder style of ``dialect``'s driver.
+
+    sqlite3 takes ``?`` as written; psycopg takes ``%s``. SQL text in
+    ``tracker/db/`` holds no other ``?`` (and, for psycopg, no literal ``%``).
+    """
+    return sql.replace("?", "%s") if dialect == "postgresql" else sql
+
+
 class Reader:
     """Plain SQL through one DBAPI connection; ``?`` placeholders on every backend."""
 
@@ -52,8 +65,7 @@ class Reader:
     @contextmanager
     def _execute(self, sql: str, params):
         """A cursor on which ``sql`` has run (``?`` placeholders turned into the driver's)."""
-        if self.dialect == "postgresql":
-            sql = sql.replace("?", "%s")
+        sql = driver_sql(sql, self.dialect)
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql, params)
