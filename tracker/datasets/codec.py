@@ -2,8 +2,8 @@
 
 The big tables come from :mod:`tracker.db.read_store` as float arrays of
 packed integers (see its *Packed numbers*); these functions take them apart
-with the same shifts. Dates and timestamps come back from SQLite as text and
-from psycopg as ``date``/``datetime`` objects; :func:`as_date` and
+with the same shifts. Dates and timestamps come back as text on SQLite and as
+``date``/``datetime`` objects on PostgreSQL; :func:`as_date` and
 :func:`as_datetime` read both.
 """
 
@@ -27,6 +27,21 @@ def as_datetime(value) -> dt.datetime | None:
     if value is None or isinstance(value, dt.datetime):
         return value
     return dt.datetime.fromisoformat(str(value))
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def dates_of_days(days: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 (NaN: none) as an object array of ``date`` (None where NaN).
+
+    Each distinct day is converted once: a study has a few hundred dates and
+    hundreds of thousands of administrations.
+    """
+    unique, inverse = np.unique(np.floor(days), return_inverse=True)
+    dates = np.asarray([None if np.isnan(d) else _EPOCH + dt.timedelta(days=int(d)) for d in unique] + [None],
+                       dtype=object)[:-1]  # the None keeps a 1-d array of objects, never a date array
+    return dates[inverse.reshape(-1)]
 
 
 def response_keys(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from tracker.datasets import codec
 from tracker.datasets.codec import as_date, as_datetime
-from tracker.datasets.lookups import Lookups, study_ref, wave_tuple
+from tracker.datasets.lookups import Lookups, study_ref, take_labels, wave_tuple
 from tracker.db import read_store
 from tracker.db.reader import Reader, StudyRef
 from tracker.errors import TrackerError
@@ -56,34 +56,29 @@ def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | N
                      lookups: Lookups, *, dates: bool = True) -> pd.DataFrame:
     """ADMIN_COLUMNS of the study's administrations, by id; ``dates=False`` leaves out ``completed_on``.
 
-    Without dates every column is an integer key, read as one array (the
-    keyed items need no dates).
+    Read as one float array of integer keys (and days since 1970 for the
+    date): 0.2 s for the 189,000 administrations of a 10,000-participant demo
+    where rows with the date's text took 0.5 s (see ``take_labels`` for the labels).
     """
     columns = ADMIN_COLUMNS if dates else ADMIN_COLUMNS[:-1]
-    if dates:
-        rows = read_store.administrations(reader, study.id, waves)
-        ids, participant_ids, wave_ids, instrument_ids, version_ids, completed = zip(*rows, strict=True) if rows \
-            else ((),) * 6
-    else:
-        ids, participant_ids, wave_ids, instrument_ids, version_ids = \
-            read_store.administrations(reader, study.id, waves, dates=False).T
+    block = read_store.administrations(reader, study.id, waves, dates=dates)
+    ids, participant_ids, wave_ids, instrument_ids, version_ids = block[:, :5].astype(np.int64).T
     if not len(ids):
         return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("administration_id", "wave_order", "version_id") else "object")
                              for c in columns})
     person, wave = lookups.positions("people", participant_ids), lookups.positions("waves", wave_ids)
     out = {
         "administration_id": np.asarray(ids, dtype=np.int64),
-        "participant": lookups.column("people", 1)[person],
-        "cohort": lookups.column("people", 2)[person],
-        "arm": lookups.column("people", 3)[person],
-        "wave": lookups.column("waves", 1)[wave],
+        "participant": lookups.labels("people", 1, person),
+        "cohort": lookups.labels("people", 2, person),
+        "arm": lookups.labels("people", 3, person),
+        "wave": lookups.labels("waves", 1, wave),
         "wave_order": lookups.column("waves", 2)[wave].astype(np.int64),
-        "instrument": lookups("instruments", instrument_ids, 1),
+        "instrument": lookups.labels("instruments", 1, lookups.positions("instruments", instrument_ids)),
         "version_id": np.asarray(version_ids, dtype=np.int64),
     }
     if dates:
-        parsed = {value: as_date(value) for value in set(completed)}
-        out["completed_on"] = [parsed[value] for value in completed]
+        out["completed_on"] = codec.dates_of_days(block[:, 5])
     return pd.DataFrame(out)
 
 
@@ -169,13 +164,13 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     order = np.lexsort((measure_no, wave_order[wave], lookups.rank("people", 1)[person]))
     person, wave, measure_no, block = person[order], wave[order], measure_no[order], block[order]
     out = {
-        "participant": lookups.column("people", 1)[person],
-        "cohort": lookups.column("people", 2)[person],
-        "arm": lookups.column("people", 3)[person],
-        "wave": lookups.column("waves", 1)[wave],
+        "participant": lookups.labels("people", 1, person),
+        "cohort": lookups.labels("people", 2, person),
+        "arm": lookups.labels("people", 3, person),
+        "wave": lookups.labels("waves", 1, wave),
         "wave_order": wave_order[wave],
-        "instrument": np.asarray(instrument_of, dtype=object)[measure_no],
-        "measure": np.asarray(codes, dtype=object)[measure_no],
+        "instrument": take_labels(np.asarray(instrument_of, dtype=object), measure_no),
+        "measure": take_labels(np.asarray(codes, dtype=object), measure_no),
         "score": codec.score_values(block, packed),
     }
     if counts:
