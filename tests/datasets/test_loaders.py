@@ -209,3 +209,24 @@ def test_scores_read_as_two_or_three_numbers_are_the_hand_scored_values(session,
         expected = pss10_by_hand(values) if inst == "pss10" else who5_by_hand(values)
         assert row.score == pytest.approx(expected, rel=1e-12, nan_ok=True)
         assert row.items_total == len(values) and row.items_answered == np.count_nonzero(~np.isnan(values))
+
+
+def test_administrations_carry_their_completion_dates(session):
+    """The dates are read as day numbers: a NULL, a date before 1970 and a leap day come back as written."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from tracker.db.models import Administration
+
+    study, _ = build_study(session, n_per_arm=2)
+    admins = list(session.scalars(select(Administration).order_by(Administration.id)))
+    written = [None, dt.date(1969, 12, 31), dt.date(2028, 2, 29), dt.date(1970, 1, 1)]
+    for adm, day in zip(admins, written, strict=False):
+        adm.completed_on = day
+    session.flush()
+    expected = [a.completed_on for a in admins]
+    data = load_study_data(session, study)
+    got = data.administrations.sort_values("administration_id")["completed_on"].tolist()
+    assert got[:4] == written and got == expected
+    assert all(d is None or type(d) is dt.date for d in got)

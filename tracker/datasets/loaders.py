@@ -1,10 +1,13 @@
-"""Load a study's items, scores and metadata into tidy DataFrames.
+"""Load a study's items, scores and metadata into tidy DataFrames: :func:`load_study_data`.
 
-Every query is plain SQL through a DBAPI cursor (:class:`tracker.db.reader.Reader`):
-no ORM objects, and the same code whether the connection comes from a
-SQLAlchemy session (the report, exports) or is opened directly by
-``tracker analyze`` (:func:`tracker.db.reader.open_reader`), which then never
-imports SQLAlchemy (a share of every command: BENCHMARKS.md, design figures).
+Every query is a named function of :mod:`tracker.db.read_store`, plain SQL
+through a DBAPI cursor (:class:`tracker.db.reader.Reader`): no ORM objects, and
+the same code whether the connection comes from a SQLAlchemy session (the
+report, exports) or is opened directly by ``tracker analyze``
+(:func:`tracker.db.reader.open_reader`), which then never imports SQLAlchemy
+(a share of every command: BENCHMARKS.md, design figures). The packed numbers it hands back are taken apart by
+:mod:`tracker.datasets.codec`; integer keys become labels through
+:class:`tracker.datasets.lookups.Lookups`.
 
 Scores come from ``scale_score``, written with the items by the importer from
 each administration's own stored instrument version; keyed item values (for
@@ -18,13 +21,16 @@ what was loaded and the analyses check it (:meth:`StudyData.require`).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from tracker.datasets import codec
+from tracker.datasets.codec import as_date, as_datetime
+from tracker.datasets.lookups import Lookups, study_ref, take_labels, wave_tuple
+from tracker.db import read_store
 from tracker.db.reader import Reader, StudyRef
 from tracker.errors import TrackerError
 from tracker.instruments import InstrumentDef
@@ -47,221 +53,43 @@ MEASURE_COLUMNS = ["measure", "instrument", "name", "construct", "role",
                    "higher_is_better", "reliability", "score_min", "score_max", "n_items",
                    "norm_mean", "norm_sd"]
 
-# administrations as integer keys only; names come from small lookup tables
-_ADMIN_SQL = (
-    "SELECT a.id, a.participant_id, a.wave_id, a.instrument_id, a.instrument_version_id, a.completed_on "
-    "FROM administration a JOIN wave w ON w.id = a.wave_id "
-    "WHERE w.study_id = ?{filters} ORDER BY a.id"
-)
-# (administration id x 2^16 + item number, value): two numbers per item response,
-# not three (each value the driver hands back costs time, BENCHMARKS.md, design figures;
-# item numbers are at most 10,000, see tracker.instruments.definition.MAX_ITEMS)
-_RESPONSE_SQL = (
-    "SELECT CAST(r.administration_id AS BIGINT) * 65536 + r.item, COALESCE(r.value, {null}) FROM item_response r "
-    "JOIN administration a ON a.id = r.administration_id "
-    "JOIN wave w ON w.id = a.wave_id WHERE w.study_id = ?{filters}"
-)
-# the same rows when the database holds this one study only: no join needed
-_RESPONSE_SQL_ALL = (
-    "SELECT CAST(r.administration_id AS BIGINT) * 65536 + r.item, COALESCE(r.value, {null}) FROM item_response r"
-)
-# Numbers only per score, so that the rows flatten straight into one float
-# array: the participant; the wave and the measure's number in one integer
-# (wave id x 2^16 + measure number); the score; and, when asked for, items
-# answered, items in the measure and the prorated flag in one (answered x 2^20
-# + total x 2 + prorated). When the ids are small enough (participant < 2^21,
-# wave < 2^16) the participant goes into the wave's integer too ((participant x
-# 2^16 + wave) x 2^16 + measure < 2^53), so that the analyses, which need no
-# counts, read two numbers per score. Integers are computed as BIGINT
-# (PostgreSQL's integer would overflow) and every packed value is an exact
-# integer in float64. Each value the driver hands back costs time and each row
-# more, so two numbers per score read faster than four (BENCHMARKS.md, design figures).
-# The instrument is the measure code's part before any ".".
-_MEASURE_NO = "CASE s.measure {measure_cases} ELSE 65535 END"
-_SCORE_KEY = {
-    False: "a.participant_id, CAST(a.wave_id AS BIGINT) * 65536 + " + _MEASURE_NO,
-    True: "(CAST(a.participant_id AS BIGINT) * 65536 + a.wave_id) * 65536 + " + _MEASURE_NO,
-}
-_SCORE_COUNTS = (
-    ", CAST(s.items_answered AS BIGINT) * 1048576 + s.items_total * 2 + CASE WHEN s.prorated THEN 1 ELSE 0 END"
-)
-_SCORE_SQL = (
-    "SELECT {key}, COALESCE(s.score, {{null}}){counts} "
-    "FROM scale_score s {{join}} administration a ON a.id = s.administration_id "
-    "{{join}} wave w ON w.id = a.wave_id WHERE w.study_id = ?{{filters}}"
-)
-# SQLite's planner starts from the wave and seeks each administration's scores by key;
-# scanning scale_score in key order and looking the administration up by id reads the
-# same rows in less time (BENCHMARKS.md, design figures). CROSS JOIN is how SQLite
-# is told the order; PostgreSQL chooses its own (hash joins).
-_JOIN_IN_ORDER = {"sqlite": "CROSS JOIN"}
-# SQLite has no NaN: a NULL comes back as this sentinel, far outside any item or score range
-_SQLITE_NULL = -1.0e308
-
-
-def _waves(wave) -> tuple[str, ...] | None:
-    """None (every wave), or the wave names as a tuple (one name may be given as a string)."""
-    if wave is None:
-        return None
-    return (wave,) if isinstance(wave, str) else tuple(wave)
-
-
-def _filtered(reader: Reader, template: str, study: StudyRef, waves: tuple[str, ...] | None,
-              instrument_ids: Sequence[int] | None = None, *, lead: Sequence = (), width: int | None = None,
-              **parts: str):
-    """Rows of ``template`` with ``{filters}`` limiting waves and instruments, ``{null}`` the NULL stand-in.
-
-    ``lead``: parameters of placeholders that come before the study id. With
-    ``width``, the rows (all numbers) come back as one float array, the NULL
-    stand-in as NaN.
-    """
-    filters, params = "", [*lead, study.id]
-    if waves is not None:
-        filters += f" AND w.name IN ({', '.join('?' * len(waves)) or 'NULL'})"
-        params.extend(waves)
-    if instrument_ids is not None:
-        filters += f" AND a.instrument_id IN ({', '.join('?' * len(instrument_ids)) or 'NULL'})"
-        params.extend(instrument_ids)
-    null = repr(_SQLITE_NULL) if reader.dialect == "sqlite" else "'NaN'::float8"
-    sql = template.format(filters=filters, null=null, **parts)
-    if "?" not in sql:
-        params = []
-    if width is None:
-        return reader.rows(sql, *params)
-    block = reader.numbers(sql, *params, width=width)
-    block[block == _SQLITE_NULL] = np.nan
-    return block
-
-
-def _study_ref(source, study) -> StudyRef:
-    """``study`` as a StudyRef: a Study, a StudyRef, a study name, or None for the only study.
-
-    With a session, a name that does not resolve is explained by
-    :func:`tracker.study.studies.resolve_study`; with a bare Reader, briefly.
-    """
-    if study is not None and not isinstance(study, str):
-        return StudyRef.of(study)
-    if isinstance(source, Reader):
-        ref = source.study(study)
-        if ref is None:
-            from tracker.errors import NotFound
-
-            raise NotFound(f"no study named {study!r}" if study else "the database does not hold exactly one study")
-        return ref
-    from tracker.study.studies import resolve_study
-
-    return StudyRef.of(resolve_study(source, study))
-
-
-def _as_date(value) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _as_datetime(value) -> dt.datetime | None:
-    """A timestamp; SQLite hands back SQLAlchemy's text form, read as SQLAlchemy reads it."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
-
-
-class _Lookups:
-    """Participant, wave and instrument names by id, for turning integer keys into labels."""
-
-    def __init__(self, reader: Reader, study: StudyRef):
-        people = reader.rows("SELECT p.id, p.code, c.name, c.arm FROM participant p "
-                             "JOIN cohort c ON c.id = p.cohort_id WHERE p.study_id = ?", study.id)
-        waves = reader.rows("SELECT id, name, position FROM wave WHERE study_id = ?", study.id)
-        instruments = reader.rows("SELECT id, code FROM instrument WHERE study_id = ?", study.id)
-        self.tables = {"people": people, "waves": waves, "instruments": instruments}
-        self._index: dict[str, pd.Index] = {}
-        self._columns: dict[tuple[str, int], np.ndarray] = {}
-        self.instrument_ids = {code: iid for iid, code in instruments}
-        # every stored version of the study's instruments, parsed once: (instrument code, definition)
-        self.versions: dict[int, tuple[str, InstrumentDef]] = {
-            vid: (code, InstrumentDef.from_stored(stored, f"stored {code}@{version}"))
-            for vid, code, version, stored in reader.rows(
-                "SELECT v.id, i.code, v.version, v.definition FROM instrument_version v "
-                "JOIN instrument i ON i.id = v.instrument_id WHERE i.study_id = ? ORDER BY v.id", study.id)
-        }
-
-    def measure_codes(self) -> list[str]:
-        """Every measure code of every stored version (sorted)."""
-        return sorted({m.code for _, d in self.versions.values() for m in d.measures})
-
-    def newest(self) -> dict[str, InstrumentDef]:
-        """Instrument code -> its newest stored definition, by code."""
-        latest = {code: d for _, (code, d) in sorted(self.versions.items())}  # higher ids overwrite
-        return dict(sorted(latest.items()))
-
-    def positions(self, table: str, keys) -> np.ndarray:
-        """Row positions in ``table`` of the ids ``keys`` (take a :meth:`column` at them)."""
-        if table not in self._index:
-            self._index[table] = pd.Index([row[0] for row in self.tables[table]])
-        return self._index[table].get_indexer(np.asarray(keys))
-
-    def column(self, table: str, field: int) -> np.ndarray:
-        """Field ``field`` of every row of ``table``, in row order (built once)."""
-        if (table, field) not in self._columns:
-            self._columns[table, field] = np.asarray([row[field] for row in self.tables[table]], dtype=object)
-        return self._columns[table, field]
-
-    def rank(self, table: str, field: int) -> np.ndarray:
-        """Each row's rank when ``table`` is sorted by ``field`` (the order sorting the values gives)."""
-        values = [row[field] for row in self.tables[table]]
-        out = np.empty(len(values), dtype=np.int64)
-        out[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
-        return out
-
-    def __call__(self, table: str, keys, field: int) -> np.ndarray:
-        return self.column(table, field)[self.positions(table, keys)]
-
-
 def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
-                     lookups: _Lookups, *, dates: bool = True) -> pd.DataFrame:
+                     lookups: Lookups, *, dates: bool = True) -> pd.DataFrame:
     """ADMIN_COLUMNS of the study's administrations, by id; ``dates=False`` leaves out ``completed_on``.
 
-    Without dates every column is an integer key, read as one float array
-    (the keyed items need no dates, and read faster without them:
-    BENCHMARKS.md, design figures).
+    Read as one float array of integer keys (and days since 1970 for the
+    date), not as rows holding the date's text: 0.44-0.57 against 0.60-0.86 s
+    of CPU for the 189,000 administrations of a 10,000-participant demo (best
+    of 7 on a loaded machine, labels taken with ``take_labels``).
     """
     columns = ADMIN_COLUMNS if dates else ADMIN_COLUMNS[:-1]
-    if dates:
-        rows = _filtered(reader, _ADMIN_SQL, study, waves)
-        ids, participant_ids, wave_ids, instrument_ids, version_ids, completed = zip(*rows, strict=True) if rows \
-            else ((),) * 6
-    else:
-        block = _filtered(reader, _ADMIN_SQL.replace(", a.completed_on", ""), study, waves, width=5).astype(np.int64)
-        ids, participant_ids, wave_ids, instrument_ids, version_ids = block.T
+    block = read_store.administrations(reader, study.id, waves, dates=dates)
+    ids, participant_ids, wave_ids, instrument_ids, version_ids = block[:, :5].astype(np.int64).T
     if not len(ids):
         return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("administration_id", "wave_order", "version_id") else "object")
                              for c in columns})
     person, wave = lookups.positions("people", participant_ids), lookups.positions("waves", wave_ids)
     out = {
         "administration_id": np.asarray(ids, dtype=np.int64),
-        "participant": lookups.column("people", 1)[person],
-        "cohort": lookups.column("people", 2)[person],
-        "arm": lookups.column("people", 3)[person],
-        "wave": lookups.column("waves", 1)[wave],
+        "participant": lookups.labels("people", 1, person),
+        "cohort": lookups.labels("people", 2, person),
+        "arm": lookups.labels("people", 3, person),
+        "wave": lookups.labels("waves", 1, wave),
         "wave_order": lookups.column("waves", 2)[wave].astype(np.int64),
-        "instrument": lookups("instruments", instrument_ids, 1),
+        "instrument": lookups.labels("instruments", 1, lookups.positions("instruments", instrument_ids)),
         "version_id": np.asarray(version_ids, dtype=np.int64),
     }
     if dates:
-        parsed = {value: _as_date(value) for value in set(completed)}
-        out["completed_on"] = [parsed[value] for value in completed]
+        out["completed_on"] = codec.dates_of_days(block[:, 5])
     return pd.DataFrame(out)
 
 
 def _responses(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
                instrument_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """(administration_id, item, value) for the study, via the raw DBAPI cursor."""
-    only_study = waves is None and instrument_ids is None and reader.rows("SELECT COUNT(*) FROM study")[0][0] == 1
-    block = _filtered(reader, _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL, study, waves, instrument_ids,
-                      width=2)
-    key = block[:, 0].astype(np.int64)
-    return pd.DataFrame({"administration_id": key >> 16, "item": key & 0xFFFF, "value": block[:, 1]})
+    """(administration_id, item, value) for the study (value NaN: unanswered)."""
+    block = read_store.item_responses(reader, study.id, waves, instrument_ids)
+    administration_ids, items = codec.response_keys(block)
+    return pd.DataFrame({"administration_id": administration_ids, "item": items, "value": block[:, 1]})
 
 
 def load_items(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
@@ -272,9 +100,9 @@ def load_items(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
     Columns: ``administration_id, participant, cohort, arm, wave, wave_order,
     instrument, item, value, completed_on`` (value NaN = unanswered).
     """
-    reader, ref = Reader.of(session), _study_ref(session, study)
-    admins = _administrations(reader, ref, _waves(wave), _Lookups(reader, ref))
-    responses = _responses(reader, ref, _waves(wave))
+    reader, ref = Reader.of(session), study_ref(session, study)
+    admins = _administrations(reader, ref, wave_tuple(wave), Lookups(reader, ref))
+    responses = _responses(reader, ref, wave_tuple(wave))
     out = responses.merge(admins.drop(columns="version_id"), on="administration_id", how="inner")
     return out[ITEM_COLUMNS].sort_values(["participant", "wave_order", "instrument", "item"], ignore_index=True)
 
@@ -295,13 +123,7 @@ def _keyed_items(admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, 
     return pd.concat(keyed, ignore_index=True)
 
 
-def _administration_count(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None) -> int:
-    """How many administrations the study has (at ``waves``; None: every wave)."""
-    return _filtered(reader, "SELECT COUNT(*) FROM administration a JOIN wave w ON w.id = a.wave_id "
-                             "WHERE w.study_id = ?{filters}", study, waves)[0][0]
-
-
-def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: _Lookups,
+def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: Lookups,
                    *, counts: bool = True) -> pd.DataFrame:
     """``scale_score`` rows of the study (SCORE_COLUMNS), sorted by participant, wave and measure.
 
@@ -312,26 +134,11 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     through the models rather than ``tracker import``): analysing without them
     would silently leave them out.
     """
-    from tracker.db.scores import unscored
-
     codes = lookups.measure_codes()
-    packed = max((row[0] for row in lookups.tables["people"]), default=0) < 2**21 \
-        and max((row[0] for row in lookups.tables["waves"]), default=0) < 2**16
-    width = (2 if packed else 3) + counts
-    block = np.empty((0, width))
-    if codes:
-        # the measure codes are bound parameters of the CASE, before the study id
-        cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(codes)))
-        sql = _SCORE_SQL.format(key=_SCORE_KEY[packed], counts=_SCORE_COUNTS if counts else "")
-        block = _filtered(reader, sql, study, waves, lead=codes, measure_cases=cases, width=width,
-                          join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"))
-    if packed:
-        key = block[:, 0].astype(np.int64)
-        participant_ids, wave_ids, measure_no = key >> 32, (key >> 16) & 0xFFFF, key & 0xFFFF
-    else:
-        wave_measure = block[:, 1].astype(np.int64)
-        participant_ids, wave_ids, measure_no = block[:, 0], wave_measure >> 16, wave_measure & 0xFFFF
-    if (measure_no == 0xFFFF).any():  # a stored measure no definition names: would be a bug in the writer
+    packed = read_store.score_key_packs(lookups.max_id("people"), lookups.max_id("waves"))
+    block = read_store.scale_scores(reader, study.id, waves, codes, packed=packed, counts=counts)
+    participant_ids, wave_ids, measure_no = codec.score_keys(block, packed)
+    if (measure_no == read_store.NO_MEASURE).any():  # a stored measure no definition names: would be a bug in the writer
         raise RuntimeError("scale_score holds a measure that no stored instrument version defines")
     person = lookups.positions("people", participant_ids)
     wave = lookups.positions("waves", wave_ids)
@@ -344,8 +151,8 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     # so the anti-join runs only to say how many are missing.
     scored = len(pd.unique((person * len(lookups.tables["waves"]) + wave) * max(len(instruments), 1)
                            + instrument_no[measure_no])) if len(block) else 0  # a hash: np.unique sorts, slower
-    if scored != _administration_count(reader, study, waves):
-        missing = unscored(reader, study.id, waves)
+    if scored != read_store.administration_count(reader, study.id, waves):
+        missing = read_store.unscored_count(reader, study.id, waves)
         raise TrackerError(
             f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
             "`tracker import`?); run `tracker db rescore` to score them from their items"
@@ -359,20 +166,17 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     order = np.lexsort((measure_no, wave_order[wave], lookups.rank("people", 1)[person]))
     person, wave, measure_no, block = person[order], wave[order], measure_no[order], block[order]
     out = {
-        "participant": lookups.column("people", 1)[person],
-        "cohort": lookups.column("people", 2)[person],
-        "arm": lookups.column("people", 3)[person],
-        "wave": lookups.column("waves", 1)[wave],
+        "participant": lookups.labels("people", 1, person),
+        "cohort": lookups.labels("people", 2, person),
+        "arm": lookups.labels("people", 3, person),
+        "wave": lookups.labels("waves", 1, wave),
         "wave_order": wave_order[wave],
-        "instrument": np.asarray(instrument_of, dtype=object)[measure_no],
-        "measure": np.asarray(codes, dtype=object)[measure_no],
-        "score": block[:, 1 if packed else 2],
+        "instrument": take_labels(np.asarray(instrument_of, dtype=object), measure_no),
+        "measure": take_labels(np.asarray(codes, dtype=object), measure_no),
+        "score": codec.score_values(block, packed),
     }
     if counts:
-        packed_counts = block[:, -1].astype(np.int64)
-        out["items_answered"] = packed_counts >> 20
-        out["items_total"] = (packed_counts & 0xFFFFF) >> 1
-        out["prorated"] = (packed_counts & 1) == 1
+        out["items_answered"], out["items_total"], out["prorated"] = codec.score_counts(block)
     return pd.DataFrame(out)
 
 
@@ -385,27 +189,26 @@ def load_scores(session, study=None, *, wave: str | None = None) -> pd.DataFrame
     score, items_answered, items_total, prorated``. ``score`` is NaN when more
     items are missing than the measure's ``max_missing`` allows.
     """
-    reader, ref = Reader.of(session), _study_ref(session, study)
-    return _stored_scores(reader, ref, _waves(wave), _Lookups(reader, ref))
+    reader, ref = Reader.of(session), study_ref(session, study)
+    return _stored_scores(reader, ref, wave_tuple(wave), Lookups(reader, ref))
 
 
-def _attach(frame: pd.DataFrame, admins: pd.DataFrame, *, sort: bool = True) -> pd.DataFrame:
-    """Add the administration's participant, cohort, arm, wave and instrument to each row.
+def _attach(frame: pd.DataFrame, admins: pd.DataFrame, columns: Sequence[str], *, sort: bool = True) -> pd.DataFrame:
+    """``columns`` of ``frame``'s rows, each with its administration's participant, cohort, arm, wave and instrument.
 
     Positional lookup (admins are ordered by id) instead of a merge: the keyed
-    item table has millions of rows.
+    item table has millions of rows. Only the ``columns`` asked for are built,
+    in their order (no second copy to drop or reorder them).
     """
     ids = admins["administration_id"].to_numpy()
     pos = np.searchsorted(ids, frame["administration_id"].to_numpy())
     keep = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == frame["administration_id"].to_numpy())
     if not keep.all():
         frame, pos = frame[keep], pos[keep]
-    # one constructor call: adding the six columns one by one to a large frame of keyed
-    # items cost a visible share of the load (BENCHMARKS.md, design figures)
-    columns = {col: frame[col].array for col in frame.columns}
-    for col in ("participant", "cohort", "arm", "wave", "wave_order", "instrument"):
-        columns[col] = admins[col].array.take(pos)  # keeps the dtype: no second look at 620,000 strings
-    out = pd.DataFrame(columns)
+    # one constructor call (adding the columns one by one costs a visible share of the load:
+    # BENCHMARKS.md, design figures); .take keeps the dtype: no second look at the strings
+    out = pd.DataFrame({col: frame[col].array if col in frame.columns else admins[col].array.take(pos)
+                        for col in columns})
     if sort:
         out = out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
     return out
@@ -456,9 +259,9 @@ class StudyData:
         return list(m.sort_values(["_rank", "measure"], kind="stable")["measure"])
 
 
-def _measures(reader: Reader, study: StudyRef, lookups: _Lookups) -> pd.DataFrame:
+def _measures(reader: Reader, study: StudyRef, lookups: Lookups) -> pd.DataFrame:
     """One row per measure of each instrument's newest version, with its model role."""
-    roles = dict(reader.rows("SELECT measure, role FROM model_role WHERE study_id = ?", study.id))
+    roles = read_store.model_roles(reader, study.id)
     rows = []
     for code, definition in lookups.newest().items():
         for m in definition.measures:
@@ -497,32 +300,26 @@ def load_study_data(
     Metadata (waves, cohorts, participants, measures, batches) is always whole.
     """
     reader = source if isinstance(source, Reader) else Reader.of(source)
-    study = _study_ref(source, study)
-    lookups = _Lookups(reader, study)
-    waves = pd.DataFrame(
-        reader.rows("SELECT name, position, day_offset, window_days FROM wave WHERE study_id = ? ORDER BY position",
-                    study.id),
-        columns=["wave", "wave_order", "day", "window"],
-    )
+    study = study_ref(source, study)
+    lookups = Lookups(reader, study)
+    waves = pd.DataFrame(read_store.waves(reader, study.id), columns=["wave", "wave_order", "day", "window"])
     cohorts = pd.DataFrame(
-        [(name, arm, _as_date(start), description) for name, arm, start, description in reader.rows(
-            "SELECT name, arm, start_date, description FROM cohort WHERE study_id = ? ORDER BY name", study.id)],
+        [(name, arm, as_date(start), description)
+         for name, arm, start, description in read_store.cohorts(reader, study.id)],
         columns=["cohort", "arm", "start", "description"],
     )
     participants = pd.DataFrame(
-        [(code, cohort, arm, _as_date(enrolled), age, birth_year, gender, role, status, _as_date(withdrawn), reason)
-         for code, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn, reason in reader.rows(
-             "SELECT p.code, c.name, c.arm, p.enrolled_on, p.age, p.birth_year, p.gender, p.role, p.status, "
-             "p.withdrawn_on, p.withdrawal_reason FROM participant p JOIN cohort c ON c.id = p.cohort_id "
-             "WHERE p.study_id = ? ORDER BY p.code", study.id)],
+        [(code, cohort, arm, as_date(enrolled), age, birth_year, gender, role, status, as_date(withdrawn), reason)
+         for code, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn, reason
+         in read_store.participants(reader, study.id)],
         columns=["participant", "cohort", "arm", "enrolled", "age", "birth_year", "gender", "role",
                  "status", "withdrawn_on", "withdrawal_reason"],
     )
     measures = _measures(reader, study, lookups)
     if callable(item_instruments):
         item_instruments = item_instruments(measures)
-    score_waves = _waves(score_waves)
-    item_waves = _waves(item_waves)
+    score_waves = wave_tuple(score_waves)
+    item_waves = wave_tuple(item_waves)
     scores = _stored_scores(reader, study, score_waves, lookups, counts=score_counts)
     admins = _administrations(reader, study, None, lookups) if administrations else None
     if item_waves == ():
@@ -543,12 +340,11 @@ def load_study_data(
         defs = {vid: lookups.versions[vid][1] for vid in sorted(set(item_admins["version_id"].tolist()))}
         keyed = _keyed_items(item_admins, responses, defs)
         # the keyed items feed reliability only, which groups them itself: no sort needed
-        keyed = _attach(keyed, item_admins, sort=False)[KEYED_COLUMNS]
+        keyed = _attach(keyed, item_admins, KEYED_COLUMNS, sort=False)
 
     batches = pd.DataFrame(
-        [(name, sha, fmt, count, _as_datetime(at), user, *imap) for name, sha, fmt, count, at, user, *imap in reader.rows(
-            "SELECT file_name, sha256, format, row_count, imported_at, os_user, map_name, map_sha256, map_text "
-            "FROM import_batch WHERE study_id = ? ORDER BY id", study.id)],
+        [(name, sha, fmt, count, as_datetime(at), user, *imap)
+         for name, sha, fmt, count, at, user, *imap in read_store.import_batches(reader, study.id)],
         columns=["file_name", "sha256", "format", "row_count", "imported_at", "os_user", "map_name", "map_sha256",
                  "map_text"],
     )

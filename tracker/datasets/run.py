@@ -93,33 +93,17 @@ def load_for(kind: str, url: str | None = None, study: str | None = None, **opts
     ``url`` as ``--db`` (None: ``$TRACKER_DATABASE_URL``, else ``./tracker.db``);
     ``study`` a study name (None: the only study).
     """
-    from tracker.db.reader import open_reader
+    from tracker.db.listing import with_reader
 
-    reader = open_reader(url)
-    if reader is not None:
-        try:
-            ref = reader.study(study)
-            if ref is not None:
-                return _read(reader, ref, kind, opts)
-        finally:
-            reader.close()
-    from tracker.db.engine import open_session
-    from tracker.db.reader import Reader
-    from tracker.study.studies import resolve_study
-
-    session = open_session(url)
-    try:  # the session explains a missing study, an old schema, an unreachable server
-        return _read(Reader.of(session), resolve_study(session, study), kind, opts)
-    finally:
-        session.rollback()
-        session.close()
+    return with_reader(url, study, lambda reader, ref: _read(reader, ref, kind, opts))
 
 
 def _read(reader, study, kind: str, opts: dict[str, Any]):
     from tracker.datasets import load_study_data
     from tracker.datasets.analyses import rci_alpha_instruments
+    from tracker.db.read_store import wave_names
 
-    names = [row[0] for row in reader.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", study.id)]
+    names = wave_names(reader, study.id)
     scores, items, rci = _wanted(kind, names, opts)
     instruments = None
     if rci and names:  # the first wave's items of the instruments whose reliable change needs their alpha

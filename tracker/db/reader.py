@@ -8,6 +8,10 @@ participants (BENCHMARKS.md, design figures). :func:`open_reader` takes only the
 that exists, a ``postgresql`` URL), checks the schema revision, and otherwise
 returns None so that the caller opens the usual SQLAlchemy session, which
 explains any problem (unreachable server, old schema, bad URL) in its own words.
+
+Placeholders: SQL in ``tracker/db/`` is written with ``?`` (qmark) on every
+backend, and :func:`driver_sql` is the one place that turns it into the
+driver's style. The queries themselves are in :mod:`tracker.db.read_store`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.config import resolve_url
+from tracker.db.sql import driver_sql  # noqa: F401  (re-exported: the one translation)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -51,8 +56,7 @@ class Reader:
     @contextmanager
     def _execute(self, sql: str, params):
         """A cursor on which ``sql`` has run (``?`` placeholders turned into the driver's)."""
-        if self.dialect == "postgresql":
-            sql = sql.replace("?", "%s")
+        sql = driver_sql(sql, self.dialect)
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql, params)

@@ -103,14 +103,9 @@ def _default_db(out: Path) -> str:
     """``DIR/demo.db``; a demo database left by an earlier run is replaced, anything else refused."""
     path = out / "demo.db"
     if path.exists():
-        import sqlite3
+        from tracker.db.read_store import sqlite_study_names
 
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                names = [r[0] for r in conn.execute("SELECT name FROM study")]
-        except sqlite3.Error:
-            names = None
-        if names != [DEMO_STUDY]:
+        if sqlite_study_names(path) != [DEMO_STUDY]:
             raise TrackerError(
                 f"{path} exists and is not a database made by `tracker demo`; move it away or "
                 "choose another --out directory"

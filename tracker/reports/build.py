@@ -13,14 +13,6 @@ from tracker.db.models import Study
 from tracker.fileio import atomic_write, check_writable, write_error
 
 
-def _database(session: Session) -> str:
-    bind = session.get_bind()
-    dialect = bind.dialect
-    version = ".".join(str(v) for v in (dialect.server_version_info or ()))
-    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(dialect.name, dialect.name)
-    return f"{name} {version}".strip()
-
-
 def _instruments(session: Session, study: Study) -> list[dict]:
     from tracker.study.instruments import current_versions
 
@@ -40,6 +32,7 @@ def report_context(
     the scope names others.
     """
     from tracker.datasets import load_study_data
+    from tracker.db.read_store import database_description
     from tracker.reports.context import build_context
     from tracker.study.audit import corrections
     from tracker.study.roles import primary_measures
@@ -49,7 +42,7 @@ def report_context(
         data,
         generated_at=generated_at,
         instruments=_instruments(session, study),
-        database=_database(session),
+        database=database_description(session),
         corrections=corrections(session, study),
         scope=scope,
         primary=primary_measures(session, study),

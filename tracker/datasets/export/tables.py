@@ -203,20 +203,17 @@ class StudyFacts:
 def load_facts(session, study, wave: str | None = None) -> StudyFacts:
     """Read what the variables' descriptions need (participants, waves, versions used at ``wave``)."""
     from tracker.datasets.loaders import load_study_data
+    from tracker.db import read_store
     from tracker.db.reader import Reader, StudyRef
     from tracker.instruments import InstrumentDef
 
     ref = StudyRef.of(study)
     data = load_study_data(session, ref, score_waves=(), item_waves=(), administrations=False)
     reader = Reader.of(session)
-    used_sql = ("SELECT DISTINCT a.instrument_version_id FROM administration a JOIN wave w ON w.id = a.wave_id "
-                "WHERE w.study_id = ?" + (" AND w.name = ?" if wave is not None else ""))
-    used = {row[0] for row in reader.rows(used_sql, ref.id, *([wave] if wave is not None else []))}
+    used = read_store.used_versions(reader, ref.id, wave)
     versions: dict[str, list[tuple[str, object]]] = {}
     newest: dict[str, tuple[str, object]] = {}
-    for vid, code, version, stored in reader.rows(
-            "SELECT v.id, i.code, v.version, v.definition FROM instrument_version v "
-            "JOIN instrument i ON i.id = v.instrument_id WHERE i.study_id = ? ORDER BY v.id", ref.id):
+    for vid, code, version, stored in read_store.instrument_versions(reader, ref.id):
         definition = InstrumentDef.from_stored(stored, f"stored {code}@{version}")
         newest[code] = (version, definition)
         if vid in used:
