@@ -219,8 +219,13 @@ def test_analyze_all_table_and_errors(built3):
     # CSV is one file per analysis (their fields differ): without a folder it is refused, as usage
     r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "csv", expect=2)
     assert "Error: --format csv writes one file per analysis: give it with --out DIR" in r.output
-    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--out", "results", expect=2)
-    assert "Error: --out DIR goes with --format csv" in r.output
+    # --out with a terminal format is refused; --out alone means csv
+    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "json", "--out", "results",
+               expect=2)
+    assert "Error: --out DIR writes CSV files; --format json prints to the terminal" in r.output
+    assert not (built3.cwd / "results").exists()
+    built3("analyze", "all", "--from", "baseline", "--to", "post", "--out", "results")
+    assert (built3.cwd / "results" / "correlations.csv").is_file()
 
 
 def test_analyze_all_csv_is_one_file_per_analysis(built3):

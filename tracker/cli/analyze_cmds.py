@@ -168,12 +168,12 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
               help="Bootstrap resamples for the mediation model's indirect effects.")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="Seed of the mediation bootstrap.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="Output format (json: one object, an array of records per analysis; csv: one file "
-                   "per analysis in --out DIR).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+              help="Output format [default: table; csv with --out] (json: one object, an array of "
+                   "records per analysis; csv: one file per analysis in --out DIR).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="With --format csv: the folder for ANALYSIS.csv, one file per analysis (created if "
-                   "missing; files there are replaced).")
+              help="The folder for ANALYSIS.csv, one file per analysis (implies --format csv; created "
+                   "if missing; files there are replaced).")
 def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fmt, out_dir) -> None:
     """Every analysis at once, from one read of the study.
 
@@ -196,9 +196,12 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fm
     from tracker.cli.common import db_url, json_records, render_table
     from tracker.datasets.run import ALL_ANALYSES, run_all
 
+    if fmt is None:
+        fmt = "csv" if out_dir is not None else "table"
     if (fmt == "csv") != (out_dir is not None):
         raise click.UsageError("--format csv writes one file per analysis: give it with --out DIR"
-                               if fmt == "csv" else "--out DIR goes with --format csv")
+                               if fmt == "csv" else f"--out DIR writes CSV files; --format {fmt} prints "
+                               "to the terminal: give one of the two")
     if out_dir is not None:
         _writable_folder(out_dir)
     done = run_all(db_url(), study_name, pre=pre, post=post, wave=wave, by=by, method=method, adjust=adjust,
