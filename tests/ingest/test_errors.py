@@ -159,7 +159,7 @@ def test_qualtrics_rules(url, tmp_path):
         ("participant,pss4_1\nP001,caf\xe9\n".encode("latin-1"),
          "{path} is not UTF-8: byte 0xe9 on line 2 cannot be decoded (Latin-1 or Windows-1252?); save the file as 'CSV UTF-8' and import it again"),
         ("participant,pss4_1\n".encode("utf-16"), "{path} is UTF-16 text, not UTF-8; save it as 'CSV UTF-8' and import it again"),
-        (b"PK\x03\x04\x00\x00binary", "{path} contains NUL bytes, so it is not a CSV text file (for an Excel workbook use --format xlsx)"),
+        (b"PK\x03\x04\x00\x00binary", "{path} contains NUL bytes, so it is not a CSV text file (for an Excel workbook use --layout xlsx)"),
         (b"participant;pss4_1\nP001;1\n", "{path}: the header is one column separated by ';'; the tracker reads comma-separated files: save it as 'CSV UTF-8 (comma delimited)'"),
         (b"participant,pss4_1,pss4_2\n", "{path} holds no answers: every item cell is empty"),
         (b"participant,pss4_1\nP001,\nP002,  \n", "{path} holds no answers: every item cell is empty"),

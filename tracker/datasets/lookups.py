@@ -83,8 +83,7 @@ class Lookups:
 
     def newest(self) -> dict[str, InstrumentDef]:
         """Instrument code -> its newest stored definition, by code."""
-        latest = {code: d for _, (code, d) in sorted(self.versions.items())}  # higher ids overwrite
-        return dict(sorted(latest.items()))
+        return read_store.newest_by_code((vid, code, d) for vid, (code, d) in self.versions.items())
 
     def max_id(self, table: str) -> int:
         """The largest id in ``table`` (0 when it is empty)."""

@@ -34,7 +34,8 @@ integer would overflow) and every packed value is an exact integer in float64;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -276,3 +277,21 @@ def database_description(session) -> str:
     version = ".".join(str(v) for v in (dialect.server_version_info or ()))
     name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(dialect.name, dialect.name)
     return f"{name} {version}".strip()
+
+
+T = TypeVar("T")
+
+
+def newest_by_code(versions: Iterable[tuple[int, str, T]]) -> dict[str, T]:
+    """Each instrument's newest version: ``(version_id, code, value)`` in, ``{code: value}`` out, by code.
+
+    The one rule of "newest instrument version": the version stored last, i.e.
+    the highest ``instrument_version.id``, not the highest ``version`` text
+    (versions are free text: "1", "2b", "2027-03"). ``value`` is whatever the
+    caller holds for a version (the ORM row, a parsed definition).
+    """
+    newest: dict[str, tuple[int, T]] = {}
+    for version_id, code, value in versions:
+        if code not in newest or version_id > newest[code][0]:
+            newest[code] = (version_id, value)
+    return {code: newest[code][1] for code in sorted(newest)}

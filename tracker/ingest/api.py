@@ -257,7 +257,7 @@ def import_responses(
 
 def _check_options(fmt: str, event_map, id_column) -> str:
     if event_map is not None and fmt != "redcap":
-        raise TrackerError("--event-map applies to REDCap exports (--format redcap, or a map with format = \"redcap\")")
+        raise TrackerError("--event-map applies to REDCap exports (--layout redcap, or a map with format = \"redcap\")")
     if fmt == "qualtrics" and not id_column:
         raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code "
                            "(e.g. ExternalReference)")

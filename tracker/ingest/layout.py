@@ -375,7 +375,7 @@ def analyse_mapped(
     elif events is not None:
         if fmt != "redcap":
             raise TrackerError(f"[events] and --event-map apply to REDCap exports; set format = \"redcap\" "
-                               f"{key_of} (or --format redcap) for {name}")
+                               f"{key_of} (or --layout redcap) for {name}")
         raise TrackerError(f"{name} has no redcap_event_name column, so [events] or --event-map cannot apply; "
                            "remove them, or use wave = \"NAME\"")
     elif "wave" in seen and "wave" not in never and not fixed_wave:

@@ -248,7 +248,7 @@ def read_header(rows: list[list[str]], source: str = "<file>") -> QualtricsHeade
         raise TrackerError(
             f"{source} does not look like a Qualtrics CSV export: expected row 3 to hold ImportIds "
             "({\"ImportId\": ...}, or {'ImportId': ...} in 2016 exports) or row 1 to be V1, V2, ... (legacy "
-            "exports); for a plain CSV use --format wide"
+            "exports); for a plain CSV use --layout wide"
         )
     n_header = 2 if variant == "legacy" else 3
     head = [[c.lstrip("\ufeff") if j == 0 else c for j, c in enumerate(r)] for r in rows[:n_header]]

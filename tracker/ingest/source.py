@@ -83,7 +83,7 @@ def inspect_file(path: str | Path, *, text: bool) -> FileInfo:
     if text and binary:
         raise TrackerError(
             f"{name} contains NUL bytes, so it is not a CSV text file "
-            "(for an Excel workbook use --format xlsx)"
+            "(for an Excel workbook use --layout xlsx)"
         )
     if text and not bad_encoding:
         try:

@@ -7,18 +7,15 @@ existing code and version is refused: bump ``version`` in the TOML.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.db.models import Instrument, InstrumentVersion, Study
+from tracker.db.read_store import newest_by_code  # the one rule, import-light for the read side
 from tracker.errors import Conflict
 from tracker.study import audit
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,21 +68,6 @@ def add_instrument(session: Session, study: Study, code_or_path: str) -> Added:
                "source": str(code_or_path)},
     )
     return Added(definition.code, definition.version, definition.sha256, status)
-
-
-def newest_by_code(versions: Iterable[tuple[int, str, T]]) -> dict[str, T]:
-    """Each instrument's newest version: ``(version_id, code, value)`` in, ``{code: value}`` out, by code.
-
-    The one rule of "newest instrument version": the version stored last, i.e.
-    the highest ``instrument_version.id``, not the highest ``version`` text
-    (versions are free text: "1", "2b", "2027-03"). ``value`` is whatever the
-    caller holds for a version (the ORM row, a parsed definition).
-    """
-    newest: dict[str, tuple[int, T]] = {}
-    for version_id, code, value in versions:
-        if code not in newest or version_id > newest[code][0]:
-            newest[code] = (version_id, value)
-    return {code: newest[code][1] for code in sorted(newest)}
 
 
 def current_versions(session: Session, study: Study) -> dict[str, InstrumentVersion]:

@@ -212,13 +212,13 @@ def load_facts(session, study, wave: str | None = None) -> StudyFacts:
     reader = Reader.of(session)
     used = read_store.used_versions(reader, ref.id, wave)
     versions: dict[str, list[tuple[str, object]]] = {}
-    newest: dict[str, tuple[str, object]] = {}
+    stored_versions = []
     for vid, code, version, stored in read_store.instrument_versions(reader, ref.id):
         definition = InstrumentDef.from_stored(stored, f"stored {code}@{version}")
-        newest[code] = (version, definition)
+        stored_versions.append((vid, code, (version, definition)))
         if vid in used:
             versions.setdefault(code, []).append((version, definition))
-    for code, pair in newest.items():  # an instrument no exported row used: describe its newest version
+    for code, pair in read_store.newest_by_code(stored_versions).items():  # an instrument no exported row used: describe its newest version
         versions.setdefault(code, [pair])
     return StudyFacts(
         study_id=ref.id, study_name=ref.name, participants=data.participants,
