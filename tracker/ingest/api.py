@@ -283,7 +283,7 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
             # a legacy export ends every row with an empty column: it stays, unnamed, so rows keep their width
             header = qualtrics.columns + [""] * (len(header) - len(qualtrics.columns))
         if imap is not None:
-            from tracker.ingest.layout import analyse_mapped
+            from tracker.ingest.mapped_layout import analyse_mapped
 
             layout, header_problems, warnings = analyse_mapped(
                 header, ctx, imap, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
