@@ -105,7 +105,7 @@ re-imported by them.
     files written, none without ``figures``).
     """
     from tracker.reports.charts import report_charts
-    from tracker.reports.render import render, with_flow
+    from tracker.reports.render import compile_templates, render, with_flow
     from tracker.reports.workers import ChartWorkers
 
     out = _prepare_target(Path(out).expanduser().resolve())  # before the work: a bad --out fails at once
@@ -115,7 +115,7 @@ re-imported by them.
     try:
         ctx = report_context(session, study, generated_at=generated_at, scope=scope, workers=workers)
         t1 = time.perf_counter()
-        charts = workers.draw(ctx) if workers is not None else report_charts(ctx)
+        charts = workers.draw(ctx, meanwhile=compile_templates) if workers is not None else report_charts(ctx)
     finally:
         if workers is not None:
             workers.close()

@@ -166,8 +166,11 @@ class ChartWorkers:
             self._busy[index] = pending
         return pending
 
-    def draw(self, ctx: dict, timeout: float = 300.0) -> dict[str, str]:
-        """Every chart of the report: drawn by the workers, else here."""
+    def draw(self, ctx: dict, timeout: float = 300.0, meanwhile=None) -> dict[str, str]:
+        """Every chart of the report: drawn by the workers, else here.
+
+        ``meanwhile``: a function called here while the workers draw.
+        """
         groups = list(SPLIT) if len(self.jobs) >= 2 else [CHARTS]
         out: dict[str, str] = {}
         pending, left = [], []
@@ -176,6 +179,8 @@ class ChartWorkers:
                 pending.append((i, names))
             else:
                 left.extend(names)
+        if meanwhile is not None:
+            meanwhile()
         for i, names in pending:
             status, payload = self._receive(i, timeout)
             if status == "ok":
