@@ -18,6 +18,8 @@ raises in a worker raises the same exception here.
 
 from __future__ import annotations
 
+import os
+
 from tracker.reports.charts import CHARTS, report_charts
 
 # two groups of about equal drawing time, for two worker processes
@@ -33,8 +35,9 @@ def _worker(conn) -> None:
 
         while True:
             job = conn.recv()
-            if job is None:
-                break
+            if job is None:  # done: end at once, without tearing the interpreter down (0.3 s)
+                conn.close()
+                os._exit(0)
             kind, payload = job
             if kind == "charts":
                 ctx, names = payload
@@ -109,6 +112,7 @@ class ChartWorkers:
         self.jobs: list = []
         self._used: set[int] = set()
         self._busy: dict[int, _Pending] = {}
+        self._stopping: set[int] = set()  # told to end after their last job
         if processes < 1 or (os.cpu_count() or 1) < 2:
             return
         # spawn, not fork: the parent holds database connections and maybe threads
@@ -179,6 +183,9 @@ class ChartWorkers:
                 pending.append((i, names))
             else:
                 left.extend(names)
+        for i, _ in pending:  # the last job: each worker ends once it has sent its charts
+            if self._send(i, None):
+                self._stopping.add(i)
         if meanwhile is not None:
             meanwhile()
         for i, names in pending:
@@ -201,14 +208,18 @@ class ChartWorkers:
         for pending in self._busy.values():
             pending._index = None
         self._busy = {}
-        for i, (process, conn) in enumerate(self.jobs):
+        for i, (process, conn) in enumerate(self.jobs):  # all told first, so that they end side by side
+            if i in self._stopping and i not in busy:
+                continue  # ending by itself
             if process.is_alive() and process.pid in self._used and i not in busy:
                 try:
                     conn.send(None)
+                    continue
                 except (OSError, ValueError):
-                    process.terminate()
-            elif process.is_alive():
+                    pass
+            if process.is_alive():
                 process.terminate()
+        for process, conn in self.jobs:
             conn.close()
             process.join(timeout=10)
             if process.is_alive():
