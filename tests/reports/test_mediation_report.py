@@ -83,20 +83,24 @@ def test_sentences_say_what_ran_through_what():
         "(every 95 % bootstrap CI includes 0; n = 30).")
 
 
-def test_mediation_in_the_worker_processes_gives_the_same_context(demo, demo_context):
-    # the CLI runs the bootstrap in the two worker processes (X by X) while the other analyses run
+def test_mediation_in_the_worker_processes_gives_the_same_context(demo, demo_context, monkeypatch):
+    # on a large study the CLI runs the bootstrap in the two worker processes (X by X) while the
+    # other analyses run; here the small demo is sent there too
     import datetime as dt
 
+    import tracker.reports.mediation as report_mediation
     from tracker.db.engine import open_session
     from tracker.reports import report_context
     from tracker.reports.workers import ChartWorkers
     from tracker.study.studies import resolve_study
 
+    monkeypatch.setattr(report_mediation, "OFFLOAD_ROWS", 0)
     at = dt.datetime.fromisoformat(demo_context["generated_at"].replace(" UTC", "+00:00"))
     with open_session(demo["db_url"]) as session, ChartWorkers() as workers:
         assert workers.size == 2
         here = report_context(session, resolve_study(session), generated_at=at)
         there = report_context(session, resolve_study(session), generated_at=at, workers=workers)
+        assert len(workers._used) == 2  # both workers ran a part
     assert there["mediation"]["rows"] and there == here
 
 

@@ -1,8 +1,8 @@
 """Worker processes for the report: the mediation bootstrap and the charts, beside the analyses.
 
 :class:`ChartWorkers` starts two processes before the study is loaded. Each
-imports matplotlib and pandas at once (while this process loads the study), then
-serves jobs until it is closed:
+imports matplotlib at once (while this process loads the study), then serves
+jobs until it is closed:
 
 * ``submit(fn, **kwargs)``: a pure function of DataFrames -- the report sends the
   mediation bootstrap, which takes as long as every other analysis together, so
@@ -27,11 +27,10 @@ SPLIT = (("paired", "forest_compare"), ("trajectories", "heatmap", "forest_chang
 
 
 def _worker(conn) -> None:
-    """A worker process: import matplotlib and pandas at once (while the parent loads), then serve jobs."""
+    """A worker process: import matplotlib at once (while the parent loads), then serve jobs."""
     try:
         import matplotlib.backends.backend_svg  # noqa: F401
         import matplotlib.figure  # noqa: F401
-        import pandas  # noqa: F401
 
         while True:
             job = conn.recv()
