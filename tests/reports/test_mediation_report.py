@@ -81,3 +81,44 @@ def test_sentences_say_what_ran_through_what():
     assert mediation_sentence(model, info, "baseline") == (
         "At baseline, no indirect effect of mindfulness on confidence in care through resilience was clear "
         "(every 95 % bootstrap CI includes 0; n = 30).")
+
+
+def test_mediation_in_the_worker_processes_gives_the_same_context(demo, demo_context, monkeypatch):
+    # on a large study the CLI runs the bootstrap in the two worker processes (X by X) while the
+    # other analyses run; here the small demo is sent there too
+    import datetime as dt
+
+    import tracker.reports.mediation as report_mediation
+    from tracker.db.engine import open_session
+    from tracker.reports import report_context
+    from tracker.reports.workers import ChartWorkers
+    from tracker.study.studies import resolve_study
+
+    monkeypatch.setattr(report_mediation, "OFFLOAD_ROWS", 0)
+    at = dt.datetime.fromisoformat(demo_context["generated_at"].replace(" UTC", "+00:00"))
+    with open_session(demo["db_url"]) as session, ChartWorkers() as workers:
+        assert workers.size == 2
+        here = report_context(session, resolve_study(session), generated_at=at)
+        there = report_context(session, resolve_study(session), generated_at=at, workers=workers)
+        assert len(workers._used) == 2  # both workers ran a part
+    assert there["mediation"]["rows"] and there == here
+
+
+def test_a_job_that_raises_in_a_worker_raises_here_and_a_dead_worker_falls_back():
+    import pandas as pd
+    import pytest
+
+    from tracker.analysis.mediation import mediation
+    from tracker.errors import AnalysisError
+    from tracker.reports.workers import ChartWorkers
+
+    scores = pd.DataFrame({"participant": ["p1", "p2"], "wave": ["w", "w"], "measure": ["x", "x"], "score": [1.0, 2]})
+    with ChartWorkers() as workers:
+        pending = workers.submit(mediation, scores, x="x", mediators=["x"], y="y", wave="w")
+        with pytest.raises(AnalysisError, match="'x' is both a mediator and X"):
+            pending.result()
+        for process, _ in workers.jobs:
+            process.terminate()
+            process.join()
+        late = workers.submit(mediation, scores, x="x", mediators=["m"], y="y", wave="w", boot=10, worker=1)
+        assert late.result()["note"].tolist() == ["no scores of m at wave w; no scores of y at wave w"]

@@ -97,6 +97,20 @@ def mediation(data: StudyData, *, x=None, mediators=None, y=None, wave: str | No
     cross-sectional model at ``wave`` (default: the first wave). Without ``x``,
     ``mediators`` or ``y``, the model roles fill them in.
     """
+    fn, kwargs = mediation_call(data, x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post,
+                                boot=boot, seed=seed)
+    return fn(**kwargs)
+
+
+def mediation_call(data: StudyData, *, x=None, mediators=None, y=None, wave: str | None = None,
+                   pre: str | None = None, post: str | None = None, boot: int = DEFAULT_BOOT,
+                   seed: int = DEFAULT_SEED):
+    """``(fn, kwargs)``: the pure function of :mod:`tracker.analysis.mediation` and its arguments.
+
+    :func:`mediation` is ``fn(**kwargs)``. The study's choices are checked here
+    (raising as :func:`mediation` does); ``kwargs`` holds only the score rows the
+    model reads, so the call can run in another process (the report does so).
+    """
     xs = _names(x)
     intervention = xs is not None and ARM in xs
     if intervention and xs != [ARM]:
@@ -114,8 +128,9 @@ def mediation(data: StudyData, *, x=None, mediators=None, y=None, wave: str | No
                                 + (f" ({arms[0]!r})" if arms else "") + ": add a cohort with another --arm")
         _, ms, ys = model_parts(data, x=[ARM], mediators=mediators, y=y)
         data.require(scores=[pre, post])
-        scores = data.scores[data.scores["measure"].isin(ms + ys)]
-        return mediation_arms(scores, pre=pre, post=post, mediators=ms, y=ys, arm="arm", boot=boot, seed=seed)
+        scores = _rows(data.scores, ms + ys, [pre, post], ["arm"])
+        return mediation_arms, dict(scores=scores, pre=pre, post=post, mediators=ms, y=ys, arm="arm", boot=boot,
+                                    seed=seed)
     if pre is not None or post is not None:
         raise AnalysisError("--from and --to are for the intervention form (--x arm); the cross-sectional model "
                             "takes --wave")
@@ -125,8 +140,14 @@ def mediation(data: StudyData, *, x=None, mediators=None, y=None, wave: str | No
     _check_wave(data, wave, "--wave")
     xs, ms, ys = model_parts(data, x=xs, mediators=mediators, y=y)
     data.require(scores=[wave])
-    scores = data.scores[data.scores["measure"].isin(xs + ms + ys)]
-    return cross_sectional(scores, x=xs, mediators=ms, y=ys, wave=wave, boot=boot, seed=seed)
+    scores = _rows(data.scores, xs + ms + ys, [wave])
+    return cross_sectional, dict(scores=scores, x=xs, mediators=ms, y=ys, wave=wave, boot=boot, seed=seed)
+
+
+def _rows(scores: pd.DataFrame, measures: list[str], waves: list[str], extra: list[str] = ()) -> pd.DataFrame:
+    """The score rows of ``measures`` at ``waves``, with only the columns the mediation model reads."""
+    keep = scores["measure"].isin(measures) & scores["wave"].isin(waves)
+    return scores.loc[keep, ["participant", "wave", "measure", "score", *extra]]
 
 
 def planning_measures(data: StudyData) -> list[str]:

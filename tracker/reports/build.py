@@ -23,11 +23,12 @@ def _instruments(session: Session, study: Study) -> list[dict]:
 
 
 def report_context(
-    session: Session, study: Study, *, generated_at: dt.datetime | None = None, scope=None
+    session: Session, study: Study, *, generated_at: dt.datetime | None = None, scope=None, workers=None
 ) -> dict:
     """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`).
 
     ``scope``: a :class:`~tracker.reports.context.scope.ReportScope` (default: the whole study).
+    ``workers``: :class:`~tracker.reports.workers.ChartWorkers` to run the mediation bootstrap in.
     The primary outcomes are those marked with ``tracker model set ... --primary`` unless
     the scope names others.
     """
@@ -46,6 +47,7 @@ def report_context(
         corrections=corrections(session, study),
         scope=scope,
         primary=primary_measures(session, study),
+        workers=workers,
     )
 
 
@@ -78,9 +80,10 @@ def write_report(
 ) -> dict:
     """Write the HTML report for ``study`` to ``out``.
 
-    The charts are drawn by :class:`~tracker.reports.charts.ChartWorkers` started
-    here (or given as ``workers``, started earlier by the caller) while the study
-    is loaded and analysed when ``parallel`` is true (the CLI does so); by default
+    The charts are drawn, and the mediation bootstrap run, by
+    :class:`~tracker.reports.workers.ChartWorkers` started here (or given as
+    ``workers``, started earlier by the caller) while the study is loaded and the
+    other analyses run, when ``parallel`` is true (the CLI does so); by default
 they are drawn in this process, because the worker processes are spawned and a
 script that calls this without an ``if __name__ == "__main__":`` guard would be
 re-imported by them.
@@ -94,17 +97,18 @@ re-imported by them.
     analyses are done -- and rendering), ``context`` and ``figures`` (the SVG
     files written, none without ``figures``).
     """
-    from tracker.reports.charts import ChartWorkers, report_charts
-    from tracker.reports.render import render, with_flow
+    from tracker.reports.charts import report_charts
+    from tracker.reports.render import compile_templates, render, with_flow
+    from tracker.reports.workers import ChartWorkers
 
     out = _prepare_target(Path(out).expanduser().resolve())  # before the work: a bad --out fails at once
     t0 = time.perf_counter()
     if workers is None and parallel:
         workers = ChartWorkers()
     try:
-        ctx = report_context(session, study, generated_at=generated_at, scope=scope)
+        ctx = report_context(session, study, generated_at=generated_at, scope=scope, workers=workers)
         t1 = time.perf_counter()
-        charts = workers.draw(ctx) if workers is not None else report_charts(ctx)
+        charts = workers.draw(ctx, meanwhile=compile_templates) if workers is not None else report_charts(ctx)
     finally:
         if workers is not None:
             workers.close()

@@ -370,8 +370,6 @@ def trajectories(
 # -- all charts of a report -----------------------------------------------------------------------
 
 CHARTS = ("heatmap", "forest_change", "forest_compare", "paired", "trajectories")
-# two groups of about equal drawing time, for two worker processes
-SPLIT = (("paired", "forest_compare"), ("trajectories", "heatmap", "forest_change"))
 
 
 def report_charts(ctx: dict, only: Sequence[str] = CHARTS) -> dict[str, str]:
@@ -478,104 +476,10 @@ def _report_charts(ctx: dict, only: set[str]) -> dict[str, str]:
     return out
 
 
-# -- drawing in worker processes ------------------------------------------------------------------
+def __getattr__(name: str):
+    # the worker processes live in tracker.reports.workers (which imports this module)
+    if name in ("ChartWorkers", "SPLIT"):
+        from tracker.reports import workers
 
-
-def _worker(conn) -> None:
-    """A chart process: import matplotlib at once (while the parent analyses), then draw one job."""
-    try:
-        import matplotlib.backends.backend_svg  # noqa: F401
-        import matplotlib.figure  # noqa: F401
-
-        job = conn.recv()
-        if job is not None:
-            ctx, names = job
-            conn.send(("ok", report_charts(ctx, names)))
-    except BaseException as exc:  # the parent draws the charts itself
-        try:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        except (OSError, ValueError):
-            pass
-    finally:
-        conn.close()
-
-
-class ChartWorkers:
-    """Two processes that draw the report's charts, started before the analyses.
-
-    Importing matplotlib and drawing take about as long as loading the study and
-    running every analysis; on a machine with two or more cores, doing them in
-    parallel shortens ``tracker demo`` and ``tracker report`` by a second or two.
-    A worker that fails (or a machine with one core) falls back to drawing in this
-    process: the charts are the same either way.
-    """
-
-    def __init__(self, processes: int = 2):
-        import multiprocessing
-        import os
-
-        self.jobs: list = []
-        self._drawn: set[int] = set()
-        if processes < 1 or (os.cpu_count() or 1) < 2:
-            return
-        # spawn, not fork: the parent holds database connections and maybe threads
-        mp = multiprocessing.get_context("spawn")
-        for _ in range(processes):
-            try:
-                here, there = mp.Pipe()
-                process = mp.Process(
-                    target=_worker, args=(there,), daemon=True, name="tracker-charts"
-                )
-                process.start()
-                there.close()
-                self.jobs.append((process, here))
-            except OSError:
-                break
-
-    def draw(self, ctx: dict, timeout: float = 300.0) -> dict[str, str]:
-        """Every chart of the report: drawn by the workers, else here."""
-        groups = list(SPLIT) if len(self.jobs) >= 2 else [CHARTS]
-        out: dict[str, str] = {}
-        pending, left = [], []
-        for i, names in enumerate(groups):
-            if i < len(self.jobs):
-                process, conn = self.jobs[i]
-                try:
-                    conn.send((ctx, names))
-                    pending.append((conn, names))
-                    self._drawn.add(process.pid)
-                    continue
-                except (OSError, ValueError):
-                    pass
-            left.extend(names)
-        for conn, names in pending:
-            try:
-                status, payload = conn.recv() if conn.poll(timeout) else ("error", "timed out")
-            except (EOFError, OSError):
-                status, payload = "error", "the chart process ended"
-            if status == "ok":
-                out.update(payload)
-            else:
-                left.extend(names)
-        if left:
-            out.update(report_charts(ctx, left))
-        self.close()
-        return out
-
-    def close(self) -> None:
-        """End the workers: those that drew have finished; idle ones are stopped at once."""
-        for process, conn in self.jobs:
-            conn.close()
-            if process.is_alive() and process.pid not in self._drawn:
-                process.terminate()
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        self.jobs = []
-
-    def __enter__(self) -> ChartWorkers:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        return getattr(workers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -155,24 +155,83 @@ def path_diagram(model: dict, info: dict[str, dict], index: int) -> str:
     return "".join(out)
 
 
-def mediation_context(data: StudyData, info: dict[str, dict]) -> dict:
+#: score rows from which the bootstrap is worth sending to the worker processes: below, it
+#: takes less time here than a worker needs to import pandas and the analyses
+#: (BENCHMARKS.md, design figures)
+OFFLOAD_ROWS = 10_000
+
+
+def start_mediation(data: StudyData, workers=None):
+    """Start the report's mediation (the model roles' at the first wave); returns a function giving its records.
+
+    With ``workers`` (:class:`~tracker.reports.workers.ChartWorkers`) and at least
+    :data:`OFFLOAD_ROWS` score rows the bootstrap runs in the worker processes while
+    the caller goes on; otherwise here, when the returned function is called. The function raises :class:`~tracker.errors.AnalysisError`
+    when the model cannot run; None is returned when there is nothing to run.
+    """
+    from tracker.datasets.mediation import mediation_call
+
+    waves = data.wave_names()
+    if data.scores.empty or not waves:
+        return None
+    try:
+        fn, kwargs = mediation_call(data, wave=waves[0])
+    except AnalysisError as exc:
+        error = exc
+
+        def refused():
+            raise error
+
+        return refused
+    if workers is None or len(kwargs["scores"]) < OFFLOAD_ROWS:
+        return lambda: fn(**kwargs)
+    handles = [workers.submit(fn, worker=i, **part) for i, part in enumerate(_halves(kwargs, workers.size))]
+
+    def collect():
+        import pandas as pd
+
+        frames = [h.result() for h in handles]
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    return collect
+
+
+def _halves(kwargs: dict, workers: int) -> list[dict]:
+    """The models X x Y in two runs of whole X (or, with one X, whole Y) rows, for two workers.
+
+    Each model's resamples depend only on its own cases and the seed, and the records
+    come X by X, Y by Y: the two runs' records, one after the other, are those of one run.
+    """
+    xs, ys = kwargs.get("x"), kwargs["y"]
+    if workers < 2 or xs is None:  # the intervention form: one run
+        return [kwargs]
+    key, values = ("x", xs) if len(xs) >= 2 else ("y", ys)
+    if len(values) < 2:
+        return [kwargs]
+    half = (len(values) + 1) // 2
+    return [{**kwargs, key: values[:half]}, {**kwargs, key: values[half:]}]
+
+
+def mediation_context(data: StudyData, info: dict[str, dict], started=None) -> dict:
     """``ctx["mediation"]``: the model roles' mediation at the first wave.
 
     Keys ``wave, boot, seed, rows`` (the records of ``tracker analyze mediation
     --wave FIRST``), ``models`` (per X x Y: ``x, y, n, paths, total, direct, c, svg,
     sentence``), ``caveat`` and ``error`` (why it could not run, else None).
+    ``started``: what :func:`start_mediation` returned (by default it is called here).
     """
     from tracker.analysis.mediation import DEFAULT_BOOT, DEFAULT_SEED
-    from tracker.datasets.mediation import mediation
 
     waves = data.wave_names()
     out: dict[str, Any] = {"wave": waves[0] if waves else None, "boot": DEFAULT_BOOT, "seed": DEFAULT_SEED,
                            "rows": [], "models": [], "caveat": CAVEAT, "error": None}
-    if data.scores.empty or not waves:
+    if started is None:
+        started = start_mediation(data)
+    if started is None:
         out["error"] = "no scores have been imported yet"
         return out
     try:
-        rows = _records(mediation(data, wave=waves[0]))
+        rows = _records(started())
     except AnalysisError as exc:
         out["error"] = str(exc)
         return out

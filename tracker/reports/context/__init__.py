@@ -68,6 +68,7 @@ def build_context(
     scope: ReportScope | None = None,
     primary: Sequence[str] = (),
     corrections: list[dict] | None = None,
+    workers=None,
 ) -> dict:
     """Everything the report shows, as a plain dict.
 
@@ -90,6 +91,9 @@ def build_context(
     corrections
         Audit records (:func:`tracker.study.audit.corrections`) of the corrections
         and ``--update`` changes, listed in the provenance.
+    workers
+        :class:`~tracker.reports.workers.ChartWorkers`: the mediation bootstrap runs in
+        one of them while the other analyses run here (the same records either way).
 
     Returns
     -------
@@ -107,6 +111,8 @@ def build_context(
     """
     from tracker.analysis.compare import choose_reference_arm
     from tracker.datasets import analyses
+    from tracker.reports.mediation import DEFINITIONS as MEDIATION_DEFINITIONS
+    from tracker.reports.mediation import mediation_context, planning_context, start_mediation
 
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     scope = scope or ReportScope()
@@ -123,6 +129,8 @@ def build_context(
     else:
         chosen = [m for m in primary if m in order]
     family = families(order, chosen)
+    # the bootstrap takes as long as the other analyses together: started first, collected last
+    mediation = start_mediation(data, workers)
 
     ctx: dict[str, Any] = {
         "study": {
@@ -182,10 +190,7 @@ def build_context(
         "measures": corr_measures,
     }
 
-    from tracker.reports.mediation import DEFINITIONS as MEDIATION_DEFINITIONS
-    from tracker.reports.mediation import mediation_context, planning_context
-
-    ctx["mediation"] = mediation_context(data, info)
+    ctx["mediation"] = None  # below, once the other analyses are done
     ctx["planning"] = planning_context(data, info, ctx["families"]["primary"])
 
     ctx["change"], ctx["compare"] = [], []
@@ -218,6 +223,7 @@ def build_context(
 
     ctx["paired"] = _paired(data, chart, *pairs[0]) if has_scores and pairs else {}
     ctx["paired_sample"] = PAIRED_SAMPLE
+    ctx["mediation"] = mediation_context(data, info, mediation)
     ctx["findings"] = _findings(ctx, info) if has_scores else []
     ctx["methods"] = {
         "definitions": [{"term": t, "text": x} for t, x in DEFINITIONS + MEDIATION_DEFINITIONS],

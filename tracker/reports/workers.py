@@ -1,0 +1,233 @@
+"""Worker processes for the report: the mediation bootstrap and the charts, beside the analyses.
+
+:class:`ChartWorkers` starts two processes before the study is loaded. Each
+imports matplotlib at once (while this process loads the study), then serves
+jobs until it is closed:
+
+* ``submit(fn, **kwargs)``: a pure function of DataFrames -- the report sends the
+  mediation bootstrap, which takes as long as every other analysis together, so
+  it runs on the second core while this process runs the rest. The arguments
+  are data, not a database connection, so the worker computes on exactly the
+  rows this process loaded (no second snapshot of the database to keep in step).
+* ``draw(ctx)``: the report's charts, in two groups of about equal drawing time.
+
+A worker that fails or ends (or a machine with one core, where none are started)
+falls back to this process: the results are the same either way. A function that
+raises in a worker raises the same exception here.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tracker.reports.charts import CHARTS, report_charts
+
+# two groups of about equal drawing time, for two worker processes
+SPLIT = (("paired", "forest_compare"), ("trajectories", "heatmap", "forest_change"))
+
+
+def _worker(conn) -> None:
+    """A worker process: import matplotlib at once (while the parent loads), then serve jobs."""
+    try:
+        import matplotlib.backends.backend_svg  # noqa: F401
+        import matplotlib.figure  # noqa: F401
+
+        while True:
+            job = conn.recv()
+            if job is None:  # done: end at once, without tearing the interpreter down (it takes a while)
+                conn.close()
+                os._exit(0)
+            kind, payload = job
+            if kind == "charts":
+                ctx, names = payload
+                conn.send(("ok", report_charts(ctx, names)))
+                continue
+            fn, args, kwargs = payload
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:  # the caller's exception, raised again in the parent
+                conn.send(("raised", exc))
+            else:
+                conn.send(("ok", result))
+    except EOFError:  # the parent closed the pipe
+        pass
+    except BaseException as exc:  # the parent does the work itself
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except (OSError, ValueError):
+            pass
+    finally:
+        conn.close()
+
+
+class _Pending:
+    """A job sent to a worker (or, when no worker took it, to be run here)."""
+
+    def __init__(self, workers: ChartWorkers, index: int | None, fn, args, kwargs, timeout: float):
+        self._workers, self._index, self._timeout = workers, index, timeout
+        self._call = (fn, args, kwargs)
+        self._done, self._value, self._raised = False, None, None
+
+    def result(self):
+        """The function's value (raising what it raised), waiting for the worker if need be."""
+        if not self._done:
+            self._collect()
+        if self._raised is not None:
+            raise self._raised
+        return self._value
+
+    def _collect(self) -> None:
+        status, payload = "error", "not sent"
+        if self._index is not None:
+            status, payload = self._workers._receive(self._index, self._timeout)
+            self._workers._busy.pop(self._index, None)
+        self._done = True
+        if status == "ok":
+            self._value = payload
+        elif status == "raised":
+            self._raised = payload
+        else:  # no worker, or it failed: run it here
+            fn, args, kwargs = self._call
+            try:
+                self._value = fn(*args, **kwargs)
+            except Exception as exc:
+                self._raised = exc
+
+
+class ChartWorkers:
+    """Two processes that run the mediation bootstrap and draw the charts, started before the analyses.
+
+    Importing matplotlib and drawing take about as long as loading the study, and
+    the mediation bootstrap about as long as the other analyses: on a machine with
+    two or more cores, doing them in parallel shortens ``tracker demo`` and
+    ``tracker report`` by several seconds. A worker that fails (or a machine with
+    one core) falls back to this process: the results are the same either way.
+    """
+
+    def __init__(self, processes: int = 2):
+        import multiprocessing
+        import os
+
+        self.jobs: list = []
+        self._used: set[int] = set()
+        self._busy: dict[int, _Pending] = {}
+        self._stopping: set[int] = set()  # told to end after their last job
+        if processes < 1 or (os.cpu_count() or 1) < 2:
+            return
+        # spawn, not fork: the parent holds database connections and maybe threads
+        mp = multiprocessing.get_context("spawn")
+        for _ in range(processes):
+            try:
+                here, there = mp.Pipe()
+                process = mp.Process(
+                    target=_worker, args=(there,), daemon=True, name="tracker-report"
+                )
+                process.start()
+                there.close()
+                self.jobs.append((process, here))
+            except OSError:
+                break
+
+    def _send(self, index: int, job) -> bool:
+        if index >= len(self.jobs):
+            return False
+        if index in self._busy:  # one job at a time on a pipe: collect the earlier one first
+            self._busy[index]._collect()
+        process, conn = self.jobs[index]
+        try:
+            conn.send(job)
+        except Exception:  # a closed pipe, or arguments that cannot be pickled (nothing was sent)
+            return False
+        self._used.add(process.pid)
+        return True
+
+    def _receive(self, index: int, timeout: float) -> tuple[str, object]:
+        if index >= len(self.jobs):
+            return "error", "the workers were closed"
+        _, conn = self.jobs[index]
+        try:
+            return conn.recv() if conn.poll(timeout) else ("error", "timed out")
+        except (EOFError, OSError):
+            return "error", "the worker process ended"
+        except Exception as exc:  # a result that cannot be unpickled here
+            return "error", f"{type(exc).__name__}: {exc}"
+
+    @property
+    def size(self) -> int:
+        """How many worker processes were started."""
+        return len(self.jobs)
+
+    def submit(self, fn, *args, worker: int = 0, timeout: float = 600.0, **kwargs) -> _Pending:
+        """Run ``fn(*args, **kwargs)`` in worker ``worker`` (``fn`` importable, arguments picklable).
+
+        Returns a handle whose ``result()`` gives the value; without that worker the
+        function runs here when ``result()`` is called.
+        """
+        index = worker if self._send(worker, ("call", (fn, args, kwargs))) else None
+        pending = _Pending(self, index, fn, args, kwargs, timeout)
+        if index is not None:
+            self._busy[index] = pending
+        return pending
+
+    def draw(self, ctx: dict, timeout: float = 300.0, meanwhile=None) -> dict[str, str]:
+        """Every chart of the report: drawn by the workers, else here.
+
+        ``meanwhile``: a function called here while the workers draw.
+        """
+        groups = list(SPLIT) if len(self.jobs) >= 2 else [CHARTS]
+        out: dict[str, str] = {}
+        pending, left = [], []
+        for i, names in enumerate(groups):
+            if self._send(i, ("charts", (ctx, names))):
+                pending.append((i, names))
+            else:
+                left.extend(names)
+        for i, _ in pending:  # the last job: each worker ends once it has sent its charts
+            if self._send(i, None):
+                self._stopping.add(i)
+        if meanwhile is not None:
+            meanwhile()
+        for i, names in pending:
+            status, payload = self._receive(i, timeout)
+            if status == "ok":
+                out.update(payload)
+            else:
+                left.extend(names)
+        if left:
+            out.update(report_charts(ctx, left))
+        self.close()
+        return out
+
+    def close(self) -> None:
+        """End the workers: those that worked are told to stop; idle and busy ones are stopped at once.
+
+        A job still running is abandoned; its ``result()``, if asked for, is computed here.
+        """
+        busy = set(self._busy)
+        for pending in self._busy.values():
+            pending._index = None
+        self._busy = {}
+        for i, (process, conn) in enumerate(self.jobs):  # all told first, so that they end side by side
+            if i in self._stopping and i not in busy:
+                continue  # ending by itself
+            if process.is_alive() and process.pid in self._used and i not in busy:
+                try:
+                    conn.send(None)
+                    continue
+                except (OSError, ValueError):
+                    pass
+            if process.is_alive():
+                process.terminate()
+        for process, conn in self.jobs:
+            conn.close()
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self.jobs = []
+
+    def __enter__(self) -> ChartWorkers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
