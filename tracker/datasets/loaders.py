@@ -24,72 +24,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from tracker.datasets import codec
 from tracker.datasets.codec import as_date, as_datetime
-from tracker.datasets.lookups import Lookups, study_ref, take_labels, wave_tuple
+from tracker.datasets.frames import (  # noqa: F401  (the column lists: re-exported)
+    ADMIN_COLUMNS,
+    ITEM_COLUMNS,
+    KEYED_COLUMNS,
+    MEASURE_COLUMNS,
+    SCORE_COLUMNS,
+    _administrations,
+    _attach,
+    _keyed_items,
+    _measures,
+    _responses,
+    _stored_scores,
+)
+from tracker.datasets.lookups import Lookups, study_ref, wave_tuple
 from tracker.db import read_store
-from tracker.db.reader import Reader, StudyRef
-from tracker.errors import TrackerError
-from tracker.instruments import InstrumentDef
+from tracker.db.reader import Reader
 from tracker.vocabulary import MODEL_ROLES
-
-ADMIN_COLUMNS = [
-    "administration_id", "participant", "cohort", "arm", "wave", "wave_order",
-    "instrument", "version_id", "completed_on",
-]
-SCORE_COLUMNS = [
-    "participant", "cohort", "arm", "wave", "wave_order", "instrument", "measure",
-    "score", "items_answered", "items_total", "prorated",
-]
-ITEM_COLUMNS = [
-    "administration_id", "participant", "cohort", "arm", "wave", "wave_order",
-    "instrument", "item", "value", "completed_on",
-]
-KEYED_COLUMNS = ["participant", "cohort", "arm", "wave", "wave_order", "measure", "item", "value"]
-MEASURE_COLUMNS = ["measure", "instrument", "name", "construct", "role",
-                   "higher_is_better", "reliability", "score_min", "score_max", "n_items",
-                   "norm_mean", "norm_sd"]
-
-def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
-                     lookups: Lookups, *, dates: bool = True) -> pd.DataFrame:
-    """ADMIN_COLUMNS of the study's administrations, by id; ``dates=False`` leaves out ``completed_on``.
-
-    Read as one float array of integer keys (and days since 1970 for the
-    date), not as rows holding the date's text: 0.44-0.57 against 0.60-0.86 s
-    of CPU for the 189,000 administrations of a 10,000-participant demo (best
-    of 7 on a loaded machine, labels taken with ``take_labels``).
-    """
-    columns = ADMIN_COLUMNS if dates else ADMIN_COLUMNS[:-1]
-    block = read_store.administrations(reader, study.id, waves, dates=dates)
-    ids, participant_ids, wave_ids, instrument_ids, version_ids = block[:, :5].astype(np.int64).T
-    if not len(ids):
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("administration_id", "wave_order", "version_id") else "object")
-                             for c in columns})
-    person, wave = lookups.positions("people", participant_ids), lookups.positions("waves", wave_ids)
-    out = {
-        "administration_id": np.asarray(ids, dtype=np.int64),
-        "participant": lookups.labels("people", 1, person),
-        "cohort": lookups.labels("people", 2, person),
-        "arm": lookups.labels("people", 3, person),
-        "wave": lookups.labels("waves", 1, wave),
-        "wave_order": lookups.column("waves", 2)[wave].astype(np.int64),
-        "instrument": lookups.labels("instruments", 1, lookups.positions("instruments", instrument_ids)),
-        "version_id": np.asarray(version_ids, dtype=np.int64),
-    }
-    if dates:
-        out["completed_on"] = codec.dates_of_days(block[:, 5])
-    return pd.DataFrame(out)
-
-
-def _responses(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
-               instrument_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """(administration_id, item, value) for the study (value NaN: unanswered)."""
-    block = read_store.item_responses(reader, study.id, waves, instrument_ids)
-    administration_ids, items = codec.response_keys(block)
-    return pd.DataFrame({"administration_id": administration_ids, "item": items, "value": block[:, 1]})
 
 
 def load_items(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
@@ -107,79 +61,6 @@ def load_items(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
     return out[ITEM_COLUMNS].sort_values(["participant", "wave_order", "instrument", "item"], ignore_index=True)
 
 
-def _keyed_items(admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, InstrumentDef]) -> pd.DataFrame:
-    """Item values keyed in each measure's direction, by each administration's own version."""
-    from tracker.scoring import keyed_items_long
-
-    keyed = []
-    version_of = admins.set_index("administration_id")["version_id"]
-    version_per_row = version_of.reindex(responses["administration_id"]).to_numpy()
-    for vid, definition in defs.items():
-        block = responses[version_per_row == vid]
-        if not block.empty:
-            keyed.append(keyed_items_long(block, definition))
-    if not keyed:
-        return pd.DataFrame(columns=["administration_id", "measure", "item", "value"])
-    return pd.concat(keyed, ignore_index=True)
-
-
-def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: Lookups,
-                   *, counts: bool = True) -> pd.DataFrame:
-    """``scale_score`` rows of the study (SCORE_COLUMNS), sorted by participant, wave and measure.
-
-    ``counts=False`` leaves out ``items_answered``, ``items_total`` and
-    ``prorated`` (the analyses do not use them; the report does).
-
-    Refuses a study with administrations that have no stored scores (written
-    through the models rather than ``tracker import``): analysing without them
-    would silently leave them out.
-    """
-    codes = lookups.measure_codes()
-    packed = read_store.score_key_packs(lookups.max_id("people"), lookups.max_id("waves"))
-    block = read_store.scale_scores(reader, study.id, waves, codes, packed=packed, counts=counts)
-    participant_ids, wave_ids, measure_no = codec.score_keys(block, packed)
-    if (measure_no == read_store.NO_MEASURE).any():  # a stored measure no definition names: would be a bug in the writer
-        raise RuntimeError("scale_score holds a measure that no stored instrument version defines")
-    person = lookups.positions("people", participant_ids)
-    wave = lookups.positions("waves", wave_ids)
-    instrument_of = [code.split(".", 1)[0] for code in codes]  # of each measure code
-    instruments = sorted(set(instrument_of))
-    instrument_no = np.asarray([instruments.index(code) for code in instrument_of], dtype=np.int64)
-    # An administration (unique per participant, wave and instrument) is scored when it has a
-    # score row: comparing the administrations counted with those the rows name costs a
-    # fraction of the anti-join that finds the unscored ones (BENCHMARKS.md, design figures),
-    # so the anti-join runs only to say how many are missing.
-    scored = len(pd.unique((person * len(lookups.tables["waves"]) + wave) * max(len(instruments), 1)
-                           + instrument_no[measure_no])) if len(block) else 0  # a hash: np.unique sorts, slower
-    if scored != read_store.administration_count(reader, study.id, waves):
-        missing = read_store.unscored_count(reader, study.id, waves)
-        raise TrackerError(
-            f"{missing:,} administration(s) of study {study.name!r} have no stored scores (written outside "
-            "`tracker import`?); run `tracker db rescore` to score them from their items"
-        )
-    columns = SCORE_COLUMNS if counts else SCORE_COLUMNS[:-3]
-    if not len(block):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    wave_order = lookups.column("waves", 2).astype(np.int64)
-    # sorted by participant code, wave order and measure code (the codes are sorted, so the
-    # measure's number orders it) on integers, not by sorting the frame's strings
-    order = np.lexsort((measure_no, wave_order[wave], lookups.rank("people", 1)[person]))
-    person, wave, measure_no, block = person[order], wave[order], measure_no[order], block[order]
-    out = {
-        "participant": lookups.labels("people", 1, person),
-        "cohort": lookups.labels("people", 2, person),
-        "arm": lookups.labels("people", 3, person),
-        "wave": lookups.labels("waves", 1, wave),
-        "wave_order": wave_order[wave],
-        "instrument": take_labels(np.asarray(instrument_of, dtype=object), measure_no),
-        "measure": take_labels(np.asarray(codes, dtype=object), measure_no),
-        "score": codec.score_values(block, packed),
-    }
-    if counts:
-        out["items_answered"], out["items_total"], out["prorated"] = codec.score_counts(block)
-    return pd.DataFrame(out)
-
-
 def load_scores(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
     """Scale scores for every administration, one row per administration × measure.
 
@@ -191,27 +72,6 @@ def load_scores(session, study=None, *, wave: str | None = None) -> pd.DataFrame
     """
     reader, ref = Reader.of(session), study_ref(session, study)
     return _stored_scores(reader, ref, wave_tuple(wave), Lookups(reader, ref))
-
-
-def _attach(frame: pd.DataFrame, admins: pd.DataFrame, columns: Sequence[str], *, sort: bool = True) -> pd.DataFrame:
-    """``columns`` of ``frame``'s rows, each with its administration's participant, cohort, arm, wave and instrument.
-
-    Positional lookup (admins are ordered by id) instead of a merge: the keyed
-    item table has millions of rows. Only the ``columns`` asked for are built,
-    in their order (no second copy to drop or reorder them).
-    """
-    ids = admins["administration_id"].to_numpy()
-    pos = np.searchsorted(ids, frame["administration_id"].to_numpy())
-    keep = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == frame["administration_id"].to_numpy())
-    if not keep.all():
-        frame, pos = frame[keep], pos[keep]
-    # one constructor call (adding the columns one by one costs a visible share of the load:
-    # BENCHMARKS.md, design figures); .take keeps the dtype: no second look at the strings
-    out = pd.DataFrame({col: frame[col].array if col in frame.columns else admins[col].array.take(pos)
-                        for col in columns})
-    if sort:
-        out = out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
-    return out
 
 
 @dataclass
@@ -257,22 +117,6 @@ class StudyData:
         order = {role: rank for rank, role in enumerate(MODEL_ROLES)}
         m = self.measures.assign(_rank=self.measures["role"].map(order).fillna(3))
         return list(m.sort_values(["_rank", "measure"], kind="stable")["measure"])
-
-
-def _measures(reader: Reader, study: StudyRef, lookups: Lookups) -> pd.DataFrame:
-    """One row per measure of each instrument's newest version, with its model role."""
-    roles = read_store.model_roles(reader, study.id)
-    rows = []
-    for code, definition in lookups.newest().items():
-        for m in definition.measures:
-            rows.append({
-                "measure": m.code, "instrument": code, "name": m.name,
-                "construct": definition.construct, "role": roles.get(m.code),
-                "higher_is_better": m.higher_is_better, "reliability": m.reliability,
-                "score_min": m.score_min, "score_max": m.score_max, "n_items": m.n_items,
-                "norm_mean": m.norm_mean, "norm_sd": m.norm_sd,
-            })
-    return pd.DataFrame(rows, columns=MEASURE_COLUMNS)
 
 
 def load_study_data(
