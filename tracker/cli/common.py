@@ -184,3 +184,16 @@ def repr_number(value: Any) -> Any:
 def emit(rows: Sequence[dict], fmt: str = "table", columns: Sequence[str] | None = None) -> None:
     renderer = {"table": render_table, "json": render_json, "csv": render_csv}[fmt]
     click.echo(renderer(rows, columns))
+
+
+def say_changes(what: str, changes: dict) -> None:
+    if not changes:
+        click.echo(f"{what} already has those values; nothing changed.")
+        return
+
+    def show(value) -> str:
+        if value is None:
+            return "(none)"
+        return value.isoformat() if hasattr(value, "isoformat") else repr(value)
+
+    click.echo(f"{what} updated: " + ", ".join(f"{f} {show(a)} -> {show(b)}" for f, (a, b) in changes.items()) + ".")
