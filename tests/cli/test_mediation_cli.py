@@ -118,7 +118,7 @@ def test_intervention_form_adjusts_for_the_first_wave(built):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--x", "arm"), "Error: --x arm (the intervention form) needs --from W1 and --to W2"),
+    (("--x", "arm"), "Error: --x arm (the intervention form) needs --from WAVE and --to WAVE (the two waves it compares)"),
     (("--x", "cams_r", "--from", "baseline", "--to", "post"),
      "Error: --from and --to are for the intervention form (--x arm); the cross-sectional model takes --wave"),
     (("--x", "nope"), "Error: no measure 'nope'; measures: cams_r, cd_risc10, pss10, who5"),

@@ -117,7 +117,7 @@ def mediation_call(data: StudyData, *, x=None, mediators=None, y=None, wave: str
         raise AnalysisError("--x arm is the intervention form on its own; run measures as X separately")
     if intervention:
         if pre is None or post is None:
-            raise AnalysisError("--x arm (the intervention form) needs --from W1 and --to W2")
+            raise AnalysisError("--x arm (the intervention form) needs --from WAVE and --to WAVE (the two waves it compares)")
         if wave is not None:
             raise AnalysisError("--wave is for the cross-sectional model; the intervention form uses --from and --to")
         _check_wave(data, pre, "--from")
