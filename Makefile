@@ -17,7 +17,8 @@ demo: $(BIN)/activate
 # `make test`: install with the test extras and run the whole suite.
 test: $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/ruff check tracker tests benchmarks
+	$(BIN)/ruff check tracker tests benchmarks migrations
+	$(BIN)/ruff format --check tracker tests benchmarks migrations
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/activate
@@ -25,8 +26,8 @@ bench: $(BIN)/activate
 	$(BIN)/python benchmarks/run.py
 
 lint: $(BIN)/activate
-	$(BIN)/ruff check tracker tests benchmarks
-	$(BIN)/ruff format --check tracker tests benchmarks
+	$(BIN)/ruff check tracker tests benchmarks migrations
+	$(BIN)/ruff format --check tracker tests benchmarks migrations
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

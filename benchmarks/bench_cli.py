@@ -36,17 +36,33 @@ def bench_help(repeat: int = 7) -> dict:
     _timed([TRACKER, "--help"])
     times = [_timed([TRACKER, "--help"]) for _ in range(repeat)]
     baseline = [_timed([sys.executable, "-c", "pass"]) for _ in range(repeat)]
-    probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys\nfrom tracker.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
-         f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1].removeprefix("HEAVY:")
+    probe = (
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys\nfrom tracker.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+                f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+        .removeprefix("HEAVY:")
+    )
     return {
-        "work": "tracker --help", "size": None, "runs": repeat,
-        "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-        "baseline": "python -c pass", "baseline_s": statistics.median(baseline),
-        "target": "< 0.3 s, no heavy imports", "heavy_imported": probe or "none",
+        "work": "tracker --help",
+        "size": None,
+        "runs": repeat,
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "baseline": "python -c pass",
+        "baseline_s": statistics.median(baseline),
+        "target": "< 0.3 s, no heavy imports",
+        "heavy_imported": probe or "none",
         "met": statistics.median(times) < 0.3 and not probe,
     }
 
@@ -72,7 +88,10 @@ def bench_light(n: int = 500, repeat: int = 7, workdir: Path | None = None) -> d
     if not db.exists():
         run_demo(work, participants=n, seed=2027, report=False)
     env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
-    argvs = {"python -c pass": [sys.executable, "-c", "pass"], "tracker --help": [TRACKER, "--help"]}
+    argvs = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "tracker --help": [TRACKER, "--help"],
+    }
     argvs.update({"tracker " + " ".join(a): [TRACKER, *a] for a in LIGHT})
     for argv in argvs.values():  # warm the file cache
         _timed(argv, env)
@@ -82,34 +101,61 @@ def bench_light(n: int = 500, repeat: int = 7, workdir: Path | None = None) -> d
             times[name].append(_timed(argv, env))
     heavy = {}
     for argv in LIGHT:
-        probe = subprocess.run(
-            [sys.executable, "-c",
-             "import sys\nfrom tracker.cli import cli\ntry:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-             f"print('HEAVY:' + ','.join(m for m in {(*HEAVY, 'sqlalchemy')!r} if m in sys.modules))", *argv],
-            capture_output=True, text=True, check=True, env=env, cwd=work,  # not a checkout's tracker/ on sys.path
-        ).stdout.strip().splitlines()[-1].removeprefix("HEAVY:")
+        probe = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys\nfrom tracker.cli import cli\ntry:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+                    f"print('HEAVY:' + ','.join(m for m in {(*HEAVY, 'sqlalchemy')!r} if m in sys.modules))",
+                    *argv,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+                cwd=work,  # not a checkout's tracker/ on sys.path
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+            .removeprefix("HEAVY:")
+        )
         heavy["tracker " + " ".join(argv)] = probe or "none"
     commands = [k for k in argvs if k.startswith("tracker ") and k != "tracker --help"]
-    rows = {k: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v)} for k, v in times.items()}
+    rows = {
+        k: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v)}
+        for k, v in times.items()
+    }
     worst = max(rows[k]["median_s"] for k in commands)
     return {
-        "work": "light commands", "size": n, "runs": repeat, "commands": rows, "heavy_imported": heavy,
-        "baseline": "python -c pass", "baseline_s": rows["python -c pass"]["median_s"],
-        "help_s": rows["tracker --help"]["median_s"], "worst_s": worst,
+        "work": "light commands",
+        "size": n,
+        "runs": repeat,
+        "commands": rows,
+        "heavy_imported": heavy,
+        "baseline": "python -c pass",
+        "baseline_s": rows["python -c pass"]["median_s"],
+        "help_s": rows["tracker --help"]["median_s"],
+        "worst_s": worst,
         "worst": max(commands, key=lambda k: rows[k]["median_s"]),
-        "target": f"< {LIGHT_TARGET_S} s each, {n} participants", "met": worst < LIGHT_TARGET_S,
+        "target": f"< {LIGHT_TARGET_S} s each, {n} participants",
+        "met": worst < LIGHT_TARGET_S,
     }
 
 
 def light_markdown(row: dict) -> str:
     """The light commands' table: one line per process timed, the baselines first."""
-    lines = ["| process | median s | min | max | over python -c pass, s | heavy modules imported |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| process | median s | min | max | over python -c pass, s | heavy modules imported |",
+        "|---|---|---|---|---|---|",
+    ]
     base = row["baseline_s"]
     for name, r in row["commands"].items():
         heavy = row["heavy_imported"].get(name, "—")
-        lines.append(f"| `{name}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | "
-                     f"{r['median_s'] - base:+.3f} | {heavy} |")
+        lines.append(
+            f"| `{name}` | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['max_s']:.3f} | "
+            f"{r['median_s'] - base:+.3f} | {heavy} |"
+        )
     return "\n".join(lines)
 
 
@@ -146,13 +192,22 @@ def bench_analyses(n: int, repeat: int = 3, workdir: Path | None = None) -> dict
         together.append(t)
         at_once = json.loads(out)
     if at_once != alone:  # the one-process figure counts only if it prints the same records
-        raise AssertionError(f"tracker analyze all differs from the five commands at {n} participants")
+        raise AssertionError(
+            f"tracker analyze all differs from the five commands at {n} participants"
+        )
     return {
-        "work": "five analyses, CLI --format json", "size": n, "runs": repeat,
-        "median_s": statistics.median(totals), "min_s": min(totals), "max_s": max(totals),
+        "work": "five analyses, CLI --format json",
+        "size": n,
+        "runs": repeat,
+        "median_s": statistics.median(totals),
+        "min_s": min(totals),
+        "max_s": max(totals),
         "detail": {k: statistics.median(v) for k, v in per.items()},
-        "all_median_s": statistics.median(together), "all_min_s": min(together), "all_max_s": max(together),
-        "target": "< 5 s at 10,000", "met": None if n != 10_000 else statistics.median(totals) < 5,
+        "all_median_s": statistics.median(together),
+        "all_min_s": min(together),
+        "all_max_s": max(together),
+        "target": "< 5 s at 10,000",
+        "met": None if n != 10_000 else statistics.median(totals) < 5,
         "all_met": None if n != 10_000 else statistics.median(together) < 5,
     }
 
@@ -167,7 +222,9 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["light"]:  # python benchmarks/bench_cli.py light [N]
         result = bench_light(int(sys.argv[2]) if len(sys.argv) > 2 else 500)
         print(light_markdown(result))
-        print(f"worst: {result['worst']} {result['worst_s']:.3f} s; target {result['target']}; met {result['met']}")
+        print(
+            f"worst: {result['worst']} {result['worst_s']:.3f} s; target {result['target']}; met {result['met']}"
+        )
         raise SystemExit(0)
     sizes = [int(a) for a in sys.argv[1:]] or [1_000]
     for row in run(sizes):

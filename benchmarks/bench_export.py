@@ -23,8 +23,13 @@ import time
 from pathlib import Path
 
 FORMATS = ["csv", "xlsx", "sav", "dta", "rds", "parquet"]
-CASES = [("scores", "wide", False), ("scores", "long", False), ("items", "wide", False),
-         ("items", "long", False), ("scores", "long", True)]
+CASES = [
+    ("scores", "wide", False),
+    ("scores", "long", False),
+    ("items", "wide", False),
+    ("items", "long", False),
+    ("scores", "long", True),
+]
 REPEATS = 3
 
 
@@ -48,19 +53,36 @@ def bench_size(work: Path, participants: int, repeats: int = REPEATS) -> list[di
     with open_session(demo["db_url"]) as session:
         for what, layout, deidentify in CASES:
             build, build_min, table = _median(
-                lambda w=what, lay=layout, d=deidentify: export_table(session, None, w, layout=lay, deidentify=d),
-                repeats)
+                lambda w=what, lay=layout, d=deidentify: export_table(
+                    session, None, w, layout=lay, deidentify=d
+                ),
+                repeats,
+            )
             for kind in FORMATS:
                 name = f"{what} {layout}{' de-identified' if deidentify else ''}"
-                row = {"participants": participants, "export": name, "format": kind, "rows": len(table.frame),
-                       "columns": len(table.variables), "table_s": build}
+                row = {
+                    "participants": participants,
+                    "export": name,
+                    "format": kind,
+                    "rows": len(table.frame),
+                    "columns": len(table.variables),
+                    "table_s": build,
+                }
                 if kind == "xlsx" and len(table.frame) > XLSX_MAX_ROWS:
                     rows.append({**row, "note": f"refused: more than {XLSX_MAX_ROWS:,} rows"})
                     continue
                 out = work / f"{what}-{layout}-{int(deidentify)}.{kind}"
                 median, low, _ = _median(lambda t=table, o=out: write(t, o), repeats)
-                rows.append({**row, "write_s": median, "write_min_s": low, "total_s": build + median,
-                             "megabytes": out.stat().st_size / 1e6, "note": ""})
+                rows.append(
+                    {
+                        **row,
+                        "write_s": median,
+                        "write_min_s": low,
+                        "total_s": build + median,
+                        "megabytes": out.stat().st_size / 1e6,
+                        "note": "",
+                    }
+                )
                 out.unlink()
             session.rollback()
     return rows
@@ -72,18 +94,24 @@ def run(sizes=(10_000,), repeats: int = REPEATS) -> list[dict]:
 
 
 def markdown(results: list[dict]) -> str:
-    lines = ["| participants | export | rows | format | table (s) | write (s) | export total (s) | file (MB) | note |",
-             "|---:|---|---:|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| participants | export | rows | format | table (s) | write (s) | export total (s) | file (MB) | note |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---|",
+    ]
     for r in results:
         write = f"{r['write_s']:.2f}" if "write_s" in r else "—"
         total = f"{r['total_s']:.2f}" if "total_s" in r else "—"
         size = f"{r['megabytes']:.1f}" if "megabytes" in r else "—"
-        lines.append(f"| {r['participants']:,} | {r['export']} | {r['rows']:,} | .{r['format']} | "
-                     f"{r['table_s']:.2f} | {write} | {total} | {size} | {r.get('note', '')} |")
+        lines.append(
+            f"| {r['participants']:,} | {r['export']} | {r['rows']:,} | .{r['format']} | "
+            f"{r['table_s']:.2f} | {write} | {total} | {size} | {r.get('note', '')} |"
+        )
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--repeat=")]
-    repeat = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--repeat=")), REPEATS)
+    repeat = next(
+        (int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--repeat=")), REPEATS
+    )
     print(markdown(run([int(a) for a in args] or [10_000], repeats=repeat)))

@@ -89,7 +89,9 @@ def _codes(instruments: int) -> list[str]:
     return [f"bench{n:02d}" for n in range(1, instruments + 1)]
 
 
-def _write_inputs(folder: Path, participants: int, shape: tuple[int, int], seed: int = 1) -> tuple[Path, Path, list[Path]]:
+def _write_inputs(
+    folder: Path, participants: int, shape: tuple[int, int], seed: int = 1
+) -> tuple[Path, Path, list[Path]]:
     rng = random.Random(seed)
     instruments, items = shape
     tomls = []
@@ -139,7 +141,9 @@ def _set_up(url: str, roster: Path, tomls: list[Path]) -> None:
         session.close()
 
 
-def _raw_rows(participants: int, shape: tuple[int, int], seed: int = 1) -> list[tuple[int, int, float]]:
+def _raw_rows(
+    participants: int, shape: tuple[int, int], seed: int = 1
+) -> list[tuple[int, int, float]]:
     rng = random.Random(seed)
     instruments, items = shape
     rows = []
@@ -159,12 +163,16 @@ def _raw_sqlite(folder: Path, rows) -> float:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE item_response (administration_id INTEGER NOT NULL, item INTEGER NOT NULL, "
-                 "value REAL, UNIQUE (administration_id, item))")
+    conn.execute(
+        "CREATE TABLE item_response (administration_id INTEGER NOT NULL, item INTEGER NOT NULL, "
+        "value REAL, UNIQUE (administration_id, item))"
+    )
     conn.commit()
     start, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
+    conn.executemany(
+        "INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows
+    )
     conn.commit()
     elapsed = time.perf_counter() - start
     _RAW_CPU.append(time.process_time() - cpu)
@@ -194,16 +202,22 @@ def _raw_postgres(url: str, rows, *, binary: bool = False) -> float:
     conninfo = u.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn:
         with conn.cursor() as cur:
-            cur.execute("CREATE TABLE raw_item_response (administration_id integer NOT NULL, item integer NOT NULL, "
-                        "value double precision, UNIQUE (administration_id, item))")
+            cur.execute(
+                "CREATE TABLE raw_item_response (administration_id integer NOT NULL, item integer NOT NULL, "
+                "value double precision, UNIQUE (administration_id, item))"
+            )
         conn.commit()
         start = time.perf_counter()
         with conn.cursor() as cur:
             if binary:
-                with cur.copy("COPY raw_item_response (administration_id, item, value) FROM STDIN (FORMAT BINARY)") as copy:
+                with cur.copy(
+                    "COPY raw_item_response (administration_id, item, value) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
                     copy.write(buffer)
             else:
-                with cur.copy("COPY raw_item_response (administration_id, item, value) FROM STDIN") as copy:
+                with cur.copy(
+                    "COPY raw_item_response (administration_id, item, value) FROM STDIN"
+                ) as copy:
                     for row in rows:
                         copy.write_row(row)
         conn.commit()
@@ -225,7 +239,9 @@ def _preload_administrations(url: str, participants: int) -> None:
         cur = dbapi.cursor()
         cur.execute("SELECT id FROM participant ORDER BY id")
         pids = [r[0] for r in cur.fetchall()][:participants]
-        cur.execute("SELECT i.id, v.id FROM instrument i JOIN instrument_version v ON v.instrument_id = i.id ORDER BY i.id")
+        cur.execute(
+            "SELECT i.id, v.id FROM instrument i JOIN instrument_version v ON v.instrument_id = i.id ORDER BY i.id"
+        )
         instruments = cur.fetchall()
         cur.execute("SELECT id FROM wave")
         wave = cur.fetchone()[0]
@@ -234,9 +250,14 @@ def _preload_administrations(url: str, participants: int) -> None:
             for iid, vid in instruments:
                 admin += 1
                 rows.append((admin, p, wave, iid, vid))
-        cur.executemany(driver_sql(
-            f"INSERT INTO administration (id, participant_id, wave_id, instrument_id, instrument_version_id) "
-            f"VALUES ({marks(5)})", dialect), rows)
+        cur.executemany(
+            driver_sql(
+                f"INSERT INTO administration (id, participant_id, wave_id, instrument_id, instrument_version_id) "
+                f"VALUES ({marks(5)})",
+                dialect,
+            ),
+            rows,
+        )
         cur.close()
         session.commit()
     finally:
@@ -258,7 +279,9 @@ def _raw_schema(url: str, rows) -> float:
                 for row in rows:
                     copy.write_row(row)
         else:
-            cur.executemany("INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows)
+            cur.executemany(
+                "INSERT INTO item_response (administration_id, item, value) VALUES (?, ?, ?)", rows
+            )
         cur.close()
         session.commit()
         return time.perf_counter() - start
@@ -281,7 +304,9 @@ def _peak_mb() -> float:
         pass
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * (1024 if sys.platform == "darwin" else 1))
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (
+        1024 * (1024 if sys.platform == "darwin" else 1)
+    )
 
 
 def _child(url: str, data: str) -> None:
@@ -297,14 +322,25 @@ def _child(url: str, data: str) -> None:
         elapsed = time.perf_counter() - start
     finally:
         session.close()
-    print(json.dumps({"seconds": elapsed, "peak_mb": _peak_mb(), "values": result.values_written,
-                      "administrations": result.administrations_new}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "peak_mb": _peak_mb(),
+                "values": result.values_written,
+                "administrations": result.administrations_new,
+            }
+        )
+    )
 
 
 def _run_child(url: str, data: Path) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", url, str(data)],
-        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -347,8 +383,18 @@ class _Postgres:
         self.admin.dispose()
 
 
-def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Path, data: Path, roster: Path,
-             tomls, rows, repeat: int, pg: _Postgres | None) -> dict:
+def _measure(
+    backend: str,
+    participants: int,
+    shape: tuple[int, int],
+    folder: Path,
+    data: Path,
+    roster: Path,
+    tomls,
+    rows,
+    repeat: int,
+    pg: _Postgres | None,
+) -> dict:
     raw_times, schema_times, import_runs, floor_times, cli_runs = [], [], [], [], []
     _RAW_CPU.clear()
     if backend == "sqlite":
@@ -368,8 +414,11 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
 
         def fresh(label: str) -> str:
             return pg.create(template)
+
     for _ in range(repeat):
-        raw_times.append(_raw_sqlite(folder, rows) if backend == "sqlite" else _raw_postgres(fresh("raw"), rows))
+        raw_times.append(
+            _raw_sqlite(folder, rows) if backend == "sqlite" else _raw_postgres(fresh("raw"), rows)
+        )
         if backend == "postgresql":
             floor_times.append(_raw_postgres(fresh("floor"), rows, binary=True))
         url = fresh("schema")
@@ -385,11 +434,19 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
     imp = statistics.median(r["seconds"] for r in import_runs)
     assert all(r["values"] == n for r in import_runs), "import wrote a different number of values"
     return {
-        "backend": backend, "participants": participants, "shape": f"{shape[0]} x {shape[1]}",
-        "administrations": participants * shape[0], "values": n,
-        "raw_seconds": raw, "schema_seconds": schema, "import_seconds": imp,
-        "raw_rate": n / raw, "schema_rate": n / schema, "import_rate": n / imp,
-        "ratio": raw / imp, "schema_ratio": schema / imp,
+        "backend": backend,
+        "participants": participants,
+        "shape": f"{shape[0]} x {shape[1]}",
+        "administrations": participants * shape[0],
+        "values": n,
+        "raw_seconds": raw,
+        "schema_seconds": schema,
+        "import_seconds": imp,
+        "raw_rate": n / raw,
+        "schema_rate": n / schema,
+        "import_rate": n / imp,
+        "ratio": raw / imp,
+        "schema_ratio": schema / imp,
         "floor_rate": n / statistics.median(floor_times) if floor_times else None,
         "peak_mb": max(r["peak_mb"] for r in import_runs),
         "cli_seconds": statistics.median(w for w, _ in cli_runs),
@@ -398,12 +455,21 @@ def _measure(backend: str, participants: int, shape: tuple[int, int], folder: Pa
         "cli_ratio": raw / statistics.median(w for w, _ in cli_runs),
         "raw_cpu_seconds": statistics.median(_RAW_CPU) if _RAW_CPU else None,
         "raw_min_max": (min(raw_times), max(raw_times)),
-        "import_min_max": (min(r["seconds"] for r in import_runs), max(r["seconds"] for r in import_runs)),
+        "import_min_max": (
+            min(r["seconds"] for r in import_runs),
+            max(r["seconds"] for r in import_runs),
+        ),
     }
 
 
-def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | None = None,
-        backends: tuple[str, ...] = ("sqlite", "postgresql")) -> list[dict]:
+def run(
+    sizes=(10_000,),
+    *,
+    repeat: int = 3,
+    shapes=SHAPES,
+    postgres_url: str | None = None,
+    backends: tuple[str, ...] = ("sqlite", "postgresql"),
+) -> list[dict]:
     """Measure every size and shape on SQLite, and on PostgreSQL when reachable; one dict each.
 
     Keys: backend, participants, shape ("instruments x items"), administrations,
@@ -414,8 +480,11 @@ def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | 
     child's user + sys), cli_ratio (raw seconds / whole-command seconds).
     """
     results = []
-    url = postgres_url or os.environ.get("TRACKER_BENCH_POSTGRES_URL") or os.environ.get(
-        "TRACKER_TEST_POSTGRES_URL", PG_DEFAULT)
+    url = (
+        postgres_url
+        or os.environ.get("TRACKER_BENCH_POSTGRES_URL")
+        or os.environ.get("TRACKER_TEST_POSTGRES_URL", PG_DEFAULT)
+    )
     pg = _Postgres(url)
     backends = [b for b in backends if b == "sqlite" or pg.reachable()]
     try:
@@ -426,18 +495,35 @@ def run(sizes=(10_000,), *, repeat: int = 3, shapes=SHAPES, postgres_url: str | 
                     data, roster, tomls = _write_inputs(folder, participants, shape)
                     rows = _raw_rows(participants, shape)
                     for backend in backends:
-                        results.append(_measure(backend, participants, shape, folder, data, roster, tomls, rows,
-                                                repeat, pg))
+                        results.append(
+                            _measure(
+                                backend,
+                                participants,
+                                shape,
+                                folder,
+                                data,
+                                roster,
+                                tomls,
+                                rows,
+                                repeat,
+                                pg,
+                            )
+                        )
     finally:
         pg.close()
     return results
 
 
 MAPPED_ROWS, MAPPED_COLUMNS, MAPPED_IGNORED = 5_000, 300, 200
-MAPPED_SHAPE = (9, 11)  # record_id and 99 item columns (9 instruments of 11 items) are read; 200 are not
+MAPPED_SHAPE = (
+    9,
+    11,
+)  # record_id and 99 item columns (9 instruments of 11 items) are read; 200 are not
 
 
-def _write_mapped_inputs(folder: Path, participants: int = MAPPED_ROWS, seed: int = 2) -> dict[str, Path]:
+def _write_mapped_inputs(
+    folder: Path, participants: int = MAPPED_ROWS, seed: int = 2
+) -> dict[str, Path]:
     """A REDCap export of ``participants`` rows x 300 columns (record_id, 99 item fields named the REDCap
     way, ``bench01_q1``..., 200 other fields, a ``*_complete`` among them, that the map ignores), its map,
     and the same item values in the wide layout (participant + 99 ``<code>_<n>`` columns)."""
@@ -463,8 +549,10 @@ def _write_mapped_inputs(folder: Path, participants: int = MAPPED_ROWS, seed: in
     redcap_header = ["record_id"]
     per_block = len(others) // instruments
     for b in range(instruments):
-        redcap_header += redcap_items[b * items:(b + 1) * items] + others[b * per_block:(b + 1) * per_block]
-    redcap_header += others[instruments * per_block:]
+        redcap_header += (
+            redcap_items[b * items : (b + 1) * items] + others[b * per_block : (b + 1) * per_block]
+        )
+    redcap_header += others[instruments * per_block :]
     assert len(redcap_header) == MAPPED_COLUMNS
     position = {name: j for j, name in enumerate(redcap_header)}
     redcap, wide = folder / "redcap.csv", folder / "wide.csv"
@@ -478,12 +566,18 @@ def _write_mapped_inputs(folder: Path, participants: int = MAPPED_ROWS, seed: in
             for name, value in zip(redcap_items, values, strict=True):
                 row[position[name]] = value
             for name in others:
-                row[position[name]] = "2" if name.endswith("_complete") else f"free text {rng.randint(0, 999)}"
+                row[position[name]] = (
+                    "2" if name.endswith("_complete") else f"free text {rng.randint(0, 999)}"
+                )
             rfh.write(",".join(row) + "\n")
             wfh.write(f"B{p:06d}," + ",".join(values) + "\n")
     imap = folder / "redcap.map.toml"
-    imap.write_text('format = "redcap"\nid_column = "record_id"\nwave = "baseline"\nother_columns = "ignore"\n'
-                    + "".join(f'\n[[items]]\ninstrument = "{code}"\npattern = "{code}_q{{n}}"\n' for code in codes))
+    imap.write_text(
+        'format = "redcap"\nid_column = "record_id"\nwave = "baseline"\nother_columns = "ignore"\n'
+        + "".join(
+            f'\n[[items]]\ninstrument = "{code}"\npattern = "{code}_q{{n}}"\n' for code in codes
+        )
+    )
     return {"redcap": redcap, "wide": wide, "map": imap, "roster": roster, "tomls": tomls}
 
 
@@ -496,22 +590,32 @@ def _cli_import_timed(url: str, argv: list[str]) -> tuple[float, float]:
     """Wall and CPU (user + sys) seconds of the whole ``tracker import responses`` command, from process
     start to exit; the CPU time is the child's own, from ``wait4``."""
     tracker = Path(sys.executable).parent / "tracker"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore",
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
-                                          os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONWARNINGS": "ignore",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
     # as the user runs it: an installed package has its bytecode compiled; a checkout gets it on the
     # first run (the caller makes one untimed), unless the environment forbids writing it
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
-    child = subprocess.Popen([str(tracker), "--db", url, "import", "responses", *argv],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    child = subprocess.Popen(
+        [str(tracker), "--db", url, "import", "responses", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     stderr = child.stderr.read()
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
     child.stderr.close()
     if child.returncode:
-        raise RuntimeError(f"tracker import responses exited {child.returncode}: {stderr.decode()[-2000:]}")
+        raise RuntimeError(
+            f"tracker import responses exited {child.returncode}: {stderr.decode()[-2000:]}"
+        )
     return wall, usage.ru_utime + usage.ru_stime
 
 
@@ -547,8 +651,10 @@ def run_mapped(participants: int = MAPPED_ROWS, *, repeat: int = 3) -> dict:
             shutil.copyfile(template, target)
             return f"sqlite:///{target}"
 
-        argv = {"redcap": [str(files["redcap"]), "--map", str(files["map"])],
-                "wide": [str(files["wide"]), "--wave", "baseline"]}
+        argv = {
+            "redcap": [str(files["redcap"]), "--map", str(files["map"])],
+            "wide": [str(files["wide"]), "--wave", "baseline"],
+        }
         kwargs = {"redcap": {"map": files["map"]}, "wide": {"wave": "baseline"}}
         cli: dict[str, list[float]] = {"redcap": [], "wide": []}
         inproc: dict[str, list[float]] = {"redcap": [], "wide": []}
@@ -560,27 +666,43 @@ def run_mapped(participants: int = MAPPED_ROWS, *, repeat: int = 3) -> dict:
                 inproc[kind].append(seconds)
                 written[kind].add(values)
     values = participants * MAPPED_SHAPE[0] * MAPPED_SHAPE[1]
-    assert written == {"redcap": {values}, "wide": {values}}, f"the imports wrote different values: {written}"
-    med = {f"{where}_{kind}_s": statistics.median(times[kind]) for where, times in (("cli", cli), ("inproc", inproc))
-           for kind in ("redcap", "wide")}
+    assert written == {"redcap": {values}, "wide": {values}}, (
+        f"the imports wrote different values: {written}"
+    )
+    med = {
+        f"{where}_{kind}_s": statistics.median(times[kind])
+        for where, times in (("cli", cli), ("inproc", inproc))
+        for kind in ("redcap", "wide")
+    }
     ratio = med["cli_redcap_s"] / med["cli_wide_s"]
-    return {"rows": participants, "columns": MAPPED_COLUMNS, "ignored": MAPPED_IGNORED, "item_columns": MAPPED_SHAPE[0] * MAPPED_SHAPE[1],
-            "values": values, "repeat": repeat, **med,
-            "cli_min_max": {k: (min(v), max(v)) for k, v in cli.items()},
-            "ratio": ratio, "inproc_ratio": med["inproc_redcap_s"] / med["inproc_wide_s"], "met": ratio < 2}
+    return {
+        "rows": participants,
+        "columns": MAPPED_COLUMNS,
+        "ignored": MAPPED_IGNORED,
+        "item_columns": MAPPED_SHAPE[0] * MAPPED_SHAPE[1],
+        "values": values,
+        "repeat": repeat,
+        **med,
+        "cli_min_max": {k: (min(v), max(v)) for k, v in cli.items()},
+        "ratio": ratio,
+        "inproc_ratio": med["inproc_redcap_s"] / med["inproc_wide_s"],
+        "met": ratio < 2,
+    }
 
 
 def markdown_mapped(r: dict) -> str:
     mm = r["cli_min_max"]
-    return "\n".join([
-        "| file | whole command, s (median; min–max) | in-process import_responses, s |",
-        "|---|---:|---:|",
-        f"| REDCap export through a map: {r['rows']:,} rows x {r['columns']} columns, {r['ignored']} ignored "
-        f"| {r['cli_redcap_s']:.2f} ({mm['redcap'][0]:.2f}–{mm['redcap'][1]:.2f}) | {r['inproc_redcap_s']:.2f} |",
-        f"| the same {r['item_columns']} item columns, wide layout | {r['cli_wide_s']:.2f} "
-        f"({mm['wide'][0]:.2f}–{mm['wide'][1]:.2f}) | {r['inproc_wide_s']:.2f} |",
-        f"| ratio REDCap / wide (target < 2) | {r['ratio']:.2f} | {r['inproc_ratio']:.2f} |",
-    ])
+    return "\n".join(
+        [
+            "| file | whole command, s (median; min–max) | in-process import_responses, s |",
+            "|---|---:|---:|",
+            f"| REDCap export through a map: {r['rows']:,} rows x {r['columns']} columns, {r['ignored']} ignored "
+            f"| {r['cli_redcap_s']:.2f} ({mm['redcap'][0]:.2f}–{mm['redcap'][1]:.2f}) | {r['inproc_redcap_s']:.2f} |",
+            f"| the same {r['item_columns']} item columns, wide layout | {r['cli_wide_s']:.2f} "
+            f"({mm['wide'][0]:.2f}–{mm['wide'][1]:.2f}) | {r['inproc_wide_s']:.2f} |",
+            f"| ratio REDCap / wide (target < 2) | {r['ratio']:.2f} | {r['inproc_ratio']:.2f} |",
+        ]
+    )
 
 
 def markdown_cli(results: list[dict]) -> str:
@@ -626,18 +748,30 @@ def markdown(results: list[dict]) -> str:
 def _main(argv: list[str]) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Import benchmark: tracker import against the raw driver.")
-    parser.add_argument("sizes", nargs="*", type=int, default=[10_000], help="participants (default 10000)")
+    parser = argparse.ArgumentParser(
+        description="Import benchmark: tracker import against the raw driver."
+    )
+    parser.add_argument(
+        "sizes", nargs="*", type=int, default=[10_000], help="participants (default 10000)"
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "all"), default="all")
-    parser.add_argument("--shape", action="append", choices=[f"{a}x{b}" for a, b in SHAPES],
-                        help="instruments x items (repeatable; default both)")
+    parser.add_argument(
+        "--shape",
+        action="append",
+        choices=[f"{a}x{b}" for a, b in SHAPES],
+        help="instruments x items (repeatable; default both)",
+    )
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--mapped", action="store_true", help="the REDCap-through-a-map benchmark instead")
+    parser.add_argument(
+        "--mapped", action="store_true", help="the REDCap-through-a-map benchmark instead"
+    )
     args = parser.parse_args(argv)
     if args.mapped:
         print(markdown_mapped(run_mapped(repeat=args.repeat)))
         return
-    shapes = tuple(tuple(int(x) for x in s.split("x")) for s in args.shape) if args.shape else SHAPES
+    shapes = (
+        tuple(tuple(int(x) for x in s.split("x")) for s in args.shape) if args.shape else SHAPES
+    )
     backends = ("sqlite", "postgresql") if args.backend == "all" else (args.backend,)
     results = run(args.sizes, repeat=args.repeat, shapes=shapes, backends=backends)
     load = os.getloadavg()

@@ -137,7 +137,11 @@ def markdown(results: list[dict]) -> str:
         targeted = r["benchmark"] != "tracker report" or r["participants"] == 10_000
         target = f"< {r['target_seconds']:.0f} s" if r["target_seconds"] and targeted else ""
         load = f"{r['load_average']:.1f}" if "load_average" in r else ""
-        met = "" if r["within_target"] is None or not targeted else ("yes" if r["within_target"] else "NO")
+        met = (
+            ""
+            if r["within_target"] is None or not targeted
+            else ("yes" if r["within_target"] else "NO")
+        )
         lines.append(
             f"| {r['benchmark']} | {r['participants']:,} | {r['median_seconds']:.2f} | "
             f"{r['min_seconds']:.2f} | {r['median_cpu_seconds']:.2f} | {split} | {load} | {target} | {met} |"

@@ -68,7 +68,9 @@ def machine() -> dict:
     try:
         import psycopg
 
-        url = os.environ.get("TRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+        url = os.environ.get(
+            "TRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        )
         with psycopg.connect(url.replace("+psycopg", "")) as conn:
             pg = conn.execute("SHOW server_version").fetchone()[0]
     except Exception as exc:  # the table says why
@@ -79,10 +81,16 @@ def machine() -> dict:
     import sqlalchemy
 
     return {
-        "cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
-        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": pg,
-        "sqlalchemy": sqlalchemy.__version__, "pandas": pandas.__version__, "numpy": numpy.__version__,
-        "scipy": scipy.__version__, "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": pg,
+        "sqlalchemy": sqlalchemy.__version__,
+        "pandas": pandas.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         **{f"speed_{k}": v for k, v in speed_reference().items()},
     }
@@ -121,7 +129,9 @@ def loglog_svg(series: dict[str, list[tuple[int, float]]]) -> str:
     xs = [p[0] for pts in series.values() for p in pts]
     if xs:  # a slope-1 guide: linear growth
         lo, hi = min(xs), max(xs)
-        ax.plot([lo, hi], [0.01, 0.01 * hi / lo], color="0.7", linestyle="--", label="linear (slope 1)")
+        ax.plot(
+            [lo, hi], [0.01, 0.01 * hi / lo], color="0.7", linestyle="--", label="linear (slope 1)"
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("participants")
@@ -151,7 +161,7 @@ def write_page(out: Path, text: str) -> None:
     """Write ``text`` to ``out``, keeping the :data:`KEPT_SECTION` of the page it replaces."""
     old = out.read_text() if out.exists() else ""
     if KEPT_SECTION in old:
-        text = text.rstrip("\n") + "\n\n" + old[old.index(KEPT_SECTION):]
+        text = text.rstrip("\n") + "\n\n" + old[old.index(KEPT_SECTION) :]
     out.write_text(text)
 
 
@@ -160,18 +170,32 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="100,1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
-    parser.add_argument("--render-only", action="store_true",
-                        help="Rewrite BENCHMARKS.md from benchmarks/out/results.json without measuring.")
-    parser.add_argument("--only", default="",
-                        help="Comma-separated steps to measure again (help, light, scoring, import, import_mapped, "
-                             "analysis, "
-                             "cli_analyses, report, mediation, export); the others are kept from "
-                             "benchmarks/out/results.json.")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="Rewrite BENCHMARKS.md from benchmarks/out/results.json without measuring.",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="Comma-separated steps to measure again (help, light, scoring, import, import_mapped, "
+        "analysis, "
+        "cli_analyses, report, mediation, export); the others are kept from "
+        "benchmarks/out/results.json.",
+    )
     args = parser.parse_args(argv)
     if args.render_only:
         saved = json.loads((HERE / "out" / "results.json").read_text())
-        write_page(Path(args.out), render(saved["machine"], saved["results"], saved.get("sizes", []),
-                                          saved.get("seconds", 0), saved.get("measured", {})))
+        write_page(
+            Path(args.out),
+            render(
+                saved["machine"],
+                saved["results"],
+                saved.get("sizes", []),
+                saved.get("seconds", 0),
+                saved.get("measured", {}),
+            ),
+        )
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.perf_counter()
@@ -191,7 +215,9 @@ def main(argv=None) -> int:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         results[name] = fn()
         measured[name] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        print(f"[bench] {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+        print(
+            f"[bench] {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True
+        )
 
     step("help", lambda: [bench_cli.bench_help()])
     step("light", lambda: [bench_cli.bench_light(500, repeat=max(args.repeat, 7))])
@@ -202,15 +228,35 @@ def main(argv=None) -> int:
     step("analysis", lambda: bench_analysis.run(sizes, repeats=args.repeat))
     step("cli_analyses", lambda: [bench_cli.bench_analyses(n, repeat=args.repeat) for n in sizes])
     step("report", lambda: bench_report.run(sizes, repeats=args.repeat))
-    step("mediation", lambda: bench_mediation.run([n for n in sizes if n <= 10_000], repeats=args.repeat))
+    step(
+        "mediation",
+        lambda: bench_mediation.run([n for n in sizes if n <= 10_000], repeats=args.repeat),
+    )
     # exports up to 10,000 participants: the items at 100,000 are 17 million rows per format
-    step("export", lambda: bench_export.run([n for n in sizes if n <= 10_000] or sizes[:1], repeats=args.repeat))
+    step(
+        "export",
+        lambda: bench_export.run(
+            [n for n in sizes if n <= 10_000] or sizes[:1], repeats=args.repeat
+        ),
+    )
     (HERE / "out").mkdir(exist_ok=True)
     elapsed = time.perf_counter() - started
-    (HERE / "out" / "results.json").write_text(json.dumps(
-        {"machine": info, "results": results, "sizes": sizes, "seconds": elapsed, "measured": measured},
-        indent=1, default=str))
-    write_page(Path(args.out), render(info, results, sizes, time.perf_counter() - started, measured))
+    (HERE / "out" / "results.json").write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "results": results,
+                "sizes": sizes,
+                "seconds": elapsed,
+                "measured": measured,
+            },
+            indent=1,
+            default=str,
+        )
+    )
+    write_page(
+        Path(args.out), render(info, results, sizes, time.perf_counter() - started, measured)
+    )
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -223,158 +269,324 @@ def summary(results: dict) -> list[str]:
         rows.append({"work": work, "figure": figure, "target": target, "met": met})
 
     h = results["help"][0]
-    add("tracker --help", f"{h['median_s']:.3f} s (median of {h['runs']}); heavy modules: {h['heavy_imported']}",
-        "< 0.3 s, none", h["met"])
+    add(
+        "tracker --help",
+        f"{h['median_s']:.3f} s (median of {h['runs']}); heavy modules: {h['heavy_imported']}",
+        "< 0.3 s, none",
+        h["met"],
+    )
     if results.get("light"):
         li = results["light"][0]
-        add(f"light commands (study list, wave list, cohort list, status, due), {li['size']} participants",
+        add(
+            f"light commands (study list, wave list, cohort list, status, due), {li['size']} participants",
             f"slowest {li['worst']} {li['worst_s']:.3f} s (median of {li['runs']}); python -c pass "
             f"{li['baseline_s']:.3f} s, tracker --help {li['help_s']:.3f} s in the same run",
-            f"< {bench_cli.LIGHT_TARGET_S} s each", li["met"])
-    for backend, baseline in (("sqlite", "raw sqlite3 executemany"), ("postgresql", "raw psycopg COPY")):
+            f"< {bench_cli.LIGHT_TARGET_S} s each",
+            li["met"],
+        )
+    for backend, baseline in (
+        ("sqlite", "raw sqlite3 executemany"),
+        ("postgresql", "raw psycopg COPY"),
+    ):
         for r in results["import"]:
             if r["backend"] == backend and r["participants"] == 10_000:
                 extra = f"; peak {r['peak_mb']:.0f} MB" if backend == "sqlite" else ""
                 ok = r["ratio"] >= 0.5 and (backend != "sqlite" or r["peak_mb"] < 500)
-                add(f"import 1 M values, {backend}, {r['shape']} items", f"{r['ratio']:.2f}x {baseline}{extra}",
-                    ">= 0.5x" + ("; < 500 MB" if backend == "sqlite" else ""), ok)
+                add(
+                    f"import 1 M values, {backend}, {r['shape']} items",
+                    f"{r['ratio']:.2f}x {baseline}{extra}",
+                    ">= 0.5x" + ("; < 500 MB" if backend == "sqlite" else ""),
+                    ok,
+                )
     for r in results.get("import_mapped", []):
-        add(f"REDCap export through a map, {r['rows']:,} rows x {r['columns']} columns ({r['ignored']} ignored), "
+        add(
+            f"REDCap export through a map, {r['rows']:,} rows x {r['columns']} columns ({r['ignored']} ignored), "
             "against the same items in the wide layout: whole `tracker import responses`, SQLite",
             f"{r['ratio']:.2f}x ({r['cli_redcap_s']:.2f} s vs {r['cli_wide_s']:.2f} s; in-process "
-            f"{r['inproc_ratio']:.2f}x)", "< 2x", r["met"])
+            f"{r['inproc_ratio']:.2f}x)",
+            "< 2x",
+            r["met"],
+        )
     sc = results["scoring"][0]
     add("scoring 1 M item responses", f"{sc['median_seconds']:.3f} s", "< 2 s", sc["within_target"])
     for r in results["cli_analyses"]:
         if r["size"] == 10_000:
             if "all_median_s" in r:
-                add("five analyses, CLI --format json, 10,000 participants: one call, `tracker analyze all`",
-                    f"{r['all_median_s']:.2f} s", "< 5 s", r["all_met"])
-            add("the same five as five commands, a process each", f"{r['median_s']:.2f} s", "< 5 s", r["met"])
+                add(
+                    "five analyses, CLI --format json, 10,000 participants: one call, `tracker analyze all`",
+                    f"{r['all_median_s']:.2f} s",
+                    "< 5 s",
+                    r["all_met"],
+                )
+            add(
+                "the same five as five commands, a process each",
+                f"{r['median_s']:.2f} s",
+                "< 5 s",
+                r["met"],
+            )
     speed = [r for r in results["analysis"] if "speedup" in r]
     if speed:
         figures = ", ".join(f"{r['speedup']:.1f}x at {r['participants']:,}" for r in speed)
-        add("correlation matrix vs pingouin.pairwise_corr", f"{figures}; identical numbers",
-            ">= 10x", all(r["within_target"] for r in speed))
+        add(
+            "correlation matrix vs pingouin.pairwise_corr",
+            f"{figures}; identical numbers",
+            ">= 10x",
+            all(r["within_target"] for r in speed),
+        )
     for r in results.get("mediation", []):
         if r["participants"] == 1_000:
-            add("mediation bootstrap, 5,000 resamples x 8 models, 1,000 participants",
+            add(
+                "mediation bootstrap, 5,000 resamples x 8 models, 1,000 participants",
                 f"{r['median_s']:.2f} s ({r['ratio_to_lstsq']:,.0f}x one numpy lstsq of the same rows)",
-                "< 3 s", r["met"])
+                "< 3 s",
+                r["met"],
+            )
     for r in results["report"]:
         if r["benchmark"].startswith("tracker demo"):
-            add("tracker demo, from nothing to the report", f"{r['median_seconds']:.2f} s", "< 10 s", r["within_target"])
+            add(
+                "tracker demo, from nothing to the report",
+                f"{r['median_seconds']:.2f} s",
+                "< 10 s",
+                r["within_target"],
+            )
         elif r["participants"] == 10_000:
-            add("report, 10,000 participants", f"{r['median_seconds']:.2f} s", "< 15 s", r["within_target"])
+            add(
+                "report, 10,000 participants",
+                f"{r['median_seconds']:.2f} s",
+                "< 15 s",
+                r["within_target"],
+            )
     for r in results.get("export", []):
         if r["participants"] == 10_000 and r["export"] == "scores wide" and "total_s" in r:
-            add(f"export scores (wide), 10,000 participants, .{r['format']}", f"{r['total_s']:.2f} s", "—", None)
-    return ["## Summary against the targets", "",
-            table(rows, [("work", "work"), ("figure", "measured"), ("target", "target"), ("met", "met")]), ""]
+            add(
+                f"export scores (wide), 10,000 participants, .{r['format']}",
+                f"{r['total_s']:.2f} s",
+                "—",
+                None,
+            )
+    return [
+        "## Summary against the targets",
+        "",
+        table(
+            rows, [("work", "work"), ("figure", "measured"), ("target", "target"), ("met", "met")]
+        ),
+        "",
+    ]
 
 
-def render(info: dict, results: dict, sizes: list[int], seconds: float, measured: dict | None = None) -> str:
-    lines = ["# Benchmarks", "",
-             f"Written by `make bench` (`benchmarks/run.py`) on {info['date']} in {seconds / 60:.0f} min.", ""]
+def render(
+    info: dict, results: dict, sizes: list[int], seconds: float, measured: dict | None = None
+) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`benchmarks/run.py`) on {info['date']} in {seconds / 60:.0f} min.",
+        "",
+    ]
     if measured:
-        lines += ["Each step as last measured (`--only` re-measures some and keeps the others): "
-                  + "; ".join(f"{step} {when}" for step, when in measured.items()) + ".", ""]
+        lines += [
+            "Each step as last measured (`--only` re-measures some and keeps the others): "
+            + "; ".join(f"{step} {when}" for step, when in measured.items())
+            + ".",
+            "",
+        ]
     lines += ["| machine | |", "|---|---|"]
-    labels = {"speed_model": "cpu model", "speed_loop_ms": "speed: `sum(range(1_000_000))`, ms (best of 7)",
-              "speed_start_s": "speed: `python -c 'import numpy, pandas, scipy.special'`, s (median of 5)"}
-    lines += [f"| {labels.get(k, k)} | {fmt(v, 3) if isinstance(v, float) else v} |"
-              for k, v in info.items() if k != "date"]
-    lines += ["", "Medians of repeated runs (min–max beside them). Ratios are against a baseline",
-              "measured in the same run, because absolute times on this shared 2-core machine move by ±30 %.",
-              "Targets in seconds depend on the machine itself: the two speed rows say how fast this one was,",
-              "for comparing runs on different machines.", ""]
+    labels = {
+        "speed_model": "cpu model",
+        "speed_loop_ms": "speed: `sum(range(1_000_000))`, ms (best of 7)",
+        "speed_start_s": "speed: `python -c 'import numpy, pandas, scipy.special'`, s (median of 5)",
+    }
+    lines += [
+        f"| {labels.get(k, k)} | {fmt(v, 3) if isinstance(v, float) else v} |"
+        for k, v in info.items()
+        if k != "date"
+    ]
+    lines += [
+        "",
+        "Medians of repeated runs (min–max beside them). Ratios are against a baseline",
+        "measured in the same run, because absolute times on this shared 2-core machine move by ±30 %.",
+        "Targets in seconds depend on the machine itself: the two speed rows say how fast this one was,",
+        "for comparing runs on different machines.",
+        "",
+    ]
 
     lines += summary(results)
     lines += ["## Targets", ""]
     help_row = results["help"][0]
-    lines.append(table([help_row], [("work", "work"), ("median_s", "median s"), ("min_s", "min"), ("max_s", "max"),
-                                    ("baseline_s", "python -c pass, s"), ("heavy_imported", "heavy modules imported"),
-                                    ("target", "target"), ("met", "met")]))
+    lines.append(
+        table(
+            [help_row],
+            [
+                ("work", "work"),
+                ("median_s", "median s"),
+                ("min_s", "min"),
+                ("max_s", "max"),
+                ("baseline_s", "python -c pass, s"),
+                ("heavy_imported", "heavy modules imported"),
+                ("target", "target"),
+                ("met", "met"),
+            ],
+        )
+    )
     if results.get("light"):
         li = results["light"][0]
-        lines += ["", f"The light commands, each a new process on a {li['size']}-participant demo study (SQLite),",
-                  "interleaved with the two baselines in the same run; they read through plain SQL",
-                  "(`tracker.db.listing`), so they import neither pandas nor SQLAlchemy:", "",
-                  bench_cli.light_markdown(li)]
+        lines += [
+            "",
+            f"The light commands, each a new process on a {li['size']}-participant demo study (SQLite),",
+            "interleaved with the two baselines in the same run; they read through plain SQL",
+            "(`tracker.db.listing`), so they import neither pandas nor SQLAlchemy:",
+            "",
+            bench_cli.light_markdown(li),
+        ]
     score = results["scoring"][0]
-    lines += ["", "Scoring 1,000,000 item responses (100,000 PSS-10 administrations × 10 items):", "",
-              "```", bench_scoring.markdown(score), "```", ""]
+    lines += [
+        "",
+        "Scoring 1,000,000 item responses (100,000 PSS-10 administrations × 10 items):",
+        "",
+        "```",
+        bench_scoring.markdown(score),
+        "```",
+        "",
+    ]
 
-    lines += ["## Import, per size", "",
-              "`import_responses` end to end (parse, validate, write, commit) in a fresh process; baseline: raw",
-              "`sqlite3.executemany` (SQLite) or raw psycopg `COPY` (PostgreSQL) of the same (administration_id, item, value)",
-              "rows in one transaction; ratio = baseline time / import time (target ≥ 0.5). Peak memory: the import",
-              "process's maximum resident set.", "",
-              "The baseline's table is the plain equivalent: a rowid table with a UNIQUE(administration_id, item) key.",
-              "The tracker's own item_response is WITHOUT ROWID on SQLite (a storage choice the baseline could also",
-              "make); \"raw, tracker schema\" is the same driver call into the tracker's table. Besides the item rows,",
-              "an import writes one administration per participant and instrument and one scale_score row per",
-              "measure: the 10 × 10 shape writes 10× more of both than the 1 × 100 shape. On PostgreSQL, an import",
-              "writes its item rows as binary COPY built with numpy, and one of 200,000 values or more that at least",
-              "doubles the item table checks the foreign keys and builds the keys and indexes once, after the rows",
-              "(see the README). That is why it can outrun the baseline, which pays the per-row index insert and",
-              "psycopg's per-row `write_row`; the binary COPY column is the server's own rate for the same rows.", ""]
+    lines += [
+        "## Import, per size",
+        "",
+        "`import_responses` end to end (parse, validate, write, commit) in a fresh process; baseline: raw",
+        "`sqlite3.executemany` (SQLite) or raw psycopg `COPY` (PostgreSQL) of the same (administration_id, item, value)",
+        "rows in one transaction; ratio = baseline time / import time (target ≥ 0.5). Peak memory: the import",
+        "process's maximum resident set.",
+        "",
+        "The baseline's table is the plain equivalent: a rowid table with a UNIQUE(administration_id, item) key.",
+        "The tracker's own item_response is WITHOUT ROWID on SQLite (a storage choice the baseline could also",
+        'make); "raw, tracker schema" is the same driver call into the tracker\'s table. Besides the item rows,',
+        "an import writes one administration per participant and instrument and one scale_score row per",
+        "measure: the 10 × 10 shape writes 10× more of both than the 1 × 100 shape. On PostgreSQL, an import",
+        "writes its item rows as binary COPY built with numpy, and one of 200,000 values or more that at least",
+        "doubles the item table checks the foreign keys and builds the keys and indexes once, after the rows",
+        "(see the README). That is why it can outrun the baseline, which pays the per-row index insert and",
+        "psycopg's per-row `write_row`; the binary COPY column is the server's own rate for the same rows.",
+        "",
+    ]
     lines.append(bench_import.markdown(results["import"]))
     if results.get("import_mapped"):
-        lines += ["", "## Import through a map", "",
-                  "`bench_import.run_mapped`: a REDCap export of 5,000 rows × 300 columns (record_id, 99 item fields",
-                  "named the REDCap way, 200 other fields the map ignores with `other_columns = \"ignore\"`) against",
-                  "the same item values in the wide layout, each into a fresh copy of the same SQLite study. The whole",
-                  "`tracker import responses` command in a new process (start-up included), and `import_responses`",
-                  "in-process; medians, the two kinds alternated in each repeat.", "",
-                  bench_import.markdown_mapped(results["import_mapped"][0])]
+        lines += [
+            "",
+            "## Import through a map",
+            "",
+            "`bench_import.run_mapped`: a REDCap export of 5,000 rows × 300 columns (record_id, 99 item fields",
+            'named the REDCap way, 200 other fields the map ignores with `other_columns = "ignore"`) against',
+            "the same item values in the wide layout, each into a fresh copy of the same SQLite study. The whole",
+            "`tracker import responses` command in a new process (start-up included), and `import_responses`",
+            "in-process; medians, the two kinds alternated in each repeat.",
+            "",
+            bench_import.markdown_mapped(results["import_mapped"][0]),
+        ]
 
-    lines += ["", "## Analyses, per size", "", "In-process timings of the pure analysis functions; pingouin is the reference for",
-              "the correlation matrix (numbers asserted identical in the same run).", ""]
+    lines += [
+        "",
+        "## Analyses, per size",
+        "",
+        "In-process timings of the pure analysis functions; pingouin is the reference for",
+        "the correlation matrix (numbers asserted identical in the same run).",
+        "",
+    ]
     lines.append(bench_analysis.markdown(results["analysis"]))
-    lines += ["", "From the CLI, on a demo study of that size (target < 5 s at 10,000): the five",
-              "`tracker analyze … --format json` commands, a new process each, and the same five analyses with the",
-              "same options in one call, `tracker analyze all … --format json`. The benchmark checks, in the same",
-              "run, that the one call prints exactly the records of the five commands.", ""]
-    cli_rows = [{**r, **{f"cmd_{k}": v for k, v in r.get("detail", {}).items()}} for r in results["cli_analyses"]]
-    lines.append(table(cli_rows, [("size", "participants"), ("all_median_s", "analyze all, median s"),
-                                  ("all_min_s", "min"), ("all_max_s", "max"), ("all_met", "met (10,000)"),
-                                  ("median_s", "five commands, median s"), ("min_s", "min"),
-                                  ("max_s", "max"), ("cmd_correlations", "correlations"), ("cmd_change", "change"),
-                                  ("cmd_compare", "compare"), ("cmd_trajectory", "trajectory"),
-                                  ("cmd_reliability", "reliability"), ("met", "met (10,000)")]))
+    lines += [
+        "",
+        "From the CLI, on a demo study of that size (target < 5 s at 10,000): the five",
+        "`tracker analyze … --format json` commands, a new process each, and the same five analyses with the",
+        "same options in one call, `tracker analyze all … --format json`. The benchmark checks, in the same",
+        "run, that the one call prints exactly the records of the five commands.",
+        "",
+    ]
+    cli_rows = [
+        {**r, **{f"cmd_{k}": v for k, v in r.get("detail", {}).items()}}
+        for r in results["cli_analyses"]
+    ]
+    lines.append(
+        table(
+            cli_rows,
+            [
+                ("size", "participants"),
+                ("all_median_s", "analyze all, median s"),
+                ("all_min_s", "min"),
+                ("all_max_s", "max"),
+                ("all_met", "met (10,000)"),
+                ("median_s", "five commands, median s"),
+                ("min_s", "min"),
+                ("max_s", "max"),
+                ("cmd_correlations", "correlations"),
+                ("cmd_change", "change"),
+                ("cmd_compare", "compare"),
+                ("cmd_trajectory", "trajectory"),
+                ("cmd_reliability", "reliability"),
+                ("met", "met (10,000)"),
+            ],
+        )
+    )
     start = info.get("speed_start_s")
     floor = f"{start:.2f} s" if isinstance(start, float) else "see the machine table"
-    lines += ["", "Each command starts Python and imports click, numpy, pandas and scipy.special (" + floor +
-              " before any",
-              "work on this machine, measured with `python -c`: five commands pay it five times; SQLAlchemy is not",
-              "imported on this path), then reads only the waves and tables its analysis needs: stored scale scores,",
-              "and item responses only for reliability and for the reliable change index of measures without a",
-              "published reliability. At 100 participants, where reading and analysing take little, the five",
-              "commands show what starting costs on this machine. `tracker analyze all` starts once and reads once:",
-              "every wave's scores and the items of the reliability wave, which also give the reliable change",
-              "index its baseline alphas."]
+    lines += [
+        "",
+        "Each command starts Python and imports click, numpy, pandas and scipy.special ("
+        + floor
+        + " before any",
+        "work on this machine, measured with `python -c`: five commands pay it five times; SQLAlchemy is not",
+        "imported on this path), then reads only the waves and tables its analysis needs: stored scale scores,",
+        "and item responses only for reliability and for the reliable change index of measures without a",
+        "published reliability. At 100 participants, where reading and analysing take little, the five",
+        "commands show what starting costs on this machine. `tracker analyze all` starts once and reads once:",
+        "every wave's scores and the items of the reliability wave, which also give the reliable change",
+        "index its baseline alphas.",
+    ]
     if results.get("mediation"):
-        lines += ["", "## Mediation", "", bench_mediation.__doc__.split("\n\n", 1)[1].strip(), "",
-                  bench_mediation.markdown(results["mediation"])]
+        lines += [
+            "",
+            "## Mediation",
+            "",
+            bench_mediation.__doc__.split("\n\n", 1)[1].strip(),
+            "",
+            bench_mediation.markdown(results["mediation"]),
+        ]
     lines += ["", "## Demo and report", ""]
     lines.append(bench_report.markdown(results["report"]))
 
     if results.get("export"):
-        lines += ["", "## Exports, per format", "",
-                  "`benchmarks/bench_export.py`: each export's table built once (read the study, lay it out; the",
-                  "*table* column), then written to each format with the CLI's writer (*write*); the export's",
-                  "time in a format is the sum. In-process: the CLI adds its start-up once.", ""]
+        lines += [
+            "",
+            "## Exports, per format",
+            "",
+            "`benchmarks/bench_export.py`: each export's table built once (read the study, lay it out; the",
+            "*table* column), then written to each format with the CLI's writer (*write*); the export's",
+            "time in a format is the sum. In-process: the CLI adds its start-up once.",
+            "",
+        ]
         lines.append(bench_export.markdown(results["export"]))
 
     series = {
-        "import (SQLite)": [(r["participants"], r["import_seconds"]) for r in results["import"] if r.get("backend") == "sqlite"],
+        "import (SQLite)": [
+            (r["participants"], r["import_seconds"])
+            for r in results["import"]
+            if r.get("backend") == "sqlite"
+        ],
         "analyses (CLI, five)": [(r["size"], r["median_s"]) for r in results["cli_analyses"]],
-        "analyses (CLI, analyze all)": [(r["size"], r["all_median_s"]) for r in results["cli_analyses"]
-                                        if "all_median_s" in r],
-        "report": [(r["participants"], r["median_seconds"]) for r in results["report"] if r.get("benchmark") == "tracker report"],
+        "analyses (CLI, analyze all)": [
+            (r["size"], r["all_median_s"]) for r in results["cli_analyses"] if "all_median_s" in r
+        ],
+        "report": [
+            (r["participants"], r["median_seconds"])
+            for r in results["report"]
+            if r.get("benchmark") == "tracker report"
+        ],
     }
-    lines += ["", "## Growth", "", "Time against participants, log-log; the dashed line has slope 1 (linear growth).", ""]
+    lines += [
+        "",
+        "## Growth",
+        "",
+        "Time against participants, log-log; the dashed line has slope 1 (linear growth).",
+        "",
+    ]
     svg_path = ROOT / "docs" / "benchmarks-growth.svg"
     svg_path.write_text(loglog_svg(series))
     lines.append("![time against participants](docs/benchmarks-growth.svg)")

@@ -145,13 +145,17 @@ class Runner:
         self.cwd = cwd
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, expect: int = 0, db: bool = True, env: dict[str, str] | None = None):
+    def __call__(
+        self, *args: str, expect: int = 0, db: bool = True, env: dict[str, str] | None = None
+    ):
         """``tracker ARGS`` at 80 columns (``env`` may set ``COLUMNS`` and other variables)."""
         argv = (["--db", self.url] if db else []) + [str(a) for a in args]
         old = Path.cwd()
         os.chdir(self.cwd)
         try:
-            result = self.runner.invoke(cli, argv, catch_exceptions=True, env={"COLUMNS": "80", **(env or {})})
+            result = self.runner.invoke(
+                cli, argv, catch_exceptions=True, env={"COLUMNS": "80", **(env or {})}
+            )
         finally:
             os.chdir(old)
         if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -27,8 +27,16 @@ from tracker.study.studies import create_study
 from tracker.study.waves import add_wave
 
 
-def build_study(session, *, n_per_arm: int = 12, seed: int = 7, arms=("intervention", "control"),
-                waves=(("baseline", 0), ("post", 56)), instruments=("pss10", "who5"), effect: float = 1.0):
+def build_study(
+    session,
+    *,
+    n_per_arm: int = 12,
+    seed: int = 7,
+    arms=("intervention", "control"),
+    waves=(("baseline", 0), ("post", 56)),
+    instruments=("pss10", "who5"),
+    effect: float = 1.0,
+):
     """A study with one cohort per arm, the given waves and random but structured items.
 
     Returns the study and a dict ``items[(code, wave, instrument)] = np.array`` of
@@ -49,7 +57,9 @@ def build_study(session, *, n_per_arm: int = 12, seed: int = 7, arms=("intervent
     for a, arm in enumerate(arms):
         for k in range(n_per_arm):
             code = f"{arm[:1].upper()}{k:03d}"
-            add_participant(session, study, code, cohort=f"{arm} cohort", enrolled=dt.date(2027, 2, 20))
+            add_participant(
+                session, study, code, cohort=f"{arm} cohort", enrolled=dt.date(2027, 2, 20)
+            )
             pid = session.scalar(select(Participant.id).where(Participant.code == code))
             trait = rng.normal()
             for w, (wave, _day) in enumerate(waves):
@@ -60,19 +70,31 @@ def build_study(session, *, n_per_arm: int = 12, seed: int = 7, arms=("intervent
                     low, high, n_items = d["min"], d["max"], d["items"]
                     latent = trait + shift + rng.normal(scale=0.5)
                     direction = -1 if not d["higher_is_better"] else 1
-                    raw = (low + high) / 2 + direction * latent * (high - low) / 4 + rng.normal(scale=0.7, size=n_items)
+                    raw = (
+                        (low + high) / 2
+                        + direction * latent * (high - low) / 4
+                        + rng.normal(scale=0.7, size=n_items)
+                    )
                     rev = [i - 1 for i in d.get("reverse", [])]
                     raw[rev] = low + high - raw[rev]
                     values = np.clip(np.rint(raw), low, high)
                     if rng.random() < 0.1:
                         values[rng.integers(n_items)] = np.nan
-                    adm = Administration(participant_id=pid, wave_id=wave_ids[wave], instrument_id=inst_ids[inst],
-                                         instrument_version_id=version.id, completed_on=dt.date(2027, 3, 1))
+                    adm = Administration(
+                        participant_id=pid,
+                        wave_id=wave_ids[wave],
+                        instrument_id=inst_ids[inst],
+                        instrument_version_id=version.id,
+                        completed_on=dt.date(2027, 3, 1),
+                    )
                     session.add(adm)
                     session.flush()
                     session.add_all(
-                        ItemResponse(administration_id=adm.id, item=i + 1,
-                                     value=None if np.isnan(v) else float(v))
+                        ItemResponse(
+                            administration_id=adm.id,
+                            item=i + 1,
+                            value=None if np.isnan(v) else float(v),
+                        )
                         for i, v in enumerate(values)
                     )
                     written[(code, wave, inst)] = values

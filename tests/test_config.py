@@ -17,16 +17,27 @@ def test_passwords_never_printed():
     assert redact_url("postgresql+psycopg://alice:s3cr3t@db.example:5432/x") == (
         "postgresql+psycopg://alice:***@db.example:5432/x"
     )
-    assert redact_url("postgresql://h/db?user=a&password=s3cr3t&x=1") == "postgresql://h/db?user=a&password=***&x=1"
+    assert (
+        redact_url("postgresql://h/db?user=a&password=s3cr3t&x=1")
+        == "postgresql://h/db?user=a&password=***&x=1"
+    )
     assert redact_url("sqlite:///tracker.db") == "sqlite:///tracker.db"
 
 
 def test_passwords_typed_with_raw_at_signs_or_slashes_are_hidden_whole():
     # a password not percent-encoded: everything up to the last "@" is the password
-    assert redact_url("postgresql://alice:p@ss/w@rd@db.example/x") == "postgresql://alice:***@db.example/x"
+    assert (
+        redact_url("postgresql://alice:p@ss/w@rd@db.example/x")
+        == "postgresql://alice:***@db.example/x"
+    )
     assert redact_url("postgresql://alice:@db.example/x") == "postgresql://alice:***@db.example/x"
-    assert redact_url("postgresql://h/db?user=a&PASSWD=s3cr3t") == "postgresql://h/db?user=a&PASSWD=***"
-    assert redact_url("postgresql://h:5432/db") == "postgresql://h:5432/db"  # a port is not a password
+    assert (
+        redact_url("postgresql://h/db?user=a&PASSWD=s3cr3t")
+        == "postgresql://h/db?user=a&PASSWD=***"
+    )
+    assert (
+        redact_url("postgresql://h:5432/db") == "postgresql://h:5432/db"
+    )  # a port is not a password
     assert redact_url("postgresql://[::1]:5432/db") == "postgresql://[::1]:5432/db"
     # "@host" forgotten: what stands where the port would is hidden
     assert redact_url("postgresql://alice:s3cr3t/db") == "postgresql://alice:***/db"

@@ -36,11 +36,14 @@ def test_disk_full_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("target, reason", [
-    ("missing/sub/out.csv", "folder does not exist"),
-    ("afile/out.csv", "is a file, not a folder"),
-    (".", "it is a folder"),
-])
+@pytest.mark.parametrize(
+    "target, reason",
+    [
+        ("missing/sub/out.csv", "folder does not exist"),
+        ("afile/out.csv", "is a file, not a folder"),
+        (".", "it is a folder"),
+    ],
+)
 def test_unwritable_targets(tmp_path, target, reason):
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     with pytest.raises(TrackerError, match=reason):

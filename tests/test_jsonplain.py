@@ -13,15 +13,35 @@ import pytest
 from tracker.jsonplain import plain
 
 
-@pytest.mark.parametrize("missing", [None, float("nan"), float("inf"), -float("inf"), np.nan, np.float32("nan"),
-                                     pd.NA, pd.NaT, np.datetime64("NaT"), Decimal("NaN")])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        None,
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        np.nan,
+        np.float32("nan"),
+        pd.NA,
+        pd.NaT,
+        np.datetime64("NaT"),
+        Decimal("NaN"),
+    ],
+)
 def test_missing_and_non_finite_values_are_null(missing):
     assert plain(missing) is None
 
 
 def test_numpy_numbers_become_python_numbers():
-    for value, expected in [(np.int64(3), 3), (np.int8(-2), -2), (np.uint32(7), 7), (np.float64(2.5), 2.5),
-                            (np.float32(0.5), 0.5), (np.bool_(True), True), (np.str_("a"), "a")]:
+    for value, expected in [
+        (np.int64(3), 3),
+        (np.int8(-2), -2),
+        (np.uint32(7), 7),
+        (np.float64(2.5), 2.5),
+        (np.float32(0.5), 0.5),
+        (np.bool_(True), True),
+        (np.str_("a"), "a"),
+    ]:
         out = plain(value)
         assert out == expected
         assert type(out) is type(expected), value
@@ -45,7 +65,13 @@ def test_plain_values_pass_unchanged():
 
 
 def test_containers_are_converted_value_by_value():
-    value = {"a": np.int64(1), "b": [np.float64("nan"), dt.date(2027, 1, 2)], "c": (Decimal("2"), pd.NA)}
+    value = {
+        "a": np.int64(1),
+        "b": [np.float64("nan"), dt.date(2027, 1, 2)],
+        "c": (Decimal("2"), pd.NA),
+    }
     out = plain(value)
     assert out == {"a": 1, "b": [None, "2027-01-02"], "c": [2.0, None]}
-    assert json.dumps(out, allow_nan=False) == '{"a": 1, "b": [null, "2027-01-02"], "c": [2.0, null]}'
+    assert (
+        json.dumps(out, allow_nan=False) == '{"a": 1, "b": [null, "2027-01-02"], "c": [2.0, null]}'
+    )

@@ -80,8 +80,9 @@ class Study:
                 return long
             from tracker.datasets import load_study_data
 
-            order = load_study_data(session, study, score_waves=(), item_waves=(),
-                                    administrations=False).measure_order()
+            order = load_study_data(
+                session, study, score_waves=(), item_waves=(), administrations=False
+            ).measure_order()
         return _wide_scores(long, order)
 
     def items(self, wave: str | None = None) -> pd.DataFrame:
@@ -103,16 +104,26 @@ class Study:
         from tracker.datasets import load_study_data
 
         with self.session() as session:
-            data = load_study_data(session, self._study(session), score_waves=(), item_waves=(),
-                                   administrations=False)
+            data = load_study_data(
+                session, self._study(session), score_waves=(), item_waves=(), administrations=False
+            )
         return data.participants
 
     # -- writing ------------------------------------------------------------------
 
-    def import_responses(self, path: str | Path, *, map: str | Path | None = None,  # noqa: A002 - the SPEC's name
-                         wave: str | None = None, format: str | None = None, dry_run: bool = False,
-                         update: bool = False, event_map: str | Path | None = None, id_column: str | None = None,
-                         **options: Any) -> ImportResult:
+    def import_responses(
+        self,
+        path: str | Path,
+        *,
+        map: str | Path | None = None,  # noqa: A002 - the SPEC's name
+        wave: str | None = None,
+        format: str | None = None,
+        dry_run: bool = False,
+        update: bool = False,
+        event_map: str | Path | None = None,
+        id_column: str | None = None,
+        **options: Any,
+    ) -> ImportResult:
         """Import one file of responses, as ``tracker import responses`` does (all or nothing).
 
         Raises :class:`tracker.errors.ValidationError` listing every problem
@@ -125,13 +136,30 @@ class Study:
         from tracker.ingest import import_responses
 
         with self.session() as session:
-            return import_responses(session, self._study(session), path, map=map, wave=wave, fmt=format,
-                                    dry_run=dry_run, update=update, event_map=event_map,
-                                    id_column=id_column, **options)
+            return import_responses(
+                session,
+                self._study(session),
+                path,
+                map=map,
+                wave=wave,
+                fmt=format,
+                dry_run=dry_run,
+                update=update,
+                event_map=event_map,
+                id_column=id_column,
+                **options,
+            )
 
-    def export_scores(self, out: str | Path | list, *, wave: str | None = None, layout: str = "wide",
-                      deidentify: bool = False, key_out: str | Path | None = None,
-                      codebook: str | Path | None = None):
+    def export_scores(
+        self,
+        out: str | Path | list,
+        *,
+        wave: str | None = None,
+        layout: str = "wide",
+        deidentify: bool = False,
+        key_out: str | Path | None = None,
+        codebook: str | Path | None = None,
+    ):
         """Write the scores as ``tracker export scores`` does (.csv .xlsx .sav .dta .rds .parquet by suffix).
 
         ``out`` may be a list of files: they hold the same rows (and, de-identified,
@@ -140,27 +168,58 @@ class Study:
         from tracker.datasets.export import export_scores
 
         with self.session() as session:
-            return export_scores(session, self.name, out, wave=wave, layout=layout, deidentify=deidentify,
-                                 key_out=key_out, codebook=codebook)
+            return export_scores(
+                session,
+                self.name,
+                out,
+                wave=wave,
+                layout=layout,
+                deidentify=deidentify,
+                key_out=key_out,
+                codebook=codebook,
+            )
 
-    def export_items(self, out: str | Path | list, *, wave: str | None = None, layout: str = "wide",
-                     deidentify: bool = False, key_out: str | Path | None = None,
-                     codebook: str | Path | None = None):
+    def export_items(
+        self,
+        out: str | Path | list,
+        *,
+        wave: str | None = None,
+        layout: str = "wide",
+        deidentify: bool = False,
+        key_out: str | Path | None = None,
+        codebook: str | Path | None = None,
+    ):
         """Write the item responses as ``tracker export items`` does (the wide layout re-imports)."""
         from tracker.datasets.export import export_items
 
         with self.session() as session:
-            return export_items(session, self.name, out, wave=wave, layout=layout, deidentify=deidentify,
-                                key_out=key_out, codebook=codebook)
+            return export_items(
+                session,
+                self.name,
+                out,
+                wave=wave,
+                layout=layout,
+                deidentify=deidentify,
+                key_out=key_out,
+                codebook=codebook,
+            )
 
-    def export_codebook(self, out: str | Path, *, of: str = "scores", wave: str | None = None,
-                        layout: str = "wide", deidentify: bool = False):
+    def export_codebook(
+        self,
+        out: str | Path,
+        *,
+        of: str = "scores",
+        wave: str | None = None,
+        layout: str = "wide",
+        deidentify: bool = False,
+    ):
         """Write the codebook (.csv or .html) of a scores or items export, as ``tracker export codebook``."""
         from tracker.datasets.export import export_codebook
 
         with self.session() as session:
-            return export_codebook(session, self.name, out, of=of, wave=wave, layout=layout,
-                                   deidentify=deidentify)
+            return export_codebook(
+                session, self.name, out, of=of, wave=wave, layout=layout, deidentify=deidentify
+            )
 
     def report(self, out: str | Path = "report.html", **options: Any) -> Path:
         """Write the HTML evaluation report to ``out``, as ``tracker report`` does; returns its path."""
@@ -182,11 +241,15 @@ class Analyses:
 
         return run_analysis(kind, self._study.url, self._study.name, **opts)
 
-    def correlations(self, wave: str | None = None, method: str = "pearson", adjust: str = "holm") -> pd.DataFrame:
+    def correlations(
+        self, wave: str | None = None, method: str = "pearson", adjust: str = "holm"
+    ) -> pd.DataFrame:
         """Pairwise correlations at ``wave`` (default: the first): ``x, y, method, n, r, ci_low, ci_high, p, p_adj``."""
         return self._run("correlations", wave=wave, method=method, adjust=adjust)
 
-    def change(self, pre: str, post: str, by: str | None = None, adjust: str = "holm") -> pd.DataFrame:
+    def change(
+        self, pre: str, post: str, by: str | None = None, adjust: str = "holm"
+    ) -> pd.DataFrame:
         """Paired pre/post change per measure (``by``: None, ``"cohort"`` or ``"arm"``); the SPEC's change fields."""
         return self._run("change", pre=pre, post=post, by=by, adjust=adjust)
 
@@ -205,27 +268,60 @@ class Analyses:
         """
         return self._run("reliability", wave=wave, boot=boot, seed=seed)
 
-    def mediation(self, x: str | None = None, m: str | list[str] | None = None, y: str | None = None,
-                  wave: str | None = None, pre: str | None = None, post: str | None = None, boot: int = 5000,
-                  seed: int = 1) -> pd.DataFrame:
+    def mediation(
+        self,
+        x: str | None = None,
+        m: str | list[str] | None = None,
+        y: str | None = None,
+        wave: str | None = None,
+        pre: str | None = None,
+        post: str | None = None,
+        boot: int = 5000,
+        seed: int = 1,
+    ) -> pd.DataFrame:
         """Parallel mediation with percentile bootstrap CIs, as ``tracker analyze mediation``.
 
         Cross-sectional at ``wave`` (default: the first), or the intervention
         form with ``x="arm", pre=W1, post=W2``; without ``x``/``m``/``y`` the
         model roles. The SPEC's mediation fields.
         """
-        return self._run("mediation", x=x, mediators=m, y=y, wave=wave, pre=pre, post=post, boot=boot,
-                         seed=seed)
+        return self._run(
+            "mediation", x=x, mediators=m, y=y, wave=wave, pre=pre, post=post, boot=boot, seed=seed
+        )
 
-    def plan(self, pre: str, post: str, measure: str | list[str] | None = None, power: float = 0.8,
-             alpha: float = 0.05, effect: str | float = "observed",
-             attrition: str | float = "observed") -> pd.DataFrame:
+    def plan(
+        self,
+        pre: str,
+        post: str,
+        measure: str | list[str] | None = None,
+        power: float = 0.8,
+        alpha: float = 0.05,
+        effect: str | float = "observed",
+        attrition: str | float = "observed",
+    ) -> pd.DataFrame:
         """Sample size for the next study (paired and two-arm ANCOVA designs), as ``tracker plan``."""
-        return self._run("plan", pre=pre, post=post, measure=measure, power=power, alpha=alpha,
-                         effect=str(effect), attrition=str(attrition))
+        return self._run(
+            "plan",
+            pre=pre,
+            post=post,
+            measure=measure,
+            power=power,
+            alpha=alpha,
+            effect=str(effect),
+            attrition=str(attrition),
+        )
 
-    def all(self, pre: str, post: str, wave: str | None = None, by: str | None = None, method: str = "pearson",
-            adjust: str = "holm", boot: int = 5000, seed: int = 1) -> dict[str, pd.DataFrame]:
+    def all(
+        self,
+        pre: str,
+        post: str,
+        wave: str | None = None,
+        by: str | None = None,
+        method: str = "pearson",
+        adjust: str = "holm",
+        boot: int = 5000,
+        seed: int = 1,
+    ) -> dict[str, pd.DataFrame]:
         """Every analysis from one read of the study, as ``tracker analyze all``: a dict of DataFrames.
 
         Keys: correlations, change, compare, trajectory, reliability, mediation.
@@ -236,10 +332,22 @@ class Analyses:
 
         from tracker.datasets.run import ALL_ANALYSES, RECORD_FIELDS, run_all
 
-        done = run_all(self._study.url, self._study.name, pre=pre, post=post, wave=wave, by=by,
-                       method=method, adjust=adjust, boot=boot, seed=seed)
-        return {kind: done.results.get(kind, pd.DataFrame(columns=[*RECORD_FIELDS[kind], "note"]))
-                for kind in ALL_ANALYSES}
+        done = run_all(
+            self._study.url,
+            self._study.name,
+            pre=pre,
+            post=post,
+            wave=wave,
+            by=by,
+            method=method,
+            adjust=adjust,
+            boot=boot,
+            seed=seed,
+        )
+        return {
+            kind: done.results.get(kind, pd.DataFrame(columns=[*RECORD_FIELDS[kind], "note"]))
+            for kind in ALL_ANALYSES
+        }
 
 
 def open(url: str | None = None, study: str | None = None) -> Study:  # noqa: A001 - the SPEC's name
@@ -277,9 +385,9 @@ def _wide_scores(long: pd.DataFrame, order: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=keys)
     wide = long.set_index(keys + ["wave_order", "measure"])["score"].unstack("measure")
     wide = wide.reset_index().sort_values(["participant", "wave_order"], kind="stable")
-    measures = [m for m in order if m in wide.columns] + sorted(set(wide.columns) - set(order) - set(keys)
-                                                                 - {"wave_order"})
+    measures = [m for m in order if m in wide.columns] + sorted(
+        set(wide.columns) - set(order) - set(keys) - {"wave_order"}
+    )
     out = wide[keys + measures].reset_index(drop=True)
     out.columns.name = None
     return out
-

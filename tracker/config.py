@@ -25,7 +25,9 @@ def resolve_url(url: str | None = None) -> str:
 # scheme://user:password@host...: the password runs to the LAST "@", so that one
 # typed with a raw "@" or "/" in it (not percent-encoded) is hidden whole.
 _PASSWORD = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@]*):(?P<pw>.*)@(?P<host>[^@]*)$", re.S)
-_NOT_A_PORT = re.compile(r"^(?P<head>[^:/?#]+://[^:/?#@\[\]]*):(?![0-9]*(?:[/?#]|$))[^/?#@]*(?=[/?#]|$)")
+_NOT_A_PORT = re.compile(
+    r"^(?P<head>[^:/?#]+://[^:/?#@\[\]]*):(?![0-9]*(?:[/?#]|$))[^/?#@]*(?=[/?#]|$)"
+)
 _QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|passwd|pass)=)[^&#]*")
 
 

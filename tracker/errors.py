@@ -50,7 +50,11 @@ class Problem:
             where.append(f"column {self.column!r}")
         head = ", ".join(where)
         value = "" if self.value is None else f" (value {self.value!r})"
-        return f"{head}: {self.message}{value} [{self.rule}]" if head else f"{self.message}{value} [{self.rule}]"
+        return (
+            f"{head}: {self.message}{value} [{self.rule}]"
+            if head
+            else f"{self.message}{value} [{self.rule}]"
+        )
 
 
 class ValidationError(TrackerError):

@@ -62,8 +62,9 @@ def check_writable(path: str | Path) -> Path:
 
 
 @contextmanager
-def atomic_write(path: str | Path, *, binary: bool = False, encoding: str = "utf-8",
-                 newline: str | None = None) -> Iterator[IO[Any]]:
+def atomic_write(
+    path: str | Path, *, binary: bool = False, encoding: str = "utf-8", newline: str | None = None
+) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success rename it to ``path``.
 
     ``with atomic_write(out) as fh: fh.write(text)``. On any exception the
@@ -104,7 +105,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = check_writable(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or ".")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or "."
+        )
         os.close(fd)
     except OSError as exc:
         raise write_error(path, exc) from None

@@ -87,7 +87,9 @@ def fmt_pct(value: Any, digits: int = 0) -> str:
 # the window), line/paragraph separators, and the bidirectional controls (U+202E
 # shows "exe.txt" as "txt.exe"). Names come from users and their files, so every
 # table and line the CLI prints shows these as escapes instead (\x1b, \u202e).
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 def _escape_char(ch: str) -> str:

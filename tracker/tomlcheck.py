@@ -77,7 +77,12 @@ class KeyProblems:
 
     def add(self, key: str, rule: str, reason: str, value: object = None) -> None:
         self.items.append(
-            Problem(rule=rule, message=f"{self.label.format(key=key)}: {reason}", file=self.source, value=value)
+            Problem(
+                rule=rule,
+                message=f"{self.label.format(key=key)}: {reason}",
+                file=self.source,
+                value=value,
+            )
         )
 
     def error(self, what: str, *, advice: str = "", brief: bool = False) -> ValidationError:
@@ -89,7 +94,10 @@ class KeyProblems:
         n = len(self.items)
         if brief and n == 1:
             return _OneProblem(self.items)
-        return ValidationError(self.items, summary=f"{self.source}: {what} ({n} problem{'s' if n != 1 else ''}){advice}")
+        return ValidationError(
+            self.items,
+            summary=f"{self.source}: {what} ({n} problem{'s' if n != 1 else ''}){advice}",
+        )
 
     # ---- typed readers ---------------------------------------------------------
 
@@ -106,8 +114,9 @@ class KeyProblems:
         if required:
             self.add(key, "missing_key", reason)
 
-    def string(self, table: dict, key: str, prefix: str = "", *, required: bool = False,
-               default: Any = "") -> str | None:
+    def string(
+        self, table: dict, key: str, prefix: str = "", *, required: bool = False, default: Any = ""
+    ) -> str | None:
         if key not in table:
             self._absent(prefix + key, required)
             return None if required else default
@@ -117,8 +126,15 @@ class KeyProblems:
             return None
         return v
 
-    def boolean(self, table: dict, key: str, prefix: str = "", *, required: bool = False,
-                default: Any = None) -> bool | None:
+    def boolean(
+        self,
+        table: dict,
+        key: str,
+        prefix: str = "",
+        *,
+        required: bool = False,
+        default: Any = None,
+    ) -> bool | None:
         if key not in table:
             self._absent(prefix + key, required, "required key is missing (true or false)")
             return default
@@ -128,8 +144,15 @@ class KeyProblems:
             return default
         return v
 
-    def integer(self, table: dict, key: str, prefix: str = "", *, required: bool = False,
-                default: Any = None) -> int | None:
+    def integer(
+        self,
+        table: dict,
+        key: str,
+        prefix: str = "",
+        *,
+        required: bool = False,
+        default: Any = None,
+    ) -> int | None:
         if key not in table:
             self._absent(prefix + key, required)
             return default
@@ -139,8 +162,15 @@ class KeyProblems:
             return None
         return v
 
-    def number(self, table: dict, key: str, prefix: str = "", *, required: bool = False,
-               default: Any = None) -> float | None:
+    def number(
+        self,
+        table: dict,
+        key: str,
+        prefix: str = "",
+        *,
+        required: bool = False,
+        default: Any = None,
+    ) -> float | None:
         if key not in table:
             self._absent(prefix + key, required)
             return default
@@ -157,7 +187,9 @@ class KeyProblems:
         an entry that is not a table is recorded and left out. Indices count from 1.
         """
         if not isinstance(raw, list):
-            self.add(key, "wrong_type", f"must be an array of tables ([[{key}]]), not {type_name(raw)}")
+            self.add(
+                key, "wrong_type", f"must be an array of tables ([[{key}]]), not {type_name(raw)}"
+            )
             return None
         entries, ok = [], True
         for idx, table in enumerate(raw, start=1):

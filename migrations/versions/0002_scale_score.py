@@ -63,22 +63,32 @@ def _rebuild_item_response(*, rowid: bool) -> None:
         "CONSTRAINT fk_item_response_administration_id_administration FOREIGN KEY(administration_id) "
         "REFERENCES administration (id) ON DELETE CASCADE)" + ("" if rowid else " WITHOUT ROWID")
     )
-    op.execute("INSERT INTO item_response_rebuilt (administration_id, item, value) "
-               "SELECT administration_id, item, value FROM item_response")
+    op.execute(
+        "INSERT INTO item_response_rebuilt (administration_id, item, value) "
+        "SELECT administration_id, item, value FROM item_response"
+    )
     op.execute("DROP TABLE item_response")
     op.execute("ALTER TABLE item_response_rebuilt RENAME TO item_response")
 
 
 def _backfill(connection) -> None:
     """Score every stored administration with its own instrument version, one version at a time."""
-    versions = connection.execute(sa.text("SELECT id, definition FROM instrument_version ORDER BY id")).all()
-    insert = sa.text("INSERT INTO scale_score (administration_id, measure, score, items_answered, items_total, "
-                     "prorated) VALUES (:a, :m, :s, :n, :t, :p)")
+    versions = connection.execute(
+        sa.text("SELECT id, definition FROM instrument_version ORDER BY id")
+    ).all()
+    insert = sa.text(
+        "INSERT INTO scale_score (administration_id, measure, score, items_answered, items_total, "
+        "prorated) VALUES (:a, :m, :s, :n, :t, :p)"
+    )
     for version_id, stored in versions:
         definition = json.loads(stored) if isinstance(stored, str) else stored
-        rows = connection.execute(sa.text(
-            "SELECT r.administration_id, r.item, r.value FROM item_response r JOIN administration a "
-            "ON a.id = r.administration_id WHERE a.instrument_version_id = :v"), {"v": version_id}).all()
+        rows = connection.execute(
+            sa.text(
+                "SELECT r.administration_id, r.item, r.value FROM item_response r JOIN administration a "
+                "ON a.id = r.administration_id WHERE a.instrument_version_id = :v"
+            ),
+            {"v": version_id},
+        ).all()
         scores = _frozen_scores(rows, definition, version_id)
         if scores:
             connection.execute(insert, scores)
@@ -95,16 +105,31 @@ def _frozen_measures(d: dict) -> list[dict]:
     reverse = sorted(d.get("reverse") or ())
     out = []
     if d.get("total", True):
-        out.append({"code": d["code"], "items": list(range(1, n + 1)), "reverse": reverse,
-                    "scoring": d["scoring"], "max_missing": int(d.get("max_missing", 0)),
-                    "multiplier": d.get("multiplier", 1)})
+        out.append(
+            {
+                "code": d["code"],
+                "items": list(range(1, n + 1)),
+                "reverse": reverse,
+                "scoring": d["scoring"],
+                "max_missing": int(d.get("max_missing", 0)),
+                "multiplier": d.get("multiplier", 1),
+            }
+        )
     for sub in d.get("subscales") or ():
         items = sorted(sub["items"])
         sub_reverse = sub.get("reverse")
-        out.append({"code": f"{d['code']}.{sub['code']}", "items": items,
-                    "reverse": [i for i in reverse if i in set(items)] if sub_reverse is None else sorted(sub_reverse),
-                    "scoring": sub.get("scoring") or d["scoring"], "max_missing": int(sub.get("max_missing", 0)),
-                    "multiplier": sub.get("multiplier", 1)})
+        out.append(
+            {
+                "code": f"{d['code']}.{sub['code']}",
+                "items": items,
+                "reverse": [i for i in reverse if i in set(items)]
+                if sub_reverse is None
+                else sorted(sub_reverse),
+                "scoring": sub.get("scoring") or d["scoring"],
+                "max_missing": int(sub.get("max_missing", 0)),
+                "multiplier": sub.get("multiplier", 1),
+            }
+        )
     for m in out:
         m["lows"] = [lows[i - 1] for i in m["items"]]
         m["highs"] = [highs[i - 1] for i in m["items"]]
@@ -123,8 +148,10 @@ def _frozen_scores(rows, definition: dict, version_id: int) -> list[dict]:
     item = np.array([r[1] for r in rows], dtype=np.int64)
     value = np.array([np.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64)
     if ((item < 1) | (item > n_items)).any():
-        raise RuntimeError(f"instrument version {version_id}: stored items outside 1..{n_items}; fix them, then "
-                           "upgrade again")
+        raise RuntimeError(
+            f"instrument version {version_id}: stored items outside 1..{n_items}; fix them, then "
+            "upgrade again"
+        )
     ids, codes = np.unique(admin, return_inverse=True)
     matrix = np.full((len(ids), n_items), np.nan)
     matrix[codes, item - 1] = value
@@ -149,12 +176,28 @@ def _frozen_scores(rows, definition: dict, version_id: int) -> list[dict]:
         score = np.where(ok & (answered > 0), score, np.nan)
         if m["multiplier"] != 1:
             score = score * m["multiplier"]
-        per_measure.append((m["code"], k, score.tolist(), answered.tolist(), (ok & (answered > 0) & (answered < k)).tolist()))
+        per_measure.append(
+            (
+                m["code"],
+                k,
+                score.tolist(),
+                answered.tolist(),
+                (ok & (answered > 0) & (answered < k)).tolist(),
+            )
+        )
     for row, aid in enumerate(ids.tolist()):
         for code, k, score, answered, prorated in per_measure:
             s = score[row]
-            out.append({"a": aid, "m": code, "s": None if s != s else s, "n": answered[row], "t": k,
-                        "p": prorated[row]})
+            out.append(
+                {
+                    "a": aid,
+                    "m": code,
+                    "s": None if s != s else s,
+                    "n": answered[row],
+                    "t": k,
+                    "p": prorated[row],
+                }
+            )
     return out
 
 

@@ -262,7 +262,9 @@ def test_rci_on_normative_sd_and_criterion_c():
     # sample (here the group at pre), M1/s1 the functional norm. Computed by hand below.
     pre = np.array([24.0, 28, 30, 22, 26, 31, 27, 25])
     post = np.array([14.0, 27, 18, 23, 12, 30, 16, 24])  # a stress score: lower is better
-    rows = [(f"p{i}", w, "pss10", v) for i in range(8) for w, v in (("pre", pre[i]), ("post", post[i]))]
+    rows = [
+        (f"p{i}", w, "pss10", v) for i in range(8) for w, v in (("pre", pre[i]), ("post", post[i]))
+    ]
     scores = long(rows)
     out = paired_change(scores, "pre", "post", reliability={"pss10": 0.85},
                         higher_is_better={"pss10": False}, norm_sd={"pss10": 6.2},

@@ -77,7 +77,9 @@ def degenerate_study(kind: str):
     n_per_arm = 1 if kind == "one_per_arm" else 8
     waves = WAVES[:1] if kind == "single_wave" else WAVES
     rows, items = [], []
-    people = [(f"{arm[0]}{i}", arm) for arm in ("control", "intervention") for i in range(n_per_arm)]
+    people = [
+        (f"{arm[0]}{i}", arm) for arm in ("control", "intervention") for i in range(n_per_arm)
+    ]
     if kind == "n2":  # two participants in all, in one arm
         people = [("c0", "control"), ("c1", "control")]
     for code, arm in people:
@@ -123,7 +125,9 @@ def test_every_analysis_survives_degenerate_data(kind):
         explained(out)
         assert len(out) == 2 * (1 if by is None else scores["arm"].nunique())
     if kind == "n2":
-        with pytest.raises(AnalysisError, match="comparing arms needs at least two arms; found only 'control'"):
+        with pytest.raises(
+            AnalysisError, match="comparing arms needs at least two arms; found only 'control'"
+        ):
             analysis.compare_arms(scores, "baseline", "post")
     else:
         out = analysis.compare_arms(scores, "baseline", "post")

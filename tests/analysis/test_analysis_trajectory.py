@@ -53,7 +53,12 @@ def test_orthodont_matches_nlme(orthodont, ref, h, case):
     r = ref["mixed"][case]
     out = trajectory(select(orthodont, case))
     assert list(out.columns) == SPEC
-    assert out["term"].tolist()[8:] == ["wave x arm (Wald F)", "var(intercept)", "var(residual)", "ICC"]
+    assert out["term"].tolist()[8:] == [
+        "wave x arm (Wald F)",
+        "var(intercept)",
+        "var(residual)",
+        "ICC",
+    ]
     # R (the fit above on tests/data/analysis/orthodont.csv): a <- anova(fit, type = "marginal");
     # a["wave:arm", c("numDF", "denDF", "F-value", "p-value")] printed with %.15g:
     #   balanced   3 75 2.36156305543827 0.078058266504976

@@ -42,18 +42,23 @@ def test_noncentral_t(df, nc):
     close(_dist.nct_cdf(x, df, nc), stats.nct.cdf(x, df, nc), rtol=1e-9, atol=1e-15)
 
 
-@pytest.mark.parametrize("values", [
-    [3.0, 1.0, 2.0],
-    [1.0, 1.0, 1.0],
-    [0.5, 0.2, 0.5, 0.2, 0.9, 0.5, -1.0],
-    list(np.random.default_rng(7).integers(0, 6, 200).astype(float)),
-    [],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [3.0, 1.0, 2.0],
+        [1.0, 1.0, 1.0],
+        [0.5, 0.2, 0.5, 0.2, 0.9, 0.5, -1.0],
+        list(np.random.default_rng(7).integers(0, 6, 200).astype(float)),
+        [],
+    ],
+)
 def test_rankdata_average_ties(values):
     close(_dist.rankdata(values), stats.rankdata(values))
 
 
-@pytest.mark.parametrize(("target", "lo", "hi"), [(0.975, -20.0, 20.0), (0.025, -5.0, 60.0), (0.5, 0.0, 9.0)])
+@pytest.mark.parametrize(
+    ("target", "lo", "hi"), [(0.975, -20.0, 20.0), (0.025, -5.0, 60.0), (0.5, 0.0, 9.0)]
+)
 def test_bisect_root_matches_brentq(target, lo, hi):
     def f(ncp):
         return float(stats.nct.cdf(3.2, 14, ncp)) - target
@@ -64,13 +69,16 @@ def test_bisect_root_matches_brentq(target, lo, hi):
     assert abs(f(ours)) < 1e-10
 
 
-@pytest.mark.parametrize(("f", "lo", "hi"), [
-    (lambda x: (x - 0.3) ** 2, -1.0, 2.0),
-    (lambda x: np.cosh(x - 1.7) + 0.1 * x, 0.0, 4.0),
-    (lambda x: -np.log1p(np.exp(x)) + 0.5 * x + 0.02 * x**4, -3.0, 3.0),
-    (lambda x: x, 2.0, 5.0),  # minimum at the lower end
-    (lambda x: abs(x - 1.234567), 1.0, 2.0),  # not smooth: golden-section steps
-])
+@pytest.mark.parametrize(
+    ("f", "lo", "hi"),
+    [
+        (lambda x: (x - 0.3) ** 2, -1.0, 2.0),
+        (lambda x: np.cosh(x - 1.7) + 0.1 * x, 0.0, 4.0),
+        (lambda x: -np.log1p(np.exp(x)) + 0.5 * x + 0.02 * x**4, -3.0, 3.0),
+        (lambda x: x, 2.0, 5.0),  # minimum at the lower end
+        (lambda x: abs(x - 1.234567), 1.0, 2.0),  # not smooth: golden-section steps
+    ],
+)
 def test_brent_minimize_matches_scipy_bounded(f, lo, hi):
     ours_x, ours_f = _dist.brent_minimize(f, lo, hi, xatol=1e-10)
     ref = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})

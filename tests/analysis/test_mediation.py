@@ -64,7 +64,11 @@ def cross() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def arms() -> pd.DataFrame:
     raw = pd.read_csv(DATA / "mediation_data.csv")
-    cols = {f"{m}_{w}": ({"pre": "baseline", "post": "post"}[w], m) for m in ("m1", "m2", "y") for w in ("pre", "post")}
+    cols = {
+        f"{m}_{w}": ({"pre": "baseline", "post": "post"}[w], m)
+        for m in ("m1", "m2", "y")
+        for w in ("pre", "post")
+    }
     return _long(raw, cols, extra=("arm",))
 
 
@@ -96,8 +100,16 @@ def test_fields_are_the_spec(cross2):
     assert list(cross2.columns) == SPEC + ["note"]
     assert list(COLUMNS) == SPEC
     assert cross2["mediator"].tolist() == ["m1", "m2", "total"]
-    assert (cross2["x"] == "x").all() and (cross2["y"] == "y").all() and (cross2["wave"] == "baseline").all()
-    assert (cross2["boot"] == 5000).all() and (cross2["seed"] == 1).all() and (cross2["note"] == "").all()
+    assert (
+        (cross2["x"] == "x").all()
+        and (cross2["y"] == "y").all()
+        and (cross2["wave"] == "baseline").all()
+    )
+    assert (
+        (cross2["boot"] == 5000).all()
+        and (cross2["seed"] == 1).all()
+        and (cross2["note"] == "").all()
+    )
 
 
 def test_cross_sectional_paths_match_r_lm(cross2, cross, ref):
@@ -144,9 +156,18 @@ def test_percentile_cis_agree_with_r_boot(prefix, cross, arms, ref):
         out = mediation(cross, x="x", mediators=mediators, y="y", wave="baseline")
     for row in out.itertuples():
         se = ref[f"{prefix}.{row.mediator}.boot_se"]
-        for ours, theirs in ((row.indirect_ci_low, "boot_low"), (row.indirect_ci_high, "boot_high")):
+        for ours, theirs in (
+            (row.indirect_ci_low, "boot_low"),
+            (row.indirect_ci_high, "boot_high"),
+        ):
             expected = ref[f"{prefix}.{row.mediator}.{theirs}"]
-            assert abs(ours - expected) < MC_TOLERANCE * se, (prefix, row.mediator, theirs, ours, expected)
+            assert abs(ours - expected) < MC_TOLERANCE * se, (
+                prefix,
+                row.mediator,
+                theirs,
+                ours,
+                expected,
+            )
 
 
 def test_same_seed_same_ci_other_seed_other_ci(cross):
@@ -176,12 +197,21 @@ def test_each_model_gets_its_own_cases_and_every_xy_pair(cross):
     assert out["y"].tolist() == ["y", "y2"]
     assert out["n"].tolist() == [59, 54]
     # models on the same cases share one bootstrap pass; each still gets the resamples it draws alone
-    same = pd.concat([cross, cross[cross["measure"] == "y"].assign(measure="y3", score=lambda f: -f["score"])])
-    both = mediation(same, x="x", mediators=["m1", "m2"], y=["y", "y3"], wave="baseline", boot=300, seed=5)
-    alone = mediation(same, x="x", mediators=["m1", "m2"], y="y3", wave="baseline", boot=300, seed=5)
+    same = pd.concat(
+        [cross, cross[cross["measure"] == "y"].assign(measure="y3", score=lambda f: -f["score"])]
+    )
+    both = mediation(
+        same, x="x", mediators=["m1", "m2"], y=["y", "y3"], wave="baseline", boot=300, seed=5
+    )
+    alone = mediation(
+        same, x="x", mediators=["m1", "m2"], y="y3", wave="baseline", boot=300, seed=5
+    )
     numbers = [c for c in SPEC if c not in ("x", "mediator", "y", "wave")]
-    np.testing.assert_allclose(both[both["y"] == "y3"][numbers].to_numpy(dtype=float),
-                               alone[numbers].to_numpy(dtype=float), rtol=1e-9)
+    np.testing.assert_allclose(
+        both[both["y"] == "y3"][numbers].to_numpy(dtype=float),
+        alone[numbers].to_numpy(dtype=float),
+        rtol=1e-9,
+    )
 
 
 def test_singular_resamples_are_left_out_and_noted():
@@ -196,7 +226,10 @@ def test_singular_resamples_are_left_out_and_noted():
     singular = sum(np.linalg.matrix_rank(design[w > 0]) < 3 for w in counts)
     assert 0 < singular < 500
     row = fit["paths"][0]
-    assert row["note"] == f"{singular} of 1000 resamples could not be fitted (singular) and were left out of the CI"
+    assert (
+        row["note"]
+        == f"{singular} of 1000 resamples could not be fitted (singular) and were left out of the CI"
+    )
     assert math.isfinite(row["indirect_ci_low"])
 
 
@@ -216,7 +249,9 @@ def test_bad_input_is_explained(cross):
     # a measure without scores gives its models' records with n = 0 and the reason, not an error:
     # the other models of a role-based run still run
     out = mediation(cross, x="x", mediators=["nope"], y=["y", "m2"], wave="baseline", boot=100)
-    assert out["n"].tolist() == [0, 0] and (out["note"] == "no scores of nope at wave baseline").all()
+    assert (
+        out["n"].tolist() == [0, 0] and (out["note"] == "no scores of nope at wave baseline").all()
+    )
     with pytest.raises(AnalysisError, match="no scores at wave 'post'"):
         mediation(cross, x="x", mediators=["m1"], y="y", wave="post")
     with pytest.raises(AnalysisError, match="positive integer"):
@@ -229,10 +264,14 @@ def test_bad_input_is_explained(cross):
 def test_three_arms_give_one_model_per_arm(arms):
     third = arms[arms["arm"] == "control"].copy()
     third["arm"], third["participant"] = "booster", "B" + third["participant"]
-    out = mediation_arms(pd.concat([arms, third]), pre="baseline", post="post", mediators=["m1"], y="y", boot=200)
+    out = mediation_arms(
+        pd.concat([arms, third]), pre="baseline", post="post", mediators=["m1"], y="y", boot=200
+    )
     assert out["x"].tolist() == ["arm:booster", "arm:intervention"]
     two = mediation_arms(arms, pre="baseline", post="post", mediators=["m1"], y="y", boot=200)
-    assert out.iloc[1]["a"] == pytest.approx(two.iloc[0]["a"], rel=1e-12)  # the same two arms' participants
+    assert out.iloc[1]["a"] == pytest.approx(
+        two.iloc[0]["a"], rel=1e-12
+    )  # the same two arms' participants
 
 
 def test_vectorised_bootstrap_beats_a_loop_of_fits():
@@ -270,4 +309,6 @@ def test_resamples_are_solved_in_batches_not_one_by_one(monkeypatch):
     m = x[:, None] * [0.5, 0.2] + rng.normal(size=(500, 2))
     bootstrap_indirect(x, m, m.sum(axis=1) + rng.normal(size=500), boot=5000, seed=1)
     per_chunk = med.CHUNK_CELLS // 500
-    assert calls == [per_chunk] * (2 * 5000 // per_chunk)  # two batched solves (a paths, Y) per chunk
+    assert calls == [per_chunk] * (
+        2 * 5000 // per_chunk
+    )  # two batched solves (a paths, Y) per chunk

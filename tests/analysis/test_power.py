@@ -43,14 +43,18 @@ def test_sample_sizes_match_pwr(d, target, alpha, ref):
     n_r = ref[f"pwr.paired.{d:g}.{target:g}.{alpha:g}.n"]
     assert n_paired(d, target, alpha) == math.ceil(n_r)
     n_r2 = ref[f"pwr.two.sample.{d:g}.{target:g}.{alpha:g}.n"]
-    assert n_two_arm_ancova(d, 0.0, target, alpha) == math.ceil(n_r2)  # r = 0: the plain two-sample test
+    assert n_two_arm_ancova(d, 0.0, target, alpha) == math.ceil(
+        n_r2
+    )  # r = 0: the plain two-sample test
 
 
 @pytest.mark.parametrize("n", [5, 12, 40])
 def test_power_matches_pwr(n, ref):
     # R: pwr.t.test(n = n, d = 0.6, sig.level = 0.05, type = "paired" / "two.sample")$power
     assert float(power_paired(0.6, n)) == pytest.approx(ref[f"pwr.paired.n{n}.power"], rel=1e-9)
-    assert float(power_two_sample(0.6, n)) == pytest.approx(ref[f"pwr.two.sample.n{n}.power"], rel=1e-9)
+    assert float(power_two_sample(0.6, n)) == pytest.approx(
+        ref[f"pwr.two.sample.n{n}.power"], rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("d", EFFECTS)
@@ -58,12 +62,17 @@ def test_sample_sizes_match_statsmodels(d):
     from statsmodels.stats.power import TTestIndPower, TTestPower
 
     for target in (0.8, 0.9, 0.95):
-        n_sm = TTestPower().solve_power(effect_size=abs(d), power=target, alpha=0.05, alternative="two-sided")
+        n_sm = TTestPower().solve_power(
+            effect_size=abs(d), power=target, alpha=0.05, alternative="two-sided"
+        )
         assert n_paired(d, target) == math.ceil(n_sm)
         assert float(power_paired(d, 17)) == pytest.approx(
-            TTestPower().power(effect_size=abs(d), nobs=17, alpha=0.05), rel=1e-9)
+            TTestPower().power(effect_size=abs(d), nobs=17, alpha=0.05), rel=1e-9
+        )
         r = 0.6
-        delta = abs(d) / math.sqrt(1 - r * r)  # Borm et al. (2007): the ANCOVA's effect on the t test scale
+        delta = abs(d) / math.sqrt(
+            1 - r * r
+        )  # Borm et al. (2007): the ANCOVA's effect on the t test scale
         n_ind = TTestIndPower().solve_power(effect_size=delta, power=target, alpha=0.05, ratio=1.0)
         assert n_two_arm_ancova(d, r, target) == math.ceil(n_ind)
 
@@ -96,7 +105,9 @@ def test_plan_records_by_hand():
     assert list(out.columns) == SPEC + ["note"] and list(COLUMNS) == SPEC
     assert out["design"].tolist() == ["paired", "two_arm_ancova"]
     paired, ancova = out.iloc[0], out.iloc[1]
-    change = paired_change(scores, "baseline", "post", by="arm").set_index("group").loc["intervention"]
+    change = (
+        paired_change(scores, "baseline", "post", by="arm").set_index("group").loc["intervention"]
+    )
     assert paired["effect"] == change["cohen_dz"] and paired["effect_kind"] == "observed"
     assert paired["r_pre_post"] == change["r_pre_post"]
     assert paired["n_per_arm"] == paired["n_total"] == n_paired(change["cohen_dz"])
@@ -107,19 +118,29 @@ def test_plan_records_by_hand():
     wide = scores.pivot_table(index=["participant", "arm"], columns="wave", values="score").dropna()
     centred = wide.groupby(level="arm").transform(lambda s: s - s.mean())
     r = (centred["baseline"] * centred["post"]).sum() / np.sqrt(
-        (centred["baseline"] ** 2).sum() * (centred["post"] ** 2).sum())
+        (centred["baseline"] ** 2).sum() * (centred["post"] ** 2).sum()
+    )
     assert ancova["r_pre_post"] == pytest.approx(r, rel=1e-12)
-    assert ancova["n_per_arm"] == n_two_arm_ancova(d_ppc, r) and ancova["n_total"] == 2 * ancova["n_per_arm"]
+    assert (
+        ancova["n_per_arm"] == n_two_arm_ancova(d_ppc, r)
+        and ancova["n_total"] == 2 * ancova["n_per_arm"]
+    )
     assert (out["note"] == "").all()
 
 
 def test_safeguard_uses_the_bound_nearer_zero_and_numbers_and_fractions():
     scores = _study()
-    out = plan_next_study(scores, "baseline", "post", effect="ci_low", attrition=0.2, power=0.9, alpha=0.01)
-    change = paired_change(scores, "baseline", "post", by="arm").set_index("group").loc["intervention"]
+    out = plan_next_study(
+        scores, "baseline", "post", effect="ci_low", attrition=0.2, power=0.9, alpha=0.01
+    )
+    change = (
+        paired_change(scores, "baseline", "post", by="arm").set_index("group").loc["intervention"]
+    )
     paired = out.iloc[0]
     assert change["dz_ci_low"] > 0 and paired["effect"] == change["dz_ci_low"]
-    assert paired["effect_kind"] == "ci_low" and paired["n_per_arm"] == n_paired(change["dz_ci_low"], 0.9, 0.01)
+    assert paired["effect_kind"] == "ci_low" and paired["n_per_arm"] == n_paired(
+        change["dz_ci_low"], 0.9, 0.01
+    )
     assert paired["n_to_enrol"] == math.ceil(paired["n_total"] / 0.8 - 1e-9)
     given = plan_next_study(scores, "baseline", "post", effect="0.5", attrition="0.2")
     assert given["effect"].tolist() == [0.5, 0.5] and (given["effect_kind"] == "given").all()
@@ -151,7 +172,9 @@ def test_one_arm_plans_paired_and_needs_a_number_for_ancova():
 
 def test_bad_options_are_explained():
     scores = _study()
-    with pytest.raises(AnalysisError, match="effect must be observed, ci_low or a number, not 'big'"):
+    with pytest.raises(
+        AnalysisError, match="effect must be observed, ci_low or a number, not 'big'"
+    ):
         plan_next_study(scores, "baseline", "post", effect="big")
     with pytest.raises(AnalysisError, match="non-zero number"):
         plan_next_study(scores, "baseline", "post", effect=0)

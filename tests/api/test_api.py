@@ -16,25 +16,72 @@ from tracker.errors import NotFound, TrackerError
 
 CALLS = [
     ("correlations", {}, ["correlations"]),
-    ("correlations", {"wave": "post", "method": "spearman", "adjust": "fdr_bh"},
-     ["correlations", "--wave", "post", "--method", "spearman", "--adjust", "fdr_bh"]),
-    ("change", {"pre": "baseline", "post": "post"}, ["change", "--from", "baseline", "--to", "post"]),
-    ("change", {"pre": "baseline", "post": "post", "by": "arm", "adjust": "none"},
-     ["change", "--from", "baseline", "--to", "post", "--by", "arm", "--adjust", "none"]),
-    ("compare", {"pre": "baseline", "post": "post"}, ["compare", "--from", "baseline", "--to", "post"]),
+    (
+        "correlations",
+        {"wave": "post", "method": "spearman", "adjust": "fdr_bh"},
+        ["correlations", "--wave", "post", "--method", "spearman", "--adjust", "fdr_bh"],
+    ),
+    (
+        "change",
+        {"pre": "baseline", "post": "post"},
+        ["change", "--from", "baseline", "--to", "post"],
+    ),
+    (
+        "change",
+        {"pre": "baseline", "post": "post", "by": "arm", "adjust": "none"},
+        ["change", "--from", "baseline", "--to", "post", "--by", "arm", "--adjust", "none"],
+    ),
+    (
+        "compare",
+        {"pre": "baseline", "post": "post"},
+        ["compare", "--from", "baseline", "--to", "post"],
+    ),
     ("trajectory", {}, ["trajectory"]),
     ("trajectory", {"measure": "who5"}, ["trajectory", "--measure", "who5"]),
     ("reliability", {}, ["reliability"]),
     ("reliability", {"wave": "post"}, ["reliability", "--wave", "post"]),
-    ("reliability", {"wave": "baseline", "boot": 50, "seed": 3},
-     ["reliability", "--wave", "baseline", "--boot", "50", "--seed", "3"]),
-    ("mediation", {"x": "arm", "m": "pss10", "y": "who5", "pre": "baseline", "post": "post", "boot": 200},
-     ["mediation", "--x", "arm", "--m", "pss10", "--y", "who5", "--from", "baseline", "--to", "post",
-      "--boot", "200"]),
+    (
+        "reliability",
+        {"wave": "baseline", "boot": 50, "seed": 3},
+        ["reliability", "--wave", "baseline", "--boot", "50", "--seed", "3"],
+    ),
+    (
+        "mediation",
+        {"x": "arm", "m": "pss10", "y": "who5", "pre": "baseline", "post": "post", "boot": 200},
+        [
+            "mediation",
+            "--x",
+            "arm",
+            "--m",
+            "pss10",
+            "--y",
+            "who5",
+            "--from",
+            "baseline",
+            "--to",
+            "post",
+            "--boot",
+            "200",
+        ],
+    ),
     ("plan", {"pre": "baseline", "post": "post"}, ["plan", "--from", "baseline", "--to", "post"]),
-    ("plan", {"pre": "baseline", "post": "post", "measure": "who5", "effect": 0.5, "attrition": 0.2},
-     ["plan", "--from", "baseline", "--to", "post", "--measure", "who5", "--effect", "0.5",
-      "--attrition", "0.2"]),
+    (
+        "plan",
+        {"pre": "baseline", "post": "post", "measure": "who5", "effect": 0.5, "attrition": 0.2},
+        [
+            "plan",
+            "--from",
+            "baseline",
+            "--to",
+            "post",
+            "--measure",
+            "who5",
+            "--effect",
+            "0.5",
+            "--attrition",
+            "0.2",
+        ],
+    ),
 ]
 
 
@@ -69,12 +116,31 @@ def test_every_analysis_equals_the_cli_json(built, kind, kwargs, argv):
 
 def test_all_equals_analyze_all_json(built):
     runner, _ = built
-    out = json.loads(runner("analyze", "all", "--from", "baseline", "--to", "post", "--by", "arm",
-                            "--boot", "300", "--format", "json").stdout)
+    out = json.loads(
+        runner(
+            "analyze",
+            "all",
+            "--from",
+            "baseline",
+            "--to",
+            "post",
+            "--by",
+            "arm",
+            "--boot",
+            "300",
+            "--format",
+            "json",
+        ).stdout
+    )
     frames = tracker.open(runner.url).analyze.all(pre="baseline", post="post", by="arm", boot=300)
-    assert list(frames) == list(out) == ["correlations", "change", "compare", "trajectory", "reliability",
-                                         "mediation"]
-    assert out["mediation"] == [] and frames["mediation"].empty  # no model roles: no mediation model
+    assert (
+        list(frames)
+        == list(out)
+        == ["correlations", "change", "compare", "trajectory", "reliability", "mediation"]
+    )
+    assert (
+        out["mediation"] == [] and frames["mediation"].empty
+    )  # no model roles: no mediation model
     for kind, records in out.items():
         if kind != "mediation":
             same(records, frames[kind])
@@ -93,8 +159,12 @@ def test_scores_items_and_participants(built):
     row = long[(long["participant"] == "I003") & (long["measure"] == "who5")]["score"].item()
     assert wide.set_index("participant").loc["I003", "who5"] == row or (math.isnan(row))
     items = study.items(wave="post")
-    values = items[(items["participant"] == "C004") & (items["instrument"] == "pss10")]["value"].to_numpy()
-    assert values.tolist() == pytest.approx(written[("C004", "post", "pss10")].tolist(), nan_ok=True)
+    values = items[(items["participant"] == "C004") & (items["instrument"] == "pss10")][
+        "value"
+    ].to_numpy()
+    assert values.tolist() == pytest.approx(
+        written[("C004", "post", "pss10")].tolist(), nan_ok=True
+    )
     roster = study.participants()
     assert sorted(roster["participant"]) == sorted({c for (c, _, _) in written})
 
@@ -117,7 +187,9 @@ def test_import_and_report_through_the_api(built, tmp_path):
     runner, _ = built
     study = tracker.open(runner.url)
     csv = tmp_path / "followup.csv"
-    csv.write_text("participant,who5_1,who5_2,who5_3,who5_4,who5_5\nI001,3,3,4,2,5\n", encoding="utf-8")
+    csv.write_text(
+        "participant,who5_1,who5_2,who5_3,who5_4,who5_5\nI001,3,3,4,2,5\n", encoding="utf-8"
+    )
     runner("wave", "add", "followup", "--day", "120")
     with pytest.raises(TrackerError):
         study.import_responses(csv, wave="nowhere")
@@ -146,7 +218,9 @@ def test_loaders_take_a_study_name(built):
     with open_session(runner.url) as s:
         by_name = load_scores(s, "Factory study")
         assert len(by_name) and by_name.equals(load_scores(s))
-        assert len(load_items(s, "Factory study", wave="baseline")) == len(load_items(s, wave="baseline"))
+        assert len(load_items(s, "Factory study", wave="baseline")) == len(
+            load_items(s, wave="baseline")
+        )
         assert load_study_data(s, "Factory study").study == "Factory study"
         with pytest.raises(NotFound, match="no study named 'Other'"):
             load_scores(s, "Other")

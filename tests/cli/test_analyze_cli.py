@@ -68,7 +68,14 @@ def test_correlations_match_scipy(built):
     (row,) = as_json(runner, "correlations", "--wave", "post")
     codes = sorted({c for (c, _, _) in written})
     pss = np.array([pss10_by_hand(written[(c, "post", "pss10")]) for c in codes])
-    who = np.array([np.nanmean(written[(c, "post", "who5")]) * 20 if np.isnan(written[(c, "post", "who5")]).sum() <= 1 else np.nan for c in codes])
+    who = np.array(
+        [
+            np.nanmean(written[(c, "post", "who5")]) * 20
+            if np.isnan(written[(c, "post", "who5")]).sum() <= 1
+            else np.nan
+            for c in codes
+        ]
+    )
     ok = ~np.isnan(pss) & ~np.isnan(who)
     r, p = stats.pearsonr(pss[ok], who[ok])
     assert (row["x"], row["y"], row["n"]) == ("pss10", "who5", ok.sum())
@@ -80,13 +87,19 @@ def test_compare_matches_statsmodels(built):
     import statsmodels.formula.api as smf
 
     runner, written = built
-    row = next(r for r in as_json(runner, "compare", "--from", "baseline", "--to", "post") if r["measure"] == "pss10")
+    row = next(
+        r
+        for r in as_json(runner, "compare", "--from", "baseline", "--to", "post")
+        if r["measure"] == "pss10"
+    )
     codes = sorted({c for (c, _, _) in written})
-    frame = pd.DataFrame({
-        "pre": [pss10_by_hand(written[(c, "baseline", "pss10")]) for c in codes],
-        "post": [pss10_by_hand(written[(c, "post", "pss10")]) for c in codes],
-        "arm": ["intervention" if c.startswith("I") else "control" for c in codes],
-    }).dropna()
+    frame = pd.DataFrame(
+        {
+            "pre": [pss10_by_hand(written[(c, "baseline", "pss10")]) for c in codes],
+            "post": [pss10_by_hand(written[(c, "post", "pss10")]) for c in codes],
+            "arm": ["intervention" if c.startswith("I") else "control" for c in codes],
+        }
+    ).dropna()
     fit = smf.ols("post ~ pre + C(arm, Treatment('control'))", data=frame).fit()
     term = "C(arm, Treatment('control'))[T.intervention]"
     assert (row["arm"], row["reference_arm"], row["n"]) == ("intervention", "control", len(frame))
@@ -116,7 +129,10 @@ def test_compare_with_one_arm_is_a_clear_error(tracker):
         build_study(s, n_per_arm=4, arms=("intervention",))
         s.commit()
     r = tracker("analyze", "compare", "--from", "baseline", "--to", "post", expect=1)
-    assert r.output == "Error: comparing arms needs at least two arms; this study has 1 ('intervention'): add a cohort with another --arm\n"
+    assert (
+        r.output
+        == "Error: comparing arms needs at least two arms; this study has 1 ('intervention'): add a cohort with another --arm\n"
+    )
 
 
 def test_problems_are_explained_whichever_connection_reads(tracker_empty, tmp_path):
@@ -161,10 +177,18 @@ def test_unscored_administrations_are_refused_until_rescored(built):
     runner, _ = built
     before = as_json(runner, "change", "--from", "baseline", "--to", "post")
     with open_session(runner.url) as s:  # as if responses had been written outside tracker import
-        s.execute(text("DELETE FROM scale_score WHERE administration_id IN (SELECT MIN(id) FROM administration)"))
-        s.execute(text("UPDATE scale_score SET score = score + 1"))  # and scored by a different engine
+        s.execute(
+            text(
+                "DELETE FROM scale_score WHERE administration_id IN (SELECT MIN(id) FROM administration)"
+            )
+        )
+        s.execute(
+            text("UPDATE scale_score SET score = score + 1")
+        )  # and scored by a different engine
         s.commit()
-    r = runner("analyze", "change", "--from", "baseline", "--to", "post", "--format", "json", expect=1)
+    r = runner(
+        "analyze", "change", "--from", "baseline", "--to", "post", "--format", "json", expect=1
+    )
     assert "1 administration(s) of study 'Factory study' have no stored scores" in r.output
     assert "run `tracker db rescore`" in r.output
     r = runner("db", "rescore")
@@ -175,8 +199,13 @@ def test_unscored_administrations_are_refused_until_rescored(built):
 @pytest.fixture
 def built3(tracker):
     with open_session(tracker.url) as s:
-        build_study(s, n_per_arm=10, seed=12, waves=(("baseline", 0), ("post", 56), ("followup", 120)),
-                    instruments=("pss10", "who5", "pss4"))
+        build_study(
+            s,
+            n_per_arm=10,
+            seed=12,
+            waves=(("baseline", 0), ("post", 56), ("followup", 120)),
+            instruments=("pss10", "who5", "pss4"),
+        )
         s.commit()
     return tracker
 
@@ -187,14 +216,45 @@ def test_analyze_all_gives_the_single_commands_numbers(built3):
         built3("model", "set", measure, role)
     for wave in (None, "post"):
         at = [] if wave is None else ["--wave", wave]
-        everything = as_json(built3, "all", "--from", "baseline", "--to", "post", "--by", "arm",
-                             "--method", "spearman", "--adjust", "fdr_bh", *at)
-        assert list(everything) == ["correlations", "change", "compare", "trajectory", "reliability",
-                                    "mediation"]
+        everything = as_json(
+            built3,
+            "all",
+            "--from",
+            "baseline",
+            "--to",
+            "post",
+            "--by",
+            "arm",
+            "--method",
+            "spearman",
+            "--adjust",
+            "fdr_bh",
+            *at,
+        )
+        assert list(everything) == [
+            "correlations",
+            "change",
+            "compare",
+            "trajectory",
+            "reliability",
+            "mediation",
+        ]
         alone = {
-            "correlations": as_json(built3, "correlations", "--method", "spearman", "--adjust", "fdr_bh", *at),
-            "change": as_json(built3, "change", "--from", "baseline", "--to", "post", "--by", "arm",
-                              "--adjust", "fdr_bh"),
+            "correlations": as_json(
+                built3, "correlations", "--method", "spearman", "--adjust", "fdr_bh", *at
+            ),
+            "change": as_json(
+                built3,
+                "change",
+                "--from",
+                "baseline",
+                "--to",
+                "post",
+                "--by",
+                "arm",
+                "--adjust",
+                "fdr_bh",
+            ),
             "compare": as_json(built3, "compare", "--from", "baseline", "--to", "post"),
             "trajectory": as_json(built3, "trajectory"),
             "reliability": as_json(built3, "reliability", *at),
@@ -210,8 +270,14 @@ def test_analyze_all_gives_the_single_commands_numbers(built3):
 def test_analyze_all_table_and_errors(built3):
     out = built3("analyze", "all", "--from", "baseline", "--to", "followup").output
     headers = [line for line in out.splitlines() if line.startswith("== ")]
-    assert headers == ["== correlations ==", "== change ==", "== compare ==", "== trajectory ==",
-                       "== reliability ==", "== mediation =="]
+    assert headers == [
+        "== correlations ==",
+        "== change ==",
+        "== compare ==",
+        "== trajectory ==",
+        "== reliability ==",
+        "== mediation ==",
+    ]
     r = built3("analyze", "all", "--from", "baseline", "--to", "later", expect=1)
     assert r.output == "Error: no wave named 'later'; waves: baseline, post, followup\n"
     r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--wave", "later", expect=1)
@@ -220,8 +286,19 @@ def test_analyze_all_table_and_errors(built3):
     r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "csv", expect=2)
     assert "Error: --format csv writes one file per analysis: give it with --out DIR" in r.output
     # --out with a terminal format is refused; --out alone means csv
-    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "json", "--out", "results",
-               expect=2)
+    r = built3(
+        "analyze",
+        "all",
+        "--from",
+        "baseline",
+        "--to",
+        "post",
+        "--format",
+        "json",
+        "--out",
+        "results",
+        expect=2,
+    )
     assert "Error: --out DIR writes CSV files; --format json prints to the terminal" in r.output
     assert not (built3.cwd / "results").exists()
     built3("analyze", "all", "--from", "baseline", "--to", "post", "--out", "results")
@@ -232,8 +309,22 @@ def test_analyze_all_csv_is_one_file_per_analysis(built3):
     """Each DIR/KIND.csv is what `tracker analyze KIND --format csv` prints, byte for byte."""
     for measure, role in (("who5", "modifiable"), ("pss4", "intermediate"), ("pss10", "outcome")):
         built3("model", "set", measure, role)
-    out = built3("analyze", "all", "--from", "baseline", "--to", "post", "--by", "arm", "--boot", "200",
-                 "--format", "csv", "--out", "results/a").output
+    out = built3(
+        "analyze",
+        "all",
+        "--from",
+        "baseline",
+        "--to",
+        "post",
+        "--by",
+        "arm",
+        "--boot",
+        "200",
+        "--format",
+        "csv",
+        "--out",
+        "results/a",
+    ).output
     folder = built3.cwd / "results" / "a"
     kinds = ["correlations", "change", "compare", "trajectory", "reliability", "mediation"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{k}.csv" for k in kinds)
@@ -249,10 +340,23 @@ def test_analyze_all_csv_is_one_file_per_analysis(built3):
     }
     for kind, argv in alone.items():
         single = built3("analyze", *argv, "--format", "csv").stdout
-        assert (folder / f"{kind}.csv").read_text(encoding="utf-8") == single.split("\nnote:")[0].rstrip("\n") + "\n", kind
+        assert (folder / f"{kind}.csv").read_text(encoding="utf-8") == single.split("\nnote:")[
+            0
+        ].rstrip("\n") + "\n", kind
     (built3.cwd / "blocked").write_text("a file, not a folder", encoding="utf-8")
-    r = built3("analyze", "all", "--from", "baseline", "--to", "post", "--format", "csv", "--out", "blocked/x",
-               expect=1)
+    r = built3(
+        "analyze",
+        "all",
+        "--from",
+        "baseline",
+        "--to",
+        "post",
+        "--format",
+        "csv",
+        "--out",
+        "blocked/x",
+        expect=1,
+    )
     assert r.output.startswith("Error: cannot create the folder blocked/x: ")
 
 
@@ -264,7 +368,10 @@ def test_analyze_all_with_one_arm_leaves_compare_empty_with_a_note(tracker):
     document, _, notes = out.partition("\nnote:")
     everything = json.loads(document)
     assert everything["compare"] == [] and everything["change"] and everything["trajectory"]
-    assert "compare: comparing arms needs at least two arms; this study has 1 ('intervention')" in "note:" + notes
+    assert (
+        "compare: comparing arms needs at least two arms; this study has 1 ('intervention')"
+        in "note:" + notes
+    )
 
 
 def test_the_scored_check_counts_only_the_waves_read(built):
@@ -272,8 +379,12 @@ def test_the_scored_check_counts_only_the_waves_read(built):
 
     runner, _ = built
     with open_session(runner.url) as s:  # one post administration loses its scores
-        s.execute(text("DELETE FROM scale_score WHERE administration_id = (SELECT MIN(a.id) FROM administration a "
-                       "JOIN wave w ON w.id = a.wave_id WHERE w.name = 'post')"))
+        s.execute(
+            text(
+                "DELETE FROM scale_score WHERE administration_id = (SELECT MIN(a.id) FROM administration a "
+                "JOIN wave w ON w.id = a.wave_id WHERE w.name = 'post')"
+            )
+        )
         s.commit()
     assert as_json(runner, "correlations", "--wave", "baseline")  # reads baseline scores only
     r = runner("analyze", "correlations", "--wave", "post", expect=1)

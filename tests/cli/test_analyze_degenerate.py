@@ -50,7 +50,15 @@ def set_up(tracker, tmp_path, kind: str):
         tracker("import", "responses", str(path), "--wave", wave)
 
 
-KINDS = ["post_equals_pre", "constant", "one_per_arm", "n2", "missing_wave", "collinear", "single_wave"]
+KINDS = [
+    "post_equals_pre",
+    "constant",
+    "one_per_arm",
+    "n2",
+    "missing_wave",
+    "collinear",
+    "single_wave",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -61,19 +69,32 @@ def test_degenerate_studies_analyse_and_report(tracker, tmp_path, kind):
         r = tracker("analyze", "all", *span, expect=1)
         assert r.output == "Error: no wave named 'post'; waves: baseline\n"
         span = ["--from", "baseline", "--to", "baseline"]
-    r = tracker("analyze", "all", *span, "--format", "json", expect=1 if kind == "single_wave" else 0)
+    r = tracker(
+        "analyze", "all", *span, "--format", "json", expect=1 if kind == "single_wave" else 0
+    )
     if kind == "single_wave":
         assert r.output.startswith("Error: ")
         r = tracker("analyze", "trajectory", "--format", "json")
-        assert [t["term"] for t in json.loads(r.stdout)] == ["Intercept", "arm[intervention]",
-                                                             "var(intercept)", "var(residual)", "ICC"]
+        assert [t["term"] for t in json.loads(r.stdout)] == [
+            "Intercept",
+            "arm[intervention]",
+            "var(intercept)",
+            "var(residual)",
+            "ICC",
+        ]
         tracker("analyze", "reliability", "--format", "json")
         tracker("analyze", "correlations", "--format", "json")
     # exit 0 above: the Runner re-raises any exception, so no traceback got through
     everything = {} if kind == "single_wave" else json.loads(r.stdout)
     if everything:
-        assert list(everything) == ["correlations", "change", "compare", "trajectory", "reliability",
-                                    "mediation"]
+        assert list(everything) == [
+            "correlations",
+            "change",
+            "compare",
+            "trajectory",
+            "reliability",
+            "mediation",
+        ]
     if kind == "post_equals_pre":
         (row,) = [c for c in everything["compare"] if c["measure"] == "who5"]
         assert row["adj_diff"] is None and row["partial_eta_sq"] is None

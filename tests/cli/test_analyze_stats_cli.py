@@ -68,8 +68,9 @@ def test_change_uses_the_normative_sd_and_criterion_c(study):
     from tracker.datasets import analyses
     from tracker.datasets.run import load_for
 
-    full = analyses.change(load_for("change", tracker.url, pre="baseline", post="post"), pre="baseline",
-                           post="post").iloc[0]
+    full = analyses.change(
+        load_for("change", tracker.url, pre="baseline", post="post"), pre="baseline", post="post"
+    ).iloc[0]
     assert full["n_reliably_improved"] == row["n_reliably_improved"]
     assert full["pct_reliably_improved"] == pytest.approx(100 * (rci > 1.959964).sum() / 16)
     assert full["rci_sd"] == 2.5 and full["criterion_c"] == pytest.approx(c, rel=1e-12)
@@ -78,9 +79,32 @@ def test_change_uses_the_normative_sd_and_criterion_c(study):
 
 def test_omega_bootstrap_ci_on_request(study):
     tracker = study[0]
-    plain = json.loads(tracker("analyze", "reliability", "--wave", "baseline", "--format", "json").stdout)
-    assert list(plain[0]) == ["measure", "wave", "n", "k", "alpha", "alpha_std", "ci_low", "ci_high", "omega"]
-    args = ["analyze", "reliability", "--wave", "baseline", "--boot", "300", "--seed", "3", "--format", "json"]
+    plain = json.loads(
+        tracker("analyze", "reliability", "--wave", "baseline", "--format", "json").stdout
+    )
+    assert list(plain[0]) == [
+        "measure",
+        "wave",
+        "n",
+        "k",
+        "alpha",
+        "alpha_std",
+        "ci_low",
+        "ci_high",
+        "omega",
+    ]
+    args = [
+        "analyze",
+        "reliability",
+        "--wave",
+        "baseline",
+        "--boot",
+        "300",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    ]
     first = json.loads(tracker(*args).stdout)
     assert list(first[0]) == list(plain[0]) + ["omega_ci_low", "omega_ci_high"]
     assert first == json.loads(tracker(*args).stdout)  # seeded
@@ -95,7 +119,9 @@ def test_omega_bootstrap_ci_on_request(study):
 def test_trajectory_extra_rows_and_report(study, tmp_path):
     tracker = study[0]
     records = json.loads(tracker("analyze", "trajectory", "--format", "json").stdout)
-    assert all(list(r) == ["measure", "term", "estimate", "se", "ci_low", "ci_high", "p"] for r in records)
+    assert all(
+        list(r) == ["measure", "term", "estimate", "se", "ci_low", "ci_high", "p"] for r in records
+    )
     terms = [r["term"] for r in records]
     assert terms[-4:] == ["wave x arm (Wald F)", "var(intercept)", "var(residual)", "ICC"]
     icc = records[-1]["estimate"]

@@ -25,9 +25,16 @@ def complete(line: str, *, env: dict[str, str] | None = None) -> list[str]:
     words = shlex.split(line)
     cword = len(words) if line.endswith(" ") else len(words) - 1
     result = CliRunner().invoke(
-        cli, [], prog_name="tracker",
-        env={"_TRACKER_COMPLETE": "bash_complete", "COMP_WORDS": line, "COMP_CWORD": str(cword),
-             "TRACKER_STUDY": None, **(env or {})},
+        cli,
+        [],
+        prog_name="tracker",
+        env={
+            "_TRACKER_COMPLETE": "bash_complete",
+            "COMP_WORDS": line,
+            "COMP_CWORD": str(cword),
+            "TRACKER_STUDY": None,
+            **(env or {}),
+        },
     )
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
@@ -64,13 +71,29 @@ def test_waves_cohorts_measures_and_studies_complete(study):
 
 
 def test_bash_gets_names_with_spaces_quoted(study):
-    result = CliRunner().invoke(cli, [], prog_name="tracker", env={
-        "_TRACKER_COMPLETE": "bash_complete", "COMP_WORDS": f"tracker --db {study.url} cohort set 'con",
-        "COMP_CWORD": "5", "TRACKER_STUDY": None})
+    result = CliRunner().invoke(
+        cli,
+        [],
+        prog_name="tracker",
+        env={
+            "_TRACKER_COMPLETE": "bash_complete",
+            "COMP_WORDS": f"tracker --db {study.url} cohort set 'con",
+            "COMP_CWORD": "5",
+            "TRACKER_STUDY": None,
+        },
+    )
     assert result.output == "plain,'control cohort'\n"
-    result = CliRunner().invoke(cli, [], prog_name="tracker", env={
-        "_TRACKER_COMPLETE": "zsh_complete", "COMP_WORDS": f"tracker --db {study.url} cohort set con",
-        "COMP_CWORD": "5", "TRACKER_STUDY": None})
+    result = CliRunner().invoke(
+        cli,
+        [],
+        prog_name="tracker",
+        env={
+            "_TRACKER_COMPLETE": "zsh_complete",
+            "COMP_WORDS": f"tracker --db {study.url} cohort set con",
+            "COMP_CWORD": "5",
+            "TRACKER_STUDY": None,
+        },
+    )
     assert result.output == "plain\ncontrol cohort\n_\n"
 
 
@@ -78,7 +101,9 @@ def test_completion_reads_the_environment_and_the_study_named(study):
     env = {"TRACKER_DATABASE_URL": study.url}
     assert complete("tracker cohort set ", env=env) == ["control cohort", "intervention cohort"]
     assert complete("tracker cohort set --study 'Factory study' ", env=env) == [
-        "control cohort", "intervention cohort"]
+        "control cohort",
+        "intervention cohort",
+    ]
     assert complete("tracker cohort set --study Nope ", env=env) == []
     assert complete("tracker cohort set ", env={**env, "TRACKER_STUDY": "Nope"}) == []
 
@@ -92,11 +117,21 @@ def test_commands_and_options_complete_as_click_does(study):
 
 def test_no_database_completes_nothing_and_creates_nothing(tmp_path):
     missing = tmp_path / "none.db"
-    env = {**os.environ, "_TRACKER_COMPLETE": "bash_complete", "COMP_WORDS": "tracker wave set ",
-           "COMP_CWORD": "3", "TRACKER_DATABASE_URL": f"sqlite:///{missing}"}
+    env = {
+        **os.environ,
+        "_TRACKER_COMPLETE": "bash_complete",
+        "COMP_WORDS": "tracker wave set ",
+        "COMP_CWORD": "3",
+        "TRACKER_DATABASE_URL": f"sqlite:///{missing}",
+    }
     env.pop("TRACKER_STUDY", None)
-    done = subprocess.run([sys.executable, "-c", "from tracker.cli import main; main()"], env=env,
-                          capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", "from tracker.cli import main; main()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "", "")
     assert not missing.exists() and list(tmp_path.iterdir()) == []
     not_a_db = tmp_path / "notes.db"
@@ -108,7 +143,9 @@ def test_no_database_completes_nothing_and_creates_nothing(tmp_path):
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_the_readme_lines_give_a_script(shell):
-    result = CliRunner().invoke(cli, [], prog_name="tracker", env={"_TRACKER_COMPLETE": f"{shell}_source"})
+    result = CliRunner().invoke(
+        cli, [], prog_name="tracker", env={"_TRACKER_COMPLETE": f"{shell}_source"}
+    )
     assert result.exit_code == 0 and "_TRACKER_COMPLETE" in result.output
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert f"_TRACKER_COMPLETE={shell}_source tracker" in readme

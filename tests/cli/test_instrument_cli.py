@@ -32,11 +32,18 @@ def test_add_builtin_and_own(study, tmp_path):
     out = study("instrument", "add", "pss10", "scs_sf", "confidence.toml").output
     assert "pss10 (version 1, sha256 " in out and out.count(": added") == 3
     listing = study("instrument", "list", env={"COLUMNS": "200"}).output
-    assert [line.split()[0] for line in listing.splitlines()[2:]] == ["confidence", "pss10", "scs_sf"]
+    assert [line.split()[0] for line in listing.splitlines()[2:]] == [
+        "confidence",
+        "pss10",
+        "scs_sf",
+    ]
     narrow = study("instrument", "list").output  # 80 columns: blocks, each led by the code
     for block in narrow.strip().split("\n\n"):
         assert [line.split()[0] for line in block.splitlines()[2:] if not line.startswith(" ")] == [
-            "confidence", "pss10", "scs_sf"]
+            "confidence",
+            "pss10",
+            "scs_sf",
+        ]
     shown = study("instrument", "show", "scs_sf").output
     assert "scs_sf.self_kindness" in shown
     # adding the same definition again is a no-op
@@ -53,7 +60,10 @@ def test_changed_definition_needs_a_new_version(study, tmp_path):
     study("instrument", "add", str(path))
     path.write_text(OWN.replace("max_missing = 1", "max_missing = 0"))
     r = study("instrument", "add", str(path), expect=1)
-    assert "instrument 'confidence' version '1' is already stored with a different definition" in r.output
+    assert (
+        "instrument 'confidence' version '1' is already stored with a different definition"
+        in r.output
+    )
     assert "give the changed definition a new `version`" in r.output
     path.write_text('version = "2"\n' + OWN.replace("max_missing = 1", "max_missing = 0"))
     assert "added as a new version" in study("instrument", "add", str(path)).output
@@ -63,7 +73,9 @@ def test_changed_definition_needs_a_new_version(study, tmp_path):
 
 def test_bad_instrument_file_names_file_and_field(study, tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text(OWN.replace("max = 10", "max = 0").replace('scoring = "mean"', 'scoring = "median"'))
+    path.write_text(
+        OWN.replace("max = 10", "max = 0").replace('scoring = "mean"', 'scoring = "median"')
+    )
     r = study("instrument", "add", str(path), expect=1)
     assert str(path) in r.output and "scoring" in r.output and "min" in r.output
     r = study("instrument", "add", "nosuchcode", expect=1)
@@ -77,10 +89,25 @@ def test_model_roles_use_real_measures(study):
     study("model", "set", "scs_sf.self_kindness", "modifiable")
     study("model", "set", "pss10", "outcome")  # changing a role is allowed and audited
     rows = [line.split() for line in study("model", "show").output.splitlines()[2:]]
-    assert rows == [["cams_r", "modifiable"], ["scs_sf.self_kindness", "modifiable"], ["pss10", "outcome"]]
+    assert rows == [
+        ["cams_r", "modifiable"],
+        ["scs_sf.self_kindness", "modifiable"],
+        ["pss10", "outcome"],
+    ]
 
 
 def test_library_listing_needs_no_study(study):
     out = study("instrument", "list", "--library").output
-    for code in ["pss10", "pss4", "scs_sf", "cams_r", "maas", "flourishing", "who5", "cd_risc10", "phq9", "gad7"]:
+    for code in [
+        "pss10",
+        "pss4",
+        "scs_sf",
+        "cams_r",
+        "maas",
+        "flourishing",
+        "who5",
+        "cd_risc10",
+        "phq9",
+        "gad7",
+    ]:
         assert f"\n{code} " in out

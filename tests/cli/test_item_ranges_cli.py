@@ -45,19 +45,27 @@ def test_show_lists_the_item_range_and_the_snapshot_keeps_it(study):
     assert "0-4 (own ranges for some items)" in listing
     with open_session(study.url) as s:
         stored = s.scalars(select(InstrumentVersion)).one()
-        assert stored.definition["item_ranges"] == [{"items": [9, 10], "min": 0, "max": 4, "values": [0, 2, 4]}]
+        assert stored.definition["item_ranges"] == [
+            {"items": [9, 10], "min": 0, "max": 4, "values": [0, 2, 4]}
+        ]
 
 
 def test_import_checks_each_cell_against_its_items_range(study, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(
         HEADER + "\n"
-        "P001,2027-03-02,3,3,3,3,3,3,3,3,3,2\n"   # item 9 = 3: allowed for items 1-8 only
-        "P002,2027-03-02,4,4,4,4,4,4,4,4,4,1\n"   # item 10 = 1
+        "P001,2027-03-02,3,3,3,3,3,3,3,3,3,2\n"  # item 9 = 3: allowed for items 1-8 only
+        "P002,2027-03-02,4,4,4,4,4,4,4,4,4,1\n"  # item 10 = 1
     )
     r = study("import", "responses", str(bad), "--wave", "baseline", expect=1)
-    assert "row 2, column 'audit_9': not one of the allowed values; audit item 9 takes 0, 2 or 4 (value '3')" in r.output
-    assert "row 3, column 'audit_10': not one of the allowed values; audit item 10 takes 0, 2 or 4 (value '1')" in r.output
+    assert (
+        "row 2, column 'audit_9': not one of the allowed values; audit item 9 takes 0, 2 or 4 (value '3')"
+        in r.output
+    )
+    assert (
+        "row 3, column 'audit_10': not one of the allowed values; audit item 10 takes 0, 2 or 4 (value '1')"
+        in r.output
+    )
     assert "audit_1'" not in r.output  # 3 and 4 are fine on items 1-8
 
     good = tmp_path / "good.csv"
@@ -67,24 +75,32 @@ def test_import_checks_each_cell_against_its_items_range(study, tmp_path):
     lines = (tmp_path / "s.csv").read_text().splitlines()
     # the SPEC's columns first (the analyst columns that follow are tested with the exports)
     assert lines[0].startswith("participant,cohort,arm,wave,measure,score,items_answered,prorated,")
-    assert lines[1].split(",")[:8] == "P001,A,intervention,baseline,audit,30.0,10,False".split(",")  # 8x3 + 2 + 4
+    assert lines[1].split(",")[:8] == "P001,A,intervention,baseline,audit,30.0,10,False".split(
+        ","
+    )  # 8x3 + 2 + 4
 
 
 def test_long_import_uses_the_item_of_each_row(study, tmp_path):
     long = tmp_path / "long.csv"
     long.write_text(
-        "participant,wave,instrument,item,value\n"
-        "P001,baseline,audit,1,3\n"
-        "P001,baseline,audit,9,3\n"
+        "participant,wave,instrument,item,value\nP001,baseline,audit,1,3\nP001,baseline,audit,9,3\n"
     )
     r = study("import", "responses", str(long), "--format", "long", expect=1)
-    assert "row 3, column 'value': not one of the allowed values; audit item 9 takes 0, 2 or 4" in r.output
+    assert (
+        "row 3, column 'value': not one of the allowed values; audit item 9 takes 0, 2 or 4"
+        in r.output
+    )
     assert "row 2" not in r.output
 
 
 def test_a_file_with_some_item_columns_checks_each_against_its_own_item(study, tmp_path):
     part = tmp_path / "part.csv"
-    part.write_text("participant,completed,audit_9,audit_1\nP001,2027-03-02,3,3\n")  # item 9 first, items 2-8 absent
+    part.write_text(
+        "participant,completed,audit_9,audit_1\nP001,2027-03-02,3,3\n"
+    )  # item 9 first, items 2-8 absent
     r = study("import", "responses", str(part), "--wave", "baseline", "--dry-run", expect=1)
-    assert "row 2, column 'audit_9': not one of the allowed values; audit item 9 takes 0, 2 or 4 (value '3')" in r.output
+    assert (
+        "row 2, column 'audit_9': not one of the allowed values; audit item 9 takes 0, 2 or 4 (value '3')"
+        in r.output
+    )
     assert "'audit_1'" not in r.output

@@ -23,13 +23,20 @@ def test_import_layout_and_its_old_name(tracker):
     new = tracker("import", "responses", "long.csv", "--layout", "long", "--dry-run").output
     assert new.startswith("Dry run: long.csv (long, 1 row) is valid.")
     assert tracker("import", "responses", "long.csv", "--format", "long", "--dry-run").output == new
-    assert tracker("import", "responses", "long.csv", "--layout", "long", "--format", "long", "--dry-run").output == new
+    assert (
+        tracker(
+            "import", "responses", "long.csv", "--layout", "long", "--format", "long", "--dry-run"
+        ).output
+        == new
+    )
     r = tracker("import", "responses", "long.csv", "--layout", "long", "--format", "wide", expect=2)
     assert "Error: --layout long and --format wide disagree: give --layout only" in r.output
     r = tracker("import", "responses", "long.csv", "--layout", "csv", expect=2)
     assert "'csv' is not one of 'wide', 'long', 'redcap', 'qualtrics', 'xlsx'" in r.output
     help_text = tracker("import", "responses", "--help", db=False).output
-    assert "--layout [wide|long|redcap|qualtrics|xlsx]" in help_text and "--format [" not in help_text
+    assert (
+        "--layout [wide|long|redcap|qualtrics|xlsx]" in help_text and "--format [" not in help_text
+    )
 
 
 def test_map_draft_layout_and_its_old_name(tmp_path, tracker):

@@ -12,11 +12,11 @@ from tests.conftest import Runner
 QUALTRICS = Path(__file__).parents[1] / "ingest" / "data" / "qualtrics" / "current.csv"
 
 
-
 @pytest.fixture
 def files(tmp_path) -> Runner:
     """The CLI without a database: these commands read and write files only."""
     return Runner("sqlite:///unused.db", tmp_path)
+
 
 def test_draft_from_a_qualtrics_export(files, tmp_path):
     out = tmp_path / "survey.map.toml"
@@ -32,7 +32,9 @@ def test_draft_from_a_qualtrics_export(files, tmp_path):
         f"wrote {out}: check every guess before importing with it\n"
     )
     m = tomllib.loads(out.read_text())
-    assert m["format"] == "qualtrics" and m["items"] == [{"instrument": "q1", "columns": ["Q1_1", "Q1_2"]}]
+    assert m["format"] == "qualtrics" and m["items"] == [
+        {"instrument": "q1", "columns": ["Q1_1", "Q1_2"]}
+    ]
 
 
 def test_draft_from_xlsx_and_forced_format(files, tmp_path):
@@ -46,8 +48,10 @@ def test_draft_from_xlsx_and_forced_format(files, tmp_path):
     r = files("map", "draft", str(tmp_path / "wide.xlsx"), "--out", str(out))
     assert "format xlsx" in r.output
     m = tomllib.loads(out.read_text())
-    assert m["format"] == "xlsx" and m["items"][0] == {"instrument": "pss10",
-                                                       "columns": ["pss10_1", "pss10_2", "pss10_3"]}
+    assert m["format"] == "xlsx" and m["items"][0] == {
+        "instrument": "pss10",
+        "columns": ["pss10_1", "pss10_2", "pss10_3"],
+    }
     csv = tmp_path / "e.csv"
     csv.write_text("record_id,pss_1,pss_2\n1,2,3\n")
     files("map", "draft", str(csv), "--format", "wide", "--out", str(tmp_path / "e.map.toml"))
@@ -58,13 +62,27 @@ def test_refusals(files, tmp_path):
     out = tmp_path / "m.toml"
     out.write_text("# mine\n")
     r = files("map", "draft", str(QUALTRICS), "--out", str(out), expect=1)
-    assert r.output == (f"Error: {out} already exists; move it away or choose another --out (a drafted map is meant "
-                        "to be edited, so it is never overwritten)\n")
+    assert r.output == (
+        f"Error: {out} already exists; move it away or choose another --out (a drafted map is meant "
+        "to be edited, so it is never overwritten)\n"
+    )
     assert out.read_text() == "# mine\n"
-    r = files("map", "draft", str(tmp_path / "none.csv"), "--out", str(tmp_path / "n.toml"), expect=1)
+    r = files(
+        "map", "draft", str(tmp_path / "none.csv"), "--out", str(tmp_path / "n.toml"), expect=1
+    )
     assert r.output == f"Error: file '{tmp_path / 'none.csv'}' does not exist\n"
     r = files("map", "draft", str(QUALTRICS), "--out", str(tmp_path / "no" / "m.toml"), expect=1)
-    assert r.output == f"Error: cannot write {tmp_path / 'no' / 'm.toml'}: the folder does not exist\n"
-    r = files("map", "draft", str(QUALTRICS), "--format", "sav", "--out", str(tmp_path / "x.toml"),
-                expect=2)
+    assert (
+        r.output == f"Error: cannot write {tmp_path / 'no' / 'm.toml'}: the folder does not exist\n"
+    )
+    r = files(
+        "map",
+        "draft",
+        str(QUALTRICS),
+        "--format",
+        "sav",
+        "--out",
+        str(tmp_path / "x.toml"),
+        expect=2,
+    )
     assert "Invalid value for '--format'" in r.output

@@ -25,5 +25,7 @@ def test_every_command_has_a_section():
 
 
 def test_help_fits_80_columns():
-    too_wide = [line for line in reference().splitlines() if len(line) > 80 and not line.startswith("#")]
+    too_wide = [
+        line for line in reference().splitlines() if len(line) > 80 and not line.startswith("#")
+    ]
     assert too_wide == []

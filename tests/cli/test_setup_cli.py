@@ -33,7 +33,9 @@ def study(tracker, tmp_path):
 
 def test_walkthrough(study):
     # dated: the roster enrols in 2027, and a withdrawal dated today may not precede enrolment
-    out = study("participant", "withdraw", "R017", "--reason", "left programme", "--date", "2027-04-01").output
+    out = study(
+        "participant", "withdraw", "R017", "--reason", "left programme", "--date", "2027-04-01"
+    ).output
     assert out == "Participant R017 withdrawn on 2027-04-01.\n"
     listing = study("participant", "list", "--cohort", "MBSR spring").output
     assert "R001" in listing and "R017" not in listing
@@ -41,14 +43,22 @@ def test_walkthrough(study):
     assert '"status": "withdrawn"' in rows and '"reason": "left programme"' in rows
     assert "Resident wellbeing 2027" in study("study", "list").output
     waves = study("wave", "list").output.splitlines()
-    assert waves[2].split()[:3] == ["1", "baseline", "0"] and waves[3].split() == ["2", "post", "56", "14"]
+    assert waves[2].split()[:3] == ["1", "baseline", "0"] and waves[3].split() == [
+        "2",
+        "post",
+        "56",
+        "14",
+    ]
     # every change was audited with the OS user and before/after values
     with open_session(study.url) as s:
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         actions = [(e.action, e.entity) for e in events]
         assert actions.count(("create", "participant")) == 3
         withdrawal = [e for e in events if e.action == "withdraw"][0]
-        assert withdrawal.before["status"] == "active" and withdrawal.after["reason"] == "left programme"
+        assert (
+            withdrawal.before["status"] == "active"
+            and withdrawal.after["reason"] == "left programme"
+        )
         assert all(e.os_user for e in events)
 
 
@@ -67,7 +77,8 @@ def test_init_creates_and_migrates(tracker_empty):
 
 def test_init_from_study_toml(tracker_empty, tmp_path):
     (tmp_path / "roster.csv").write_text("code,cohort\nA1,Group A\nB1,Group B\n")
-    (tmp_path / "study.toml").write_text(textwrap.dedent("""
+    (tmp_path / "study.toml").write_text(
+        textwrap.dedent("""
         [study]
         name = "From file"
         roster = "roster.csv"
@@ -90,7 +101,8 @@ def test_init_from_study_toml(tracker_empty, tmp_path):
         name = "Group B"
         arm = "control"
         start = "2027-03-01"
-    """))
+    """)
+    )
     out = tracker_empty("init", "--from", str(tmp_path / "study.toml")).output
     assert "Study 'From file' created." in out and "participants: 2" in out
     assert count(tracker_empty.url, Wave) == 2
@@ -100,15 +112,31 @@ def test_init_from_study_toml(tracker_empty, tmp_path):
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[study]\nnam = 'x'\n", "study.nam: unknown field; allowed: description, instruments, name, roster"),
-        ("[study]\nname = 'x'\n[[waves]]\nname = 'b'\nday = 'zero'\n", "waves[0].day: must be a whole number of days, not 'zero'"),
-        ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\n", "cohorts[0].arm: required field is missing"),
-        ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\nstart = '2027-02-30'\n", "cohorts[0].start: start date '2027-02-30' is not a real calendar date"),
+        (
+            "[study]\nnam = 'x'\n",
+            "study.nam: unknown field; allowed: description, instruments, name, roster",
+        ),
+        (
+            "[study]\nname = 'x'\n[[waves]]\nname = 'b'\nday = 'zero'\n",
+            "waves[0].day: must be a whole number of days, not 'zero'",
+        ),
+        (
+            "[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\n",
+            "cohorts[0].arm: required field is missing",
+        ),
+        (
+            "[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\nstart = '2027-02-30'\n",
+            "cohorts[0].start: start date '2027-02-30' is not a real calendar date",
+        ),
         ("[study\nname = 'x'\n", "is not valid TOML"),
-        ("[study]\nname = 'x'\n[[waves]]\nname = '" + "w" * 101 + "'\nday = 0\n",
-         "waves[0].name: is 101 characters long; names may have at most 100"),
-        ("[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\ndescription = 'ask jo@example.org'\n",
-         "cohorts[0].description: looks like it holds an e-mail address; free text is stored and printed"),
+        (
+            "[study]\nname = 'x'\n[[waves]]\nname = '" + "w" * 101 + "'\nday = 0\n",
+            "waves[0].name: is 101 characters long; names may have at most 100",
+        ),
+        (
+            "[study]\nname = 'x'\n[[cohorts]]\nname = 'A'\narm = 'c'\ndescription = 'ask jo@example.org'\n",
+            "cohorts[0].description: looks like it holds an e-mail address; free text is stored and printed",
+        ),
     ],
 )
 def test_malformed_study_toml(tracker_empty, tmp_path, toml, message):
@@ -121,7 +149,9 @@ def test_malformed_study_toml(tracker_empty, tmp_path, toml, message):
 
 def test_bad_roster_in_study_toml_leaves_nothing(tracker, tmp_path):
     (tmp_path / "roster.csv").write_text("code,cohort\nA1,Nope\n")
-    (tmp_path / "study.toml").write_text('[study]\nname = "X"\nroster = "roster.csv"\n[[cohorts]]\nname = "A"\narm = "c"\n')
+    (tmp_path / "study.toml").write_text(
+        '[study]\nname = "X"\nroster = "roster.csv"\n[[cohorts]]\nname = "A"\narm = "c"\n'
+    )
     r = tracker("init", "--from", str(tmp_path / "study.toml"), expect=1)
     assert "row 2, column 'cohort': unknown cohort" in r.output
     assert count(tracker.url, Study) == 0 and count(tracker.url, Cohort) == 0
@@ -129,13 +159,18 @@ def test_bad_roster_in_study_toml_leaves_nothing(tracker, tmp_path):
 
 def test_duplicate_codes_in_file_and_stored(study, tmp_path):
     # a stored code is checked against its row (enrolling is idempotent): R001 is stored in MBSR spring
-    (tmp_path / "more.csv").write_text("code,cohort\nR001,Waitlist spring\nN1,MBSR spring\nN1,Waitlist spring\n")
+    (tmp_path / "more.csv").write_text(
+        "code,cohort\nR001,Waitlist spring\nN1,MBSR spring\nN1,Waitlist spring\n"
+    )
     r = study("participant", "enroll", "more.csv", expect=1)
     assert (
         "more.csv, row 2, column 'cohort': participant 'R001' is stored with cohort 'MBSR spring', "
         "the roster says 'Waitlist spring'; run with --update to change it [differs from stored]"
     ) in r.output
-    assert "more.csv, row 4, column 'code': duplicate code, first seen in row 3 (value 'N1') [duplicate code]" in r.output
+    assert (
+        "more.csv, row 4, column 'code': duplicate code, first seen in row 3 (value 'N1') [duplicate code]"
+        in r.output
+    )
     assert "nothing was enrolled" in r.output
     assert count(study.url, Participant) == 3
 
@@ -155,7 +190,10 @@ def test_roster_bad_rows_all_listed(study, tmp_path):
     r = study("participant", "enroll", "bad.csv", expect=1)
     assert "Error: bad.csv: 4 problems; nothing was enrolled" in r.output
     assert "row 2, column 'cohort': unknown cohort" in r.output
-    assert "row 3, column 'enrolled': enrolment date '2027-13-01' is not a real calendar date" in r.output
+    assert (
+        "row 3, column 'enrolled': enrolment date '2027-13-01' is not a real calendar date"
+        in r.output
+    )
     assert "row 4, column 'age': is not a whole number (value 'abc')" in r.output
     assert "row 5, column 'code': participant code looks like an e-mail address" in r.output
     assert count(study.url, Participant) == 3
@@ -169,12 +207,18 @@ def test_not_utf8_roster(study, tmp_path):
 
 def test_unknown_cohort_on_add(study):
     r = study("participant", "add", "R099", "--cohort", "Nope", expect=1)
-    assert r.output == "Error: no cohort named 'Nope' in study 'Resident wellbeing 2027'; cohorts: 'MBSR spring', 'Waitlist spring'\n"
+    assert (
+        r.output
+        == "Error: no cohort named 'Nope' in study 'Resident wellbeing 2027'; cohorts: 'MBSR spring', 'Waitlist spring'\n"
+    )
 
 
 def test_duplicate_code_on_add(study):
     r = study("participant", "add", "R001", "--cohort", "MBSR spring", expect=1)
-    assert r.output == "Error: participant 'R001' is already enrolled in study 'Resident wellbeing 2027'\n"
+    assert (
+        r.output
+        == "Error: participant 'R001' is already enrolled in study 'Resident wellbeing 2027'\n"
+    )
 
 
 def test_impossible_dates(study):
@@ -195,7 +239,10 @@ def test_withdraw_twice_or_unknown(study):
 
 def test_colliding_wave_days(study):
     r = study("wave", "add", "midpoint", "--day", "56", expect=1)
-    assert r.output == "Error: wave 'midpoint' would fall on day 56, the day of wave 'post'; choose another --day\n"
+    assert (
+        r.output
+        == "Error: wave 'midpoint' would fall on day 56, the day of wave 'post'; choose another --day\n"
+    )
     # a wave between the others takes its place in the order
     study("wave", "add", "midpoint", "--day", "28")
     names = [line.split()[1] for line in study("wave", "list").output.splitlines()[2:]]
@@ -204,7 +251,10 @@ def test_colliding_wave_days(study):
 
 def test_no_study_yet(tracker):
     r = tracker("wave", "add", "baseline", "--day", "0", expect=1)
-    assert r.output == "Error: this database holds no study yet; create one with `tracker init --study NAME`\n"
+    assert (
+        r.output
+        == "Error: this database holds no study yet; create one with `tracker init --study NAME`\n"
+    )
 
 
 def test_init_needs_a_name(tracker):
@@ -230,7 +280,9 @@ def test_unreachable_database_hides_password(tmp_path):
 
     runner = Runner("postgresql+psycopg://alice:s3cr3t@127.0.0.1:1/nowhere", tmp_path)
     r = runner("study", "list", expect=1)
-    assert r.output.startswith("Error: cannot connect to postgresql+psycopg://alice:***@127.0.0.1:1/nowhere: ")
+    assert r.output.startswith(
+        "Error: cannot connect to postgresql+psycopg://alice:***@127.0.0.1:1/nowhere: "
+    )
     assert "s3cr3t" not in r.output
 
 
@@ -254,11 +306,15 @@ def test_database_from_environment(tmp_path, monkeypatch):
 
 
 def test_roster_quoted_newline_stays_in_its_cell(study, tmp_path):
-    (tmp_path / "quoted.csv").write_text('code,cohort,role\nQ1,MBSR spring,"PGY-1\nresident"\nQ2,Nowhere,x\n')
+    (tmp_path / "quoted.csv").write_text(
+        'code,cohort,role\nQ1,MBSR spring,"PGY-1\nresident"\nQ2,Nowhere,x\n'
+    )
     r = study("participant", "enroll", "quoted.csv", expect=1)
     # the embedded newline neither splits Q1's row nor shifts Q2's row number
     assert "quoted.csv, row 3, column 'cohort': unknown cohort" in r.output
     (tmp_path / "quoted.csv").write_text('code,cohort,role\nQ1,MBSR spring,"PGY-1\nresident"\n')
     study("participant", "enroll", "quoted.csv")
     rows = json.loads(study("participant", "list", "--format", "json").output)
-    assert next(p for p in rows if p["code"] == "Q1")["role"] == "PGY-1\nresident"  # not "PGY-1resident"
+    assert (
+        next(p for p in rows if p["code"] == "Q1")["role"] == "PGY-1\nresident"
+    )  # not "PGY-1resident"

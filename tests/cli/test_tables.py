@@ -10,12 +10,36 @@ from tracker.cli.tables import cell, render, terminal_width
 from tracker.formatting import printable
 
 ROWS = [
-    {"measure": "scs_sf.self_kindness", "group": "intervention", "n": 40, "mean_pre": 3.123456,
-     "mean_post": 3.9, "mean_diff": 0.77, "ci_low": 0.5, "ci_high": 1.0, "p": 1e-5, "p_adj": 0.0123,
-     "cohen_dz": 1.2, "n_reliably_improved": 12, "n_reliably_worse": 0},
-    {"measure": "pss10", "group": "control", "n": 38, "mean_pre": 20.1, "mean_post": None,
-     "mean_diff": -0.77, "ci_low": -1.5, "ci_high": math.nan, "p": 0.5, "p_adj": 0.99995,
-     "cohen_dz": -0.1, "n_reliably_improved": 1, "n_reliably_worse": 2},
+    {
+        "measure": "scs_sf.self_kindness",
+        "group": "intervention",
+        "n": 40,
+        "mean_pre": 3.123456,
+        "mean_post": 3.9,
+        "mean_diff": 0.77,
+        "ci_low": 0.5,
+        "ci_high": 1.0,
+        "p": 1e-5,
+        "p_adj": 0.0123,
+        "cohen_dz": 1.2,
+        "n_reliably_improved": 12,
+        "n_reliably_worse": 0,
+    },
+    {
+        "measure": "pss10",
+        "group": "control",
+        "n": 38,
+        "mean_pre": 20.1,
+        "mean_post": None,
+        "mean_diff": -0.77,
+        "ci_low": -1.5,
+        "ci_high": math.nan,
+        "p": 0.5,
+        "p_adj": 0.99995,
+        "cohen_dz": -0.1,
+        "n_reliably_improved": 1,
+        "n_reliably_worse": 2,
+    },
 ]
 
 
@@ -28,10 +52,10 @@ def test_every_line_fits_and_every_block_repeats_the_labels(width):
     labels = ["measure", "group"] if width >= 60 else ["measure"]  # both when they fit two thirds
     for block in blocks:
         head = block.splitlines()[0].split()
-        assert head[:len(labels)] == labels
+        assert head[: len(labels)] == labels
         assert "scs_sf.self_kindness" in block and "pss10" in block
     # every other column appears exactly once across the blocks
-    headers = [h for block in blocks for h in block.splitlines()[0].split()[len(labels):]]
+    headers = [h for block in blocks for h in block.splitlines()[0].split()[len(labels) :]]
     assert sorted(headers) == sorted(c for c in ROWS[0] if c not in labels)
     if width >= 200:
         assert len(blocks) == 1

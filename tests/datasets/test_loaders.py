@@ -32,11 +32,24 @@ def who5_by_hand(values: np.ndarray) -> float:
 def test_scores_match_hand_scoring(session):
     study, written = build_study(session, n_per_arm=6)
     scores = load_scores(session, study)
-    assert list(scores.columns) == ["participant", "cohort", "arm", "wave", "wave_order", "instrument",
-                                    "measure", "score", "items_answered", "items_total", "prorated"]
+    assert list(scores.columns) == [
+        "participant",
+        "cohort",
+        "arm",
+        "wave",
+        "wave_order",
+        "instrument",
+        "measure",
+        "score",
+        "items_answered",
+        "items_total",
+        "prorated",
+    ]
     assert len(scores) == len(written)
     for (code, wave, inst), values in written.items():
-        row = scores[(scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)].iloc[0]
+        row = scores[
+            (scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)
+        ].iloc[0]
         expected = pss10_by_hand(values) if inst == "pss10" else who5_by_hand(values)
         assert row.score == pytest.approx(expected, rel=1e-12)
         assert row.items_answered == int((~np.isnan(values)).sum())
@@ -59,7 +72,9 @@ def test_study_data_keyed_items_are_reverse_keyed(session):
     study, written = build_study(session, n_per_arm=3)
     data = load_study_data(session, study)
     keyed = data.keyed_items
-    one = keyed[(keyed.participant == "C001") & (keyed.wave == "post") & (keyed.measure == "pss10")].sort_values("item")
+    one = keyed[
+        (keyed.participant == "C001") & (keyed.wave == "post") & (keyed.measure == "pss10")
+    ].sort_values("item")
     raw = written[("C001", "post", "pss10")].copy()
     raw[[3, 4, 6, 7]] = 4 - raw[[3, 4, 6, 7]]
     np.testing.assert_array_equal(one.value.to_numpy(), raw)
@@ -82,20 +97,34 @@ def test_large_ids_survive_the_packed_reads(session):
     if session.get_bind().dialect.name == "sqlite":  # ids are MAX + 1: move them by hand
         session.execute(text("PRAGMA defer_foreign_keys = ON"))
         for aid in sorted(session.scalars(text("SELECT id FROM administration")), reverse=True):
-            for table, column in (("item_response", "administration_id"), ("scale_score", "administration_id")):
-                session.execute(text(f"UPDATE {table} SET {column} = :new WHERE {column} = :old"),
-                                {"new": aid + big, "old": aid})
-            session.execute(text("UPDATE administration SET id = :new WHERE id = :old"), {"new": aid + big, "old": aid})
+            for table, column in (
+                ("item_response", "administration_id"),
+                ("scale_score", "administration_id"),
+            ):
+                session.execute(
+                    text(f"UPDATE {table} SET {column} = :new WHERE {column} = :old"),
+                    {"new": aid + big, "old": aid},
+                )
+            session.execute(
+                text("UPDATE administration SET id = :new WHERE id = :old"),
+                {"new": aid + big, "old": aid},
+            )
     assert min(session.scalars(text("SELECT id FROM administration"))) >= big
     scores = load_scores(session, study)
     for (code, wave, inst), values in written.items():
-        row = scores[(scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)].iloc[0]
+        row = scores[
+            (scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)
+        ].iloc[0]
         expected = pss10_by_hand(values) if inst == "pss10" else who5_by_hand(values)
         assert row.score == pytest.approx(expected, rel=1e-12, nan_ok=True)
     items = load_items(session, study)
     assert len(items) == len(written) // 2 * (10 + 5)
-    one = items[(items.participant == "I001") & (items.wave == "post") & (items.instrument == "pss10")]
-    np.testing.assert_array_equal(one.sort_values("item").value.to_numpy(), written[("I001", "post", "pss10")])
+    one = items[
+        (items.participant == "I001") & (items.wave == "post") & (items.instrument == "pss10")
+    ]
+    np.testing.assert_array_equal(
+        one.sort_values("item").value.to_numpy(), written[("I001", "post", "pss10")]
+    )
     assert session.get(Administration, int(items.administration_id.min())) is not None
 
 
@@ -112,8 +141,19 @@ def test_the_direct_reader_reads_what_the_session_reads(session, db_url):
         direct = load_study_data(reader, reader.study(None))
     finally:
         reader.close()
-    for name in ("waves", "cohorts", "participants", "scores", "keyed_items", "measures", "batches", "administrations"):
-        pd.testing.assert_frame_equal(getattr(direct, name), getattr(through_session, name), obj=name)
+    for name in (
+        "waves",
+        "cohorts",
+        "participants",
+        "scores",
+        "keyed_items",
+        "measures",
+        "batches",
+        "administrations",
+    ):
+        pd.testing.assert_frame_equal(
+            getattr(direct, name), getattr(through_session, name), obj=name
+        )
     assert direct.db_revision == through_session.db_revision
 
 
@@ -130,7 +170,9 @@ def test_trajectory_tables_share_one_fit_per_measure(session, monkeypatch):
     data = load_study_data(session, study)
     fitted = []
     original = trajectory_module._fit_measure
-    monkeypatch.setattr(trajectory_module, "_fit_measure", lambda *a: fitted.append(1) or original(*a))
+    monkeypatch.setattr(
+        trajectory_module, "_fit_measure", lambda *a: fitted.append(1) or original(*a)
+    )
     effects, means = analyses.trajectory(data), analyses.trajectory_means(data)
     assert len(fitted) == 2  # pss10 and who5, not 4
     order = effects["measure"].unique().tolist()
@@ -145,14 +187,18 @@ def test_scores_come_sorted_by_participant_code_wave_and_measure(session):
     # the loader sorts on integer ranks; the result must be the order sorting the strings gives
     study, _ = build_study(session, n_per_arm=4)
     scores = load_scores(session, study)
-    ids = [row[0] for row in session.execute(text("SELECT code FROM participant ORDER BY id")).all()]
+    ids = [
+        row[0] for row in session.execute(text("SELECT code FROM participant ORDER BY id")).all()
+    ]
     assert ids != sorted(ids)  # enrolled in an order that is not the codes' order
     expected = scores.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
     pd.testing.assert_frame_equal(scores, expected)
     assert scores["participant"].iloc[0] == min(ids)
 
 
-def test_the_rci_takes_the_first_waves_alphas_of_the_reliability_table_when_given(session, monkeypatch):
+def test_the_rci_takes_the_first_waves_alphas_of_the_reliability_table_when_given(
+    session, monkeypatch
+):
     # `tracker analyze all` and the report compute reliability, then pass the first wave's
     # alphas to change explicitly (pss10 has a published reliability; who5 uses its alpha);
     # without them change computes the same numbers itself: no dependence on call order
@@ -169,7 +215,9 @@ def test_the_rci_takes_the_first_waves_alphas_of_the_reliability_table_when_give
     alphas = analyses.alphas_at(table, "baseline")
     calls = []
     original = analysis.reliability
-    monkeypatch.setattr(analysis, "reliability", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(
+        analysis, "reliability", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
     assert analyses.baseline_reliability(data, alphas=alphas) == fresh
     assert fresh["who5"] == who5
     assert calls == []  # no second alpha computation
@@ -177,12 +225,15 @@ def test_the_rci_takes_the_first_waves_alphas_of_the_reliability_table_when_give
     assert analyses.baseline_reliability(data) == fresh and len(calls) == 1
     # the change table is the same either way
     with_alphas = analyses.change(data, pre="baseline", post="post", baseline_alphas=alphas)
-    pd.testing.assert_frame_equal(with_alphas, analyses.change(load_study_data(session, study),
-                                                               pre="baseline", post="post"))
+    pd.testing.assert_frame_equal(
+        with_alphas, analyses.change(load_study_data(session, study), pre="baseline", post="post")
+    )
 
 
 @pytest.mark.parametrize("big_participant_ids", [False, True])
-def test_scores_read_as_two_or_three_numbers_are_the_hand_scored_values(session, big_participant_ids):
+def test_scores_read_as_two_or_three_numbers_are_the_hand_scored_values(
+    session, big_participant_ids
+):
     """Participant ids below 2^21 go into one number with the wave and measure; larger ones do not."""
     from tracker.datasets.loaders import SCORE_COLUMNS
 
@@ -205,10 +256,14 @@ def test_scores_read_as_two_or_three_numbers_are_the_hand_scored_values(session,
     scores = data.scores
     assert len(scores) == len(written)
     for (code, wave, inst), values in written.items():
-        row = scores[(scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)].iloc[0]
+        row = scores[
+            (scores.participant == code) & (scores.wave == wave) & (scores.measure == inst)
+        ].iloc[0]
         expected = pss10_by_hand(values) if inst == "pss10" else who5_by_hand(values)
         assert row.score == pytest.approx(expected, rel=1e-12, nan_ok=True)
-        assert row.items_total == len(values) and row.items_answered == np.count_nonzero(~np.isnan(values))
+        assert row.items_total == len(values) and row.items_answered == np.count_nonzero(
+            ~np.isnan(values)
+        )
 
 
 def test_administrations_carry_their_completion_dates(session):

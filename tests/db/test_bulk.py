@@ -16,7 +16,10 @@ from tracker.study.waves import add_wave
 def test_one_placeholder_convention():
     sql = "SELECT a FROM t WHERE b = ? AND c LIKE 'x%' AND d IN (" + marks(3) + ")"
     assert driver_sql(sql, "sqlite") == sql
-    assert driver_sql(sql, "postgresql") == "SELECT a FROM t WHERE b = %s AND c LIKE 'x%%' AND d IN (%s, %s, %s)"
+    assert (
+        driver_sql(sql, "postgresql")
+        == "SELECT a FROM t WHERE b = %s AND c LIKE 'x%%' AND d IN (%s, %s, %s)"
+    )
 
 
 def _new_administrations(session, n_wanted: int):
@@ -28,13 +31,26 @@ def _new_administrations(session, n_wanted: int):
     instrument = session.scalars(select(Instrument).where(Instrument.code == "pss10")).one()
     version_id = current_versions(session, study)["pss10"].id
     people = session.scalars(select(Participant.id).order_by(Participant.id)).all()[:n_wanted]
-    batch = ImportBatch(study_id=study.id, file_name="f.csv", sha256="0" * 64, format="wide", row_count=0,
-                        item_count=0, os_user="test")
+    batch = ImportBatch(
+        study_id=study.id,
+        file_name="f.csv",
+        sha256="0" * 64,
+        format="wide",
+        row_count=0,
+        item_count=0,
+        os_user="test",
+    )
     session.add(batch)
     session.flush()
     bulk = BulkWriter.of(session)
-    ids = bulk.insert_administrations(list(people), [wave.id] * len(people), instrument.id, version_id,
-                                      [0] * len(people), batch.id)
+    ids = bulk.insert_administrations(
+        list(people),
+        [wave.id] * len(people),
+        instrument.id,
+        version_id,
+        [0] * len(people),
+        batch.id,
+    )
     return bulk, ids
 
 
@@ -68,28 +84,48 @@ def test_scores_come_back_as_given(session, monkeypatch, kind):
     from tracker.scoring.engine import score_matrix_frame
 
     bulk, ids = _new_administrations(session, 12)
-    definition = InstrumentDef.from_dict({
-        "code": "t", "name": "T", "items": 6, "min": 0, "max": 4, "scoring": "sum", "higher_is_better": True,
-        "reverse": [2], "max_missing": 0 if kind == "unscored" else 1,
-        "subscales": [{"code": "a", "items": [1, 2, 3]}, {"code": "b", "items": [4, 5, 6], "scoring": "mean"}]})
+    definition = InstrumentDef.from_dict(
+        {
+            "code": "t",
+            "name": "T",
+            "items": 6,
+            "min": 0,
+            "max": 4,
+            "scoring": "sum",
+            "higher_is_better": True,
+            "reverse": [2],
+            "max_missing": 0 if kind == "unscored" else 1,
+            "subscales": [
+                {"code": "a", "items": [1, 2, 3]},
+                {"code": "b", "items": [4, 5, 6], "scoring": "mean"},
+            ],
+        }
+    )
     rng = np.random.default_rng(9)
     values = rng.integers(0, 5, size=(len(ids), definition.items)).astype(np.float64)
     values[:, 3:] = values[:, 3:4]  # subscale b's mean is whole
     if kind != "whole":
         values[rng.random(values.shape) < 0.15] = np.nan  # not scored, or prorated (fractions)
     if kind == "unscored":
-        values[:, 3:] = values[:, 3:4]  # b's mean stays whole; the total and a are whole or not scored
+        values[:, 3:] = values[
+            :, 3:4
+        ]  # b's mean stays whole; the total and a are whole or not scored
     chosen = ids if kind != "not_consecutive" else ids[::2]
     frame = score_matrix_frame(chosen, values[: len(chosen)], definition)
     paths = []
     whole = scores._insert_whole_scores
-    monkeypatch.setattr(scores, "_insert_whole_scores", lambda *a: paths.append(whole(*a)) or paths[-1])
+    monkeypatch.setattr(
+        scores, "_insert_whole_scores", lambda *a: paths.append(whole(*a)) or paths[-1]
+    )
     scores.insert_scores(bulk, frame)
     if bulk.dialect == "sqlite":
         assert paths == [kind in ("whole", "unscored")]
     score_rows = scores.score_rows
-    got = bulk.rows("SELECT administration_id, measure, score, items_answered, items_total, prorated "
-                    "FROM scale_score WHERE administration_id >= ? ORDER BY administration_id, measure", int(ids[0]))
+    got = bulk.rows(
+        "SELECT administration_id, measure, score, items_answered, items_total, prorated "
+        "FROM scale_score WHERE administration_id >= ? ORDER BY administration_id, measure",
+        int(ids[0]),
+    )
     want = sorted(score_rows(frame), key=lambda r: (r[0], r[1]))
     assert [(*r[:5], bool(r[5])) for r in got] == want
     assert kind != "whole" or all(r[2] is not None for r in want)

@@ -24,8 +24,12 @@ def _orm_study(s, study):
         return list(s.scalars(select(model).where(model.study_id == study.id)))
 
     codes = {i.id: i.code for i in of(Instrument)}
-    answered = {(a.participant_id, a.wave_id, codes[a.instrument_id]) for a in s.scalars(
-        select(Administration).join(Participant).where(Participant.study_id == study.id))}
+    answered = {
+        (a.participant_id, a.wave_id, codes[a.instrument_id])
+        for a in s.scalars(
+            select(Administration).join(Participant).where(Participant.study_id == study.id)
+        )
+    }
     return of(Cohort), of(Wave), sorted(codes.values()), of(Participant), answered
 
 
@@ -40,10 +44,19 @@ def _orm_completion(s, study) -> list[dict]:
         for w in sorted(waves, key=lambda w: w.position):
             for code in codes:
                 n = sum((p.id, w.id, code) in answered for p in active)
-                out.append({"cohort": c.name, "arm": c.arm, "wave": w.name, "wave_order": w.position,
-                            "instrument": code, "active": len(active), "completed": n,
-                            "percent": 100.0 * n / len(active) if active else float("nan"),
-                            "withdrawn": sum(p.status == "withdrawn" for p in members)})
+                out.append(
+                    {
+                        "cohort": c.name,
+                        "arm": c.arm,
+                        "wave": w.name,
+                        "wave_order": w.position,
+                        "instrument": code,
+                        "active": len(active),
+                        "completed": n,
+                        "percent": 100.0 * n / len(active) if active else float("nan"),
+                        "withdrawn": sum(p.status == "withdrawn" for p in members),
+                    }
+                )
     return out
 
 
@@ -66,9 +79,19 @@ def _orm_due(s, study, *, wave, today) -> list[dict]:
                 opens = cohort.start_date + dt.timedelta(days=w.day_offset - w.window_days)
                 closes = cohort.start_date + dt.timedelta(days=w.day_offset + w.window_days)
                 state = "upcoming" if today < opens else "overdue" if today > closes else "due"
-            out.append({"cohort": cohort.name, "arm": cohort.arm, "wave": w.name, "wave_order": w.position,
-                        "opens": opens, "closes": closes, "state": state, "participant": p.code,
-                        "missing": ", ".join(missing)})
+            out.append(
+                {
+                    "cohort": cohort.name,
+                    "arm": cohort.arm,
+                    "wave": w.name,
+                    "wave_order": w.position,
+                    "opens": opens,
+                    "closes": closes,
+                    "state": state,
+                    "participant": p.code,
+                    "missing": ", ".join(missing),
+                }
+            )
     return sorted(out, key=lambda r: (r["wave_order"], r["cohort"], r["participant"]))
 
 
@@ -93,21 +116,40 @@ def study_url(db_url):
     from tracker.study.participants import add_participant, withdraw
 
     with open_session(db_url) as s:
-        study, _ = build_study(s, n_per_arm=6, seed=3, waves=(("baseline", 0), ("post", 56), ("later", 120)))
+        study, _ = build_study(
+            s, n_per_arm=6, seed=3, waves=(("baseline", 0), ("post", 56), ("later", 120))
+        )
         add_cohort(s, study, "unscheduled cohort", arm="control")
         add_cohort(s, study, "empty cohort", arm="control", start=dt.date(2027, 3, 1))
         withdraw(s, study, "I002", reason="moved", on=dt.date(2027, 3, 10))
         # someone outstanding everywhere: an instrument added after the answers, two participants
         # without answers (one in the cohort without a start), one with a single answer
         add_instrument(s, study, "flourishing")
-        add_participant(s, study, "U001", cohort="unscheduled cohort", enrolled=dt.date(2027, 2, 20))
-        add_participant(s, study, "I900", cohort="intervention cohort", enrolled=dt.date(2027, 2, 20))
-        ids = {(type(x).__name__, x.name if hasattr(x, "name") else x.code): x.id
-               for model in (Participant, Wave, Instrument) for x in s.scalars(select(model))}
-        pss = s.scalar(select(InstrumentVersion).where(InstrumentVersion.instrument_id == ids["Instrument", "pss10"]))
-        s.add(Administration(participant_id=ids["Participant", "I900"], wave_id=ids["Wave", "baseline"],
-                             instrument_id=ids["Instrument", "pss10"], instrument_version_id=pss.id,
-                             completed_on=dt.date(2027, 3, 2)))
+        add_participant(
+            s, study, "U001", cohort="unscheduled cohort", enrolled=dt.date(2027, 2, 20)
+        )
+        add_participant(
+            s, study, "I900", cohort="intervention cohort", enrolled=dt.date(2027, 2, 20)
+        )
+        ids = {
+            (type(x).__name__, x.name if hasattr(x, "name") else x.code): x.id
+            for model in (Participant, Wave, Instrument)
+            for x in s.scalars(select(model))
+        }
+        pss = s.scalar(
+            select(InstrumentVersion).where(
+                InstrumentVersion.instrument_id == ids["Instrument", "pss10"]
+            )
+        )
+        s.add(
+            Administration(
+                participant_id=ids["Participant", "I900"],
+                wave_id=ids["Wave", "baseline"],
+                instrument_id=ids["Instrument", "pss10"],
+                instrument_version_id=pss.id,
+                completed_on=dt.date(2027, 3, 2),
+            )
+        )
         s.commit()
     return db_url
 
@@ -138,7 +180,11 @@ def test_listing_equals_the_orm_functions(study_url):
                 _same(rows, _orm_due(s, study, wave=wave, today=today))
                 _same(due(s, study, wave=wave, today=today).to_dict("records"), rows)
         assert states == {"upcoming", "due", "overdue", "unscheduled"}
-        i900 = [r["missing"] for r in listing.due(reader, ref, today=dt.date(2027, 4, 26)) if r["participant"] == "I900"]
+        i900 = [
+            r["missing"]
+            for r in listing.due(reader, ref, today=dt.date(2027, 4, 26))
+            if r["participant"] == "I900"
+        ]
         assert i900 == ["flourishing, who5", "flourishing, pss10, who5", "flourishing, pss10, who5"]
         with pytest.raises(NotFound, match="no wave named 'nope'"):
             listing.due(reader, ref, wave="nope")
@@ -154,10 +200,17 @@ def test_the_direct_and_the_session_paths_agree(study_url):
         direct.close()
     _same(listing.with_reader(study_url, None, listing.completion), via_direct)
     # a URL with options never takes the direct path, and still answers
-    url = study_url + ("&" if "?" in study_url else "?") + ("connect_timeout=5" if "postgresql" in study_url
-                                                            else "timeout=5")
+    url = (
+        study_url
+        + ("&" if "?" in study_url else "?")
+        + ("connect_timeout=5" if "postgresql" in study_url else "timeout=5")
+    )
     assert open_reader(url) is None
-    assert [w["name"] for w in listing.with_reader(url, None, listing.waves)] == ["baseline", "post", "later"]
+    assert [w["name"] for w in listing.with_reader(url, None, listing.waves)] == [
+        "baseline",
+        "post",
+        "later",
+    ]
     with pytest.raises(NotFound):
         listing.with_reader(study_url, "No such study", listing.waves)
 
@@ -195,7 +248,11 @@ def test_completion_names_are_the_studys_names(db_url, tmp_path):
         s.commit()
         expected = known_measures(s, study)
     measures = listing.names(db_url, None, "measure")
-    assert sorted(measures) == sorted(expected) and "parts" not in measures and "parts.first" in measures
+    assert (
+        sorted(measures) == sorted(expected)
+        and "parts" not in measures
+        and "parts.first" in measures
+    )
     assert listing.names(db_url, "Factory study", "wave") == ["pre", "mid", "post"]
     assert listing.names(db_url, None, "cohort") == ["control cohort", "intervention cohort"]
     assert listing.names(db_url, None, "study") == ["Factory study"]

@@ -56,7 +56,11 @@ def test_upgrade_downgrade_upgrade_with_data(empty_db_url):
         cohort = Cohort(study_id=study.id, name="C", arm="control")
         s.add(cohort)
         s.flush()
-        s.add(Participant(study_id=study.id, cohort_id=cohort.id, code="P1", enrolled_on=dt.date(2027, 1, 1)))
+        s.add(
+            Participant(
+                study_id=study.id, cohort_id=cohort.id, code="P1", enrolled_on=dt.date(2027, 1, 1)
+            )
+        )
         s.commit()
     downgrade(engine, "base")
     assert current_revision(engine) is None
@@ -72,7 +76,9 @@ def test_upgrade_downgrade_upgrade_with_data(empty_db_url):
 
 
 def test_empty_database_is_refused_with_advice(empty_db_url):
-    with pytest.raises(DatabaseError, match=r"holds no tracker database; create one with `tracker init"):
+    with pytest.raises(
+        DatabaseError, match=r"holds no tracker database; create one with `tracker init"
+    ):
         open_session(empty_db_url)
 
 
@@ -90,7 +96,10 @@ def test_behind_head_is_refused(db_url):
     engine = make_engine(db_url)
     downgrade(engine, "0001")
     engine.dispose()
-    with pytest.raises(DatabaseError, match=rf"at revision 0001, older than this tracker's {HEAD_REVISION}; run `tracker db upgrade`"):
+    with pytest.raises(
+        DatabaseError,
+        match=rf"at revision 0001, older than this tracker's {HEAD_REVISION}; run `tracker db upgrade`",
+    ):
         open_session(db_url)
 
 
@@ -112,7 +121,9 @@ def test_sqlite_enforces_foreign_keys(tmp_path):
 
     with pytest.raises(IntegrityError):
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO cohort (study_id, name, arm) VALUES (999, 'x', 'control')"))
+            conn.execute(
+                text("INSERT INTO cohort (study_id, name, arm) VALUES (999, 'x', 'control')")
+            )
     engine.dispose()
 
 
@@ -135,8 +146,10 @@ def test_0002_scores_the_administrations_already_stored(db_url):
     """Upgrading a 0001 database fills scale_score with what the importer would have written."""
     from tests.factories import build_study
 
-    query = text("SELECT administration_id, measure, score, items_answered, items_total, prorated "
-                 "FROM scale_score ORDER BY administration_id, measure")
+    query = text(
+        "SELECT administration_id, measure, score, items_answered, items_total, prorated "
+        "FROM scale_score ORDER BY administration_id, measure"
+    )
     with open_session(db_url) as s:
         build_study(s, n_per_arm=6, seed=3, instruments=("pss10", "who5", "scs_sf"))
         s.commit()
@@ -146,8 +159,13 @@ def test_0002_scores_the_administrations_already_stored(db_url):
 
     def without_rowid() -> set[str]:
         with engine.connect() as conn:
-            return {name for name, sql in conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
-                    if "WITHOUT ROWID" in sql}
+            return {
+                name
+                for name, sql in conn.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+                )
+                if "WITHOUT ROWID" in sql
+            }
 
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
@@ -162,13 +180,19 @@ def test_0002_scores_the_administrations_already_stored(db_url):
     with engine.connect() as conn:
         backfilled = [tuple(r) for r in conn.execute(query)]
     engine.dispose()
-    assert [(a, m, n, t, bool(p)) for a, m, _, n, t, p in backfilled] == [(a, m, n, t, bool(p)) for a, m, _, n, t, p in written]
+    assert [(a, m, n, t, bool(p)) for a, m, _, n, t, p in backfilled] == [
+        (a, m, n, t, bool(p)) for a, m, _, n, t, p in written
+    ]
     for (_, _, got, *_), (_, _, want, *_) in zip(backfilled, written, strict=True):
         assert (got is None and want is None) or got == want
     # and, independently of tracker.scoring, the totals are what hand scoring of the items gives
     from tests.ingest.conftest import assert_scores_current
 
     with open_session(db_url) as s:
-        s.execute(text("DELETE FROM administration WHERE instrument_id IN "
-                       "(SELECT id FROM instrument WHERE code = 'scs_sf')"))  # subscales: not hand-scored there
+        s.execute(
+            text(
+                "DELETE FROM administration WHERE instrument_id IN "
+                "(SELECT id FROM instrument WHERE code = 'scs_sf')"
+            )
+        )  # subscales: not hand-scored there
         assert assert_scores_current(s) == 6 * 2 * 2 * 2

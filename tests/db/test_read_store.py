@@ -34,27 +34,44 @@ def _strings(path: Path):
 
 
 def test_the_read_side_modules_hold_no_sql():
-    found = [f"{path.relative_to(TRACKER)}:{line}: {text[:60]}"
-             for path in _modules() for line, text in _strings(path) if SQL.search(text)]
-    assert found == [], "SQL outside tracker/db/ (make it a function of tracker/db/read_store.py):\n" + "\n".join(found)
+    found = [
+        f"{path.relative_to(TRACKER)}:{line}: {text[:60]}"
+        for path in _modules()
+        for line, text in _strings(path)
+        if SQL.search(text)
+    ]
+    assert found == [], (
+        "SQL outside tracker/db/ (make it a function of tracker/db/read_store.py):\n"
+        + "\n".join(found)
+    )
 
 
 def test_the_read_side_modules_never_reach_the_driver_connection():
-    found = [str(path.relative_to(TRACKER)) for path in _modules()
-             if "driver_connection" in path.read_text(encoding="utf-8")
-             and str(path.relative_to(TRACKER)) not in DRIVER_ALLOWED]
+    found = [
+        str(path.relative_to(TRACKER))
+        for path in _modules()
+        if "driver_connection" in path.read_text(encoding="utf-8")
+        and str(path.relative_to(TRACKER)) not in DRIVER_ALLOWED
+    ]
     assert found == []
 
 
 def test_the_read_side_imports_no_driver():
     imports = re.compile(r"^\s*(import|from)\s+(sqlite3|psycopg)\b", re.MULTILINE)
-    found = [str(path.relative_to(TRACKER)) for path in _modules() if imports.search(path.read_text(encoding="utf-8"))]
+    found = [
+        str(path.relative_to(TRACKER))
+        for path in _modules()
+        if imports.search(path.read_text(encoding="utf-8"))
+    ]
     assert found == []
 
 
-@pytest.mark.parametrize(("dialect", "expected"), [
-    ("sqlite", "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"),
-    ("postgresql", "SELECT a FROM t WHERE b = %s AND c IN (%s, %s)"),
-])
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("sqlite", "SELECT a FROM t WHERE b = ? AND c IN (?, ?)"),
+        ("postgresql", "SELECT a FROM t WHERE b = %s AND c IN (%s, %s)"),
+    ],
+)
 def test_qmark_placeholders_are_translated_in_one_place(dialect, expected):
     assert driver_sql("SELECT a FROM t WHERE b = ? AND c IN (?, ?)", dialect) == expected

@@ -43,13 +43,15 @@ scoring = "sum"
 
 EVIL_ROLE = "=cmd|' /C calc'!A0"
 
-DATA = ("participant,wave,completed,pss4_1,pss4_2,pss4_3,pss4_4,who5_1,who5_2,who5_3,who5_4,who5_5,"
-        "sleep_1,sleep_2,mood_1,mood_2,mood_3\n"
-        "P001,baseline,2027-03-05,1,2,3,4,5,4,3,2,1,7.5,,2,3,4\n"
-        "P002,baseline,,0,1,,2,,,,,,,,5,,1\n"
-        "P001,post,2027-04-27,2,2,2,3,,,,,,8,6.25,,,\n"
-        "P004,baseline,2027-03-03,4,4,3,4,0,1,0,1,0,,,3,3,3\n"
-        "P005,post,2027-04-30,0,0,0,0,5,5,5,5,5,9,9,1,1,1\n")
+DATA = (
+    "participant,wave,completed,pss4_1,pss4_2,pss4_3,pss4_4,who5_1,who5_2,who5_3,who5_4,who5_5,"
+    "sleep_1,sleep_2,mood_1,mood_2,mood_3\n"
+    "P001,baseline,2027-03-05,1,2,3,4,5,4,3,2,1,7.5,,2,3,4\n"
+    "P002,baseline,,0,1,,2,,,,,,,,5,,1\n"
+    "P001,post,2027-04-27,2,2,2,3,,,,,,8,6.25,,,\n"
+    "P004,baseline,2027-03-03,4,4,3,4,0,1,0,1,0,,,3,3,3\n"
+    "P005,post,2027-04-30,0,0,0,0,5,5,5,5,5,9,9,1,1,1\n"
+)
 
 DEMOGRAPHICS = {
     "P001": {"age": 27, "gender": "woman", "role": "PGY-1 resident"},

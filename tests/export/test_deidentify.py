@@ -18,12 +18,40 @@ def _rows(path):
 
 
 def test_scores_deidentified_with_key(cli, tmp_path):
-    out = cli("export", "scores", "--layout", "long", "--deidentify", "--out", "d.csv", "--out", "d.parquet",
-              "--key-out", "key.csv").output
-    assert out.splitlines()[-1] == "Wrote the key of the new codes to key.csv: keep it apart from the data."
+    out = cli(
+        "export",
+        "scores",
+        "--layout",
+        "long",
+        "--deidentify",
+        "--out",
+        "d.csv",
+        "--out",
+        "d.parquet",
+        "--key-out",
+        "key.csv",
+    ).output
+    assert (
+        out.splitlines()[-1]
+        == "Wrote the key of the new codes to key.csv: keep it apart from the data."
+    )
     header = read_csv(tmp_path / "d.csv")[0]
-    assert header == ["participant", "cohort", "arm", "wave", "measure", "score", "items_answered", "prorated",
-                      "completed_day", "age_band", "gender", "role", "status", "withdrawn_day"]
+    assert header == [
+        "participant",
+        "cohort",
+        "arm",
+        "wave",
+        "measure",
+        "score",
+        "items_answered",
+        "prorated",
+        "completed_day",
+        "age_band",
+        "gender",
+        "role",
+        "status",
+        "withdrawn_day",
+    ]
     key = dict((new, old) for new, old in read_csv(tmp_path / "key.csv")[1:])
     assert read_csv(tmp_path / "key.csv")[0] == ["export_code", "participant"]
     assert sorted(key.values()) == STUDY_CODES
@@ -33,12 +61,20 @@ def test_scores_deidentified_with_key(cli, tmp_path):
     shared = _rows(tmp_path / "d.csv")
     # the same rows, codes mapped through the key, ordered by the new codes
     assert [r["participant"] for r in shared] == sorted(r["participant"] for r in shared)
-    as_study = sorted((key[r["participant"]], r["wave"], r["measure"], r["score"], r["cohort"]) for r in shared)
-    assert as_study == sorted((r["participant"], r["wave"], r["measure"], r["score"], r["cohort"]) for r in plain)
+    as_study = sorted(
+        (key[r["participant"]], r["wave"], r["measure"], r["score"], r["cohort"]) for r in shared
+    )
+    assert as_study == sorted(
+        (r["participant"], r["wave"], r["measure"], r["score"], r["cohort"]) for r in plain
+    )
     by_study = {(key[r["participant"]], r["wave"], r["measure"]): r for r in shared}
     p001 = by_study[("P001", "baseline", "who5")]
-    assert (p001["completed_day"], p001["age_band"], p001["gender"], p001["role"]) == ("4", "25-29", "woman",
-                                                                                          "PGY-1 resident")
+    assert (p001["completed_day"], p001["age_band"], p001["gender"], p001["role"]) == (
+        "4",
+        "25-29",
+        "woman",
+        "PGY-1 resident",
+    )
     assert by_study[("P001", "post", "pss4")]["completed_day"] == "57"  # 2027-04-27 - 2027-03-01
     assert by_study[("P002", "baseline", "pss4")]["age_band"] == "90+"
     assert by_study[("P002", "baseline", "pss4")]["completed_day"] == ""  # no completion date
@@ -54,10 +90,31 @@ def test_scores_deidentified_with_key(cli, tmp_path):
 def test_wide_scores_and_withdrawal(cli, tmp_path):
     cli("export", "scores", "--deidentify", "--out", "w.csv")
     header = read_csv(tmp_path / "w.csv")[0]
-    assert "enrolled" not in header and "birth_year" not in header and "withdrawal_reason" not in header
-    assert header == ["participant", "cohort", "arm", "wave", "mood", "mood.calm", "pss4", "sleep", "who5",
-                      "age_band", "gender", "role", "status", "withdrawn_day", "mood_completed_day",
-                      "pss4_completed_day", "sleep_completed_day", "who5_completed_day"]
+    assert (
+        "enrolled" not in header
+        and "birth_year" not in header
+        and "withdrawal_reason" not in header
+    )
+    assert header == [
+        "participant",
+        "cohort",
+        "arm",
+        "wave",
+        "mood",
+        "mood.calm",
+        "pss4",
+        "sleep",
+        "who5",
+        "age_band",
+        "gender",
+        "role",
+        "status",
+        "withdrawn_day",
+        "mood_completed_day",
+        "pss4_completed_day",
+        "sleep_completed_day",
+        "who5_completed_day",
+    ]
     assert [p.name for p in tmp_path.iterdir() if "key" in p.name] == []  # no key unless --key-out
 
 
@@ -83,8 +140,15 @@ def test_withdrawn_day_and_python_api_reuses_one_mapping(url, tmp_path):
     with open_session(url) as s:
         s.scalars(select(Participant).where(Participant.code == "P003")).one().age = 3
         s.commit()
-    run_import(url, write(tmp_path, "p3.csv", "participant,wave,completed,pss4_1,pss4_2,pss4_3,pss4_4\n"
-                                          "P003,baseline,2027-03-02,1,1,1,1\n"))
+    run_import(
+        url,
+        write(
+            tmp_path,
+            "p3.csv",
+            "participant,wave,completed,pss4_1,pss4_2,pss4_3,pss4_4\n"
+            "P003,baseline,2027-03-02,1,1,1,1\n",
+        ),
+    )
     with open_session(url) as s:
         withdraw(s, resolve_study(s), "P003", reason="sick", on=dt.date(2027, 3, 31))
         s.commit()
@@ -94,14 +158,27 @@ def test_withdrawn_day_and_python_api_reuses_one_mapping(url, tmp_path):
         s.commit()
     code = mapping.codes["P003"]
     rows = [r for r in _rows(tmp_path / "s.csv") if r["participant"] == code]
-    assert rows and all(r["withdrawn_day"] == "30" and r["status"] == "withdrawn" and r["age_band"] == "0-4"
-                        for r in rows)
+    assert rows and all(
+        r["withdrawn_day"] == "30" and r["status"] == "withdrawn" and r["age_band"] == "0-4"
+        for r in rows
+    )
     assert {r["participant"] for r in _rows(tmp_path / "i.csv")} <= set(mapping.codes.values())
     assert code in {r["participant"] for r in _rows(tmp_path / "i.csv")}
 
 
-@pytest.mark.parametrize(("age", "band"), [(0, "0-4"), (4, "0-4"), (5, "5-9"), (29, "25-29"), (89, "85-89"),
-                                            (90, "90+"), (120, "90+"), (None, None)])
+@pytest.mark.parametrize(
+    ("age", "band"),
+    [
+        (0, "0-4"),
+        (4, "0-4"),
+        (5, "5-9"),
+        (29, "25-29"),
+        (89, "85-89"),
+        (90, "90+"),
+        (120, "90+"),
+        (None, None),
+    ],
+)
 def test_age_bands(age, band):
     from tracker.datasets.export import age_band
 

@@ -91,5 +91,7 @@ def assert_no_traceback(result: Result, argv) -> None:
 def assert_error(result: Result, argv) -> None:
     """``Error: ...`` on stderr and exit status 1."""
     assert_no_traceback(result, argv)
-    assert result.exit_code == 1, f"tracker {' '.join(map(str, argv))} exited {result.exit_code}:\n{result.output}"
+    assert result.exit_code == 1, (
+        f"tracker {' '.join(map(str, argv))} exited {result.exit_code}:\n{result.output}"
+    )
     assert result.stderr.startswith("Error: "), result.output

@@ -71,7 +71,9 @@ def test_the_truncated_files_are_really_damaged(tmp_path, full_database):
         with pytest.raises(sqlite3.DatabaseError):
             with sqlite3.connect(path) as conn:
                 conn.execute("PRAGMA integrity_check").fetchall()
-                for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                for (table,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                ).fetchall():
                     conn.execute(f'SELECT * FROM "{table}"').fetchall()
 
 
@@ -98,12 +100,16 @@ def test_damage_the_direct_read_path_meets_midway(tmp_path, full_database):
     path.write_bytes(full_database)
     with sqlite3.connect(path) as conn:
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        roots = [r[0] for r in conn.execute(
-            "SELECT rootpage FROM sqlite_master WHERE tbl_name IN ('scale_score', 'item_response')")]
+        roots = [
+            r[0]
+            for r in conn.execute(
+                "SELECT rootpage FROM sqlite_master WHERE tbl_name IN ('scale_score', 'item_response')"
+            )
+        ]
     data = bytearray(full_database)
     for root in roots:
         start = (root - 1) * page_size
-        data[start:start + page_size] = random.Random(root).randbytes(page_size)
+        data[start : start + page_size] = random.Random(root).randbytes(page_size)
     path.write_bytes(bytes(data))
 
     from tracker.db.reader import open_reader
@@ -111,8 +117,11 @@ def test_damage_the_direct_read_path_meets_midway(tmp_path, full_database):
     reader = open_reader(f"sqlite:///{path}")
     assert reader is not None  # the direct path is taken: revision and study read fine
     reader.close()
-    for analysis in (["change", "--from", "baseline", "--to", "post"], ["reliability"], ["all", "--from", "baseline",
-                                                                                        "--to", "post"]):
+    for analysis in (
+        ["change", "--from", "baseline", "--to", "post"],
+        ["reliability"],
+        ["all", "--from", "baseline", "--to", "post"],
+    ):
         argv = ["--db", str(path), "analyze", *analysis]
         result = run(argv)
         assert_error(result, argv)

@@ -58,7 +58,9 @@ def test_an_unknown_url_option_on_postgresql(db_url):
     argv = ["--db", db_url + "?bogus=1", "study", "list"]
     result = run(argv)
     assert_error(result, argv)
-    assert result.stderr.endswith(': invalid connection option "bogus"; remove that option from the URL\n')
+    assert result.stderr.endswith(
+        ': invalid connection option "bogus"; remove that option from the URL\n'
+    )
 
 
 def test_an_unknown_url_option_on_sqlite(tmp_path):
@@ -77,7 +79,10 @@ def test_a_folder_given_as_the_database(tmp_path):
     argv = ["--db", str(tmp_path), "study", "list"]
     result = run(argv)
     assert_error(result, argv)
-    assert result.stderr == f"Error: {tmp_path} is a folder, not a SQLite file; check --db / TRACKER_DATABASE_URL\n"
+    assert (
+        result.stderr
+        == f"Error: {tmp_path} is a folder, not a SQLite file; check --db / TRACKER_DATABASE_URL\n"
+    )
 
 
 def test_a_full_disk_under_the_sqlite_file(tmp_path, mount):

@@ -40,15 +40,21 @@ def hostile(db_url):
         build_study(session, n_per_arm=6)
         # as a study file or a typo would have them (codes are checked; names and arms are free text)
         for old, arm in (("intervention", FORMULA_ARM), ("control", ESC_ARM)):
-            session.execute(text("UPDATE cohort SET arm = :arm, name = :name WHERE arm = :old"),
-                            {"arm": arm, "name": f"{arm} cohort", "old": old})
-        session.execute(text("UPDATE participant SET role = :role"), {"role": "PGY-1\x1b[8m hidden"})
+            session.execute(
+                text("UPDATE cohort SET arm = :arm, name = :name WHERE arm = :old"),
+                {"arm": arm, "name": f"{arm} cohort", "old": old},
+            )
+        session.execute(
+            text("UPDATE participant SET role = :role"), {"role": "PGY-1\x1b[8m hidden"}
+        )
         session.commit()
     engine.dispose()
     return db_url
 
 
-@pytest.mark.parametrize("argv", [["cohort", "list"], ["participant", "list"], ["status"], ["study", "show"]])
+@pytest.mark.parametrize(
+    "argv", [["cohort", "list"], ["participant", "list"], ["status"], ["study", "show"]]
+)
 def test_tables_show_control_characters_as_escapes(hostile, argv):
     result = run(["--db", hostile, *argv])
     assert result.exit_code == 0, result.output
@@ -94,8 +100,22 @@ def read_csv(text: str) -> list[dict]:
 
 
 def test_analyze_csv_neutralises_formula_cells(hostile):
-    result = run(["--db", hostile, "analyze", "change", "--from", "baseline", "--to", "post", "--by", "arm",
-                  "--format", "csv"])
+    result = run(
+        [
+            "--db",
+            hostile,
+            "analyze",
+            "change",
+            "--from",
+            "baseline",
+            "--to",
+            "post",
+            "--by",
+            "arm",
+            "--format",
+            "csv",
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = read_csv(result.stdout)
     groups = {r["group"] for r in rows}
@@ -121,7 +141,10 @@ def test_list_csv_neutralises_and_keeps_negative_numbers(hostile):
 def test_json_output_escapes_control_characters(hostile):
     out = run(["--db", hostile, "cohort", "list", "--format", "json"]).stdout
     assert_escaped(out)
-    assert {r["arm"] for r in json.loads(out)} == {FORMULA_ARM, ESC_ARM}  # JSON keeps the data exact
+    assert {r["arm"] for r in json.loads(out)} == {
+        FORMULA_ARM,
+        ESC_ARM,
+    }  # JSON keeps the data exact
 
 
 def test_the_cli_and_the_exports_neutralise_alike():
@@ -134,16 +157,19 @@ def test_the_cli_and_the_exports_neutralise_alike():
         assert neutralise(value) == export_neutralise(value)
 
 
-@pytest.mark.parametrize(("text", "shown"), [
-    ("plain ascii", "plain ascii"),
-    ("Zürich 東京 🙂", "Zürich 東京 🙂"),
-    ("a\x1b[2Jb", "a\\x1b[2Jb"),
-    ("tab\there", "tab\\x09here"),
-    ("line\nbreak", "line\\x0abreak"),
-    ("\u202eabc\u2066", "\\u202eabc\\u2066"),
-    ("c1\x9bcontrol\x7f", "c1\\x9bcontrol\\x7f"),
-    ("sep\u2028x", "sep\\u2028x"),
-])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain ascii", "plain ascii"),
+        ("Zürich 東京 🙂", "Zürich 東京 🙂"),
+        ("a\x1b[2Jb", "a\\x1b[2Jb"),
+        ("tab\there", "tab\\x09here"),
+        ("line\nbreak", "line\\x0abreak"),
+        ("\u202eabc\u2066", "\\u202eabc\\u2066"),
+        ("c1\x9bcontrol\x7f", "c1\\x9bcontrol\\x7f"),
+        ("sep\u2028x", "sep\\u2028x"),
+    ],
+)
 def test_visible(text, shown):
     from tracker.cli.common import visible
 
@@ -153,15 +179,22 @@ def test_visible(text, shown):
 def test_visible_keeps_the_lines_of_a_message():
     from tracker.cli.common import visible
 
-    assert visible("2 problems\n  row 3: \x1b[31m", keep_newlines=True) == "2 problems\n  row 3: \\x1b[31m"
+    assert (
+        visible("2 problems\n  row 3: \x1b[31m", keep_newlines=True)
+        == "2 problems\n  row 3: \\x1b[31m"
+    )
 
 
 def test_init_details_and_instrument_show_escape_names_from_files(tmp_path):
     from importlib import resources
 
-    own = (resources.files("tracker.demo") / "confidence_calm_care.toml").read_text(encoding="utf-8")
+    own = (resources.files("tracker.demo") / "confidence_calm_care.toml").read_text(
+        encoding="utf-8"
+    )
     hostile_name = 'name = "Confidence\\u001b[2J\\u202e (study-defined)"'
-    own = "\n".join(hostile_name if line.startswith("name = ") else line for line in own.splitlines())
+    own = "\n".join(
+        hostile_name if line.startswith("name = ") else line for line in own.splitlines()
+    )
     (tmp_path / "own.toml").write_text(own, encoding="utf-8")
     (tmp_path / "study.toml").write_text(
         '[study]\nname = "S"\ninstruments = ["own.toml"]\n\n'

@@ -58,7 +58,9 @@ def test_every_command_on_a_database_with_a_password(pg_database, tmp_path, comm
     assert PASSWORD in url
     first = run(["--db", url, "init", "--study", "Hostile"])
     assert first.exit_code == 0, first.output
-    assert run(["--db", url, "db", "current"]).output.startswith("postgresql+psycopg://postgres:***@127.0.0.1")
+    assert run(["--db", url, "db", "current"]).output.startswith(
+        "postgresql+psycopg://postgres:***@127.0.0.1"
+    )
     for path in commands:
         argv = ["--db", url, *minimal_argv(path, tmp_path)]
         assert_no_password(run(argv, cwd=tmp_path), argv)
@@ -67,14 +69,17 @@ def test_every_command_on_a_database_with_a_password(pg_database, tmp_path, comm
             assert PASSWORD.encode() not in written.read_bytes(), written
 
 
-@pytest.mark.parametrize("url", [
-    f"postgresql://alice:{PASSWORD}@127.0.0.1:1/nowhere",
-    f"postgresql://alice:{PASSWORD}@127.0.0.1:5432/no_such_database_h1",
-    f"postgresql://127.0.0.1:1/nowhere?user=alice&password={PASSWORD}",
-    f"postgresql://alice:{PASSWORD}@127.0.0.1:5432/test?bogus=1",
-    f"postgresql://alice:{PASSWORD}@db host:notaport/x",
-    f"postgresql://alice:{PASSWORD}/db",  # "@host" forgotten: the password stands where the port would
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://alice:{PASSWORD}@127.0.0.1:1/nowhere",
+        f"postgresql://alice:{PASSWORD}@127.0.0.1:5432/no_such_database_h1",
+        f"postgresql://127.0.0.1:1/nowhere?user=alice&password={PASSWORD}",
+        f"postgresql://alice:{PASSWORD}@127.0.0.1:5432/test?bogus=1",
+        f"postgresql://alice:{PASSWORD}@db host:notaport/x",
+        f"postgresql://alice:{PASSWORD}/db",  # "@host" forgotten: the password stands where the port would
+    ],
+)
 def test_every_command_on_an_unusable_url_with_a_password(url, tmp_path, commands):
     for path in commands:
         argv = ["--db", url, *minimal_argv(path, tmp_path)]

@@ -19,8 +19,11 @@ from tests.hostile.helpers import assert_error, run
 @pytest.fixture
 def study_db(tmp_path) -> str:
     path = tmp_path / "study.db"
-    for argv in (["init", "--study", "S"], ["wave", "add", "baseline", "--day", "0"],
-                 ["cohort", "add", "Spring", "--arm", "intervention"]):
+    for argv in (
+        ["init", "--study", "S"],
+        ["wave", "add", "baseline", "--day", "0"],
+        ["cohort", "add", "Spring", "--arm", "intervention"],
+    ):
         assert run(["--db", str(path), *argv]).exit_code == 0
     return str(path)
 
@@ -31,7 +34,9 @@ def test_out_through_a_file(study_db, tmp_path):
     argv = ["--db", study_db, "report", "--out", str(out)]
     result = run(argv)
     assert_error(result, argv)
-    assert result.stderr == f"Error: cannot write {out}: a part of the path is a file, not a folder\n"
+    assert (
+        result.stderr == f"Error: cannot write {out}: a part of the path is a file, not a folder\n"
+    )
 
 
 def test_out_through_a_file_further_down(study_db, tmp_path):
@@ -40,7 +45,9 @@ def test_out_through_a_file_further_down(study_db, tmp_path):
     argv = ["--db", study_db, "report", "--out", str(out)]
     result = run(argv)
     assert_error(result, argv)
-    assert result.stderr == f"Error: cannot write {out}: a part of the path is a file, not a folder\n"
+    assert (
+        result.stderr == f"Error: cannot write {out}: a part of the path is a file, not a folder\n"
+    )
 
 
 def test_out_into_an_unwritable_folder(study_db, tmp_path, mount):

@@ -50,8 +50,16 @@ REFUSAL = (
 )
 
 
-@pytest.mark.parametrize("argv", [["db", "upgrade"], ["init", "--study", "New"], ["study", "list"],
-                                  ["analyze", "correlations"], ["cohort", "add", "C", "--arm", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["db", "upgrade"],
+        ["init", "--study", "New"],
+        ["study", "list"],
+        ["analyze", "correlations"],
+        ["cohort", "add", "C", "--arm", "x"],
+    ],
+)
 def test_commands_refuse_a_newer_database(newer, argv):
     full = ["--db", newer, *argv]
     result = run(full)

@@ -47,7 +47,14 @@ def build_study(url: str, folder: Path) -> None:
         start = dt.date(2027, 3, 1)
         add_cohort(session, study, "A", arm="intervention", start=start)
         add_cohort(session, study, "B", arm="control", start=start)
-        for code, cohort in [("P001", "A"), ("P002", "A"), ("P003", "A"), ("P004", "B"), ("P005", "B"), ("W001", "A")]:
+        for code, cohort in [
+            ("P001", "A"),
+            ("P002", "A"),
+            ("P003", "A"),
+            ("P004", "B"),
+            ("P005", "B"),
+            ("W001", "A"),
+        ]:
             add_participant(session, study, code, cohort=cohort, enrolled=start)
         withdraw(session, study, "W001", reason="moved away", on=dt.date(2027, 3, 10))
         for code in ("pss4", "who5", str(folder / "sleep.toml")):
@@ -74,8 +81,13 @@ def counts(url: str) -> dict[str, int]:
     with open_session(url) as s:
         return {
             name: s.scalar(select(func.count()).select_from(model))
-            for name, model in [("administrations", Administration), ("items", ItemResponse),
-                                ("scores", ScaleScore), ("batches", ImportBatch), ("audit", AuditEvent)]
+            for name, model in [
+                ("administrations", Administration),
+                ("items", ItemResponse),
+                ("scores", ScaleScore),
+                ("batches", ImportBatch),
+                ("audit", AuditEvent),
+            ]
         }
 
 
@@ -91,27 +103,43 @@ def assert_scores_current(session) -> int:
     from tracker.db.models import InstrumentVersion, ScaleScore
 
     items: dict[int, dict[int, float | None]] = {}
-    for aid, item, value in session.execute(select(ItemResponse.administration_id, ItemResponse.item, ItemResponse.value)):
+    for aid, item, value in session.execute(
+        select(ItemResponse.administration_id, ItemResponse.item, ItemResponse.value)
+    ):
         items.setdefault(aid, {})[item] = value
     stored_scores = {
         (aid, m): (score, answered, total, prorated)
         for aid, m, score, answered, total, prorated in session.execute(
-            select(ScaleScore.administration_id, ScaleScore.measure, ScaleScore.score, ScaleScore.items_answered,
-                   ScaleScore.items_total, ScaleScore.prorated))
+            select(
+                ScaleScore.administration_id,
+                ScaleScore.measure,
+                ScaleScore.score,
+                ScaleScore.items_answered,
+                ScaleScore.items_total,
+                ScaleScore.prorated,
+            )
+        )
     }
     expected = {}
-    for aid, version_id in session.execute(select(Administration.id, Administration.instrument_version_id)):
+    for aid, version_id in session.execute(
+        select(Administration.id, Administration.instrument_version_id)
+    ):
         d = session.get(InstrumentVersion, version_id).definition
         low, high, k = d["min"], d["max"], d["items"]
         reverse = set(d.get("reverse", []))
         values = {i: items.get(aid, {}).get(i) for i in range(1, k + 1)}
-        keyed = {i: (None if v is None else (low + high - v if i in reverse else v)) for i, v in values.items()}
+        keyed = {
+            i: (None if v is None else (low + high - v if i in reverse else v))
+            for i, v in values.items()
+        }
         answered = [v for v in keyed.values() if v is not None]
         if d.get("subscales"):  # the ingest study's instruments have none; say so rather than guess
             raise AssertionError("assert_scores_current handles totals only")
         if len(answered) and k - len(answered) <= d.get("max_missing", 0):
             mean = sum(answered) / len(answered)
-            score = (mean * k if d.get("scoring", "sum") == "sum" else mean) * d.get("multiplier", 1)
+            score = (mean * k if d.get("scoring", "sum") == "sum" else mean) * d.get(
+                "multiplier", 1
+            )
         else:
             score = None
         expected[(aid, d["code"])] = (score, len(answered), k, bool(answered) and len(answered) < k)
@@ -122,7 +150,11 @@ def assert_scores_current(session) -> int:
         if score is None:
             assert got[0] is None or math.isnan(got[0]), key
         else:
-            assert got[0] is not None and math.isclose(got[0], score, rel_tol=1e-12), (key, got, score)
+            assert got[0] is not None and math.isclose(got[0], score, rel_tol=1e-12), (
+                key,
+                got,
+                score,
+            )
             assert bool(got[3]) == prorated, key
     return len(expected)
 
@@ -134,8 +166,14 @@ def stored(url: str) -> dict[tuple[str, str, str], dict]:
     out: dict = {}
     with open_session(url) as s:
         rows = s.execute(
-            select(Participant.code, Wave.name, Instrument.code, Administration.completed_on,
-                   ItemResponse.item, ItemResponse.value)
+            select(
+                Participant.code,
+                Wave.name,
+                Instrument.code,
+                Administration.completed_on,
+                ItemResponse.item,
+                ItemResponse.value,
+            )
             .join(Participant, Participant.id == Administration.participant_id)
             .join(Wave, Wave.id == Administration.wave_id)
             .join(Instrument, Instrument.id == Administration.instrument_id)

@@ -10,43 +10,72 @@ from tests.ingest.conftest import WIDE_HEADER, assert_scores_current, counts, ru
 from tracker.db.engine import open_session
 from tracker.ingest import writer
 
-ROWS = WIDE_HEADER + "\nP001,2027-03-02,1,2,3,4,5,4,3,2,1\nP002,,0,1,,2,,,,,\nP004,2027-03-03,4,4,4,4,0,0,0,0,0\n"
+ROWS = (
+    WIDE_HEADER
+    + "\nP001,2027-03-02,1,2,3,4,5,4,3,2,1\nP002,,0,1,,2,,,,,\nP004,2027-03-03,4,4,4,4,0,0,0,0,0\n"
+)
 
 
 def foreign_keys(session) -> set[tuple[str, str]]:
     """(name, definition) of the foreign keys of the tables a bulk load writes."""
-    return set(session.execute(text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
-        "('administration'::regclass, 'item_response'::regclass, 'scale_score'::regclass)"
-    )).all())
+    return set(
+        session.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
+                "('administration'::regclass, 'item_response'::regclass, 'scale_score'::regclass)"
+            )
+        ).all()
+    )
 
 
 def indexes(session) -> set[tuple[str, str]]:
     """(name, definition) of every index (primary keys and unique constraints too) of those tables."""
-    return set(session.execute(text(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-        "AND tablename IN ('administration', 'item_response', 'scale_score')"
-    )).all())
+    return set(
+        session.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename IN ('administration', 'item_response', 'scale_score')"
+            )
+        ).all()
+    )
 
 
 #: what the migrations create, as PostgreSQL reports it (schema-qualified index definitions left out)
 INDEX_NAMES = {
-    "pk_administration", "uq_administration_participant_id_wave_id_instrument_id",
-    "ix_administration_import_batch_id", "ix_administration_instrument_id", "ix_administration_wave_id",
-    "pk_item_response", "pk_scale_score",
+    "pk_administration",
+    "uq_administration_participant_id_wave_id_instrument_id",
+    "ix_administration_import_batch_id",
+    "ix_administration_instrument_id",
+    "ix_administration_wave_id",
+    "pk_item_response",
+    "pk_scale_score",
 }
 KEYS = {
-    ("fk_administration_import_batch_id_import_batch", "FOREIGN KEY (import_batch_id) REFERENCES import_batch(id)"),
-    ("fk_administration_instrument_id_instrument", "FOREIGN KEY (instrument_id) REFERENCES instrument(id)"),
-    ("fk_administration_instrument_version_id_instrument_version",
-     "FOREIGN KEY (instrument_version_id) REFERENCES instrument_version(id)"),
-    ("fk_administration_participant_id_participant",
-     "FOREIGN KEY (participant_id) REFERENCES participant(id) ON DELETE CASCADE"),
+    (
+        "fk_administration_import_batch_id_import_batch",
+        "FOREIGN KEY (import_batch_id) REFERENCES import_batch(id)",
+    ),
+    (
+        "fk_administration_instrument_id_instrument",
+        "FOREIGN KEY (instrument_id) REFERENCES instrument(id)",
+    ),
+    (
+        "fk_administration_instrument_version_id_instrument_version",
+        "FOREIGN KEY (instrument_version_id) REFERENCES instrument_version(id)",
+    ),
+    (
+        "fk_administration_participant_id_participant",
+        "FOREIGN KEY (participant_id) REFERENCES participant(id) ON DELETE CASCADE",
+    ),
     ("fk_administration_wave_id_wave", "FOREIGN KEY (wave_id) REFERENCES wave(id)"),
-    ("fk_item_response_administration_id_administration",
-     "FOREIGN KEY (administration_id) REFERENCES administration(id) ON DELETE CASCADE"),
-    ("fk_scale_score_administration_id_administration",
-     "FOREIGN KEY (administration_id) REFERENCES administration(id) ON DELETE CASCADE"),
+    (
+        "fk_item_response_administration_id_administration",
+        "FOREIGN KEY (administration_id) REFERENCES administration(id) ON DELETE CASCADE",
+    ),
+    (
+        "fk_scale_score_administration_id_administration",
+        "FOREIGN KEY (administration_id) REFERENCES administration(id) ON DELETE CASCADE",
+    ),
 }
 
 
@@ -83,14 +112,23 @@ def test_bulk_load_drops_and_restores_the_keys_and_indexes(pg_url, tmp_path, mon
         assert foreign_keys(s) == KEYS
         assert indexes(s) == before
         assert assert_scores_current(s) == 5
-    for orphan in ("INSERT INTO item_response (administration_id, item, value) VALUES (999999, 1, 1)",
-                   "INSERT INTO administration (participant_id, wave_id, instrument_id, instrument_version_id) "
-                   "VALUES (999999, 1, 1, 1)"):
-        with open_session(pg_url) as s, pytest.raises(IntegrityError):  # enforced again after the commit
+    for orphan in (
+        "INSERT INTO item_response (administration_id, item, value) VALUES (999999, 1, 1)",
+        "INSERT INTO administration (participant_id, wave_id, instrument_id, instrument_version_id) "
+        "VALUES (999999, 1, 1, 1)",
+    ):
+        with (
+            open_session(pg_url) as s,
+            pytest.raises(IntegrityError),
+        ):  # enforced again after the commit
             s.execute(text(orphan))
     with open_session(pg_url) as s, pytest.raises(IntegrityError, match="pk_item_response"):
-        s.execute(text("INSERT INTO item_response (administration_id, item, value) "
-                       "SELECT administration_id, item, 0 FROM item_response LIMIT 1"))
+        s.execute(
+            text(
+                "INSERT INTO item_response (administration_id, item, value) "
+                "SELECT administration_id, item, 0 FROM item_response LIMIT 1"
+            )
+        )
 
 
 def test_a_bulk_load_that_updates_rows_keeps_the_indexes(pg_url, tmp_path, monkeypatch):
@@ -101,7 +139,10 @@ def test_a_bulk_load_that_updates_rows_keeps_the_indexes(pg_url, tmp_path, monke
     with open_session(pg_url) as s:
         before = indexes(s)
     seen = spy_on_load(monkeypatch)
-    changed = ROWS.replace("P001,2027-03-02,1,2,3", "P001,2027-03-02,0,2,3") + "P005,2027-03-04,1,1,1,1,,,,,\n"
+    changed = (
+        ROWS.replace("P001,2027-03-02,1,2,3", "P001,2027-03-02,0,2,3")
+        + "P005,2027-03-04,1,1,1,1,,,,,\n"
+    )
     result = run_import(pg_url, write(tmp_path, "b.csv", changed), wave="baseline", update=True)
     assert (result.administrations_new, result.administrations_changed) == (1, 1)
     assert seen == [(set(), before)]
@@ -135,7 +176,9 @@ def test_a_user_who_does_not_own_the_tables_gets_the_per_row_check(pg_url, tmp_p
 
     monkeypatch.setattr(writer, "BULK_MIN_VALUES", 1)
     role = f"tracker_bulk_{uuid.uuid4().hex[:8]}"
-    with open_session(pg_url) as s:  # a user with every right on the rows, but not the tables' owner
+    with open_session(
+        pg_url
+    ) as s:  # a user with every right on the rows, but not the tables' owner
         s.execute(text(f"CREATE ROLE {role} LOGIN"))
         s.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
         s.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
@@ -164,5 +207,8 @@ def test_small_loads_into_a_large_table_keep_the_per_row_check(pg_url, tmp_path,
         before = indexes(s)
     seen = spy_on_load(monkeypatch)
     more = ROWS + "P005,2027-03-04,1,1,1,1,,,,,\n"  # 4 new values: fewer than those stored
-    assert run_import(pg_url, write(tmp_path, "b2.csv", more), wave="baseline").administrations_new == 1
+    assert (
+        run_import(pg_url, write(tmp_path, "b2.csv", more), wave="baseline").administrations_new
+        == 1
+    )
     assert seen == [(KEYS, before)]

@@ -14,14 +14,25 @@ from tracker.db.engine import open_session
 from tracker.db.models import Administration, ItemResponse
 from tracker.errors import NotFound, TrackerError
 
-DATA = ("participant,wave,completed,who5_completed,pss4_1,pss4_2,pss4_3,pss4_4,who5_1,who5_2,who5_3,who5_4,who5_5,sleep_1,sleep_2\n"
-        "P001,baseline,2027-03-02,2027-03-05,1,2,3,4,5,4,3,2,1,7.5,\n"
-        "P002,baseline,,,0,1,,2,,,,,,,\n"
-        "P001,post,2027-04-27,,2,2,2,3,,,,,,8,6.25\n"
-        "P004,baseline,2027-03-03,,4,4,3,4,0,1,0,1,0,,\n")
+DATA = (
+    "participant,wave,completed,who5_completed,pss4_1,pss4_2,pss4_3,pss4_4,who5_1,who5_2,who5_3,who5_4,who5_5,sleep_1,sleep_2\n"
+    "P001,baseline,2027-03-02,2027-03-05,1,2,3,4,5,4,3,2,1,7.5,\n"
+    "P002,baseline,,,0,1,,2,,,,,,,\n"
+    "P001,post,2027-04-27,,2,2,2,3,,,,,,8,6.25\n"
+    "P004,baseline,2027-03-03,,4,4,3,4,0,1,0,1,0,,\n"
+)
 
 
-ANALYST = ["enrolled", "age", "birth_year", "gender", "role", "status", "withdrawn_on", "withdrawal_reason"]
+ANALYST = [
+    "enrolled",
+    "age",
+    "birth_year",
+    "gender",
+    "role",
+    "status",
+    "withdrawn_on",
+    "withdrawal_reason",
+]
 
 
 def read_csv(path):
@@ -40,31 +51,118 @@ def test_scores_long(filled, cli, tmp_path):
     rows = read_csv(tmp_path / "scores.csv")
     assert out == f"Wrote {len(rows) - 1} rows to scores.csv.\n"
     # the first stage's columns first, in their order; the analyst columns after them
-    assert rows[0] == ["participant", "cohort", "arm", "wave", "measure", "score", "items_answered", "prorated",
-                       "completed", *ANALYST]
+    assert rows[0] == [
+        "participant",
+        "cohort",
+        "arm",
+        "wave",
+        "measure",
+        "score",
+        "items_answered",
+        "prorated",
+        "completed",
+        *ANALYST,
+    ]
     first = [r[:8] for r in rows]
     assert ["P001", "A", "intervention", "baseline", "pss4", "8.0", "4", "False"] in first
-    assert ["P002", "A", "intervention", "baseline", "pss4", "", "3", "False"] in first  # too many missing
+    assert [
+        "P002",
+        "A",
+        "intervention",
+        "baseline",
+        "pss4",
+        "",
+        "3",
+        "False",
+    ] in first  # too many missing
     assert ["P001", "A", "intervention", "post", "sleep", "7.125", "2", "False"] in first
     # the administration's own completion date; the participant's enrolment and status
-    assert ["P001", "A", "intervention", "baseline", "who5", "60.0", "5", "False", "2027-03-05",
-            "2027-03-01", "", "", "", "", "active", "", ""] in rows
-    assert ["P002", "A", "intervention", "baseline", "pss4", "", "3", "False", "",
-            "2027-03-01", "", "", "", "", "active", "", ""] in rows
+    assert [
+        "P001",
+        "A",
+        "intervention",
+        "baseline",
+        "who5",
+        "60.0",
+        "5",
+        "False",
+        "2027-03-05",
+        "2027-03-01",
+        "",
+        "",
+        "",
+        "",
+        "active",
+        "",
+        "",
+    ] in rows
+    assert [
+        "P002",
+        "A",
+        "intervention",
+        "baseline",
+        "pss4",
+        "",
+        "3",
+        "False",
+        "",
+        "2027-03-01",
+        "",
+        "",
+        "",
+        "",
+        "active",
+        "",
+        "",
+    ] in rows
 
 
 def test_scores_wide_one_wave(filled, cli, tmp_path):
     cli("export", "scores", "--wave", "baseline", "--out", "b.csv")
     rows = read_csv(tmp_path / "b.csv")
-    assert rows[0] == ["participant", "cohort", "arm", "wave", "pss4", "sleep", "who5", *ANALYST,
-                       "pss4_completed", "sleep_completed", "who5_completed"]
+    assert rows[0] == [
+        "participant",
+        "cohort",
+        "arm",
+        "wave",
+        "pss4",
+        "sleep",
+        "who5",
+        *ANALYST,
+        "pss4_completed",
+        "sleep_completed",
+        "who5_completed",
+    ]
     people = ["2027-03-01", "", "", "", "", "active", "", ""]
     assert rows[1:] == [
-        ["P001", "A", "intervention", "baseline", "8.0", "", "60.0", *people, "2027-03-02", "2027-03-02",
-         "2027-03-05"],
+        [
+            "P001",
+            "A",
+            "intervention",
+            "baseline",
+            "8.0",
+            "",
+            "60.0",
+            *people,
+            "2027-03-02",
+            "2027-03-02",
+            "2027-03-05",
+        ],
         ["P002", "A", "intervention", "baseline", "", "", "", *people, "", "", ""],
         # 4 + (4-4) + (4-3) + 4: items 2, 3 reversed
-        ["P004", "B", "control", "baseline", "9.0", "", "8.0", *people, "2027-03-03", "", "2027-03-03"],
+        [
+            "P004",
+            "B",
+            "control",
+            "baseline",
+            "9.0",
+            "",
+            "8.0",
+            *people,
+            "2027-03-03",
+            "",
+            "2027-03-03",
+        ],
     ]
 
 
@@ -108,11 +206,31 @@ def test_items_wide_imports_again_unchanged(filled, cli, tmp_path, suffix):
 
 
 def test_items_wide_single_completed_column_when_dates_agree(url, cli, tmp_path):
-    run_import(url, write(tmp_path, "d.csv", "participant,completed,pss4_1,who5_1\nP001,2027-03-02,1,2\nP002,,3,\n"),
-               wave="baseline")
+    run_import(
+        url,
+        write(
+            tmp_path,
+            "d.csv",
+            "participant,completed,pss4_1,who5_1\nP001,2027-03-02,1,2\nP002,,3,\n",
+        ),
+        wave="baseline",
+    )
     cli("export", "items", "--out", "w.csv")
     assert read_csv(tmp_path / "w.csv") == [
-        ["participant", "wave", "completed", "pss4_1", "pss4_2", "pss4_3", "pss4_4", "who5_1", "who5_2", "who5_3", "who5_4", "who5_5"],
+        [
+            "participant",
+            "wave",
+            "completed",
+            "pss4_1",
+            "pss4_2",
+            "pss4_3",
+            "pss4_4",
+            "who5_1",
+            "who5_2",
+            "who5_3",
+            "who5_4",
+            "who5_5",
+        ],
         ["P001", "baseline", "2027-03-02", "1", "", "", "", "2", "", "", "", ""],
         ["P002", "baseline", "", "3", "", "", "", "", "", "", "", ""],
     ]
@@ -131,7 +249,11 @@ def test_formula_injection_is_neutralised(url, cli, tmp_path):
         add_participant(s, study, "E001", cohort=evil)
         add_wave(s, study, "-1wk", day=-7)
         s.commit()
-    run_import(url, write(tmp_path, "e.csv", "participant,pss4_1,pss4_2,pss4_3,pss4_4\nE001,1,1,1,2\n"), wave="-1wk")
+    run_import(
+        url,
+        write(tmp_path, "e.csv", "participant,pss4_1,pss4_2,pss4_3,pss4_4\nE001,1,1,1,2\n"),
+        wave="-1wk",
+    )
     cli("export", "scores", "--layout", "long", "--out", "s.csv")
     rows = read_csv(tmp_path / "s.csv")
     assert rows[1][:4] == ["E001", "'" + evil, "'+control", "'-1wk"]
@@ -153,7 +275,10 @@ def test_export_errors(filled, tmp_path):
 
     with open_session(filled) as s:
         study = resolve_study(s)
-        with pytest.raises(TrackerError, match=r"cannot tell the file type of .*s\.txt: name it \.csv, \.xlsx, \.sav, \.dta, \.rds, \.parquet"):
+        with pytest.raises(
+            TrackerError,
+            match=r"cannot tell the file type of .*s\.txt: name it \.csv, \.xlsx, \.sav, \.dta, \.rds, \.parquet",
+        ):
             export_scores(s, study, tmp_path / "s.txt")
         with pytest.raises(NotFound, match="no wave named 'week 9'"):
             export_items(s, study, tmp_path / "s.csv", wave="week 9")

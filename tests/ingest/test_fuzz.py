@@ -34,7 +34,9 @@ from tracker.db.models import (
 from tracker.errors import TrackerError
 from tracker.ingest import import_responses
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 TABLES = (Administration, ItemResponse, ScaleScore, ImportBatch, AuditEvent)
 KNOWN = ["P001", "P002", "P003", "P004", "P005", "W001"]
 WITHDRAWN_ON = dt.date(2027, 3, 10)
@@ -42,7 +44,9 @@ SPEC = {"pss4": (4, 0.0, 4.0, True), "sleep": (2, 0.0, 24.0, False)}  # items, m
 # ASCII digits only: Python's \d and float() also take other scripts' digits ("١"),
 # which the importer refuses as not a number (a deliberate rule, found by this fuzz)
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")  # an ISO date-time gives its date
+DATE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
+)  # an ISO date-time gives its date
 
 
 def table_counts(session) -> tuple[int, ...]:
@@ -69,8 +73,14 @@ def attempt(url: str, path, **kwargs):
 
 def content(session) -> dict:
     rows = session.execute(
-        select(Participant.code, Wave.name, Instrument.code, Administration.completed_on, ItemResponse.item,
-               ItemResponse.value)
+        select(
+            Participant.code,
+            Wave.name,
+            Instrument.code,
+            Administration.completed_on,
+            ItemResponse.item,
+            ItemResponse.value,
+        )
         .join(Participant, Participant.id == Administration.participant_id)
         .join(Wave, Wave.id == Administration.wave_id)
         .join(Instrument, Instrument.id == Administration.instrument_id)
@@ -86,7 +96,10 @@ def content(session) -> dict:
 
 
 @FUZZ
-@given(data=st.binary(max_size=600), fmt=st.sampled_from(["wide", "long", "redcap", "qualtrics", "xlsx"]))
+@given(
+    data=st.binary(max_size=600),
+    fmt=st.sampled_from(["wide", "long", "redcap", "qualtrics", "xlsx"]),
+)
 def test_random_bytes(url, tmp_path, data, fmt):
     path = tmp_path / ("f.xlsx" if fmt == "xlsx" else "f.csv")
     path.write_bytes(data)
@@ -109,10 +122,50 @@ def test_random_bytes_after_a_valid_header(url, tmp_path, data):
 
 # -- random CSV shapes ----------------------------------------------------------------------
 
-COLUMNS = ["participant", "wave", "completed", "pss4_1", "pss4_2", "pss4_3", "pss4_4", "pss4_9", "sleep_1",
-           "sleep_2", "who5_1", "gad7_1", "email", "", "Participant", "pss_4_1", "notes"]
-CELLS = ["", " ", "1", "2", "4", "5", "-1", "2.5", "x", "NA", "P001", "P999", "W001", "baseline", "post",
-         "2027-03-02", "2027-02-30", '"', ",", "\n", "=1+1", "é", "\x00"]
+COLUMNS = [
+    "participant",
+    "wave",
+    "completed",
+    "pss4_1",
+    "pss4_2",
+    "pss4_3",
+    "pss4_4",
+    "pss4_9",
+    "sleep_1",
+    "sleep_2",
+    "who5_1",
+    "gad7_1",
+    "email",
+    "",
+    "Participant",
+    "pss_4_1",
+    "notes",
+]
+CELLS = [
+    "",
+    " ",
+    "1",
+    "2",
+    "4",
+    "5",
+    "-1",
+    "2.5",
+    "x",
+    "NA",
+    "P001",
+    "P999",
+    "W001",
+    "baseline",
+    "post",
+    "2027-03-02",
+    "2027-02-30",
+    '"',
+    ",",
+    "\n",
+    "=1+1",
+    "é",
+    "\x00",
+]
 
 
 @FUZZ
@@ -180,20 +233,48 @@ def oracle(rows: list[list[str]]) -> dict | None:
                 return None  # duplicate in the file
             if code.strip() == "W001" and (date is None or date > WITHDRAWN_ON):
                 return None
-            expected[key] = {"completed": date, "values": {i + 1: v for i, (_, v) in enumerate(parsed)}}
+            expected[key] = {
+                "completed": date,
+                "values": {i + 1: v for i, (_, v) in enumerate(parsed)},
+            }
     return expected
 
 
 value_text = st.one_of(
-    st.sampled_from(["", " ", "0", "1", "4", "5", "-0", "+2", "1.0", "2.5", "24", "24.5", "1e0", "nan", "inf",
-                     "x", "NA", "١"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "1",
+            "4",
+            "5",
+            "-0",
+            "+2",
+            "1.0",
+            "2.5",
+            "24",
+            "24.5",
+            "1e0",
+            "nan",
+            "inf",
+            "x",
+            "NA",
+            "١",
+        ]
+    ),
     st.integers(-3, 30).map(str),
     st.floats(-5, 30, allow_nan=False).map(repr),
 )
 row_strategy = st.tuples(
     st.sampled_from(KNOWN + ["P999", "", " P002 "]),
     st.sampled_from(["", "2027-03-02", "2027-03-11", "2027-02-30", "3/2/2027", "2027-03-02 10:00"]),
-    value_text, value_text, value_text, value_text, value_text, value_text,
+    value_text,
+    value_text,
+    value_text,
+    value_text,
+    value_text,
+    value_text,
 ).map(list)
 
 
@@ -202,7 +283,9 @@ row_strategy = st.tuples(
 def test_random_values_import_exactly_what_the_file_says(url, tmp_path, rows):
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["participant", "completed", "pss4_1", "pss4_2", "pss4_3", "pss4_4", "sleep_1", "sleep_2"])
+    writer.writerow(
+        ["participant", "completed", "pss4_1", "pss4_2", "pss4_3", "pss4_4", "sleep_1", "sleep_2"]
+    )
     writer.writerows(rows)
     path = tmp_path / "values.csv"
     path.write_text(buf.getvalue(), encoding="utf-8")

@@ -22,15 +22,25 @@ def test_same_file_again_changes_nothing(url, tmp_path):
     before = counts(url)
     again = run_import(url, path, wave="baseline")
     assert again.unchanged and again.batch_id is None
-    assert (again.administrations_new, again.administrations_unchanged, again.values_written) == (0, 2, 0)
+    assert (again.administrations_new, again.administrations_unchanged, again.values_written) == (
+        0,
+        2,
+        0,
+    )
     assert counts(url) == before  # no new batch, no audit event
 
 
 def test_a_later_cumulative_file_adds_only_the_new_rows(url, tmp_path):
     run_import(url, write(tmp_path, "b1.csv", FIRST), wave="baseline")
     result = run_import(url, write(tmp_path, "b2.csv", FIRST + "P003,,4,4,4,3\n"), wave="baseline")
-    assert (result.administrations_new, result.administrations_unchanged, result.values_written) == (1, 2, 4)
-    assert result.breakdown == [{"wave": "baseline", "instrument": "pss4", "new": 1, "changed": 0, "unchanged": 2}]
+    assert (
+        result.administrations_new,
+        result.administrations_unchanged,
+        result.values_written,
+    ) == (1, 2, 4)
+    assert result.breakdown == [
+        {"wave": "baseline", "instrument": "pss4", "new": 1, "changed": 0, "unchanged": 2}
+    ]
 
 
 def test_changes_are_refused_and_listed(url, tmp_path):
@@ -52,8 +62,13 @@ def test_changes_are_refused_and_listed(url, tmp_path):
 def test_dry_run_lists_the_changes_update_would_make(url, tmp_path):
     run_import(url, write(tmp_path, "b.csv", FIRST), wave="baseline")
     before = counts(url)
-    result = run_import(url, write(tmp_path, "fix.csv", HEADER + "P001,,1,2,3,3\n"), wave="baseline",
-                        update=True, dry_run=True)
+    result = run_import(
+        url,
+        write(tmp_path, "fix.csv", HEADER + "P001,,1,2,3,3\n"),
+        wave="baseline",
+        update=True,
+        dry_run=True,
+    )
     assert result.changes == [("P001", "baseline", "pss4", 4, 4, 3)]
     assert counts(url) == before
 
@@ -63,39 +78,71 @@ def test_update_applies_and_audits_each_administration(url, tmp_path):
     changed = HEADER + "P001,2027-03-05,1,2,3,3\nP002,,0,1,4,\nP003,,1,1,1,1\n"
     result = run_import(url, write(tmp_path, "fix.csv", changed), wave="baseline", update=True)
     # values_changed counts item values; the completion date change is listed in changes
-    assert (result.administrations_new, result.administrations_changed, result.values_changed) == (1, 2, 3)
+    assert (result.administrations_new, result.administrations_changed, result.values_changed) == (
+        1,
+        2,
+        3,
+    )
     assert result.values_written == 4 + 3  # the new administration's items plus the changed values
-    assert sorted(result.changes, key=str) == sorted([
-        ("P001", "baseline", "pss4", "completed", "2027-03-02", "2027-03-05"),
-        ("P001", "baseline", "pss4", 4, 4, 3),
-        ("P002", "baseline", "pss4", 3, None, 4),
-        ("P002", "baseline", "pss4", 4, 2, None),
-    ], key=str)
+    assert sorted(result.changes, key=str) == sorted(
+        [
+            ("P001", "baseline", "pss4", "completed", "2027-03-02", "2027-03-05"),
+            ("P001", "baseline", "pss4", 4, 4, 3),
+            ("P002", "baseline", "pss4", 3, None, 4),
+            ("P002", "baseline", "pss4", 4, 2, None),
+        ],
+        key=str,
+    )
     data = stored(url)
     with open_session(url) as s:  # the changed administrations were rescored, the new one scored
         assert assert_scores_current(s) == 3
-    assert data[("P001", "baseline", "pss4")] == {"completed": dt.date(2027, 3, 5), "values": {1: 1, 2: 2, 3: 3, 4: 3}}
+    assert data[("P001", "baseline", "pss4")] == {
+        "completed": dt.date(2027, 3, 5),
+        "values": {1: 1, 2: 2, 3: 3, 4: 3},
+    }
     # a completion date missing from the file leaves the stored one alone
-    assert data[("P002", "baseline", "pss4")] == {"completed": dt.date(2027, 3, 3), "values": {1: 0, 2: 1, 3: 4, 4: None}}
+    assert data[("P002", "baseline", "pss4")] == {
+        "completed": dt.date(2027, 3, 3),
+        "values": {1: 0, 2: 1, 3: 4, 4: None},
+    }
     with open_session(url) as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "update")).all()
         assert {(e.entity, e.entity_key): (e.before, e.after) for e in events} == {
-            ("administration", "P001/baseline/pss4"): ({"completed": "2027-03-02", "pss4_4": 4}, {"completed": "2027-03-05", "pss4_4": 3}),
-            ("administration", "P002/baseline/pss4"): ({"pss4_3": None, "pss4_4": 2}, {"pss4_3": 4, "pss4_4": None}),
+            ("administration", "P001/baseline/pss4"): (
+                {"completed": "2027-03-02", "pss4_4": 4},
+                {"completed": "2027-03-05", "pss4_4": 3},
+            ),
+            ("administration", "P002/baseline/pss4"): (
+                {"pss4_3": None, "pss4_4": 2},
+                {"pss4_3": 4, "pss4_4": None},
+            ),
         }
         assert all(e.import_batch_id == result.batch_id and e.os_user for e in events)
-        imports = s.scalars(select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.id)).all()
+        imports = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.id)
+        ).all()
         assert [e.import_batch_id for e in imports] == [first.batch_id, result.batch_id]
-        assert imports[1].after["values_changed"] == 3 and imports[1].after["sha256"] == result.sha256
-        assert s.scalar(select(Administration.import_batch_id).where(Administration.completed_on == dt.date(2027, 3, 5))) == result.batch_id
+        assert (
+            imports[1].after["values_changed"] == 3 and imports[1].after["sha256"] == result.sha256
+        )
+        assert (
+            s.scalar(
+                select(Administration.import_batch_id).where(
+                    Administration.completed_on == dt.date(2027, 3, 5)
+                )
+            )
+            == result.batch_id
+        )
         assert len(s.scalars(select(ImportBatch)).all()) == 2
     # and the corrected file is now "already imported"
     assert run_import(url, write(tmp_path, "fix.csv", changed), wave="baseline").unchanged
 
 
 def test_warnings_do_not_block(url, tmp_path):
-    text = (HEADER + "P001,2027-03-02,2,2,2,2\nP002,2027-03-20,1,2,3,4\nP003,2027-02-22,1,2,3,4\n"
-            "P004,2027-02-21,1,2,3,\n")
+    text = (
+        HEADER + "P001,2027-03-02,2,2,2,2\nP002,2027-03-20,1,2,3,4\nP003,2027-02-22,1,2,3,4\n"
+        "P004,2027-02-21,1,2,3,\n"
+    )
     result = run_import(url, write(tmp_path, "w.csv", text), wave="baseline")
     assert result.administrations_new == 4
     assert [str(w).replace(f"{tmp_path}/", "") for w in result.warnings] == [
@@ -114,6 +161,13 @@ def test_no_warnings_for_what_is_already_stored(url, tmp_path):
 def test_progress_is_reported_and_ends_at_total(url, tmp_path):
     calls = []
     rows = "".join(f"P00{1 + i % 5},,1,2,3,4\n" for i in range(5))
-    run_import(url, write(tmp_path, "p.csv", HEADER + rows), wave="baseline", progress=lambda d, t: calls.append((d, t)))
+    run_import(
+        url,
+        write(tmp_path, "p.csv", HEADER + rows),
+        wave="baseline",
+        progress=lambda d, t: calls.append((d, t)),
+    )
     assert calls and calls[-1][0] == calls[-1][1]
-    assert all(0 <= d <= t for d, t in calls) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert all(0 <= d <= t for d, t in calls) and [d for d, _ in calls] == sorted(
+        d for d, _ in calls
+    )

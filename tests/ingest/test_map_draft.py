@@ -23,23 +23,43 @@ def _check_every_column_once(draft, columns):
 
 
 def test_wide_runs_become_item_blocks():
-    header = ["participant", "completed", "stress1", "stress2", "stress3", "Q5_1", "Q5_2", "Q5_4", "mood", "note_7",
-              "email", "wave"]
+    header = [
+        "participant",
+        "completed",
+        "stress1",
+        "stress2",
+        "stress3",
+        "Q5_1",
+        "Q5_2",
+        "Q5_4",
+        "mood",
+        "note_7",
+        "email",
+        "wave",
+    ]
     d = draft_map([header], source="survey.csv")
     m = _check_every_column_once(d, header)
     assert d.fmt == "wide"
-    assert (m["format"], m["id_column"], m["completed"], m["other_columns"]) == ("wide", "participant", "completed",
-                                                                                 "ignore")
+    assert (m["format"], m["id_column"], m["completed"], m["other_columns"]) == (
+        "wide",
+        "participant",
+        "completed",
+        "ignore",
+    )
     assert m["identifiers"] == ["email"]
     assert m["items"] == [
         {"instrument": "stress", "columns": ["stress1", "stress2", "stress3"]},
         {"instrument": "q5", "columns": ["Q5_1", "Q5_2", "", "Q5_4"]},  # no Q5_3: item 3 is ""
     ]
-    assert dict(d.others) == {"mood": "not numbered like an item",
-                              "note_7": "a single numbered column: not guessed as an item block",
-                              "wave": "the wave of each row (the import reads it)"}
-    assert '[[items]]                                # guessed: Q5_1 .. Q5_4: items 1..4 (no column for item 3: "")' \
+    assert dict(d.others) == {
+        "mood": "not numbered like an item",
+        "note_7": "a single numbered column: not guessed as an item block",
+        "wave": "the wave of each row (the import reads it)",
+    }
+    assert (
+        '[[items]]                                # guessed: Q5_1 .. Q5_4: items 1..4 (no column for item 3: "")'
         in d.text
+    )
     assert "# guessed code: use an instrument of the study" in d.text
 
 
@@ -65,31 +85,58 @@ def test_redcap_file():
 
 
 def test_redcap_timestamps_go_to_their_forms_blocks():
-    header = ["record_id", "redcap_event_name", "pss_timestamp", "pss_1", "pss_2", "pss_complete", "sleep_timestamp",
-              "sleep_1", "sleep_2", "symptoms___1", "symptoms___2", "first_name"]
+    header = [
+        "record_id",
+        "redcap_event_name",
+        "pss_timestamp",
+        "pss_1",
+        "pss_2",
+        "pss_complete",
+        "sleep_timestamp",
+        "sleep_1",
+        "sleep_2",
+        "symptoms___1",
+        "symptoms___2",
+        "first_name",
+    ]
     d = draft_map([header], "redcap")
     m = _check_every_column_once(d, header)
     assert m["completed"] == "pss_timestamp"
-    assert m["items"] == [{"instrument": "pss", "columns": ["pss_1", "pss_2"]},
-                          {"instrument": "sleep", "columns": ["sleep_1", "sleep_2"], "completed": "sleep_timestamp"}]
+    assert m["items"] == [
+        {"instrument": "pss", "columns": ["pss_1", "pss_2"]},
+        {"instrument": "sleep", "columns": ["sleep_1", "sleep_2"], "completed": "sleep_timestamp"},
+    ]
     assert m["identifiers"] == ["first_name"]
-    assert {c for c, _ in d.others} == {"redcap_event_name", "pss_complete", "symptoms___1", "symptoms___2"}
+    assert {c for c, _ in d.others} == {
+        "redcap_event_name",
+        "pss_complete",
+        "symptoms___1",
+        "symptoms___2",
+    }
 
 
 @pytest.mark.parametrize("name", ["current.csv", "v2016.csv", "legacy.csv"])
 def test_qualtrics_exports(name):
     rows = read_first_rows(DATA / "qualtrics" / name)
     d = draft_map(rows, source=name)
-    assert d.fmt == "qualtrics" and d.variant == {"current.csv": "current", "v2016.csv": "2016",
-                                                  "legacy.csv": "legacy"}[name]
+    assert (
+        d.fmt == "qualtrics"
+        and d.variant
+        == {"current.csv": "current", "v2016.csv": "2016", "legacy.csv": "legacy"}[name]
+    )
     m = _check_every_column_once(d, d.columns)
     assert m["completed"] == "EndDate"
     assert m["id_column"] in ("ExternalReference", "ExternalDataReference")
     assert m["items"][0]["columns"][:2] == ["Q1_1", "Q1_2"]
     if name == "current.csv":
         assert "RecipientEmail" in m["identifiers"]
-        assert ("Q12 Side by side#1_1", "a single numbered column: not guessed as an item block") in d.others
-    if name == "legacy.csv":  # V1..V10 read under their row-2 names; the trailing empty column is not a column
+        assert (
+            "Q12 Side by side#1_1",
+            "a single numbered column: not guessed as an item block",
+        ) in d.others
+    if (
+        name == "legacy.csv"
+    ):  # V1..V10 read under their row-2 names; the trailing empty column is not a column
         assert d.columns[0] == "ResponseID" and len(d.columns) == 16
 
 
@@ -120,7 +167,12 @@ def test_duplicate_and_empty_names():
     d = draft_map([header])
     tomllib.loads(d.text)
     assert ("q1", "a second column named 'q1': the import refuses duplicate names") in d.others
-    assert d.columns == ["participant", "q1", "q2", "q1"]  # a trailing unnamed column is not a column
+    assert d.columns == [
+        "participant",
+        "q1",
+        "q2",
+        "q1",
+    ]  # a trailing unnamed column is not a column
 
 
 def test_guess_format():

@@ -18,7 +18,9 @@ from tracker.db.models import Administration
 
 WORKER = Path(__file__).with_name("worker.py")
 ROOT = Path(__file__).resolve().parents[2]
-HEADER = "participant,pss4_1,pss4_2,pss4_3,pss4_4,who5_1,who5_2,who5_3,who5_4,who5_5,sleep_1,sleep_2\n"
+HEADER = (
+    "participant,pss4_1,pss4_2,pss4_3,pss4_4,who5_1,who5_2,who5_3,who5_4,who5_5,sleep_1,sleep_2\n"
+)
 
 pytestmark = pytest.mark.slow
 
@@ -38,11 +40,16 @@ def wide(folder: Path, name: str, codes) -> Path:
     return write(folder, name, HEADER + rows)
 
 
-def start(url: str, data: Path, folder: Path, label: str, *, bulk: bool = False) -> tuple[subprocess.Popen, Path, Path]:
+def start(
+    url: str, data: Path, folder: Path, label: str, *, bulk: bool = False
+) -> tuple[subprocess.Popen, Path, Path]:
     paused, go = folder / f"{label}.paused", folder / f"{label}.go"
     proc = subprocess.Popen(
         [sys.executable, str(WORKER), url, str(data), "baseline", str(paused), str(go)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_TEST_BULK_LOAD": "1" if bulk else "0"},
     )
     return proc, paused, go
@@ -82,9 +89,13 @@ def test_killed_half_way_leaves_the_database_unchanged(url, tmp_path):
 
 def waiting_on_a_lock(url: str) -> bool:
     with open_session(url) as s:
-        return bool(s.scalar(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )))
+        return bool(
+            s.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        )
 
 
 def overlapping_imports(url: str, folder: Path, *, bulk: bool):
@@ -100,7 +111,11 @@ def overlapping_imports(url: str, folder: Path, *, bulk: bool):
     a = wide(folder, "a.csv", [f"K{i:04d}" for i in range(0, 300)])
     b = wide(folder, "b.csv", [f"K{i:04d}" for i in range(100, 400)])
     first, first_paused, first_go = start(url, a, folder, "first", bulk=bulk)
-    wait_for(lambda: first_paused.exists() and first_paused.read_text(), first, "the first import to write")
+    wait_for(
+        lambda: first_paused.exists() and first_paused.read_text(),
+        first,
+        "the first import to write",
+    )
     second, _, second_go = start(url, b, folder, "second", bulk=bulk)
     second_go.write_text("go")  # never pause the second
     wait_for(lambda: waiting_on_a_lock(url), second, "the second import to wait on the first")
@@ -125,8 +140,12 @@ def test_concurrent_imports_one_wins_the_other_gets_a_conflict(url, tmp_path):
     with open_session(url) as s:
         assert s.scalar(select(func.count()).select_from(Administration)) == 900
         duplicates = s.execute(
-            select(Administration.participant_id, Administration.wave_id, Administration.instrument_id)
-            .group_by(Administration.participant_id, Administration.wave_id, Administration.instrument_id)
+            select(
+                Administration.participant_id, Administration.wave_id, Administration.instrument_id
+            )
+            .group_by(
+                Administration.participant_id, Administration.wave_id, Administration.instrument_id
+            )
             .having(func.count() > 1)
         ).all()
         assert duplicates == []
@@ -144,8 +163,17 @@ def test_an_import_during_a_bulk_load_waits_and_then_sees_its_rows(url, tmp_path
     out_second, err_second = second.communicate(timeout=60)
     assert first.returncode == 0, out_first + err_first
     assert second.returncode == 0, out_second + err_second
-    assert '"new": 300' in out_second  # K0300-K0399 x 3 instruments; the 600 written by the first are unchanged
+    assert (
+        '"new": 300' in out_second
+    )  # K0300-K0399 x 3 instruments; the 600 written by the first are unchanged
     with open_session(url) as s:
         assert s.scalar(select(func.count()).select_from(Administration)) == 1200
-        assert s.scalar(text("SELECT count(*) FROM pg_indexes "
-                             "WHERE schemaname = current_schema() AND tablename = 'item_response'")) == 1
+        assert (
+            s.scalar(
+                text(
+                    "SELECT count(*) FROM pg_indexes "
+                    "WHERE schemaname = current_schema() AND tablename = 'item_response'"
+                )
+            )
+            == 1
+        )

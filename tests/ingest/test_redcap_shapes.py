@@ -17,9 +17,11 @@ import datetime as dt
 
 from tests.ingest.conftest import counts, run_import, stored, write
 
-HEADER = ("participant_id,redcap_event_name,redcap_data_access_group,redcap_survey_identifier,"
-          "pss_timestamp,pss_q1,pss_q2,pss_q3,pss_q4,pss_complete,gym___a,gym___b,consent_file,"
-          "bmi_calc,notes,sleep_h,sleep_q")
+HEADER = (
+    "participant_id,redcap_event_name,redcap_data_access_group,redcap_survey_identifier,"
+    "pss_timestamp,pss_q1,pss_q2,pss_q3,pss_q4,pss_complete,gym___a,gym___b,consent_file,"
+    "bmi_calc,notes,sleep_h,sleep_q"
+)
 ROWS = [
     'P001,dose_1_arm_1,site_a,,2027-03-02 10:00:00,0,1,2,3,2,1,0,[document],24.1,"moved rooms,\nfine",7,"6,5"',
     "P004,dose_1_arm_2,site_b,,2027-03-03 11:30:00,4,3,2,1,2,0,1,,22.9,,8,7",
@@ -45,7 +47,12 @@ pattern = "pss_q{n}"
 instrument = "sleep"
 columns = ["sleep_h", "sleep_q"]
 """
-WAVES = {"dose_1_arm_1": "baseline", "dose_1_arm_2": "baseline", "dose_2_arm_1": "post", "dose_2_arm_2": "post"}
+WAVES = {
+    "dose_1_arm_1": "baseline",
+    "dose_1_arm_2": "baseline",
+    "dose_2_arm_1": "post",
+    "dose_2_arm_2": "post",
+}
 
 
 def _expected(path):
@@ -55,11 +62,19 @@ def _expected(path):
     for r in rows:
         stamp = r["pss_timestamp"]
         completed = None if stamp == "[not completed]" else dt.date.fromisoformat(stamp[:10])
-        for code, cols in (("pss4", [f"pss_q{n}" for n in range(1, 5)]), ("sleep", ["sleep_h", "sleep_q"])):
-            values = {k: float(r[c].replace(",", ".")) if r[c].strip() else None for k, c in enumerate(cols, 1)}
+        for code, cols in (
+            ("pss4", [f"pss_q{n}" for n in range(1, 5)]),
+            ("sleep", ["sleep_h", "sleep_q"]),
+        ):
+            values = {
+                k: float(r[c].replace(",", ".")) if r[c].strip() else None
+                for k, c in enumerate(cols, 1)
+            }
             if any(v is not None for v in values.values()):
                 out[(r["participant_id"], WAVES[r["redcap_event_name"]], code)] = {
-                    "completed": completed, "values": values}
+                    "completed": completed,
+                    "values": values,
+                }
     return out
 
 
@@ -75,7 +90,8 @@ def test_two_arm_events_bookkeeping_and_free_text_import_exactly(url, tmp_path):
     # the columns the map does not name, listed once; bookkeeping (redcap_*, checkboxes,
     # *_complete, the timestamp) is not even listed
     assert [str(w).split(": ", 1)[1] for w in skipped] == [
-        '3 columns not in the map skipped (other_columns = "ignore"): consent_file, bmi_calc, notes [other_columns]']
+        '3 columns not in the map skipped (other_columns = "ignore"): consent_file, bmi_calc, notes [other_columns]'
+    ]
     before = counts(url)
     again = run_import(url, export, map=imap)
     assert again.unchanged and counts(url) == before

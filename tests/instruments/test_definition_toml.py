@@ -17,7 +17,9 @@ def test_builtins_round_trip(code):
 
 def test_text_with_quotes_backslashes_and_control_characters_round_trips():
     # the writer once used a JSON string, which leaves DEL (0x7f) raw: TOML refuses it
-    d = dataclasses.replace(load_builtin("who5"), name='Odd "name" \\ with\x7fDEL\ttab\x01', citation="Ünïcode – ok")
+    d = dataclasses.replace(
+        load_builtin("who5"), name='Odd "name" \\ with\x7fDEL\ttab\x01', citation="Ünïcode – ok"
+    )
     again = loads_toml(d.to_toml())
     assert again.name == d.name and again.citation == d.citation and again.sha256 == d.sha256
 

@@ -97,7 +97,9 @@ def _is_header_line(line: str, headers: list[tuple[str, str]]) -> bool:
 
 def _in_header(line: str, header_text: str) -> bool:
     """Whether every chunk of ``line`` is a piece of the header cells (a header's wrapped line)."""
-    words = set(header_text.split()) | {w for t in header_text.split() for w in re.split(r"[–-]", t)}
+    words = set(header_text.split()) | {
+        w for t in header_text.split() for w in re.split(r"[–-]", t)
+    }
     return all(word in words or word in header_text for word in line.split())
 
 
@@ -109,9 +111,7 @@ def pages_ending_with_a_heading(pages: list[list[str]], html: str) -> list[tuple
     """(page number, last line) of every page that ends with a heading, caption or header row."""
     heads = headings(html)
     rows = header_rows(html)
-    header_text = " ".join(
-        _text(h) for h in re.findall(r"<thead>(.*?)</thead>", html, re.S)
-    )
+    header_text = " ".join(_text(h) for h in re.findall(r"<thead>(.*?)</thead>", html, re.S))
     bad = []
     for number, lines in enumerate(pages[:-1], start=1):  # the last page may end anyhow
         if not lines:
@@ -122,9 +122,7 @@ def pages_ending_with_a_heading(pages: list[list[str]], html: str) -> list[tuple
             bad.append((number, last))
         else:
             starts = [i for i, line in enumerate(lines) if _is_header_line(line, rows)]
-            if starts and all(
-                _in_header(line, header_text) for line in lines[starts[-1] + 1 :]
-            ):
+            if starts and all(_in_header(line, header_text) for line in lines[starts[-1] + 1 :]):
                 bad.append((number, last))  # a table's header row with none of its rows under it
     return bad
 

@@ -49,12 +49,22 @@ def test_no_control_arm_change_is_called_clear(ctx, default_demo):
         for r in block["rows"]:
             if r["group"] == "control":
                 assert r["p_adj"] >= 0.05, (block["post"], r["measure"], r["p_adj"])
-    assert "In the control arm no measure changed clearly from baseline to post" in default_demo["html"]
+    assert (
+        "In the control arm no measure changed clearly from baseline to post"
+        in default_demo["html"]
+    )
 
 
 def test_primary_outcomes_favour_the_intervention(ctx):
-    compare = [f for f in ctx["findings"] if f["kind"] == "compare" and f["measure"] in ("flourishing", "who5")]
+    compare = [
+        f
+        for f in ctx["findings"]
+        if f["kind"] == "compare" and f["measure"] in ("flourishing", "who5")
+    ]
     assert len(compare) == 2
     for f in compare:
         assert f["clear"] and f["family"] == "primary", f["text"]
-        assert "clearly in favour of the intervention arm (primary outcome; Holm over the 2 primary" in f["text"]
+        assert (
+            "clearly in favour of the intervention arm (primary outcome; Holm over the 2 primary"
+            in f["text"]
+        )

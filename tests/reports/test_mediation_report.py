@@ -26,10 +26,13 @@ def test_mediation_section_prints_the_commands_numbers(demo, demo_context):
     expected = _json(demo["db_url"], "analyze", "mediation")
     assert [{k: v for k, v in r.items() if k != "note"} for r in med["rows"]] == expected
     assert [(m["x"], m["y"]) for m in med["models"]] == [
-        (x, y) for x in ("cams_r", "scs_sf") for y in ("confidence_calm_care", "flourishing", "who5")]
+        (x, y)
+        for x in ("cams_r", "scs_sf")
+        for y in ("confidence_calm_care", "flourishing", "who5")
+    ]
     html = demo["html"]
-    section = html[html.index('<section id="mediation">'):]
-    section = section[:section.index("</section>")]
+    section = html[html.index('<section id="mediation">') :]
+    section = section[: section.index("</section>")]
     assert section.count('<svg class="path-diagram"') == 6
     assert "it is not evidence of mediation over time" in section
     first = med["models"][0]
@@ -44,7 +47,16 @@ def test_planning_section_prints_the_commands_numbers(demo, demo_context):
     assert plan["error"] is None and (plan["pre"], plan["post"]) == ("baseline", "post")
     outcomes = ["flourishing", "who5"]  # the demo's primary outcomes (its study.toml marks them)
     assert plan["measures"] == outcomes == demo_context["families"]["primary"]
-    expected = _json(demo["db_url"], "plan", "--from", "baseline", "--to", "post", "--measure", ",".join(outcomes))
+    expected = _json(
+        demo["db_url"],
+        "plan",
+        "--from",
+        "baseline",
+        "--to",
+        "post",
+        "--measure",
+        ",".join(outcomes),
+    )
     assert [{k: v for k, v in r.items() if k != "note"} for r in plan["rows"]] == expected
     assert len(plan["sentences"]) == 2
     html = demo["html"]
@@ -56,31 +68,58 @@ def test_planning_section_prints_the_commands_numbers(demo, demo_context):
 
 
 def _model(x, y, m):
-    path = {"mediator": m, "a": 0.5, "b": -0.25, "indirect": -0.125, "indirect_ci_low": -0.2,
-            "indirect_ci_high": -0.05, "c_prime": 0.1, "c": -0.025, "note": ""}
+    path = {
+        "mediator": m,
+        "a": 0.5,
+        "b": -0.25,
+        "indirect": -0.125,
+        "indirect_ci_low": -0.2,
+        "indirect_ci_high": -0.05,
+        "c_prime": 0.1,
+        "c": -0.025,
+        "note": "",
+    }
     return {"x": x, "y": y, "n": 30, "paths": [path], "total": None, "direct": 0.1, "c": -0.025}
 
 
 def test_path_diagram_escapes_every_label():
-    info = {"x": {"label": f"{HOSTILE} mindfulness"}, "m": {"label": HOSTILE}, "y": {"label": "<b>care</b>"}}
+    info = {
+        "x": {"label": f"{HOSTILE} mindfulness"},
+        "m": {"label": HOSTILE},
+        "y": {"label": "<b>care</b>"},
+    }
     svg = path_diagram(_model("x", "y", "m"), info, 0)
     assert "<script" not in svg and "<b>" not in svg
     assert "&lt;script&gt;" in svg and "&lt;b&gt;care&lt;/b&gt;" in svg
     assert re.findall(r"<(\w+)", svg) and set(re.findall(r"<(\w+)", svg)) <= {
-        "svg", "defs", "marker", "path", "rect", "text", "title", "line"}
+        "svg",
+        "defs",
+        "marker",
+        "path",
+        "rect",
+        "text",
+        "title",
+        "line",
+    }
     assert "a = 0.50" in svg and "b = −0.25" in svg and "[−0.20, −0.05]" in svg
 
 
 def test_sentences_say_what_ran_through_what():
-    info = {"x": {"label": "Mindfulness"}, "m": {"label": "Resilience"}, "y": {"label": "Confidence in care"}}
+    info = {
+        "x": {"label": "Mindfulness"},
+        "m": {"label": "Resilience"},
+        "y": {"label": "Confidence in care"},
+    }
     model = _model("x", "y", "m")
     assert mediation_sentence(model, info, "baseline") == (
         "At baseline, the association of mindfulness with confidence in care ran through resilience "
-        "(indirect effect −0.12, 95 % bootstrap CI −0.20 to −0.05); the direct effect c′ was 0.10 (n = 30).")
+        "(indirect effect −0.12, 95 % bootstrap CI −0.20 to −0.05); the direct effect c′ was 0.10 (n = 30)."
+    )
     model["paths"][0]["indirect_ci_high"] = 0.01
     assert mediation_sentence(model, info, "baseline") == (
         "At baseline, no indirect effect of mindfulness on confidence in care through resilience was clear "
-        "(every 95 % bootstrap CI includes 0; n = 30).")
+        "(every 95 % bootstrap CI includes 0; n = 30)."
+    )
 
 
 def test_mediation_in_the_worker_processes_gives_the_same_context(demo, demo_context, monkeypatch):
@@ -112,7 +151,9 @@ def test_a_job_that_raises_in_a_worker_raises_here_and_a_dead_worker_falls_back(
     from tracker.errors import AnalysisError
     from tracker.reports.workers import ChartWorkers
 
-    scores = pd.DataFrame({"participant": ["p1", "p2"], "wave": ["w", "w"], "measure": ["x", "x"], "score": [1.0, 2]})
+    scores = pd.DataFrame(
+        {"participant": ["p1", "p2"], "wave": ["w", "w"], "measure": ["x", "x"], "score": [1.0, 2]}
+    )
     with ChartWorkers() as workers:
         pending = workers.submit(mediation, scores, x="x", mediators=["x"], y="y", wave="w")
         with pytest.raises(AnalysisError, match="'x' is both a mediator and X"):
@@ -120,5 +161,9 @@ def test_a_job_that_raises_in_a_worker_raises_here_and_a_dead_worker_falls_back(
         for process, _ in workers.jobs:
             process.terminate()
             process.join()
-        late = workers.submit(mediation, scores, x="x", mediators=["m"], y="y", wave="w", boot=10, worker=1)
-        assert late.result()["note"].tolist() == ["no scores of m at wave w; no scores of y at wave w"]
+        late = workers.submit(
+            mediation, scores, x="x", mediators=["m"], y="y", wave="w", boot=10, worker=1
+        )
+        assert late.result()["note"].tolist() == [
+            "no scores of m at wave w; no scores of y at wave w"
+        ]

@@ -63,7 +63,9 @@ def test_report_numbers_are_the_analyze_json_numbers(tracker, session, factory_s
         encoding="utf-8"
     )
     change = analyze("change", "--from", "baseline", "--to", "post", "--by", "arm")
-    shown = re.sub(r"<[^>]+>", "", html)  # the text a reader sees (an estimate and its CI are two spans)
+    shown = re.sub(
+        r"<[^>]+>", "", html
+    )  # the text a reader sees (an estimate and its CI are two spans)
     for row in change:
         assert (
             f"{fmt_num(row['mean_diff'])} [{fmt_num(row['ci_low'])}, {fmt_num(row['ci_high'])}]"

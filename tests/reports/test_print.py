@@ -98,13 +98,19 @@ def test_heading_and_header_checks_on_known_pages():
         (1, "3 Participant characteristics"),
         (2, "Measure Arm n"),
     ]
-    assert layout.split_numbers([["Stress    0.12 [−0.30,    .004", "  0.54]"], ["p   <", "(6.32)"]]) == [
+    assert layout.split_numbers(
+        [["Stress    0.12 [−0.30,    .004", "  0.54]"], ["p   <", "(6.32)"]]
+    ) == [
         (1, "Stress    0.12 [−0.30,    .004"),
         (1, "  0.54]"),
         (2, "p   <"),
         (2, "(6.32)"),
     ]
     assert layout.split_numbers([["0.12 [−0.30, 0.54]   < .001   31.2 (6.3)   40 (100 %)"]]) == []
-    pages = [["Measure      Arm      n", "             control   12"], ["Measure   Arm   n", "Stress   control   12"]]
-    assert layout.continued_tables_without_a_name(pages, HTML, ["Stress"]) == [(1, "             control   12")]
-
+    pages = [
+        ["Measure      Arm      n", "             control   12"],
+        ["Measure   Arm   n", "Stress   control   12"],
+    ]
+    assert layout.continued_tables_without_a_name(pages, HTML, ["Stress"]) == [
+        (1, "             control   12")
+    ]

@@ -120,7 +120,10 @@ def test_findings_are_sentences_with_intervals_and_effect_sizes(demo_context):
         assert "95 % CI" in t and "dz = " in t and "n = " in t and t.endswith(".")
     stress = next(t for t in change if t.startswith("Perceived stress"))
     assert stress.startswith("Perceived stress fell by ")
-    assert "— an improvement, clear after adjustment (exploratory; Holm over the 11 exploratory" in stress
+    assert (
+        "— an improvement, clear after adjustment (exploratory; Holm over the 11 exploratory"
+        in stress
+    )
     assert any(
         t.startswith("At post, adjusted for baseline scores") and "d_ppc = " in t for t in texts
     )

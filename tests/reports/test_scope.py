@@ -57,7 +57,9 @@ def test_primary_and_exploratory_are_separate_holm_families(session, study):
         for block in blocks:
             expected = holm_by(block["rows"], key)
             for r in block["rows"]:
-                assert r["family"] == ("primary" if r["measure"] in ("who5", "pss10") else "exploratory")
+                assert r["family"] == (
+                    "primary" if r["measure"] in ("who5", "pss10") else "exploratory"
+                )
                 assert math.isclose(r["p_adj"], expected[(r["measure"], r[key])], rel_tol=1e-12)
                 assert r["family_size"] == (2 if r["family"] == "primary" else 8)
     # two tests instead of ten: the primary outcomes' adjusted p is smaller than in one family
@@ -101,9 +103,13 @@ def test_wave_pair(session, study):
     assert [(b["pre"], b["post"]) for b in only_to["change"]] == [("baseline", "followup")]
     only_from = report_context(session, study, scope=ReportScope(pre="baseline"))
     assert [b["post"] for b in only_from["change"]] == ["post", "followup"]
-    with pytest.raises(TrackerError, match=r"--to 'baseline' must be a later wave than --from 'post'"):
+    with pytest.raises(
+        TrackerError, match=r"--to 'baseline' must be a later wave than --from 'post'"
+    ):
         report_context(session, study, scope=ReportScope(pre="post", post="baseline"))
-    with pytest.raises(NotFound, match=r"--from 'pre': no such wave; waves: 'baseline', 'post', 'followup'"):
+    with pytest.raises(
+        NotFound, match=r"--from 'pre': no such wave; waves: 'baseline', 'post', 'followup'"
+    ):
         report_context(session, study, scope=ReportScope(pre="pre"))
 
 
@@ -119,7 +125,10 @@ def test_one_cohort_is_a_one_arm_report(session, study, tmp_path):
     assert "this report has 1 arm (intervention)" in html
     assert "all arm" not in html  # no legend for a single group
     assert "Scope of this report:</b> cohort intervention cohort." in html
-    with pytest.raises(NotFound, match=r"--cohort 'x': no such cohort; cohorts: 'control cohort', 'intervention cohort'"):
+    with pytest.raises(
+        NotFound,
+        match=r"--cohort 'x': no such cohort; cohorts: 'control cohort', 'intervention cohort'",
+    ):
         report_context(session, study, scope=ReportScope(cohorts=("x",)))
 
 
@@ -135,9 +144,13 @@ def test_findings_agree_with_the_adjusted_p_of_the_tables(session, study):
             continue
         row = tables[f["kind"]][(f["measure"], f["arm"])]
         assert f["clear"] == (row["p_adj"] is not None and row["p_adj"] < 0.05), f["text"]
-        assert ("clear after adjustment" in f["text"] or "clearly in favour" in f["text"]) == f["clear"]
-        family = "primary outcome; Holm over the 1 primary outcome" if f["measure"] == "who5" else (
-            "exploratory; Holm over the 9 exploratory measures"
+        assert ("clear after adjustment" in f["text"] or "clearly in favour" in f["text"]) == f[
+            "clear"
+        ]
+        family = (
+            "primary outcome; Holm over the 1 primary outcome"
+            if f["measure"] == "who5"
+            else ("exploratory; Holm over the 9 exploratory measures")
         )
         assert family in f["text"], f["text"]
         checked += 1
@@ -158,7 +171,9 @@ def test_small_samples_carry_a_caution(session):
 
 
 def test_correlation_without_an_interval_says_so(session):
-    study, _ = build_study(session, n_per_arm=3, arms=("intervention",), instruments=("pss10", "who5"))
+    study, _ = build_study(
+        session, n_per_arm=3, arms=("intervention",), instruments=("pss10", "who5")
+    )
     session.commit()
     ctx = report_context(session, study)
     corr = [f for f in ctx["findings"] if f["kind"] == "correlation"][0]
@@ -182,9 +197,18 @@ def test_constant_measure_gets_a_plain_sentence(session, study):
 def test_sentence_rules_one_row_at_a_time():
     info = {"label": "Stress", "digits": 1, "higher_is_better": False}
     row = {
-        "measure": "pss10", "group": "intervention", "n": 40, "mean_diff": -2.0, "ci_low": -3.9,
-        "ci_high": -0.1, "cohen_dz": -0.33, "p_adj": 0.308, "p": 0.04, "family": "exploratory",
-        "family_size": 12, "note": "",
+        "measure": "pss10",
+        "group": "intervention",
+        "n": 40,
+        "mean_diff": -2.0,
+        "ci_low": -3.9,
+        "ci_high": -0.1,
+        "cohen_dz": -0.33,
+        "p_adj": 0.308,
+        "p": 0.04,
+        "family": "exploratory",
+        "family_size": 12,
+        "note": "",
     }
     f = change_finding(row, info, "baseline", "post", declared=True)
     assert not f["clear"] and not f["caution"]
@@ -193,21 +217,36 @@ def test_sentence_rules_one_row_at_a_time():
         "intervention arm, n = 40, but not clearly once adjusted for multiplicity (exploratory; "
         "Holm over the 12 exploratory measures: p(Holm) = .308)."
     )
-    f = change_finding({**row, "p_adj": 0.0004, "family": "primary", "family_size": 2}, info,
-                       "baseline", "post", declared=True)
+    f = change_finding(
+        {**row, "p_adj": 0.0004, "family": "primary", "family_size": 2},
+        info,
+        "baseline",
+        "post",
+        declared=True,
+    )
     assert f["clear"] and f["text"].endswith(
         "— an improvement, clear after adjustment (primary outcome; Holm over the 2 primary "
         "outcomes: p(Holm) < .001)."
     )
-    f = change_finding({**row, "mean_diff": 2.0, "ci_low": None, "ci_high": None, "n": 4}, info,
-                       "baseline", "post", declared=True)
+    f = change_finding(
+        {**row, "mean_diff": 2.0, "ci_low": None, "ci_high": None, "n": 4},
+        info,
+        "baseline",
+        "post",
+        declared=True,
+    )
     assert f["text"].startswith(
         "Stress: every one of the 4 participants changed by the same 2.0 points from baseline to "
         "post in the intervention arm (up); with no spread there is no test and no confidence interval."
     )
     assert f["caution"]
-    f = change_finding({**row, "mean_diff": None, "n": 2, "note": "fewer than 3 complete pairs"},
-                       info, "baseline", "post", declared=True)
+    f = change_finding(
+        {**row, "mean_diff": None, "n": 2, "note": "fewer than 3 complete pairs"},
+        info,
+        "baseline",
+        "post",
+        declared=True,
+    )
     assert f["text"] == (
         "Stress: the change from baseline to post in the intervention arm could not be estimated "
         "(only 2 participants answered at both baseline and post)."
@@ -217,17 +256,34 @@ def test_sentence_rules_one_row_at_a_time():
 def test_report_cli_with_every_scope_option(tracker, session, study, tmp_path):
     out, figures = tmp_path / "cohort.html", tmp_path / "fig"
     r = tracker(
-        "report", "--cohort", "intervention cohort", "--cohort", "control cohort", "--from", "baseline",
-        "--to", "post", "--primary", "who5, pss10", "--no-subscales", "--figures", str(figures),
-        "--out", str(out),
+        "report",
+        "--cohort",
+        "intervention cohort",
+        "--cohort",
+        "control cohort",
+        "--from",
+        "baseline",
+        "--to",
+        "post",
+        "--primary",
+        "who5, pss10",
+        "--no-subscales",
+        "--figures",
+        str(figures),
+        "--out",
+        str(out),
     )
     lines = r.output.splitlines()
     assert re.fullmatch(rf"Report written \(\d+ KiB\): {re.escape(str(out))}", lines[0])
     assert lines[1] == f"Figures (6 SVG files): {figures}"
     names = sorted(p.name for p in figures.iterdir())
     assert names == [
-        "figure-1-flow.svg", "figure-2-heatmap.svg", "figure-3-forest-change.svg",
-        "figure-4-paired.svg", "figure-5-forest-compare.svg", "figure-6-trajectories.svg",
+        "figure-1-flow.svg",
+        "figure-2-heatmap.svg",
+        "figure-3-forest-change.svg",
+        "figure-4-paired.svg",
+        "figure-5-forest-compare.svg",
+        "figure-6-trajectories.svg",
     ]
     for path in figures.iterdir():
         root = ET.parse(path).getroot()
@@ -242,11 +298,26 @@ def test_report_cli_with_every_scope_option(tracker, session, study, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--cohort", "nope"), "Error: --cohort 'nope': no such cohort; cohorts: 'control cohort', 'intervention cohort'\n"),
-        (("--from", "post", "--to", "baseline"), "Error: --to 'baseline' must be a later wave than --from 'post'; the waves in order: 'baseline', 'post', 'followup'\n"),
-        (("--to", "later"), "Error: --to 'later': no such wave; waves: 'baseline', 'post', 'followup'\n"),
-        (("--primary", "who6"), "Error: primary outcome 'who6' is not a measure of this report; measures: "),
-        (("--primary", "scs_sf.isolation", "--no-subscales"), "Error: primary outcome 'scs_sf.isolation' is not a measure of this report"),
+        (
+            ("--cohort", "nope"),
+            "Error: --cohort 'nope': no such cohort; cohorts: 'control cohort', 'intervention cohort'\n",
+        ),
+        (
+            ("--from", "post", "--to", "baseline"),
+            "Error: --to 'baseline' must be a later wave than --from 'post'; the waves in order: 'baseline', 'post', 'followup'\n",
+        ),
+        (
+            ("--to", "later"),
+            "Error: --to 'later': no such wave; waves: 'baseline', 'post', 'followup'\n",
+        ),
+        (
+            ("--primary", "who6"),
+            "Error: primary outcome 'who6' is not a measure of this report; measures: ",
+        ),
+        (
+            ("--primary", "scs_sf.isolation", "--no-subscales"),
+            "Error: primary outcome 'scs_sf.isolation' is not a measure of this report",
+        ),
     ],
 )
 def test_report_cli_scope_errors(tracker, study, tmp_path, args, message):

@@ -30,7 +30,10 @@ def test_without_norms_the_snapshot_and_hash_are_unchanged():
     assert "norm_mean" not in plain.to_dict() and "norm_sd" not in plain.to_dict()
     assert plain.sha256 != InstrumentDef.from_dict({**BASE, "norm_sd": 3}, source="x").sha256
     # the hash of the library's PSS-10 as computed before these keys existed (commit ce2cacf)
-    assert load_builtin("pss10").sha256 == "7b976ca8ab28ebbb2aa46ab48103b8272a96bb1a586fb1930c270426e7a3b532"
+    assert (
+        load_builtin("pss10").sha256
+        == "7b976ca8ab28ebbb2aa46ab48103b8272a96bb1a586fb1930c270426e7a3b532"
+    )
 
 
 @pytest.mark.parametrize(("extra", "field", "text"), [

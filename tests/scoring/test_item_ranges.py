@@ -45,7 +45,9 @@ def _expected(v) -> float:
 
 
 CASES = [pytest.param(p, c, id=f"{p.stem}-{c['id']}") for p in FILES for c in _golden(p)["case"]]
-REJECTS = [pytest.param(p, c, id=f"{p.stem}-{c['id']}") for p in FILES for c in _golden(p)["reject"]]
+REJECTS = [
+    pytest.param(p, c, id=f"{p.stem}-{c['id']}") for p in FILES for c in _golden(p)["reject"]
+]
 
 
 def test_golden_files_exist():
@@ -56,7 +58,11 @@ def test_golden_files_exist():
 def test_golden_case_long_and_wide(path, case):
     d = _definition(path)
     long = pd.DataFrame(
-        {"administration_id": 1, "item": np.arange(1, d.items + 1), "value": np.asarray(case["values"], dtype=float)}
+        {
+            "administration_id": 1,
+            "item": np.arange(1, d.items + 1),
+            "value": np.asarray(case["values"], dtype=float),
+        }
     )
     scores = score_long(long, d)
     wide = pd.DataFrame([case["values"]], columns=d.item_names, index=[1], dtype=float)
@@ -84,7 +90,9 @@ def test_golden_reject(path, case):
         assert item_value_message(case["rules"][item], d, int(item)) == message
 
     # The engine refuses the same values, naming each item's own range.
-    responses = pd.DataFrame({"administration_id": 1, "item": range(1, d.items + 1), "value": case["values"]})
+    responses = pd.DataFrame(
+        {"administration_id": 1, "item": range(1, d.items + 1), "value": case["values"]}
+    )
     with pytest.raises(ValidationError) as info:
         score_long(responses, d)
     assert {p.rule for p in info.value.problems} == set(case["rules"].values())
@@ -124,7 +132,9 @@ def test_item_range_accessors_and_score_range():
 
 def test_reverse_keying_uses_the_items_own_range():
     mixed = _definition(GOLDEN / "mixed.toml")
-    long = pd.DataFrame({"administration_id": 1, "item": [1, 2, 3, 4], "value": [5.0, 1.0, 3.0, 2.0]})
+    long = pd.DataFrame(
+        {"administration_id": 1, "item": [1, 2, 3, 4], "value": [5.0, 1.0, 3.0, 2.0]}
+    )
     keyed = keyed_items_long(long, mixed)
     total = keyed[keyed["measure"] == "mixed"]["value"].tolist()
     assert total == [5.0, 5.0, 3.0, 8.0]  # item 2: 1 + 5 - 1; item 4: 0 + 10 - 2
@@ -133,26 +143,74 @@ def test_reverse_keying_uses_the_items_own_range():
 @pytest.mark.parametrize(
     ("ranges", "field", "rule", "reason"),
     [
-        ([{"items": [9, 11], "min": 0, "max": 4}], "item_ranges[1].items", "item_out_of_range", "item 11 is outside 1..10"),
+        (
+            [{"items": [9, 11], "min": 0, "max": 4}],
+            "item_ranges[1].items",
+            "item_out_of_range",
+            "item 11 is outside 1..10",
+        ),
         ([{"items": [], "min": 0, "max": 4}], "item_ranges[1].items", "empty", "at least one item"),
         ([{"items": [9], "max": 4}], "item_ranges[1].min", "missing_key", "required key"),
-        ([{"items": [9], "min": 4, "max": 4}], "item_ranges[1].min", "bounds_order", "must be less than max"),
-        ([{"items": [9], "min": 0.5, "max": 4}], "item_ranges[1].min", "non_integer_bound", "whole number"),
-        ([{"items": [9], "min": 0, "max": 4, "values": [0, 5]}], "item_ranges[1].values", "value_outside_range",
-         "5 is outside this range's min..max (0..4)"),
-        ([{"items": [9], "min": 0, "max": 4, "values": [0, 2, 2, 4]}], "item_ranges[1].values", "duplicate_value",
-         "2 is listed twice"),
-        ([{"items": [9], "min": 0, "max": 4, "values": [0, 1.5, 4]}], "item_ranges[1].values", "non_integer_value",
-         "whole numbers"),
-        ([{"items": [9], "min": 0, "max": 4, "values": [1, 2]}], "item_ranges[1].values", "values_miss_bounds",
-         "must include the range's min (0) and max (4): set min and max to the lowest and highest allowed value"),
-        ([{"items": [9], "min": 0, "max": 4, "values": [0, 2]}], "item_ranges[1].values", "values_miss_bounds",
-         "must include the range's max (4)"),
-        ([{"items": [9], "min": 0, "max": 4, "values": []}], "item_ranges[1].values", "empty", "non-empty list"),
-        ([{"items": [9], "min": 0, "max": 4, "value": [0, 2]}], "item_ranges[1].value", "unknown_key",
-         "did you mean 'values'?"),
-        ([{"items": [9, 10], "min": 0, "max": 4}, {"items": [10], "min": 0, "max": 2}], "item_ranges[2].items",
-         "duplicate_item_range", "item 10 already has its range in item_ranges[1]"),
+        (
+            [{"items": [9], "min": 4, "max": 4}],
+            "item_ranges[1].min",
+            "bounds_order",
+            "must be less than max",
+        ),
+        (
+            [{"items": [9], "min": 0.5, "max": 4}],
+            "item_ranges[1].min",
+            "non_integer_bound",
+            "whole number",
+        ),
+        (
+            [{"items": [9], "min": 0, "max": 4, "values": [0, 5]}],
+            "item_ranges[1].values",
+            "value_outside_range",
+            "5 is outside this range's min..max (0..4)",
+        ),
+        (
+            [{"items": [9], "min": 0, "max": 4, "values": [0, 2, 2, 4]}],
+            "item_ranges[1].values",
+            "duplicate_value",
+            "2 is listed twice",
+        ),
+        (
+            [{"items": [9], "min": 0, "max": 4, "values": [0, 1.5, 4]}],
+            "item_ranges[1].values",
+            "non_integer_value",
+            "whole numbers",
+        ),
+        (
+            [{"items": [9], "min": 0, "max": 4, "values": [1, 2]}],
+            "item_ranges[1].values",
+            "values_miss_bounds",
+            "must include the range's min (0) and max (4): set min and max to the lowest and highest allowed value",
+        ),
+        (
+            [{"items": [9], "min": 0, "max": 4, "values": [0, 2]}],
+            "item_ranges[1].values",
+            "values_miss_bounds",
+            "must include the range's max (4)",
+        ),
+        (
+            [{"items": [9], "min": 0, "max": 4, "values": []}],
+            "item_ranges[1].values",
+            "empty",
+            "non-empty list",
+        ),
+        (
+            [{"items": [9], "min": 0, "max": 4, "value": [0, 2]}],
+            "item_ranges[1].value",
+            "unknown_key",
+            "did you mean 'values'?",
+        ),
+        (
+            [{"items": [9, 10], "min": 0, "max": 4}, {"items": [10], "min": 0, "max": 2}],
+            "item_ranges[2].items",
+            "duplicate_item_range",
+            "item 10 already has its range in item_ranges[1]",
+        ),
         ({"items": [9]}, "item_ranges", "wrong_type", "array of tables"),
     ],
 )
@@ -203,10 +261,15 @@ def test_item_ranges_are_hashed_canonically_and_round_trip():
     split = _audit(item_ranges=[{"items": [10, 9], "min": 0.0, "max": 4, "values": [4, 0, 2]}])
     assert InstrumentDef.from_dict(split).sha256 == base.sha256
     assert InstrumentDef.from_dict(_audit(item_ranges=[])).sha256 != base.sha256
-    assert InstrumentDef.from_dict(_audit(item_ranges=[{"items": [9, 10], "min": 0, "max": 4}])).sha256 != base.sha256
+    assert (
+        InstrumentDef.from_dict(_audit(item_ranges=[{"items": [9, 10], "min": 0, "max": 4}])).sha256
+        != base.sha256
+    )
     again = loads_toml(base.to_toml())
     assert again == base and again.sha256 == base.sha256
-    assert "[[item_ranges]]\nitems = [9, 10]\nmin = 0\nmax = 4\nvalues = [0, 2, 4]\n" in base.to_toml()
+    assert (
+        "[[item_ranges]]\nitems = [9, 10]\nmin = 0\nmax = 4\nvalues = [0, 2, 4]\n" in base.to_toml()
+    )
     assert InstrumentDef.from_stored(base.canonical_json(), "db") == base
 
 
@@ -221,7 +284,11 @@ def test_checks_need_item_numbers_when_items_have_their_own_range():
     with pytest.raises(ValueError, match="pass the item number"):
         check_item_values(pd.Series([1]), d)
     # one item number for every value
-    assert check_item_values(pd.Series(["3", "4", ""]), d, items=9).tolist() == [NOT_ALLOWED, None, None]
+    assert check_item_values(pd.Series(["3", "4", ""]), d, items=9).tolist() == [
+        NOT_ALLOWED,
+        None,
+        None,
+    ]
 
 
 # ---- the importer's cell check ----------------------------------------------------------
@@ -235,17 +302,28 @@ def test_checked_cells_use_each_columns_item():
     assert checked.bad.tolist() == [[False, True, False], [False, False, True]]
     assert checked.rule(0, 1) == NOT_ALLOWED and checked.rule(1, 2) == "not_a_number"
     assert checked.item(0, 1) == 9
-    assert np.isnan(checked.values[0, 1]) and checked.values[0, 0] == 3 and checked.values[0, 2] == 2
+    assert (
+        np.isnan(checked.values[0, 1]) and checked.values[0, 0] == 3 and checked.values[0, 2] == 2
+    )
     assert checked.nonempty.tolist() == [[True, True, True], [True, False, True]]
-    problem = value_problem(checked.rule(0, 1), d, text="3", item=checked.item(0, 1), row=2, column="audit_9")
+    problem = value_problem(
+        checked.rule(0, 1), d, text="3", item=checked.item(0, 1), row=2, column="audit_9"
+    )
     assert problem.message == "not one of the allowed values; audit item 9 takes 0, 2 or 4"
-    assert (problem.rule, problem.row, problem.column, problem.value) == ("not_allowed", 2, "audit_9", "3")
+    assert (problem.rule, problem.row, problem.column, problem.value) == (
+        "not_allowed",
+        2,
+        "audit_9",
+        "3",
+    )
 
 
 def test_checked_cells_long_value_column_item_per_row():
     d = InstrumentDef.from_dict(_audit())
     values = np.array([["3"], ["3"], ["4"], ["1"]], dtype=object)
-    items = np.array([[1], [9], [10], [0]])  # 0: an unknown item, checked against the instrument's range
+    items = np.array(
+        [[1], [9], [10], [0]]
+    )  # 0: an unknown item, checked against the instrument's range
     checked = CheckedCells(values, d, items=items)
     assert checked.bad[:, 0].tolist() == [False, True, False, False]
 
@@ -284,17 +362,28 @@ def _ranged(draw):
             r["values"] = sorted(draw(st.sets(st.integers(lo, hi))) | {lo, hi})
         ranges.append(r)
     data = {
-        "code": "gen", "name": "Generated", "items": k, "min": 0, "max": 4, "higher_is_better": True,
-        "reverse": sorted(draw(st.sets(st.integers(1, k)))), "scoring": draw(st.sampled_from(["sum", "mean"])),
-        "max_missing": draw(st.integers(0, k - 1)), "item_ranges": ranges,
+        "code": "gen",
+        "name": "Generated",
+        "items": k,
+        "min": 0,
+        "max": 4,
+        "higher_is_better": True,
+        "reverse": sorted(draw(st.sets(st.integers(1, k)))),
+        "scoring": draw(st.sampled_from(["sum", "mean"])),
+        "max_missing": draw(st.integers(0, k - 1)),
+        "item_ranges": ranges,
     }
     d = InstrumentDef.from_dict(data)
     rows = []
     for _ in range(draw(st.integers(1, 5))):
         row = []
         for i in range(1, k + 1):
-            allowed = d.item_values(i) or tuple(range(int(d.item_range(i)[0]), int(d.item_range(i)[1]) + 1))
-            row.append(float(draw(st.sampled_from(allowed))) if draw(st.integers(0, 4)) else math.nan)
+            allowed = d.item_values(i) or tuple(
+                range(int(d.item_range(i)[0]), int(d.item_range(i)[1]) + 1)
+            )
+            row.append(
+                float(draw(st.sampled_from(allowed))) if draw(st.integers(0, 4)) else math.nan
+            )
         rows.append(row)
     return d, np.array(rows)
 
@@ -312,10 +401,16 @@ def test_valid_values_pass_and_scores_stay_within_the_measure_range(case):
     got = scores["score"].dropna()
     assert ((got >= m.score_min - 1e-9) & (got <= m.score_max + 1e-9)).all()
     # the extremes are reached by a complete response at every item's keyed minimum / maximum
-    lows = [d.item_range(i)[1] if i in d.reverse else d.item_range(i)[0] for i in range(1, d.items + 1)]
-    highs = [d.item_range(i)[0] if i in d.reverse else d.item_range(i)[1] for i in range(1, d.items + 1)]
+    lows = [
+        d.item_range(i)[1] if i in d.reverse else d.item_range(i)[0] for i in range(1, d.items + 1)
+    ]
+    highs = [
+        d.item_range(i)[0] if i in d.reverse else d.item_range(i)[1] for i in range(1, d.items + 1)
+    ]
     if d.max_missing == 0:
-        edge = score_wide(pd.DataFrame([lows, highs], columns=d.item_names, index=[0, 1]), d)["score"].tolist()
+        edge = score_wide(pd.DataFrame([lows, highs], columns=d.item_names, index=[0, 1]), d)[
+            "score"
+        ].tolist()
         assert edge == pytest.approx([m.score_min, m.score_max])
 
 

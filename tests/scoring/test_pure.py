@@ -14,8 +14,11 @@ def test_no_scoring_module_imports_the_database():
     found = []
     for path in sorted(Path(tracker.scoring.__file__).parent.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             found += [f"{path.name}: {n}" for n in names if n.startswith(FORBIDDEN)]
     assert found == []
 
@@ -32,5 +35,7 @@ def test_no_migration_imports_live_tracker_code():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tracker"):
                 found.append(f"{path.name}: {node.module}")
             if isinstance(node, ast.Import):
-                found += [f"{path.name}: {a.name}" for a in node.names if a.name.startswith("tracker")]
+                found += [
+                    f"{path.name}: {a.name}" for a in node.names if a.name.startswith("tracker")
+                ]
     assert found == []

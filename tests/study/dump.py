@@ -11,6 +11,8 @@ from tracker.db.models import Base
 def dump(url: str) -> dict[str, list[tuple]]:
     with open_session(url) as s:
         return {
-            table.name: [tuple(row) for row in s.execute(select(table).order_by(*table.primary_key.columns))]
+            table.name: [
+                tuple(row) for row in s.execute(select(table).order_by(*table.primary_key.columns))
+            ]
             for table in Base.metadata.sorted_tables
         }

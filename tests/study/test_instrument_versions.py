@@ -8,7 +8,12 @@ from tracker.study.studies import create_study
 
 
 def test_newest_by_code_takes_the_highest_id_whatever_the_order():
-    rows = [(7, "who5", "who5 v2"), (3, "pss10", "pss10 v1"), (2, "who5", "who5 v1"), (9, "pss10", "pss10 v0")]
+    rows = [
+        (7, "who5", "who5 v2"),
+        (3, "pss10", "pss10 v1"),
+        (2, "who5", "who5 v1"),
+        (9, "pss10", "pss10 v0"),
+    ]
     assert newest_by_code(rows) == {"pss10": "pss10 v0", "who5": "who5 v2"}
     assert list(newest_by_code(rows)) == ["pss10", "who5"]  # by code
     assert newest_by_code([]) == {}

@@ -40,7 +40,9 @@ def test_three_mistakes_are_all_reported(tmp_path):
         load_study_file(path)
     err = info.value
     assert [(p.file, p.rule) for p in err.problems] == [
-        (str(path), "unknown_key"), (str(path), "wrong_type"), (str(path), "invalid_date"),
+        (str(path), "unknown_key"),
+        (str(path), "wrong_type"),
+        (str(path), "invalid_date"),
     ]
     assert err.summary == f"{path}: invalid study file (3 problems); nothing was written"
     assert str(err).splitlines() == [
@@ -55,9 +57,14 @@ def test_three_mistakes_are_all_reported(tmp_path):
 def test_three_mistakes_from_the_cli_write_nothing(tracker_empty, tmp_path):
     path = _write(tmp_path, THREE_MISTAKES)
     r = tracker_empty("init", "--from", str(path), expect=1)
-    assert r.output.startswith(f"Error: {path}: invalid study file (3 problems); nothing was written\n")
-    for part in ("study.instrumnets: unknown field", "waves[0].day: must be a whole number of days",
-                 "cohorts[0].start: start date '2027-02-30' is not a real calendar date"):
+    assert r.output.startswith(
+        f"Error: {path}: invalid study file (3 problems); nothing was written\n"
+    )
+    for part in (
+        "study.instrumnets: unknown field",
+        "waves[0].day: must be a whole number of days",
+        "cohorts[0].start: start date '2027-02-30' is not a real calendar date",
+    ):
         assert part in r.output
     # refused before the database is touched: an empty database stays without tables
     tracker_empty("init", "--study", "After")
@@ -76,9 +83,15 @@ def test_one_mistake_is_one_line(tmp_path):
 
 
 def test_problems_in_every_table_and_in_an_instrument_file(tmp_path):
-    _write(tmp_path, 'code = "mine"\nname = "Mine"\nitems = 3\nmin = 0\nmax = 4\nscoring = "sum"\n'
-                     'higher_is_better = true\nreverse = [4]\n', "mine.toml")
-    path = _write(tmp_path, """
+    _write(
+        tmp_path,
+        'code = "mine"\nname = "Mine"\nitems = 3\nmin = 0\nmax = 4\nscoring = "sum"\n'
+        "higher_is_better = true\nreverse = [4]\n",
+        "mine.toml",
+    )
+    path = _write(
+        tmp_path,
+        """
         wave = 1
 
         [study]
@@ -97,7 +110,8 @@ def test_problems_in_every_table_and_in_an_instrument_file(tmp_path):
         [model]
         outcome = ["who5"]
         primary = ["pss10"]
-    """)
+    """,
+    )
     with pytest.raises(ValidationError) as info:
         load_study_file(path)
     got = [(p.file, p.message.split(":")[0], p.rule) for p in info.value.problems]
@@ -117,7 +131,9 @@ def test_problems_in_every_table_and_in_an_instrument_file(tmp_path):
 
 
 def test_model_measures_are_checked_against_the_instruments(tmp_path):
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
         [study]
         name = "x"
         instruments = ["pss10", "who5"]
@@ -126,18 +142,25 @@ def test_model_measures_are_checked_against_the_instruments(tmp_path):
         intermediate = ["pss_10"]
         outcome = ["who5"]
         primary = ["who5", "flourishing"]
-    """)
+    """,
+    )
     with pytest.raises(ValidationError) as info:
         load_study_file(path)
     problems = info.value.problems
     assert [(p.message.split(":")[0], p.rule) for p in problems] == [
-        ("model.intermediate[0]", "unknown_measure"), ("model.primary[1]", "unknown_measure"),
+        ("model.intermediate[0]", "unknown_measure"),
+        ("model.primary[1]", "unknown_measure"),
     ]
-    assert "unknown measure 'pss_10'; measures of the study's instruments: pss10, who5" in problems[0].message
+    assert (
+        "unknown measure 'pss_10'; measures of the study's instruments: pss10, who5"
+        in problems[0].message
+    )
 
 
 def test_a_good_file_loads(tmp_path):
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
         [study]
         name = " Good "
         instruments = ["pss10", "who5"]
@@ -155,17 +178,22 @@ def test_a_good_file_loads(tmp_path):
         intermediate = ["pss10"]
         outcome = ["who5"]
         primary = ["who5"]
-    """)
+    """,
+    )
     spec = load_study_file(path)
     assert spec.name == "Good"
     assert spec.instruments == ["pss10", "who5"]
     assert spec.waves == [{"name": "baseline", "day": 0, "window": None}]
     assert spec.cohorts[0]["start"].isoformat() == "2027-03-01"
-    assert spec.model == {"intermediate": ["pss10"], "outcome": ["who5"]} and spec.primary == ["who5"]
+    assert spec.model == {"intermediate": ["pss10"], "outcome": ["who5"]} and spec.primary == [
+        "who5"
+    ]
 
 
 def test_clashes_within_the_file(tmp_path):
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
         [study]
         name = "x"
 
@@ -193,7 +221,8 @@ def test_clashes_within_the_file(tmp_path):
         [[cohorts]]
         name = "A"
         arm = "i"
-    """)
+    """,
+    )
     with pytest.raises(ValidationError) as info:
         load_study_file(path)
     assert [p.message for p in info.value.problems] == [
@@ -207,7 +236,9 @@ def test_clashes_within_the_file(tmp_path):
 
 def test_the_roster_is_checked_with_the_file(tmp_path):
     (tmp_path / "roster.csv").write_text("code,cohort,age\nA1,A,30\nA2,B,300\nA1,A,\n")
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
         [study]
         name = "x"
         roster = "roster.csv"
@@ -219,7 +250,8 @@ def test_the_roster_is_checked_with_the_file(tmp_path):
         [[cohorts]]
         name = " A "
         arm = "c"
-    """)
+    """,
+    )
     with pytest.raises(ValidationError) as info:
         load_study_file(path)
     roster = str(tmp_path / "roster.csv")
@@ -229,14 +261,19 @@ def test_the_roster_is_checked_with_the_file(tmp_path):
         (roster, 3, "age", "out of range"),
         (roster, 4, "code", "duplicate code"),
     ]
-    assert f"  {roster}, row 3, column 'cohort': unknown cohort; cohorts: A (value 'B') [unknown cohort]" in str(info.value)
+    assert (
+        f"  {roster}, row 3, column 'cohort': unknown cohort; cohorts: A (value 'B') [unknown cohort]"
+        in str(info.value)
+    )
 
 
 def test_an_unreadable_roster_is_a_problem_of_the_file(tmp_path):
     path = _write(tmp_path, '[study]\nname = "x"\nroster = "absent.csv"\n')
     with pytest.raises(ValidationError) as info:
         load_study_file(path)
-    assert str(info.value).startswith(f"{path}: study.roster: cannot read roster {tmp_path / 'absent.csv'}: ")
+    assert str(info.value).startswith(
+        f"{path}: study.roster: cannot read roster {tmp_path / 'absent.csv'}: "
+    )
     (tmp_path / "header.csv").write_text("code,cohort\n")
     path = _write(tmp_path, '[study]\nname = "x"\nroster = "header.csv"\n')
     with pytest.raises(ValidationError) as info:

@@ -65,20 +65,40 @@ def test_clean_name_limit():
     assert clean_name(" " + "n" * NAME_MAX + " ", "a wave's name") == "n" * NAME_MAX
     with pytest.raises(TrackerError) as e:
         clean_name("n" * (NAME_MAX + 1), "a wave's name")
-    assert str(e.value) == "a wave's name 'nnnnnnnnnnnnnnnnnnnn'… is 101 characters long; names may have at most 100"
+    assert (
+        str(e.value)
+        == "a wave's name 'nnnnnnnnnnnnnnnnnnnn'… is 101 characters long; names may have at most 100"
+    )
     with pytest.raises(TrackerError, match="must not be empty"):
         clean_name("   ", "a wave's name")
 
 
 @pytest.mark.parametrize(
     "column",
-    ["Email Address", "Patient Name", "Date of birth", "Phone Number", "NHS number", "Full Name",
-     "email", "E-mail", "first name", "surname", "DOB", "Mobile", "postcode", "MRN"],
+    [
+        "Email Address",
+        "Patient Name",
+        "Date of birth",
+        "Phone Number",
+        "NHS number",
+        "Full Name",
+        "email",
+        "E-mail",
+        "first name",
+        "surname",
+        "DOB",
+        "Mobile",
+        "postcode",
+        "MRN",
+    ],
 )
 def test_identifier_columns_however_spelled(column):
     assert is_identifier_column(column)
 
 
-@pytest.mark.parametrize("column", ["code", "cohort", "enrolled", "age", "birth_year", "gender", "role", "cohrt", "notes"])
+@pytest.mark.parametrize(
+    "column",
+    ["code", "cohort", "enrolled", "age", "birth_year", "gender", "role", "cohrt", "notes"],
+)
 def test_other_columns_are_not_identifiers(column):
     assert not is_identifier_column(column)

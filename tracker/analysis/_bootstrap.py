@@ -64,8 +64,14 @@ def _solve_batch(S: np.ndarray, regressors: list[int], responses: list[int], det
     return coef
 
 
-def bootstrap_models(raw: np.ndarray, models: list[tuple[int, list[int], list[int], int]], *,
-                     boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED, counts=None) -> list[np.ndarray]:
+def bootstrap_models(
+    raw: np.ndarray,
+    models: list[tuple[int, list[int], list[int], int]],
+    *,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+    counts=None,
+) -> list[np.ndarray]:
     """Bootstrap replicates of the indirect effects of several models on the same cases.
 
     ``raw`` (n, v): complete cases of every variable the models use; ``models``: per
@@ -85,9 +91,17 @@ def bootstrap_models(raw: np.ndarray, models: list[tuple[int, list[int], list[in
     full = (outer.sum(axis=0) / n).reshape(d, d)
     plans = []
     for ix, im, ic, iy in models:
-        ix, im, ic, iy = ix + 1, [j + 1 for j in im], [j + 1 for j in ic], iy + 1  # after the intercept
+        ix, im, ic, iy = (
+            ix + 1,
+            [j + 1 for j in im],
+            [j + 1 for j in ic],
+            iy + 1,
+        )  # after the intercept
         a_regs, y_regs = [0, ix, *ic], [0, ix, *im, *ic]
-        dets = (np.linalg.det(full[np.ix_(a_regs, a_regs)]), np.linalg.det(full[np.ix_(y_regs, y_regs)]))
+        dets = (
+            np.linalg.det(full[np.ix_(a_regs, a_regs)]),
+            np.linalg.det(full[np.ix_(y_regs, y_regs)]),
+        )
         # the scaled indirect effect a~ b~ is in units of sd(Y) / sd(X)
         plans.append((a_regs, y_regs, im, iy, dets, scale[iy - 1] / scale[ix - 1]))
     chunks = resample_counts(n, boot, seed) if counts is None else [np.asarray(counts, dtype=float)]
@@ -96,14 +110,17 @@ def bootstrap_models(raw: np.ndarray, models: list[tuple[int, list[int], list[in
         S = ((w @ outer) / n).reshape(len(w), d, d)
         for slot, (a_regs, y_regs, im, iy, (det_a, det_y), back) in zip(out, plans, strict=True):
             a = _solve_batch(S, a_regs, im, det_a)[:, 1, :]
-            b = _solve_batch(S, y_regs, [iy], det_y)[:, 2:2 + len(im), 0]
+            b = _solve_batch(S, y_regs, [iy], det_y)[:, 2 : 2 + len(im), 0]
             slot.append(a * b * back)
-    return [np.concatenate(parts, axis=0) if parts else np.empty((0, len(m[1])))
-            for parts, m in zip(out, models, strict=True)]
+    return [
+        np.concatenate(parts, axis=0) if parts else np.empty((0, len(m[1])))
+        for parts, m in zip(out, models, strict=True)
+    ]
 
 
-def bootstrap_indirect(x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
-                       counts=None) -> np.ndarray:
+def bootstrap_indirect(
+    x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED, counts=None
+) -> np.ndarray:
     """Bootstrap replicates of the indirect effects a_j b_j of one model: an array (B, k).
 
     ``x`` (n,), ``m`` (n, k), ``y`` (n,), ``covariates`` (n, q) or None, complete
@@ -119,7 +136,11 @@ def stack_model(x, m, y, covariates):
     x = np.asarray(x, dtype=float)
     n = len(x)
     m = np.asarray(m, dtype=float).reshape(n, -1)
-    cov = np.empty((n, 0)) if covariates is None else np.asarray(covariates, dtype=float).reshape(n, -1)
+    cov = (
+        np.empty((n, 0))
+        if covariates is None
+        else np.asarray(covariates, dtype=float).reshape(n, -1)
+    )
     k, q = m.shape[1], cov.shape[1]
     raw = np.column_stack([x, m, cov, np.asarray(y, dtype=float)])
     return raw, (0, list(range(1, 1 + k)), list(range(1 + k, 1 + k + q)), 1 + k + q)

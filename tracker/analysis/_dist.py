@@ -71,7 +71,9 @@ def rankdata(a) -> np.ndarray:
     return ranks
 
 
-def bisect_root(f, lo: float, hi: float, *, xtol: float = 1e-12, rtol: float = 4e-16, maxiter: int = 200) -> float:
+def bisect_root(
+    f, lo: float, hi: float, *, xtol: float = 1e-12, rtol: float = 4e-16, maxiter: int = 200
+) -> float:
     """Root of a continuous ``f`` with f(lo) and f(hi) of opposite signs (or zero), by bisection.
 
     Slower than Brent's method but simple enough to be obviously right, and
@@ -98,7 +100,9 @@ def bisect_root(f, lo: float, hi: float, *, xtol: float = 1e-12, rtol: float = 4
     return lo + (hi - lo) / 2.0
 
 
-def brent_minimize(f, lo: float, hi: float, *, xatol: float = 1e-10, maxiter: int = 500) -> tuple[float, float]:
+def brent_minimize(
+    f, lo: float, hi: float, *, xatol: float = 1e-10, maxiter: int = 500
+) -> tuple[float, float]:
     """Minimum of ``f`` on [lo, hi] by Brent's method (golden section with parabolic steps).
 
     Brent (1973), *Algorithms for Minimization without Derivatives*, ch. 5,

@@ -45,8 +45,22 @@ def _p(beta: float, se: float, df: int) -> float:
     return float(2.0 * t_sf(abs(beta / se), df))
 
 
-_BLANK = ("a", "a_se", "a_p", "b", "b_se", "b_p", "c", "c_p", "c_prime", "c_prime_p",
-          "indirect", "indirect_ci_low", "indirect_ci_high", "indirect_std")
+_BLANK = (
+    "a",
+    "a_se",
+    "a_p",
+    "b",
+    "b_se",
+    "b_p",
+    "c",
+    "c_p",
+    "c_prime",
+    "c_prime_p",
+    "indirect",
+    "indirect_ci_low",
+    "indirect_ci_high",
+    "indirect_std",
+)
 
 
 def _point(x, m, y, cov, standardise: str) -> dict:
@@ -57,12 +71,21 @@ def _point(x, m, y, cov, standardise: str) -> dict:
     names = list(range(k)) + ([TOTAL] if k > 1 else [])
 
     def empty(note: str) -> dict:
-        return {"n": n, "note": note, "estimable": False, "paths": [{**blank, "note": ""} for _ in names]}
+        return {
+            "n": n,
+            "note": note,
+            "estimable": False,
+            "paths": [{**blank, "note": ""} for _ in names],
+        }
 
     p_full = 2 + k + q
     if n <= p_full:
-        return empty(f"too few complete cases ({n}) for the {p_full} coefficients of Y ~ X + mediators"
-                     + (" + covariates" if q else "") + "; need at least " + str(p_full + 1))
+        return empty(
+            f"too few complete cases ({n}) for the {p_full} coefficients of Y ~ X + mediators"
+            + (" + covariates" if q else "")
+            + "; need at least "
+            + str(p_full + 1)
+        )
     ones = np.ones(n)
     X_a = np.column_stack([ones, x, cov])
     X_y = np.column_stack([ones, x, m, cov])
@@ -76,20 +99,37 @@ def _point(x, m, y, cov, standardise: str) -> dict:
         return empty(f"Y is constant in the {n} complete cases: the model is not estimable")
     beta_y, se_y, df_y = _ols(X_y, y)
     beta_c, se_c, df_c = _ols(X_a, y)
-    model = {"c": float(beta_c[1]), "c_p": _p(beta_c[1], se_c[1], df_c),
-             "c_prime": float(beta_y[1]), "c_prime_p": _p(beta_y[1], se_y[1], df_y)}
+    model = {
+        "c": float(beta_c[1]),
+        "c_p": _p(beta_c[1], se_c[1], df_c),
+        "c_prime": float(beta_y[1]),
+        "c_prime_p": _p(beta_y[1], se_y[1], df_y),
+    }
     factor = (sd_x / sd_y) if standardise == "complete" else (1.0 / sd_y)
     paths, total = [], 0.0
     for j in range(k):
         beta_a, se_a, df_a = _ols(X_a, m[:, j])
         indirect = float(beta_a[1] * beta_y[2 + j])
         total += indirect
-        paths.append({**blank, **model, "a": float(beta_a[1]), "a_se": float(se_a[1]),
-                      "a_p": _p(beta_a[1], se_a[1], df_a), "b": float(beta_y[2 + j]), "b_se": float(se_y[2 + j]),
-                      "b_p": _p(beta_y[2 + j], se_y[2 + j], df_y), "indirect": indirect,
-                      "indirect_std": indirect * factor, "note": ""})
+        paths.append(
+            {
+                **blank,
+                **model,
+                "a": float(beta_a[1]),
+                "a_se": float(se_a[1]),
+                "a_p": _p(beta_a[1], se_a[1], df_a),
+                "b": float(beta_y[2 + j]),
+                "b_se": float(se_y[2 + j]),
+                "b_p": _p(beta_y[2 + j], se_y[2 + j], df_y),
+                "indirect": indirect,
+                "indirect_std": indirect * factor,
+                "note": "",
+            }
+        )
     if k > 1:
-        paths.append({**blank, **model, "indirect": total, "indirect_std": total * factor, "note": ""})
+        paths.append(
+            {**blank, **model, "indirect": total, "indirect_std": total * factor, "note": ""}
+        )
     return {"n": n, "note": "", "estimable": True, "paths": paths}
 
 
@@ -101,16 +141,28 @@ def _add_cis(fit: dict, reps: np.ndarray, boot: int) -> dict:
         lo, hi, used = percentile_ci(reps[:, j])
         if used < MIN_VALID * boot:
             lo = hi = float("nan")
-            path["note"] = (f"only {used} of {boot} resamples could be fitted (a resample can lack an arm or "
-                            "hold a constant variable): no bootstrap CI")
+            path["note"] = (
+                f"only {used} of {boot} resamples could be fitted (a resample can lack an arm or "
+                "hold a constant variable): no bootstrap CI"
+            )
         elif used < boot:
-            path["note"] = f"{boot - used} of {boot} resamples could not be fitted (singular) and were left out of the CI"
+            path["note"] = (
+                f"{boot - used} of {boot} resamples could not be fitted (singular) and were left out of the CI"
+            )
         path["indirect_ci_low"], path["indirect_ci_high"] = lo, hi
     return fit
 
 
-def fit_mediation(x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED,
-                  standardise: str = "complete") -> dict:
+def fit_mediation(
+    x,
+    m,
+    y,
+    covariates=None,
+    *,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+    standardise: str = "complete",
+) -> dict:
     """Parallel mediation on complete cases given as arrays; the numbers of the SPEC's records.
 
     Parameters
@@ -147,7 +199,9 @@ def fit_mediation(x, m, y, covariates=None, *, boot: int = DEFAULT_BOOT, seed: i
     return _add_cis(fit, bootstrap_models(raw, [model], boot=boot, seed=seed)[0], boot)
 
 
-def _fit_models(wide: pd.DataFrame, specs: list[dict], *, boot: int, seed: int, standardise: str) -> list[dict]:
+def _fit_models(
+    wide: pd.DataFrame, specs: list[dict], *, boot: int, seed: int, standardise: str
+) -> list[dict]:
     """Each spec (x, ms, y, covs: column names of ``wide``) fitted on its own complete cases.
 
     Models whose complete cases are the same participants share one bootstrap pass
@@ -156,20 +210,35 @@ def _fit_models(wide: pd.DataFrame, specs: list[dict], *, boot: int, seed: int, 
     fits: list[dict | None] = [None] * len(specs)
     groups: dict[bytes, list[int]] = {}
     for i, spec in enumerate(specs):
-        mask = wide[[spec["x"], *spec["ms"], spec["y"], *spec["covs"]]].notna().all(axis=1).to_numpy()
+        mask = (
+            wide[[spec["x"], *spec["ms"], spec["y"], *spec["covs"]]].notna().all(axis=1).to_numpy()
+        )
         groups.setdefault(mask.tobytes(), []).append(i)
     for members in groups.values():
         first = specs[members[0]]
-        mask = wide[[first["x"], *first["ms"], first["y"], *first["covs"]]].notna().all(axis=1).to_numpy()
-        columns = list(dict.fromkeys(c for i in members for s in [specs[i]]
-                                     for c in [s["x"], *s["ms"], *s["covs"], s["y"]]))
+        mask = (
+            wide[[first["x"], *first["ms"], first["y"], *first["covs"]]]
+            .notna()
+            .all(axis=1)
+            .to_numpy()
+        )
+        columns = list(
+            dict.fromkeys(
+                c
+                for i in members
+                for s in [specs[i]]
+                for c in [s["x"], *s["ms"], *s["covs"], s["y"]]
+            )
+        )
         raw = wide.loc[mask, columns].to_numpy(dtype=np.float64)
         at = {c: j for j, c in enumerate(columns)}
         todo = []
         for i in members:
             s = specs[i]
             model = (at[s["x"]], [at[c] for c in s["ms"]], [at[c] for c in s["covs"]], at[s["y"]])
-            fits[i] = _point(raw[:, model[0]], raw[:, model[1]], raw[:, model[3]], raw[:, model[2]], standardise)
+            fits[i] = _point(
+                raw[:, model[0]], raw[:, model[1]], raw[:, model[3]], raw[:, model[2]], standardise
+            )
             if fits[i]["estimable"]:
                 todo.append((i, model))
         if todo:

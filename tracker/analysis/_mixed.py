@@ -53,7 +53,9 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
     return df
 
 
-def term_df(X: np.ndarray, codes: np.ndarray, n_groups: int, term_of: list[str]) -> dict[str, float]:
+def term_df(
+    X: np.ndarray, codes: np.ndarray, n_groups: int, term_of: list[str]
+) -> dict[str, float]:
     """nlme's denominator df of each multi-column term's F test (``anova(fit)``'s ``denDF``).
 
     As :func:`containment_df`, but by term: a term is within-participant when any of its

@@ -210,8 +210,9 @@ def paired_change(
             y = _column(wide, m, post)[in_group]
             row = {"measure": m, "group": str(g)}
             row.update(
-                _change_stats(x, y, m, pre, post, rel.get(m), bool(hib.get(m, True)), norms[m],
-                              with_criterion)  # fmt: skip
+                _change_stats(
+                    x, y, m, pre, post, rel.get(m), bool(hib.get(m, True)), norms[m], with_criterion
+                )  # fmt: skip
             )
             group_rows.append(row)
         p_adj = adjust_p([r["p"] for r in group_rows], adjust)
@@ -348,7 +349,9 @@ def _reliable_change(
         )
         return {}
     if norm_sd is not None and not norm_sd > 0:
-        notes.append(f"norm_sd {norm_sd:g} of {measure} is not positive: reliable change not counted")
+        notes.append(
+            f"norm_sd {norm_sd:g} of {measure} is not positive: reliable change not counted"
+        )
         return {}
     if norm_sd is None and not sd_pre > 0:
         notes.append("zero variance at pre: reliable change not counted")

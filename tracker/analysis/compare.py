@@ -219,7 +219,11 @@ def _ancova(x, y, g, ref, arms) -> tuple[dict[str, dict], float, str]:
     # post = pre (a baseline file imported again as post) or post = pre + c leaves only
     # rounding in the residuals; a t, p and eta^2 from them would be noise (or 0 / 0)
     if not sse > EXACT_FIT * sst:
-        return {}, nan, "post is fitted exactly by pre and arm (no residual variance): ANCOVA undefined"
+        return (
+            {},
+            nan,
+            "post is fitted exactly by pre and arm (no residual variance): ANCOVA undefined",
+        )
     _, _, sse_reduced = _ols(X_reduced, y)
     ss_arm = max(sse_reduced - sse, 0.0)  # never below 0 but for rounding
     eta = ss_arm / (ss_arm + sse)

@@ -80,8 +80,11 @@ def correlations(
     try:
         for j, m in enumerate(measures):
             column = wide[m]
-            X[:, j] = column.to_numpy() if column.dtype == np.float64 else column.to_numpy(
-                dtype=np.float64, na_value=np.nan)
+            X[:, j] = (
+                column.to_numpy()
+                if column.dtype == np.float64
+                else column.to_numpy(dtype=np.float64, na_value=np.nan)
+            )
     except (TypeError, ValueError):  # let numeric() say which column is not numeric
         for j, m in enumerate(measures):
             X[:, j] = numeric(wide[m], f"scores of {m}").to_numpy()

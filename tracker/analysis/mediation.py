@@ -77,7 +77,9 @@ __all__ = [
 
 def _check_options(boot: int, seed: int) -> None:
     if isinstance(boot, bool) or not isinstance(boot, int | np.integer) or boot < 1:
-        raise AnalysisError(f"the number of bootstrap resamples must be a positive integer, not {boot!r}")
+        raise AnalysisError(
+            f"the number of bootstrap resamples must be a positive integer, not {boot!r}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise AnalysisError(f"the bootstrap seed must be a non-negative integer, not {seed!r}")
 
@@ -99,7 +101,9 @@ def _check_roles(xs: list[str], mediators: list[str], ys: list[str]) -> None:
     for name in mediators:
         if name in xs or name in ys:
             role = "X" if name in xs else "Y"
-            raise AnalysisError(f"{name!r} is both a mediator and {role}; a measure can play one part in a model")
+            raise AnalysisError(
+                f"{name!r} is both a mediator and {role}; a measure can play one part in a model"
+            )
 
 
 def _wide(scores: pd.DataFrame, wave: str, measures: list[str]) -> pd.DataFrame:
@@ -112,12 +116,24 @@ def _records(rows: list[dict]) -> pd.DataFrame:
     return frame(rows, COLUMNS, strings=("x", "mediator", "y", "wave"), ints=("n", "boot", "seed"))
 
 
-def _model_rows(fit: dict, *, x: str, mediators: list[str], y: str, wave: str, boot: int,
-                seed: int) -> list[dict]:
+def _model_rows(
+    fit: dict, *, x: str, mediators: list[str], y: str, wave: str, boot: int, seed: int
+) -> list[dict]:
     names = mediators + ([TOTAL] if len(mediators) > 1 else [])
-    return [{"x": x, "mediator": name, "y": y, "wave": wave, "n": fit["n"], **path, "boot": boot, "seed": seed,
-             "note": join_notes(fit["note"], path["note"])}
-            for name, path in zip(names, fit["paths"], strict=True)]
+    return [
+        {
+            "x": x,
+            "mediator": name,
+            "y": y,
+            "wave": wave,
+            "n": fit["n"],
+            **path,
+            "boot": boot,
+            "seed": seed,
+            "note": join_notes(fit["note"], path["note"]),
+        }
+        for name, path in zip(names, fit["paths"], strict=True)
+    ]
 
 
 def _prepare(scores: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
@@ -149,8 +165,16 @@ def _explain_absent(fit: dict, measures: list[str], absent: dict[str, str]) -> d
     return fit
 
 
-def mediation(scores: pd.DataFrame, *, x, mediators, y, wave: str, boot: int = DEFAULT_BOOT,
-              seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def mediation(
+    scores: pd.DataFrame,
+    *,
+    x,
+    mediators,
+    y,
+    wave: str,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """Cross-sectional parallel mediation at ``wave``: one model per X x Y.
 
     Parameters
@@ -203,13 +227,26 @@ def mediation(scores: pd.DataFrame, *, x, mediators, y, wave: str, boot: int = D
     rows = []
     for spec, fit in zip(specs, fits, strict=True):
         _explain_absent(fit, [spec["x"], *ms, spec["y"]], absent)
-        rows.extend(_model_rows(fit, x=spec["x"], mediators=ms, y=spec["y"], wave=wave, boot=boot, seed=seed))
+        rows.extend(
+            _model_rows(
+                fit, x=spec["x"], mediators=ms, y=spec["y"], wave=wave, boot=boot, seed=seed
+            )
+        )
     return _records(rows)
 
 
-def mediation_arms(scores: pd.DataFrame, *, pre: str, post: str, mediators, y, arm: str = "arm",
-                   reference_arm: str | None = None, boot: int = DEFAULT_BOOT,
-                   seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def mediation_arms(
+    scores: pd.DataFrame,
+    *,
+    pre: str,
+    post: str,
+    mediators,
+    y,
+    arm: str = "arm",
+    reference_arm: str | None = None,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """The intervention form: ANCOVA mediation of the arm's effect on Y at ``post`` (Valente & MacKinnon 2017).
 
     X = 1 for the compared arm and 0 for the reference arm (as in
@@ -237,11 +274,15 @@ def mediation_arms(scores: pd.DataFrame, *, pre: str, post: str, mediators, y, a
     df[arm] = df[arm].astype(str)
     per = df.groupby("participant", sort=False)[arm].nunique()
     if (per > 1).any():
-        raise AnalysisError(f"participant(s) {list(per.index[per > 1][:5])} have more than one {arm}")
+        raise AnalysisError(
+            f"participant(s) {list(per.index[per > 1][:5])} have more than one {arm}"
+        )
     arms = sorted(unique_in_order(df[arm]))
     if len(arms) < 2:
         found = f"only {arms[0]!r}" if arms else "none"
-        raise AnalysisError(f"the intervention form of the mediation model compares arms; found {found}")
+        raise AnalysisError(
+            f"the intervention form of the mediation model compares arms; found {found}"
+        )
     ref = choose_reference_arm(arms, reference_arm)
     measures = list(dict.fromkeys(ms + ys))
     absent = _absent(df, measures, [post, pre])
@@ -255,9 +296,16 @@ def mediation_arms(scores: pd.DataFrame, *, pre: str, post: str, mediators, y, a
         label = "arm" if len(arms) == 2 else f"arm:{other}"
         two = wide[wide["_arm"].isin([other, ref])].copy()
         two["_x"] = (two["_arm"] == other).astype(float)
-        specs = [{"x": "_x", "ms": ms, "y": yv, "covs": [f"{m}@pre" for m in ms] + [f"{yv}@pre"]} for yv in ys]
+        specs = [
+            {"x": "_x", "ms": ms, "y": yv, "covs": [f"{m}@pre" for m in ms] + [f"{yv}@pre"]}
+            for yv in ys
+        ]
         fits = _fit_models(two, specs, boot=boot, seed=seed, standardise="partial")
         for spec, fit in zip(specs, fits, strict=True):
             _explain_absent(fit, [*ms, spec["y"]], absent)
-            rows.extend(_model_rows(fit, x=label, mediators=ms, y=spec["y"], wave=post, boot=boot, seed=seed))
+            rows.extend(
+                _model_rows(
+                    fit, x=label, mediators=ms, y=spec["y"], wave=post, boot=boot, seed=seed
+                )
+            )
     return _records(rows)

@@ -135,7 +135,9 @@ def _parse_effect(effect) -> tuple[str, float | None]:
     try:
         value = float(effect)
     except (TypeError, ValueError):
-        raise AnalysisError(f"the effect must be observed, ci_low or a number, not {effect!r}") from None
+        raise AnalysisError(
+            f"the effect must be observed, ci_low or a number, not {effect!r}"
+        ) from None
     if not math.isfinite(value) or value == 0:
         raise AnalysisError(f"a planned effect must be a non-zero number, not {effect!r}")
     return "given", value
@@ -147,9 +149,13 @@ def _parse_attrition(attrition) -> float | None:
     try:
         value = float(attrition)
     except (TypeError, ValueError):
-        raise AnalysisError(f"attrition must be observed or a fraction in [0, 1), not {attrition!r}") from None
+        raise AnalysisError(
+            f"attrition must be observed or a fraction in [0, 1), not {attrition!r}"
+        ) from None
     if not 0 <= value < 1:
-        raise AnalysisError(f"attrition must be a fraction in [0, 1) (0.2 for 20 %), not {attrition!r}")
+        raise AnalysisError(
+            f"attrition must be a fraction in [0, 1) (0.2 for 20 %), not {attrition!r}"
+        )
     return value
 
 
@@ -241,9 +247,16 @@ def plan_next_study(
     compared = None
     if len(arms) >= 2:
         two = df[df[arm].isin([target, reference])]
-        compared = compare_arms(two, pre, post, arm=arm, reference_arm=reference).set_index("measure")
-    wide = df.pivot_table(index=["participant", arm], columns=["measure", "wave"], values="score",
-                          aggfunc="first", dropna=False)
+        compared = compare_arms(two, pre, post, arm=arm, reference_arm=reference).set_index(
+            "measure"
+        )
+    wide = df.pivot_table(
+        index=["participant", arm],
+        columns=["measure", "wave"],
+        values="score",
+        aggfunc="first",
+        dropna=False,
+    )
 
     rows = []
     for m in order:
@@ -313,8 +326,12 @@ def plan_next_study(
         elif math.isfinite(d):
             notes.append("the observed d_ppc is 0: no sample size reaches the power")
         rows.append(_row(base, "two_arm_ancova", d, kind, r, n, 2, notes))
-    return frame(rows, COLUMNS, strings=("measure", "design", "effect_kind"),
-                 nullable_ints=("n_per_arm", "n_total", "n_to_enrol"))
+    return frame(
+        rows,
+        COLUMNS,
+        strings=("measure", "design", "effect_kind"),
+        nullable_ints=("n_per_arm", "n_total", "n_to_enrol"),
+    )
 
 
 def _column(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:
@@ -323,10 +340,26 @@ def _column(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:
     return np.full(len(wide), np.nan)
 
 
-def _row(base: dict, design: str, effect: float, kind: str, r: float, n: int | None, arms: int,
-         notes: list[str]) -> dict:
-    row = {**base, "design": design, "effect": effect, "effect_kind": kind, "r_pre_post": r,
-           "n_per_arm": n, "n_total": None, "n_to_enrol": None}
+def _row(
+    base: dict,
+    design: str,
+    effect: float,
+    kind: str,
+    r: float,
+    n: int | None,
+    arms: int,
+    notes: list[str],
+) -> dict:
+    row = {
+        **base,
+        "design": design,
+        "effect": effect,
+        "effect_kind": kind,
+        "r_pre_post": r,
+        "n_per_arm": n,
+        "n_total": None,
+        "n_to_enrol": None,
+    }
     if n is None and math.isfinite(effect) and effect != 0 and not any(notes):
         notes.append(f"more than {MAX_N:,} per arm needed")
     if n is not None:

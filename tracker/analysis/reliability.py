@@ -279,7 +279,9 @@ def omega_bootstrap(
         return float("nan"), float("nan"), "too few usable bootstrap resamples for an omega CI"
     lo, hi = np.percentile(om[ok], [2.5, 97.5])
     dropped = int((~ok).sum())
-    note = f"omega CI from {int(ok.sum())} of {boot} resamples ({dropped} singular)" if dropped else ""
+    note = (
+        f"omega CI from {int(ok.sum())} of {boot} resamples ({dropped} singular)" if dropped else ""
+    )
     return float(lo), float(hi), note
 
 

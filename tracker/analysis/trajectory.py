@@ -183,7 +183,9 @@ def _extra_rows(measure: str, fit: _Fit) -> list[dict]:
     tau2 = fit.gamma * fit.sigma2
     component = "REML variance component; no SE or CI"
     rows.append({"measure": measure, "term": VAR_INTERCEPT, "estimate": tau2, "note": component})
-    rows.append({"measure": measure, "term": VAR_RESIDUAL, "estimate": fit.sigma2, "note": component})
+    rows.append(
+        {"measure": measure, "term": VAR_RESIDUAL, "estimate": fit.sigma2, "note": component}
+    )
     rows.append({
         "measure": measure, "term": ICC, "estimate": tau2 / (tau2 + fit.sigma2),
         "note": "var(intercept) / (var(intercept) + var(residual)); no SE or CI",

@@ -59,7 +59,9 @@ def cli() -> None:
     """
 
 
-def _format_commands(group: click.Group, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+def _format_commands(
+    group: click.Group, ctx: click.Context, formatter: click.HelpFormatter
+) -> None:
     """A group's command list with each summary whole, wrapped to the width (Click cuts it with "...")."""
     rows = []
     for name in group.list_commands(ctx):
@@ -91,8 +93,17 @@ def _register() -> None:
         study_cmds,
     )
 
-    for module in (setup_cmds, study_cmds, instrument_cmds, map_cmds, data_cmds, analyze_cmds, model_cmds,
-                   report_cmds, audit_cmds):
+    for module in (
+        setup_cmds,
+        study_cmds,
+        instrument_cmds,
+        map_cmds,
+        data_cmds,
+        analyze_cmds,
+        model_cmds,
+        report_cmds,
+        audit_cmds,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
     _whole_summaries(cli)

@@ -15,16 +15,76 @@ ADJUST = click.Choice(["holm", "fdr_bh", "none"])
 # compact columns for the terminal; csv and json carry every SPEC field
 TABLE_COLUMNS = {
     "correlations": ["x", "y", "n", "r", "ci_low", "ci_high", "p", "p_adj", "note"],
-    "change": ["measure", "group", "n", "mean_pre", "mean_post", "mean_diff", "ci_low", "ci_high",
-               "p", "p_adj", "cohen_dz", "n_reliably_improved", "n_reliably_worse", "note"],
-    "compare": ["measure", "arm", "reference_arm", "n", "adj_diff", "ci_low", "ci_high", "p",
-                "partial_eta_sq", "d_ppc", "note"],
+    "change": [
+        "measure",
+        "group",
+        "n",
+        "mean_pre",
+        "mean_post",
+        "mean_diff",
+        "ci_low",
+        "ci_high",
+        "p",
+        "p_adj",
+        "cohen_dz",
+        "n_reliably_improved",
+        "n_reliably_worse",
+        "note",
+    ],
+    "compare": [
+        "measure",
+        "arm",
+        "reference_arm",
+        "n",
+        "adj_diff",
+        "ci_low",
+        "ci_high",
+        "p",
+        "partial_eta_sq",
+        "d_ppc",
+        "note",
+    ],
     "trajectory": ["measure", "term", "estimate", "se", "ci_low", "ci_high", "p", "note"],
-    "reliability": ["measure", "wave", "n", "k", "alpha", "alpha_std", "ci_low", "ci_high", "omega", "note"],
-    "mediation": ["x", "mediator", "y", "wave", "n", "a", "b", "c", "c_prime", "indirect", "indirect_ci_low",
-                  "indirect_ci_high", "indirect_std", "note"],
-    "plan": ["measure", "design", "effect", "effect_kind", "r_pre_post", "n_per_arm", "n_total", "attrition",
-             "n_to_enrol", "note"],
+    "reliability": [
+        "measure",
+        "wave",
+        "n",
+        "k",
+        "alpha",
+        "alpha_std",
+        "ci_low",
+        "ci_high",
+        "omega",
+        "note",
+    ],
+    "mediation": [
+        "x",
+        "mediator",
+        "y",
+        "wave",
+        "n",
+        "a",
+        "b",
+        "c",
+        "c_prime",
+        "indirect",
+        "indirect_ci_low",
+        "indirect_ci_high",
+        "indirect_std",
+        "note",
+    ],
+    "plan": [
+        "measure",
+        "design",
+        "effect",
+        "effect_kind",
+        "r_pre_post",
+        "n_per_arm",
+        "n_total",
+        "attrition",
+        "n_to_enrol",
+        "note",
+    ],
 }
 
 
@@ -74,10 +134,26 @@ def analyze() -> None:
 @analyze.command("correlations")
 @db_option
 @study_option
-@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="Wave to correlate [default: the first wave].")
-@click.option("--method", type=click.Choice(["pearson", "spearman"]), default="pearson", show_default=True,
-              help="Pearson's r, or Spearman's rank correlation.")
-@click.option("--adjust", type=ADJUST, default="holm", show_default=True, help="p-value adjustment over the pairs shown.")
+@click.option(
+    "--wave",
+    metavar="NAME",
+    shell_complete=complete.waves,
+    help="Wave to correlate [default: the first wave].",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["pearson", "spearman"]),
+    default="pearson",
+    show_default=True,
+    help="Pearson's r, or Spearman's rank correlation.",
+)
+@click.option(
+    "--adjust",
+    type=ADJUST,
+    default="holm",
+    show_default=True,
+    help="p-value adjustment over the pairs shown.",
+)
 @format_option
 def correlations(study_name, wave, method, adjust, fmt) -> None:
     """Correlations among measures, ordered modifiable → intermediate → outcome.
@@ -90,10 +166,30 @@ def correlations(study_name, wave, method, adjust, fmt) -> None:
 @analyze.command("change")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves, help="Earlier wave (pre).")
-@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves, help="Later wave (post).")
+@click.option(
+    "--from",
+    "pre",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Earlier wave (pre).",
+)
+@click.option(
+    "--to",
+    "post",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Later wave (post).",
+)
 @click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split by cohort or arm.")
-@click.option("--adjust", type=ADJUST, default="holm", show_default=True, help="p-value adjustment across measures.")
+@click.option(
+    "--adjust",
+    type=ADJUST,
+    default="holm",
+    show_default=True,
+    help="p-value adjustment across measures.",
+)
 @format_option
 def change(study_name, pre, post, by, adjust, fmt) -> None:
     """Paired pre/post change with effect sizes and reliable change.
@@ -106,10 +202,22 @@ def change(study_name, pre, post, by, adjust, fmt) -> None:
 @analyze.command("compare")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves,
-              help="Pre wave (covariate).")
-@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves,
-              help="Post wave (outcome).")
+@click.option(
+    "--from",
+    "pre",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Pre wave (covariate).",
+)
+@click.option(
+    "--to",
+    "post",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Post wave (outcome).",
+)
 @format_option
 def compare(study_name, pre, post, fmt) -> None:
     """Intervention vs control: ANCOVA (post ~ pre + arm) and Morris's d_ppc2.
@@ -122,7 +230,12 @@ def compare(study_name, pre, post, fmt) -> None:
 @analyze.command("trajectory")
 @db_option
 @study_option
-@click.option("--measure", metavar="MEASURE", shell_complete=complete.measures, help="One measure [default: all].")
+@click.option(
+    "--measure",
+    metavar="MEASURE",
+    shell_complete=complete.measures,
+    help="One measure [default: all].",
+)
 @format_option
 def trajectory(study_name, measure, fmt) -> None:
     """All waves: linear mixed model (REML, random intercept per participant).
@@ -135,45 +248,109 @@ def trajectory(study_name, measure, fmt) -> None:
 @analyze.command("reliability")
 @db_option
 @study_option
-@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")
-@click.option("--boot", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Bootstrap resamples for omega's 95 % CI (adds omega_ci_low, omega_ci_high); "
-              "0 = no CI. 1000 is usual.")
-@click.option("--seed", type=int, default=1, show_default=True, metavar="N", help="Seed of the bootstrap.")
+@click.option(
+    "--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave]."
+)
+@click.option(
+    "--boot",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Bootstrap resamples for omega's 95 % CI (adds omega_ci_low, omega_ci_high); "
+    "0 = no CI. 1000 is usual.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, metavar="N", help="Seed of the bootstrap."
+)
 @format_option
 def reliability(study_name, wave, boot, seed, fmt) -> None:
     """Internal consistency: Cronbach's alpha with Feldt CI, and omega total.
 
     Example: tracker analyze reliability --wave baseline --boot 1000 --format json
     """
-    _run("reliability", wave=wave, boot=boot, seed=seed, fmt=fmt,
-         extra=lambda result: [c for c in ("omega_ci_low", "omega_ci_high") if c in result.columns])
+    _run(
+        "reliability",
+        wave=wave,
+        boot=boot,
+        seed=seed,
+        fmt=fmt,
+        extra=lambda result: [c for c in ("omega_ci_low", "omega_ci_high") if c in result.columns],
+    )
 
 
 @analyze.command("all")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves,
-              help="Pre wave of change and compare.")
-@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves,
-              help="Post wave of change and compare.")
-@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="Wave of correlations and reliability [default: the first wave for "
-              "correlations, every wave for reliability].")
+@click.option(
+    "--from",
+    "pre",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Pre wave of change and compare.",
+)
+@click.option(
+    "--to",
+    "post",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Post wave of change and compare.",
+)
+@click.option(
+    "--wave",
+    metavar="NAME",
+    shell_complete=complete.waves,
+    help="Wave of correlations and reliability [default: the first wave for "
+    "correlations, every wave for reliability].",
+)
 @click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split change by cohort or arm.")
-@click.option("--method", type=click.Choice(["pearson", "spearman"]), default="pearson", show_default=True,
-              help="Correlation method.")
-@click.option("--adjust", type=ADJUST, default="holm", show_default=True,
-              help="p-value adjustment of correlations and change.")
-@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True, metavar="N",
-              help="Bootstrap resamples for the mediation model's indirect effects.")
-@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
-              help="Seed of the mediation bootstrap.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
-              help="Output format [default: table; csv with --out] (json: one object, an array of "
-                   "records per analysis; csv: one file per analysis in --out DIR).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="The folder for ANALYSIS.csv, one file per analysis (implies --format csv; created "
-                   "if missing; files there are replaced).")
+@click.option(
+    "--method",
+    type=click.Choice(["pearson", "spearman"]),
+    default="pearson",
+    show_default=True,
+    help="Correlation method.",
+)
+@click.option(
+    "--adjust",
+    type=ADJUST,
+    default="holm",
+    show_default=True,
+    help="p-value adjustment of correlations and change.",
+)
+@click.option(
+    "--boot",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    metavar="N",
+    help="Bootstrap resamples for the mediation model's indirect effects.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Seed of the mediation bootstrap.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    help="Output format [default: table; csv with --out] (json: one object, an array of "
+    "records per analysis; csv: one file per analysis in --out DIR).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="The folder for ANALYSIS.csv, one file per analysis (implies --format csv; created "
+    "if missing; files there are replaced).",
+)
 def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fmt, out_dir) -> None:
     """Every analysis at once, from one read of the study.
 
@@ -199,20 +376,37 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fm
     if fmt is None:
         fmt = "csv" if out_dir is not None else "table"
     if (fmt == "csv") != (out_dir is not None):
-        raise click.UsageError("--format csv writes one file per analysis: give it with --out DIR"
-                               if fmt == "csv" else f"--out DIR writes CSV files; --format {fmt} prints "
-                               "to the terminal: give one of the two")
+        raise click.UsageError(
+            "--format csv writes one file per analysis: give it with --out DIR"
+            if fmt == "csv"
+            else f"--out DIR writes CSV files; --format {fmt} prints "
+            "to the terminal: give one of the two"
+        )
     if out_dir is not None:
         _writable_folder(out_dir)
-    done = run_all(db_url(), study_name, pre=pre, post=post, wave=wave, by=by, method=method, adjust=adjust,
-                   boot=boot, seed=seed)
+    done = run_all(
+        db_url(),
+        study_name,
+        pre=pre,
+        post=post,
+        wave=wave,
+        by=by,
+        method=method,
+        adjust=adjust,
+        boot=boot,
+        seed=seed,
+    )
     results, skipped = done.results, done.skipped
     order = ALL_ANALYSES
     if fmt == "csv":
         _write_csv_files(out_dir, results, order)
     elif fmt == "json":
-        out = {kind: json_records(results[kind].to_dict("records"), _fields(results[kind]))
-               if kind in results else [] for kind in order}
+        out = {
+            kind: json_records(results[kind].to_dict("records"), _fields(results[kind]))
+            if kind in results
+            else []
+            for kind in order
+        }
         click.echo(json.dumps(out, indent=2, allow_nan=False))
     else:
         for kind in order:
@@ -248,7 +442,9 @@ def _write_csv_files(folder: Path, results: dict, order) -> None:
         frame = results[kind]
         path = folder / f"{kind}.csv"
         try:
-            path.write_text(render_csv(frame.to_dict("records"), _fields(frame)) + "\n", encoding="utf-8")
+            path.write_text(
+                render_csv(frame.to_dict("records"), _fields(frame)) + "\n", encoding="utf-8"
+            )
         except OSError as exc:
             raise TrackerError(f"cannot write {path}: {exc.strerror or exc}") from None
         echo(f"Wrote {len(frame):,} row{'' if len(frame) == 1 else 's'} to {path}.")

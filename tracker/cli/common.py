@@ -40,6 +40,7 @@ def db_option(f=None, *, default: str = "./tracker.db"):
     Used bare (``@db_option``) or with the command's own default in the help
     (``@db_option(default="DIR/demo.db")``).
     """
+
     def decorate(func):
         return click.option(
             "--db",
@@ -104,7 +105,9 @@ def one_layout(layout: str | None, legacy: str | None) -> str | None:
     """``--layout``, else the hidden ``--format`` (its name before issue 15, when the input
     layout and the output format shared one name); given both, they must agree."""
     if layout is not None and legacy is not None and layout != legacy:
-        raise click.UsageError(f"--layout {layout} and --format {legacy} disagree: give --layout only")
+        raise click.UsageError(
+            f"--layout {layout} and --format {legacy} disagree: give --layout only"
+        )
     return layout or legacy
 
 
@@ -196,4 +199,8 @@ def say_changes(what: str, changes: dict) -> None:
             return "(none)"
         return value.isoformat() if hasattr(value, "isoformat") else repr(value)
 
-    click.echo(f"{what} updated: " + ", ".join(f"{f} {show(a)} -> {show(b)}" for f, (a, b) in changes.items()) + ".")
+    click.echo(
+        f"{what} updated: "
+        + ", ".join(f"{f} {show(a)} -> {show(b)}" for f, (a, b) in changes.items())
+        + "."
+    )

@@ -49,18 +49,25 @@ def _completer(kind: str, *, extra: tuple[str, ...] = (), many: bool = False) ->
     """A ``shell_complete`` callback for names of ``kind``; ``many``: a comma-separated list,
     whose last name is completed."""
 
-    def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    def complete(
+        ctx: click.Context, _param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
         head, _, last = incomplete.rpartition(",") if many else ("", "", incomplete)
         prefix = f"{head}," if head else ""
         done = set(head.split(",")) if head else set()
         candidates = [*extra, *_names(ctx, kind)]
-        return _items([prefix + n for n in dict.fromkeys(candidates) if n.startswith(last) and n not in done], ctx)
+        return _items(
+            [prefix + n for n in dict.fromkeys(candidates) if n.startswith(last) and n not in done],
+            ctx,
+        )
 
     complete.__name__ = f"complete_{kind}{'s' if many else ''}"
     return complete
 
 
-def _instruments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+def _instruments(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
     """The study's instruments, then the built-in library's (``instrument show``)."""
     try:
         from tracker.instruments.library import builtin_codes

@@ -58,24 +58,58 @@ def import_() -> None:
 @db_option
 @study_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--wave", metavar="NAME", shell_complete=complete.waves,
-              help="Wave of every row, when the file has no wave column.")
-@click.option("--layout", "fmt", type=click.Choice(LAYOUTS),
-              help="The input file's layout [default: the map's format, else xlsx for .xlsx files, "
-                   "else wide]. (--format, its old name, still works.)")
+@click.option(
+    "--wave",
+    metavar="NAME",
+    shell_complete=complete.waves,
+    help="Wave of every row, when the file has no wave column.",
+)
+@click.option(
+    "--layout",
+    "fmt",
+    type=click.Choice(LAYOUTS),
+    help="The input file's layout [default: the map's format, else xlsx for .xlsx files, "
+    "else wide]. (--format, its old name, still works.)",
+)
 @click.option("--format", "legacy_fmt", type=click.Choice(LAYOUTS), hidden=True)
-@click.option("--dry-run", is_flag=True, help="Validate and show what would be written; write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and show what would be written; write nothing."
+)
 @click.option("--update", is_flag=True, help="Apply changes to stored values (each one audited).")
-@click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Import map (TOML): which columns are which items, labels, missing codes, events, waves.")
-@click.option("--event-map", type=click.Path(dir_okay=False, path_type=Path),
-              help="REDCap: CSV with columns redcap_event_name,wave (or REDCap's event list plus a wave column).")
-@click.option("--id-column", metavar="NAME", help="The column holding the participant code (any format).")
-@click.option("--problems", "problems_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every problem (or, when the import succeeds, every warning) to this CSV: "
-                   "file,row,column,value,rule,message.")
-def import_responses_cmd(study_name, file, wave, fmt, legacy_fmt, dry_run, update, map_file, event_map, id_column,
-                         problems_out) -> None:
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Import map (TOML): which columns are which items, labels, missing codes, events, waves.",
+)
+@click.option(
+    "--event-map",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="REDCap: CSV with columns redcap_event_name,wave (or REDCap's event list plus a wave column).",
+)
+@click.option(
+    "--id-column", metavar="NAME", help="The column holding the participant code (any format)."
+)
+@click.option(
+    "--problems",
+    "problems_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every problem (or, when the import succeeds, every warning) to this CSV: "
+    "file,row,column,value,rule,message.",
+)
+def import_responses_cmd(
+    study_name,
+    file,
+    wave,
+    fmt,
+    legacy_fmt,
+    dry_run,
+    update,
+    map_file,
+    event_map,
+    id_column,
+    problems_out,
+) -> None:
     """Import FILE of questionnaire responses, all of it or none of it.
 
     Every problem in the file is reported at once; identical ones (the same
@@ -109,17 +143,32 @@ def import_responses_cmd(study_name, file, wave, fmt, legacy_fmt, dry_run, updat
     try:
         with unit_of_work() as session:
             result = import_responses(
-                session, resolve_study(session, study_name), file, wave=wave, fmt=fmt, dry_run=dry_run,
-                update=update, event_map=event_map, id_column=id_column, map=map_file, progress=bar,
+                session,
+                resolve_study(session, study_name),
+                file,
+                wave=wave,
+                fmt=fmt,
+                dry_run=dry_run,
+                update=update,
+                event_map=event_map,
+                id_column=id_column,
+                map=map_file,
+                progress=bar,
             )
-            with translate_errors():  # a full disk at commit is an error message, and nothing is stored
+            with (
+                translate_errors()
+            ):  # a full disk at commit is an error message, and nothing is stored
                 session.commit()
     except ValidationError as exc:  # the file's problems, or the map's
         if problems_out is not None:
             every = exc.all_problems if isinstance(exc, ImportRefused) else exc.problems
             write_problems(problems_out, every)
             total = exc.total if isinstance(exc, ImportRefused) else len(every)
-            kept = f"all {total:,}" if total == len(every) else f"the first {len(every):,} of {total:,}"
+            kept = (
+                f"all {total:,}"
+                if total == len(every)
+                else f"the first {len(every):,} of {total:,}"
+            )
             exc.summary += f"\n({kept} problems written to {problems_out})"
             exc.args = (exc.summary + "\n" + "\n".join(f"  {p}" for p in exc.problems),)
         raise
@@ -137,26 +186,40 @@ def _plural(n: int, word: str) -> str:
 def _report(result) -> None:
     rows = _plural(result.rows, "row")
     if result.unchanged:
-        click.echo(f"{result.file}: already imported: nothing changed ({rows}, "
-                   f"{_plural(result.administrations_unchanged, 'administration')} already stored).")
+        click.echo(
+            f"{result.file}: already imported: nothing changed ({rows}, "
+            f"{_plural(result.administrations_unchanged, 'administration')} already stored)."
+        )
         return
     what = f"{_plural(result.administrations_new, 'new administration')} ({_plural(result.values_written - result.values_changed, 'item value')})"
     if result.administrations_changed:
-        what += (f", {_plural(result.values_changed, 'changed value')} in "
-                 f"{_plural(result.administrations_changed, 'administration')}")
+        what += (
+            f", {_plural(result.values_changed, 'changed value')} in "
+            f"{_plural(result.administrations_changed, 'administration')}"
+        )
     if result.administrations_unchanged:
         what += f"; {result.administrations_unchanged:,} already stored unchanged"
     if result.dry_run:
-        click.echo(f"Dry run: {result.file} ({result.format}, {rows}) is valid. Would write {what}. Nothing was written.")
+        click.echo(
+            f"Dry run: {result.file} ({result.format}, {rows}) is valid. Would write {what}. Nothing was written."
+        )
     else:
-        click.echo(f"Imported {result.file} ({result.format}, {rows}): {what}. Batch #{result.batch_id}.")
+        click.echo(
+            f"Imported {result.file} ({result.format}, {rows}): {what}. Batch #{result.batch_id}."
+        )
     if result.map_file:
         click.echo(f"Read with the map {result.map_file} (SHA-256 {result.map_sha256[:12]}…).")
-    emit([b for b in result.breakdown if b["new"] or b["changed"]], "table", ["wave", "instrument", "new", "changed", "unchanged"])
+    emit(
+        [b for b in result.breakdown if b["new"] or b["changed"]],
+        "table",
+        ["wave", "instrument", "new", "changed", "unchanged"],
+    )
     for change in result.changes[:WARNINGS_SHOWN]:
         participant, wave, instrument, item, old, new = change
-        click.echo(f"  {'would change' if result.dry_run else 'changed'}: {participant} {wave} {instrument} "
-                   f"{item}: {old} -> {new}")
+        click.echo(
+            f"  {'would change' if result.dry_run else 'changed'}: {participant} {wave} {instrument} "
+            f"{item}: {old} -> {new}"
+        )
     if len(result.changes) > WARNINGS_SHOWN:
         click.echo(f"  … and {len(result.changes) - WARNINGS_SHOWN:,} more changes")
     for warning in result.warnings[:WARNINGS_SHOWN]:
@@ -189,7 +252,9 @@ def status(study_name, fmt) -> None:
 @click.command()
 @db_option
 @study_option
-@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")
+@click.option(
+    "--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave]."
+)
 @date_option("--as-of", "as_of", help="Judge windows on this date (YYYY-MM-DD) [default: today].")
 @format_option
 def due(study_name, wave, as_of, fmt) -> None:
@@ -207,7 +272,9 @@ def due(study_name, wave, as_of, fmt) -> None:
     from tracker.db import listing
 
     today = as_of or dt.date.today()
-    rows = listing.with_reader(db_url(), study_name, lambda r, s: listing.due(r, s, wave=wave, today=today))
+    rows = listing.with_reader(
+        db_url(), study_name, lambda r, s: listing.due(r, s, wave=wave, today=today)
+    )
     if fmt != "table":
         for r in rows:
             r["opens"] = r["opens"].isoformat() if r["opens"] is not None else None
@@ -228,19 +295,43 @@ FILE_TYPES = ".csv .xlsx .sav (SPSS) .dta (Stata) .rds (R) .parquet"
 
 
 def _export_options(f):
-    f = click.option("--codebook", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Also write the codebook of the exported variables (.csv or .html).")(f)
-    f = click.option("--key-out", type=click.Path(dir_okay=False, path_type=Path),
-                     help="With --deidentify: write the key (new code -> study code) to this CSV file. "
-                          "Never written otherwise.")(f)
-    f = click.option("--deidentify", is_flag=True,
-                     help="New random participant codes, dates as days since enrolment, ages in 5-year bands, "
-                          "birth years and free text dropped.")(f)
-    f = click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, multiple=True,
-                     help=f"Output file: {FILE_TYPES}. Repeat for several formats of the same rows.")(f)
-    f = click.option("--layout", type=click.Choice(["long", "wide"]), default="wide", show_default=True,
-                     help="One row per value (long) or per participant and wave (wide).")(f)
-    f = click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")(f)
+    f = click.option(
+        "--codebook",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write the codebook of the exported variables (.csv or .html).",
+    )(f)
+    f = click.option(
+        "--key-out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="With --deidentify: write the key (new code -> study code) to this CSV file. "
+        "Never written otherwise.",
+    )(f)
+    f = click.option(
+        "--deidentify",
+        is_flag=True,
+        help="New random participant codes, dates as days since enrolment, ages in 5-year bands, "
+        "birth years and free text dropped.",
+    )(f)
+    f = click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        multiple=True,
+        help=f"Output file: {FILE_TYPES}. Repeat for several formats of the same rows.",
+    )(f)
+    f = click.option(
+        "--layout",
+        type=click.Choice(["long", "wide"]),
+        default="wide",
+        show_default=True,
+        help="One row per value (long) or per participant and wave (wide).",
+    )(f)
+    f = click.option(
+        "--wave",
+        metavar="NAME",
+        shell_complete=complete.waves,
+        help="One wave [default: every wave].",
+    )(f)
     return study_option(db_option(f))
 
 
@@ -254,9 +345,13 @@ def _run_export(name: str, study_name, **options) -> None:
     for path in result.paths:
         click.echo(f"Wrote {_plural(result.rows, 'row')} to {path}{note}.")
     if result.codebook_path is not None:
-        click.echo(f"Wrote the codebook ({_plural(len(result.columns), 'variable')}) to {result.codebook_path}.")
+        click.echo(
+            f"Wrote the codebook ({_plural(len(result.columns), 'variable')}) to {result.codebook_path}."
+        )
     if result.key_path is not None:
-        click.echo(f"Wrote the key of the new codes to {result.key_path}: keep it apart from the data.")
+        click.echo(
+            f"Wrote the key of the new codes to {result.key_path}: keep it apart from the data."
+        )
 
 
 @export.command("scores")
@@ -270,8 +365,16 @@ def export_scores_cmd(study_name, wave, layout, out, deidentify, key_out, codebo
                --codebook codebook.html
              tracker export scores --deidentify --out shared.csv --key-out key.csv
     """
-    _run_export("export_scores", study_name, out=list(out), wave=wave, layout=layout, deidentify=deidentify,
-                key_out=key_out, codebook=codebook)
+    _run_export(
+        "export_scores",
+        study_name,
+        out=list(out),
+        wave=wave,
+        layout=layout,
+        deidentify=deidentify,
+        key_out=key_out,
+        codebook=codebook,
+    )
 
 
 @export.command("items")
@@ -283,21 +386,46 @@ def export_items_cmd(study_name, wave, layout, out, deidentify, key_out, codeboo
     Example: tracker export items --out all_items.csv
              tracker export items --layout long --out items.parquet
     """
-    _run_export("export_items", study_name, out=list(out), wave=wave, layout=layout, deidentify=deidentify,
-                key_out=key_out, codebook=codebook)
+    _run_export(
+        "export_items",
+        study_name,
+        out=list(out),
+        wave=wave,
+        layout=layout,
+        deidentify=deidentify,
+        key_out=key_out,
+        codebook=codebook,
+    )
 
 
 @export.command("codebook")
 @db_option
 @study_option
-@click.option("--of", "of", type=click.Choice(["scores", "items"]), default="scores", show_default=True,
-              help="The export whose variables the codebook describes.")
-@click.option("--layout", type=click.Choice(["long", "wide"]), default="wide", show_default=True,
-              help="The layout of that export.")
-@click.option("--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave].")
+@click.option(
+    "--of",
+    "of",
+    type=click.Choice(["scores", "items"]),
+    default="scores",
+    show_default=True,
+    help="The export whose variables the codebook describes.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["long", "wide"]),
+    default="wide",
+    show_default=True,
+    help="The layout of that export.",
+)
+@click.option(
+    "--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave]."
+)
 @click.option("--deidentify", is_flag=True, help="Describe the de-identified export's variables.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file, .csv or .html.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output file, .csv or .html.",
+)
 def export_codebook_cmd(study_name, of, layout, wave, deidentify, out) -> None:
     """Write a codebook: name, label, type, range or values, instrument, version, scoring rule, source.
 
@@ -307,8 +435,15 @@ def export_codebook_cmd(study_name, of, layout, wave, deidentify, out) -> None:
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        result = export_codebook(session, resolve_study(session, study_name), out, of=of, wave=wave,
-                                 layout=layout, deidentify=deidentify)
+        result = export_codebook(
+            session,
+            resolve_study(session, study_name),
+            out,
+            of=of,
+            wave=wave,
+            layout=layout,
+            deidentify=deidentify,
+        )
     click.echo(f"Wrote the codebook ({_plural(result.rows, 'variable')}) to {result.path}.")
 
 

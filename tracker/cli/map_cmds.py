@@ -14,12 +14,22 @@ def map_group() -> None:
 
 @map_group.command("draft")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--layout", "fmt", type=click.Choice(LAYOUTS), default=None,
-              help="The file's layout [default: guessed from the extension and the header]. "
-                   "(--format, its old name, still works.)")
+@click.option(
+    "--layout",
+    "fmt",
+    type=click.Choice(LAYOUTS),
+    default=None,
+    help="The file's layout [default: guessed from the extension and the header]. "
+    "(--format, its old name, still works.)",
+)
 @click.option("--format", "legacy_fmt", type=click.Choice(LAYOUTS), default=None, hidden=True)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="The map file to write (never over an existing file).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The map file to write (never over an existing file).",
+)
 def map_draft(file, fmt, legacy_fmt, out) -> None:
     """Draft an import map from the header of FILE, to check and edit.
 

@@ -12,22 +12,63 @@ from tracker.cli.common import db_option, format_option, study_option
 @analyze.command("mediation")
 @db_option
 @study_option
-@click.option("--x", "x", metavar="MEASURE", shell_complete=complete.predictors,
-              help="Predictor measure, or `arm` for the intervention form [default: each modifiable measure].")
-@click.option("--m", "mediators", metavar="MEASURE,...", shell_complete=complete.measure_lists,
-              help="Parallel mediators, comma-separated [default: the intermediate measures].")
-@click.option("--y", "y", metavar="MEASURE", shell_complete=complete.measures,
-              help="Outcome measure [default: each outcome measure].")
-@click.option("--wave", metavar="NAME", shell_complete=complete.waves,
-              help="Wave of the cross-sectional model [default: the first wave].")
-@click.option("--from", "pre", metavar="WAVE", shell_complete=complete.waves,
-              help="Intervention form: the wave adjusted for (with --x arm).")
-@click.option("--to", "post", metavar="WAVE", shell_complete=complete.waves,
-              help="Intervention form: the wave of M and Y (with --x arm).")
-@click.option("--boot", type=click.IntRange(min=1), default=5000, show_default=True, metavar="N",
-              help="Bootstrap resamples for the indirect effects' CIs.")
-@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
-              help="Seed of the resamples: the same seed gives the same CIs.")
+@click.option(
+    "--x",
+    "x",
+    metavar="MEASURE",
+    shell_complete=complete.predictors,
+    help="Predictor measure, or `arm` for the intervention form [default: each modifiable measure].",
+)
+@click.option(
+    "--m",
+    "mediators",
+    metavar="MEASURE,...",
+    shell_complete=complete.measure_lists,
+    help="Parallel mediators, comma-separated [default: the intermediate measures].",
+)
+@click.option(
+    "--y",
+    "y",
+    metavar="MEASURE",
+    shell_complete=complete.measures,
+    help="Outcome measure [default: each outcome measure].",
+)
+@click.option(
+    "--wave",
+    metavar="NAME",
+    shell_complete=complete.waves,
+    help="Wave of the cross-sectional model [default: the first wave].",
+)
+@click.option(
+    "--from",
+    "pre",
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Intervention form: the wave adjusted for (with --x arm).",
+)
+@click.option(
+    "--to",
+    "post",
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Intervention form: the wave of M and Y (with --x arm).",
+)
+@click.option(
+    "--boot",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    metavar="N",
+    help="Bootstrap resamples for the indirect effects' CIs.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Seed of the resamples: the same seed gives the same CIs.",
+)
 @format_option
 def mediation(study_name, x, mediators, y, wave, pre, post, boot, seed, fmt) -> None:
     """Parallel mediation: X -> mediators -> Y, indirect effects with percentile bootstrap CIs.
@@ -45,8 +86,18 @@ def mediation(study_name, x, mediators, y, wave, pre, post, boot, seed, fmt) -> 
              tracker analyze mediation --x arm --m pss10 --y who5
                --from baseline --to post
     """
-    _run("mediation", x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post, boot=boot, seed=seed,
-         fmt=fmt)
+    _run(
+        "mediation",
+        x=x,
+        mediators=mediators,
+        y=y,
+        wave=wave,
+        pre=pre,
+        post=post,
+        boot=boot,
+        seed=seed,
+        fmt=fmt,
+    )
 
 
 def _effect(value: str) -> str:
@@ -72,23 +123,61 @@ def _attrition(value: str) -> str:
 @click.command("plan")
 @db_option
 @study_option
-@click.option("--from", "pre", required=True, metavar="WAVE", shell_complete=complete.waves,
-              help="Earlier wave of the observed effects.")
-@click.option("--to", "post", required=True, metavar="WAVE", shell_complete=complete.waves,
-              help="Later wave of the observed effects.")
-@click.option("--measure", metavar="MEASURE,...", shell_complete=complete.measure_lists,
-              help="One measure, or several comma-separated [default: every measure].")
-@click.option("--power", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
-              show_default=True, metavar="NUMBER", help="Target power.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, metavar="NUMBER", help="Two-sided significance level.")
-@click.option("--effect", default="observed", show_default=True, metavar="observed|ci_low|NUMBER",
-              callback=lambda _c, _p, v: _effect(v),
-              help="Observed dz / d_ppc, the CI bound nearer zero (safeguard power), or dz (paired) "
-              "and d (ANCOVA).")
-@click.option("--attrition", default="observed", show_default=True, metavar="observed|FRACTION",
-              callback=lambda _c, _p, v: _attrition(v),
-              help="Fraction lost between the waves: observed (--from completers missing at --to) or e.g. 0.2.")
+@click.option(
+    "--from",
+    "pre",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Earlier wave of the observed effects.",
+)
+@click.option(
+    "--to",
+    "post",
+    required=True,
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="Later wave of the observed effects.",
+)
+@click.option(
+    "--measure",
+    metavar="MEASURE,...",
+    shell_complete=complete.measure_lists,
+    help="One measure, or several comma-separated [default: every measure].",
+)
+@click.option(
+    "--power",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.8,
+    show_default=True,
+    metavar="NUMBER",
+    help="Target power.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    metavar="NUMBER",
+    help="Two-sided significance level.",
+)
+@click.option(
+    "--effect",
+    default="observed",
+    show_default=True,
+    metavar="observed|ci_low|NUMBER",
+    callback=lambda _c, _p, v: _effect(v),
+    help="Observed dz / d_ppc, the CI bound nearer zero (safeguard power), or dz (paired) "
+    "and d (ANCOVA).",
+)
+@click.option(
+    "--attrition",
+    default="observed",
+    show_default=True,
+    metavar="observed|FRACTION",
+    callback=lambda _c, _p, v: _attrition(v),
+    help="Fraction lost between the waves: observed (--from completers missing at --to) or e.g. 0.2.",
+)
 @format_option
 def plan(study_name, pre, post, measure, power, alpha, effect, attrition, fmt) -> None:
     """Sample size for the next study: paired and two-arm ANCOVA designs, noncentral t.
@@ -100,8 +189,17 @@ def plan(study_name, pre, post, measure, power, alpha, effect, attrition, fmt) -
 
     Example: tracker plan --from baseline --to post --effect ci_low --attrition 0.2
     """
-    _run("plan", pre=pre, post=post, measure=measure, power=power, alpha=alpha, effect=effect,
-         attrition=attrition, fmt=fmt)
+    _run(
+        "plan",
+        pre=pre,
+        post=post,
+        measure=measure,
+        power=power,
+        alpha=alpha,
+        effect=effect,
+        attrition=attrition,
+        fmt=fmt,
+    )
 
 
 COMMANDS = [plan]

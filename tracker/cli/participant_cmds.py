@@ -40,7 +40,11 @@ def participant() -> None:
 @db_option
 @study_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--update", is_flag=True, help="Apply rows that differ from what is stored (each change audited).")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Apply rows that differ from what is stored (each change audited).",
+)
 @click.option("--dry-run", is_flag=True, help="Check and count only; write nothing.")
 def participant_enroll(study_name, file, update, dry_run) -> None:
     """Enrol the roster CSV FILE: new codes are added, known codes checked (all or none).
@@ -57,7 +61,9 @@ def participant_enroll(study_name, file, update, dry_run) -> None:
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        result = enroll_csv(session, resolve_study(session, study_name), file, update=update, dry_run=dry_run)
+        result = enroll_csv(
+            session, resolve_study(session, study_name), file, update=update, dry_run=dry_run
+        )
         if dry_run:
             session.rollback()
     for line in result.summary():
@@ -68,8 +74,14 @@ def participant_enroll(study_name, file, update, dry_run) -> None:
 @db_option
 @study_option
 @click.argument("code")
-@click.option("--cohort", "cohort_name", required=True, metavar="NAME", shell_complete=complete.cohorts,
-              help="Cohort name.")
+@click.option(
+    "--cohort",
+    "cohort_name",
+    required=True,
+    metavar="NAME",
+    shell_complete=complete.cohorts,
+    help="Cohort name.",
+)
 @date_option("--enrolled", help="Enrolment date, YYYY-MM-DD [default today].")
 @click.option("--age", type=click.IntRange(0, 120), metavar="N", help="Age in years.")
 @click.option("--birth-year", type=int, metavar="YEAR", help="Year of birth, e.g. 1996.")
@@ -85,8 +97,15 @@ def participant_add(study_name, code, cohort_name, enrolled, age, birth_year, ge
 
     with unit_of_work() as session:
         p = add_participant(
-            session, resolve_study(session, study_name), code, cohort=cohort_name, enrolled=enrolled,
-            age=age, birth_year=birth_year, gender=gender, role=role,
+            session,
+            resolve_study(session, study_name),
+            code,
+            cohort=cohort_name,
+            enrolled=enrolled,
+            age=age,
+            birth_year=birth_year,
+            gender=gender,
+            role=role,
         )
         click.echo(f"Participant {p.code} enrolled in {cohort_name!r}.")
 
@@ -114,15 +133,27 @@ def participant_withdraw(study_name, code, reason, on) -> None:
 @db_option
 @study_option
 @click.argument("code", shell_complete=complete.participants)
-@click.option("--cohort", "cohort_name", metavar="NAME", shell_complete=complete.cohorts,
-              help="Move to this cohort; answers stay attached.")
+@click.option(
+    "--cohort",
+    "cohort_name",
+    metavar="NAME",
+    shell_complete=complete.cohorts,
+    help="Move to this cohort; answers stay attached.",
+)
 @date_option("--enrolled", help="Corrected enrolment date, YYYY-MM-DD.")
 @click.option("--age", type=click.IntRange(0, 120), metavar="N", help="Corrected age in years.")
 @click.option("--birth-year", type=int, metavar="YEAR", help="Corrected year of birth.")
 @click.option("--gender", metavar="TEXT", help='Corrected gender (free text); "" removes it.')
 @click.option("--role", metavar="TEXT", help='Corrected role; "" removes it.')
-@click.option("--clear", multiple=True, type=click.Choice(["age", "birth_year", "gender", "role"]), help="Remove an optional value (repeatable).")
-def participant_set(study_name, code, cohort_name, enrolled, age, birth_year, gender, role, clear) -> None:
+@click.option(
+    "--clear",
+    multiple=True,
+    type=click.Choice(["age", "birth_year", "gender", "role"]),
+    help="Remove an optional value (repeatable).",
+)
+def participant_set(
+    study_name, code, cohort_name, enrolled, age, birth_year, gender, role, clear
+) -> None:
     """Correct participant CODE: cohort, enrolment date or demographics.
 
     Example: tracker participant set R017 --cohort "Waitlist spring" --clear age
@@ -132,8 +163,16 @@ def participant_set(study_name, code, cohort_name, enrolled, age, birth_year, ge
 
     with unit_of_work() as session:
         changes = set_participant(
-            session, resolve_study(session, study_name), code, cohort=cohort_name, enrolled=enrolled, age=age,
-            birth_year=birth_year, gender=gender, role=role, clear=clear,
+            session,
+            resolve_study(session, study_name),
+            code,
+            cohort=cohort_name,
+            enrolled=enrolled,
+            age=age,
+            birth_year=birth_year,
+            gender=gender,
+            role=role,
+            clear=clear,
         )
     say_changes(f"Participant {code}", changes)
 
@@ -158,7 +197,13 @@ def participant_reinstate(study_name, code) -> None:
 @participant.command("list")
 @db_option
 @study_option
-@click.option("--cohort", "cohort_name", metavar="NAME", shell_complete=complete.cohorts, help="Only this cohort.")
+@click.option(
+    "--cohort",
+    "cohort_name",
+    metavar="NAME",
+    shell_complete=complete.cohorts,
+    help="Only this cohort.",
+)
 @click.option("--status", type=click.Choice(["active", "withdrawn"]), help="Only this status.")
 @format_option
 def participant_list(study_name, cohort_name, status, fmt) -> None:
@@ -170,5 +215,7 @@ def participant_list(study_name, cohort_name, status, fmt) -> None:
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        rows = list_participants(session, resolve_study(session, study_name), cohort=cohort_name, status=status)
+        rows = list_participants(
+            session, resolve_study(session, study_name), cohort=cohort_name, status=status
+        )
     emit(rows, fmt)

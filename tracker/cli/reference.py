@@ -15,7 +15,9 @@ import click
 WIDTH = 80
 
 
-def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def commands(
+    group: click.Group, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command and group under ``group``, depth first, in the order ``--help`` lists them."""
     ctx = click.Context(group, info_name="tracker")
     for name in group.list_commands(ctx):
@@ -33,10 +35,17 @@ def help_text(path: tuple[str, ...]) -> str:
 
     from tracker.cli import cli
 
-    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="tracker", terminal_width=WIDTH,
-                                env={"COLUMNS": str(WIDTH)})
+    result = CliRunner().invoke(
+        cli,
+        [*path, "--help"],
+        prog_name="tracker",
+        terminal_width=WIDTH,
+        env={"COLUMNS": str(WIDTH)},
+    )
     if result.exit_code != 0:
-        raise RuntimeError(f"tracker {' '.join(path)} --help exited {result.exit_code}: {result.output}")
+        raise RuntimeError(
+            f"tracker {' '.join(path)} --help exited {result.exit_code}: {result.output}"
+        )
     return result.output.rstrip() + "\n"
 
 
@@ -57,10 +66,10 @@ def reference() -> str:
         "- A wave is `--wave NAME` or `--from WAVE --to WAVE`, a cohort or study `NAME`,",
         "  a measure `MEASURE`, a date `DATE` (YYYY-MM-DD).",
         "- `TRACKER_DATABASE_URL` is `--db`, `TRACKER_STUDY` is `--study`.",
-        "- Shell completion (`eval \"$(_TRACKER_COMPLETE=bash_source tracker)\"`; zsh and",
+        '- Shell completion (`eval "$(_TRACKER_COMPLETE=bash_source tracker)"`; zsh and',
         "  fish in the README) completes the database's wave, cohort, measure, study,",
         "  instrument and participant names.",
-        "- \"enrol\" is the one spelling: `participant enrol` (`participant enroll`",
+        '- "enrol" is the one spelling: `participant enrol` (`participant enroll`',
         "  still runs it).\n",
         "## tracker\n",
         "```text",
@@ -68,8 +77,12 @@ def reference() -> str:
         "```\n",
     ]
     for path, _command in commands(cli):
-        out += [f"{'#' * min(2 + len(path), 4)} tracker {' '.join(path)}\n", "```text", help_text(path).rstrip(),
-                "```\n"]
+        out += [
+            f"{'#' * min(2 + len(path), 4)} tracker {' '.join(path)}\n",
+            "```text",
+            help_text(path).rstrip(),
+            "```\n",
+        ]
     return "\n".join(out)
 
 

@@ -21,10 +21,18 @@ from tracker.cli.common import db_option, db_url, study_option, unit_of_work
     shell_complete=complete.cohorts,
     help="Only this cohort (repeat for several). Default: every cohort.",
 )
-@click.option("--from", "pre", metavar="WAVE", shell_complete=complete.waves,
-              help="First wave of the comparisons (default: the first wave).")
 @click.option(
-    "--to", "post", metavar="WAVE", shell_complete=complete.waves,
+    "--from",
+    "pre",
+    metavar="WAVE",
+    shell_complete=complete.waves,
+    help="First wave of the comparisons (default: the first wave).",
+)
+@click.option(
+    "--to",
+    "post",
+    metavar="WAVE",
+    shell_complete=complete.waves,
     help="Second wave (default: every wave after --from, one comparison each).",
 )
 @click.option(
@@ -79,14 +87,21 @@ def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) 
         if not names:
             raise click.UsageError("--primary needs one or more measure codes, comma-separated")
     scope = ReportScope(
-        cohorts=tuple(dict.fromkeys(cohorts)), pre=pre, post=post, primary=names,
+        cohorts=tuple(dict.fromkeys(cohorts)),
+        pre=pre,
+        post=post,
+        primary=names,
         subscales=not no_subscales,
     )
     if out.expanduser().resolve().parent.exists():  # fail before the work, not after
         check_writable(out.expanduser().resolve())
     with unit_of_work() as session:
         written = write_report(
-            session, resolve_study(session, study_name), out, parallel=True, scope=scope,
+            session,
+            resolve_study(session, study_name),
+            out,
+            parallel=True,
+            scope=scope,
             figures=figures,
         )
     click.echo(f"Report written ({written['bytes'] / 1024:.0f} KiB): {written['path']}")
@@ -113,7 +128,9 @@ def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) 
     show_default=True,
     help="Participants, half in each arm.",
 )
-@click.option("--seed", type=int, default=2027, show_default=True, metavar="N", help="Seed of the simulation.")
+@click.option(
+    "--seed", type=int, default=2027, show_default=True, metavar="N", help="Seed of the simulation."
+)
 def demo(out, participants, seed) -> None:
     """Build a simulated two-arm study from nothing, analyse it and write the report.
 
@@ -127,8 +144,9 @@ def demo(out, participants, seed) -> None:
     from tracker.demo import run_demo
 
     start = time.perf_counter()
-    result = run_demo(out, url=db_url(), participants=participants, seed=seed, progress=click.echo,
-                      parallel=True)
+    result = run_demo(
+        out, url=db_url(), participants=participants, seed=seed, progress=click.echo, parallel=True
+    )
     click.echo(f"Done in {time.perf_counter() - start:.1f} s. Study file: {result['study_file']}")
     click.echo(f"Report: {result['report_path']}")
 

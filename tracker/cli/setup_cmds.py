@@ -20,7 +20,12 @@ from tracker.cli.common import (
 @click.command()
 @db_option
 @click.option("--study", "study_name", metavar="NAME", help="Name of the study to create.")
-@click.option("--from", "from_file", type=click.Path(dir_okay=False, path_type=Path), help="Create the study declared in a study.toml.")
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Create the study declared in a study.toml.",
+)
 def init(study_name: str | None, from_file: Path | None) -> None:
     """Create or upgrade the database and add a study.
 
@@ -36,7 +41,9 @@ def init(study_name: str | None, from_file: Path | None) -> None:
         raise TrackerError("give either --study NAME or --from study.toml")
     result = init_database(db_url(), study_name=study_name, study_file=from_file)
     if result["migrated_from"] != result["revision"]:
-        click.echo(f"Database {redact_url(result['url'])} migrated to revision {result['revision']}.")
+        click.echo(
+            f"Database {redact_url(result['url'])} migrated to revision {result['revision']}."
+        )
     click.echo(f"Study {result['study']!r} created.")
     for line in result["details"]:
         echo(f"  {line}")
@@ -101,8 +108,18 @@ def db_current(fmt) -> None:
         if fmt == "table":
             click.echo(f"{where}: no database file at {missing}; revision none ({advice})")
         else:
-            emit([{"url": where, "revision": None, "head": head, "state": "missing",
-                   "advice": f"no database file at {missing}; run `tracker init --study NAME`"}], fmt)
+            emit(
+                [
+                    {
+                        "url": where,
+                        "revision": None,
+                        "head": head,
+                        "state": "missing",
+                        "advice": f"no database file at {missing}; run `tracker init --study NAME`",
+                    }
+                ],
+                fmt,
+            )
         return
     try:
         check_reachable(engine)
@@ -119,7 +136,10 @@ def db_current(fmt) -> None:
     if fmt == "table":
         click.echo(f"{where}: revision {current or 'none'} ({advice})")
     else:
-        emit([{"url": where, "revision": current, "head": head, "state": state, "advice": advice}], fmt)
+        emit(
+            [{"url": where, "revision": current, "head": head, "state": state, "advice": advice}],
+            fmt,
+        )
 
 
 @db.command("rescore")
@@ -195,8 +215,11 @@ def study_show(study_name: str | None, fmt: str) -> None:
         return
     if fmt == "csv":
         flat = {k: s[k] for k in STUDY_FIELDS}
-        flat.update(waves="; ".join(s["waves"]), instruments="; ".join(s["instruments"]),
-                    cohorts="; ".join(c["name"] for c in s["cohorts"]))
+        flat.update(
+            waves="; ".join(s["waves"]),
+            instruments="; ".join(s["instruments"]),
+            cohorts="; ".join(c["name"] for c in s["cohorts"]),
+        )
         emit([flat], fmt)
         return
     echo(f"Study: {s['name']}")
@@ -211,8 +234,18 @@ def study_show(study_name: str | None, fmt: str) -> None:
     emit(s["cohorts"])
 
 
-STUDY_FIELDS = ["name", "description", "created", "participants", "withdrawn", "administrations", "import_batches",
-                "waves", "instruments", "cohorts"]
+STUDY_FIELDS = [
+    "name",
+    "description",
+    "created",
+    "participants",
+    "withdrawn",
+    "administrations",
+    "import_batches",
+    "waves",
+    "instruments",
+    "cohorts",
+]
 
 
 COMMANDS = [init, db, study]

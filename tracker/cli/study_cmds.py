@@ -30,9 +30,16 @@ def wave() -> None:
 @db_option
 @study_option
 @click.argument("name")
-@click.option("--day", type=int, required=True, metavar="N", help="Days after each cohort's start date.")
-@click.option("--window", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Days either side the wave may be answered [default 7].")
+@click.option(
+    "--day", type=int, required=True, metavar="N", help="Days after each cohort's start date."
+)
+@click.option(
+    "--window",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Days either side the wave may be answered [default 7].",
+)
 def wave_add(study_name, name, day, window) -> None:
     """Add wave NAME at a day offset from the cohort start.
 
@@ -44,8 +51,12 @@ def wave_add(study_name, name, day, window) -> None:
     with unit_of_work() as session:
         s = resolve_study(session, study_name)
         w = add_wave(session, s, name, day=day, window=window)
-        click.echo(f"Wave {w.name!r} added: day {w.day_offset} ± {w.window_days}, order {w.position}.")
-        if w.position == 1 and len(s.waves) > 1:  # never silently: the first wave is the analyses' default baseline
+        click.echo(
+            f"Wave {w.name!r} added: day {w.day_offset} ± {w.window_days}, order {w.position}."
+        )
+        if (
+            w.position == 1 and len(s.waves) > 1
+        ):  # never silently: the first wave is the analyses' default baseline
             click.echo(
                 f"Note: {w.name!r} is now the first wave, the default baseline for correlations, change and the RCI; "
                 "if its day is wrong, correct it with `tracker wave set`."
@@ -58,7 +69,12 @@ def wave_add(study_name, name, day, window) -> None:
 @click.argument("name", shell_complete=complete.waves)
 @click.option("--name", "new_name", metavar="NEW", help="New name; stored answers stay attached.")
 @click.option("--day", type=int, metavar="N", help="Corrected day offset from each cohort's start.")
-@click.option("--window", type=click.IntRange(min=0), metavar="N", help="Days either side the wave may be answered.")
+@click.option(
+    "--window",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Days either side the wave may be answered.",
+)
 def wave_set(study_name, name, new_name, day, window) -> None:
     """Correct wave NAME: rename it, or change its day or window.
 
@@ -73,15 +89,27 @@ def wave_set(study_name, name, new_name, day, window) -> None:
     from tracker.study.waves import set_wave
 
     with unit_of_work() as session:
-        result = set_wave(session, resolve_study(session, study_name), name, new_name=new_name, day=day, window=window)
+        result = set_wave(
+            session,
+            resolve_study(session, study_name),
+            name,
+            new_name=new_name,
+            day=day,
+            window=window,
+        )
     changes = result["changes"]
     if not changes:
         click.echo(f"Wave {name!r} already has those values; nothing changed.")
         return
-    shown = ", ".join(f"{f} {old!r} -> {new!r}" if f == "name" else f"{f} {old} -> {new}" for f, (old, new) in changes.items())
+    shown = ", ".join(
+        f"{f} {old!r} -> {new!r}" if f == "name" else f"{f} {old} -> {new}"
+        for f, (old, new) in changes.items()
+    )
     click.echo(f"Wave {name!r} updated: {shown}.")
     if result["reordered"]:
-        click.echo(f"Wave order is now {', '.join(result['order_after'])} (was {', '.join(result['order_before'])}).")
+        click.echo(
+            f"Wave order is now {', '.join(result['order_after'])} (was {', '.join(result['order_before'])})."
+        )
     if result["first"]:
         click.echo(
             f"The first wave, the default baseline for correlations, change and the RCI, is now {result['first']!r}."
@@ -147,7 +175,14 @@ def cohort_add(study_name, name, arm, start, description) -> None:
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        c = add_cohort(session, resolve_study(session, study_name), name, arm=arm, start=start, description=description)
+        c = add_cohort(
+            session,
+            resolve_study(session, study_name),
+            name,
+            arm=arm,
+            start=start,
+            description=description,
+        )
         click.echo(f"Cohort {c.name!r} added to arm {c.arm!r}.")
 
 
@@ -155,11 +190,18 @@ def cohort_add(study_name, name, arm, start, description) -> None:
 @db_option
 @study_option
 @click.argument("name", shell_complete=complete.cohorts)
-@click.option("--name", "new_name", metavar="NEW", help="New name; participants stay in the cohort.")
+@click.option(
+    "--name", "new_name", metavar="NEW", help="New name; participants stay in the cohort."
+)
 @click.option("--arm", metavar="ARM", help="Corrected arm.")
 @date_option("--start", help="Corrected start date, YYYY-MM-DD.")
 @click.option("--description", metavar="TEXT", help='Free text; "" removes it.')
-@click.option("--clear", multiple=True, type=click.Choice(["start", "description"]), help="Remove an optional value (repeatable).")
+@click.option(
+    "--clear",
+    multiple=True,
+    type=click.Choice(["start", "description"]),
+    help="Remove an optional value (repeatable).",
+)
 def cohort_set(study_name, name, new_name, arm, start, description, clear) -> None:
     """Correct cohort NAME: rename it, or change its arm, start date or description.
 
@@ -173,8 +215,14 @@ def cohort_set(study_name, name, new_name, arm, start, description, clear) -> No
 
     with unit_of_work() as session:
         changes = set_cohort(
-            session, resolve_study(session, study_name), name, new_name=new_name, arm=arm, start=start,
-            description=description, clear=clear,
+            session,
+            resolve_study(session, study_name),
+            name,
+            new_name=new_name,
+            arm=arm,
+            start=start,
+            description=description,
+            clear=clear,
         )
     say_changes(f"Cohort {name!r}", changes)
 
@@ -226,9 +274,13 @@ def model() -> None:
 @study_option
 @click.argument("measure", shell_complete=complete.measures)
 @click.argument("role", type=click.Choice(MODEL_ROLES), metavar="ROLE")
-@click.option("--primary/--not-primary", "primary", default=None,
-              help="Mark (or unmark) the measure a primary outcome: the report puts primary "
-                   "outcomes in their own multiplicity family. Unchanged when not given.")
+@click.option(
+    "--primary/--not-primary",
+    "primary",
+    default=None,
+    help="Mark (or unmark) the measure a primary outcome: the report puts primary "
+    "outcomes in their own multiplicity family. Unchanged when not given.",
+)
 def model_set(study_name, measure, role, primary) -> None:
     """Give MEASURE its ROLE: modifiable, intermediate or outcome.
 
@@ -240,8 +292,14 @@ def model_set(study_name, measure, role, primary) -> None:
 
     with unit_of_work() as session:
         s = resolve_study(session, study_name)
-        row = set_role(session, s, measure, role, known_measures=set(known_measures(session, s)),
-                       primary=primary)
+        row = set_role(
+            session,
+            s,
+            measure,
+            role,
+            known_measures=set(known_measures(session, s)),
+            primary=primary,
+        )
         click.echo(f"{measure} is now {role}{', a primary outcome' if row.is_primary else ''}.")
 
 
@@ -275,7 +333,10 @@ def model_show(study_name, fmt) -> None:
     from tracker.study.studies import resolve_study
 
     with unit_of_work() as session:
-        rows = [{"measure": m, "role": r} for m, r in roles(session, resolve_study(session, study_name)).items()]
+        rows = [
+            {"measure": m, "role": r}
+            for m, r in roles(session, resolve_study(session, study_name)).items()
+        ]
     emit(rows, fmt)
 
 

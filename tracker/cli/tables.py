@@ -56,22 +56,32 @@ def cell(value: Any, column: str = "") -> str:
 
 def _numeric(rows: Sequence[dict], column: str) -> bool:
     values = [r.get(column) for r in rows]
-    return all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) or hasattr(v, "dtype")
-               for v in values) and any(v is not None for v in values)
+    return all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) or hasattr(v, "dtype")
+        for v in values
+    ) and any(v is not None for v in values)
 
 
-def _labels(columns: Sequence[str], numeric: dict[str, bool], widths: dict[str, int], width: int) -> list[str]:
+def _labels(
+    columns: Sequence[str], numeric: dict[str, bool], widths: dict[str, int], width: int
+) -> list[str]:
     """The leading text columns that identify a row: the first always, a second when both take
     at most two thirds of the width."""
     labels: list[str] = []
     for c in columns:
-        if numeric[c] or len(labels) == 2 or (labels and sum(widths[x] + GAP for x in [*labels, c]) > 2 * width // 3):
+        if (
+            numeric[c]
+            or len(labels) == 2
+            or (labels and sum(widths[x] + GAP for x in [*labels, c]) > 2 * width // 3)
+        ):
             break
         labels.append(c)
     return labels
 
 
-def blocks(columns: Sequence[str], widths: dict[str, int], labels: list[str], width: int) -> list[list[str]]:
+def blocks(
+    columns: Sequence[str], widths: dict[str, int], labels: list[str], width: int
+) -> list[list[str]]:
     """Columns packed into blocks that fit ``width``, each starting with the label columns."""
     rest = [c for c in columns if c not in labels]
     base = sum(widths[c] + GAP for c in labels)
@@ -90,7 +100,9 @@ def blocks(columns: Sequence[str], widths: dict[str, int], labels: list[str], wi
     return out
 
 
-def render(rows: Sequence[dict], columns: Sequence[str] | None = None, *, width: int | None = None) -> str:
+def render(
+    rows: Sequence[dict], columns: Sequence[str] | None = None, *, width: int | None = None
+) -> str:
     """``rows`` as one or more aligned tables that fit ``width`` (default: the terminal's)."""
     from rich import box
     from rich.console import Console
@@ -104,16 +116,33 @@ def render(rows: Sequence[dict], columns: Sequence[str] | None = None, *, width:
     numeric = {c: _numeric(rows, c) for c in columns}
     widths = {c: max(len(c), *(len(v) for v in text[c])) for c in columns}
     labels = _labels(columns, numeric, widths, width)
-    console = Console(width=width, color_system=None, force_terminal=False, no_color=True, highlight=False,
-                      soft_wrap=False, emoji=False, markup=False)
+    console = Console(
+        width=width,
+        color_system=None,
+        force_terminal=False,
+        no_color=True,
+        highlight=False,
+        soft_wrap=False,
+        emoji=False,
+        markup=False,
+    )
     out = []
     for block in blocks(columns, widths, labels, width):
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, GAP // 2),
-                      collapse_padding=True)
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            padding=(0, GAP // 2),
+            collapse_padding=True,
+        )
         for c in block:
-            table.add_column(printable(c), justify="right" if numeric[c] else "left",
-                             no_wrap=numeric[c], overflow="fold", min_width=min(widths[c], width // 3)
-                             if numeric[c] else None)
+            table.add_column(
+                printable(c),
+                justify="right" if numeric[c] else "left",
+                no_wrap=numeric[c],
+                overflow="fold",
+                min_width=min(widths[c], width // 3) if numeric[c] else None,
+            )
         for i in range(len(rows)):
             table.add_row(*(text[c][i] for c in block))
         with console.capture() as capture:

@@ -28,7 +28,9 @@ from tracker.errors import AnalysisError, NotFound
 
 def _check_wave(data: StudyData, wave: str) -> str:
     if wave not in data.wave_names():
-        raise NotFound(f"no wave named {wave!r}; waves: {', '.join(data.wave_names()) or 'none yet'}")
+        raise NotFound(
+            f"no wave named {wave!r}; waves: {', '.join(data.wave_names()) or 'none yet'}"
+        )
     return wave
 
 
@@ -36,14 +38,20 @@ def _measures(data: StudyData, measure: str | None = None) -> list[str]:
     ordered = data.measure_order()
     if measure is not None:
         if measure not in ordered:
-            raise NotFound(f"no measure {measure!r}; measures: {', '.join(ordered) or 'none (add instruments)'}")
+            raise NotFound(
+                f"no measure {measure!r}; measures: {', '.join(ordered) or 'none (add instruments)'}"
+            )
         return [measure]
     return ordered
 
 
 def model_measures(data: StudyData) -> list[str]:
     """Measures with a model role, in role order; all measures when none has a role."""
-    with_role = [m for m in data.measure_order() if m in set(data.measures.dropna(subset=["role"])["measure"])]
+    with_role = [
+        m
+        for m in data.measure_order()
+        if m in set(data.measures.dropna(subset=["role"])["measure"])
+    ]
     return with_role or data.measure_order()
 
 
@@ -51,8 +59,9 @@ def _scores(data: StudyData, measures: list[str]) -> pd.DataFrame:
     return data.scores[data.scores["measure"].isin(measures)]
 
 
-def correlations(data: StudyData, *, wave: str | None = None, method: str = "pearson",
-                 adjust: str = "holm") -> pd.DataFrame:
+def correlations(
+    data: StudyData, *, wave: str | None = None, method: str = "pearson", adjust: str = "holm"
+) -> pd.DataFrame:
     """Pairwise correlations among the model's measures at ``wave`` (default: the first)."""
     if not data.wave_names():
         raise AnalysisError("the study has no waves yet")
@@ -66,16 +75,22 @@ def correlations(data: StudyData, *, wave: str | None = None, method: str = "pea
 
 
 def _published_reliability(measures: pd.DataFrame) -> dict[str, float]:
-    return {row.measure: float(row.reliability) for row in measures.itertuples()
-            if row.reliability is not None and pd.notna(row.reliability)}
+    return {
+        row.measure: float(row.reliability)
+        for row in measures.itertuples()
+        if row.reliability is not None and pd.notna(row.reliability)
+    }
 
 
 def _declared(measures: pd.DataFrame, column: str) -> dict[str, float]:
     """The instruments' optional norm_mean / norm_sd per measure (the totals that declare one)."""
     if column not in measures:
         return {}
-    return {row.measure: float(getattr(row, column)) for row in measures.itertuples()
-            if getattr(row, column) is not None and pd.notna(getattr(row, column))}
+    return {
+        row.measure: float(getattr(row, column))
+        for row in measures.itertuples()
+        if getattr(row, column) is not None and pd.notna(getattr(row, column))
+    }
 
 
 def rci_alpha_instruments(measures: pd.DataFrame) -> list[str]:
@@ -93,7 +108,9 @@ def alphas_at(reliability_table: pd.DataFrame, wave: str) -> dict[str, float]:
     return dict(zip(at["measure"], at["alpha"].astype(float), strict=True))
 
 
-def baseline_reliability(data: StudyData, *, alphas: dict[str, float] | None = None) -> dict[str, float]:
+def baseline_reliability(
+    data: StudyData, *, alphas: dict[str, float] | None = None
+) -> dict[str, float]:
     """r_xx per measure for the RCI: published reliability, else alpha at the first wave.
 
     ``alphas``: the first wave's alphas when the caller has them already (a
@@ -106,15 +123,24 @@ def baseline_reliability(data: StudyData, *, alphas: dict[str, float] | None = N
         first = data.wave_names()[0]
         if alphas is None:
             data.require(items=[first], instruments=rci_alpha_instruments(data.measures))
-            items = data.keyed_items[(data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)]
+            items = data.keyed_items[
+                (data.keyed_items["wave"] == first) & data.keyed_items["measure"].isin(missing)
+            ]
             rows = analysis.reliability(items, omega=False).itertuples() if not items.empty else ()
             alphas = {row.measure: float(row.alpha) for row in rows if pd.notna(row.alpha)}
         out.update({m: alphas[m] for m in missing if m in alphas})
     return out
 
 
-def change(data: StudyData, *, pre: str, post: str, by: str | None = None,
-           adjust: str = "holm", baseline_alphas: dict[str, float] | None = None) -> pd.DataFrame:
+def change(
+    data: StudyData,
+    *,
+    pre: str,
+    post: str,
+    by: str | None = None,
+    adjust: str = "holm",
+    baseline_alphas: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Paired pre/post change per measure, optionally by ``cohort`` or ``arm``.
 
     ``baseline_alphas``: the first wave's alphas, when already computed (see
@@ -128,11 +154,19 @@ def change(data: StudyData, *, pre: str, post: str, by: str | None = None,
         raise AnalysisError(f"--by must be cohort or arm, not {by!r}")
     data.require(scores=[pre, post])
     measures = _measures(data)
-    hib = dict(zip(data.measures["measure"], data.measures["higher_is_better"].astype(bool), strict=True))
+    hib = dict(
+        zip(data.measures["measure"], data.measures["higher_is_better"].astype(bool), strict=True)
+    )
     result = analysis.paired_change(
-        _scores(data, measures), pre, post, by=by,
-        reliability=baseline_reliability(data, alphas=baseline_alphas), higher_is_better=hib, adjust=adjust,
-        norm_sd=_declared(data.measures, "norm_sd"), norm_mean=_declared(data.measures, "norm_mean"),
+        _scores(data, measures),
+        pre,
+        post,
+        by=by,
+        reliability=baseline_reliability(data, alphas=baseline_alphas),
+        higher_is_better=hib,
+        adjust=adjust,
+        norm_sd=_declared(data.measures, "norm_sd"),
+        norm_mean=_declared(data.measures, "norm_mean"),
     )
     return _order(result, measures)
 
@@ -145,7 +179,8 @@ def compare(data: StudyData, *, pre: str, post: str) -> pd.DataFrame:
     if len(arms) < 2:
         raise AnalysisError(
             f"comparing arms needs at least two arms; this study has {len(arms)}"
-            + (f" ({arms[0]!r})" if arms else "") + ": add a cohort with another --arm"
+            + (f" ({arms[0]!r})" if arms else "")
+            + ": add a cohort with another --arm"
         )
     data.require(scores=[pre, post])
     measures = _measures(data)
@@ -178,7 +213,9 @@ def trajectory_means(data: StudyData, *, measure: str | None = None) -> pd.DataF
     return model_means(_trajectory_fits(data, measure))
 
 
-def reliability(data: StudyData, *, wave: str | None = None, boot: int = 0, seed: int = 1) -> pd.DataFrame:
+def reliability(
+    data: StudyData, *, wave: str | None = None, boot: int = 0, seed: int = 1
+) -> pd.DataFrame:
     """Cronbach's alpha (raw, standardized, Feldt CI) and omega per measure and wave; with
     ``boot`` > 0 also omega's percentile bootstrap CI over ``boot`` resamples (``seed``)."""
     if boot < 0:
@@ -189,12 +226,14 @@ def reliability(data: StudyData, *, wave: str | None = None, boot: int = 0, seed
     data.require(items=None if wave is None else [wave])
     measures = _measures(data)
     items = items[items["measure"].isin(measures)]
-    result = analysis.reliability(items[["participant", "wave", "measure", "item", "value"]],
-                                  omega_boot=boot, seed=seed)
+    result = analysis.reliability(
+        items[["participant", "wave", "measure", "item", "value"]], omega_boot=boot, seed=seed
+    )
     order = {w: i for i, w in enumerate(data.wave_names())}
     rank = {m: i for i, m in enumerate(measures)}
     return result.sort_values(
-        ["measure", "wave"], key=lambda s: s.map(rank) if s.name == "measure" else s.map(order),
+        ["measure", "wave"],
+        key=lambda s: s.map(rank) if s.name == "measure" else s.map(order),
         ignore_index=True,
     )
 

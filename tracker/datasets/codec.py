@@ -39,8 +39,10 @@ def dates_of_days(days: np.ndarray) -> np.ndarray:
     hundreds of thousands of administrations.
     """
     unique, inverse = np.unique(np.floor(days), return_inverse=True)
-    dates = np.asarray([None if np.isnan(d) else _EPOCH + dt.timedelta(days=int(d)) for d in unique] + [None],
-                       dtype=object)[:-1]  # the None keeps a 1-d array of objects, never a date array
+    dates = np.asarray(
+        [None if np.isnan(d) else _EPOCH + dt.timedelta(days=int(d)) for d in unique] + [None],
+        dtype=object,
+    )[:-1]  # the None keeps a 1-d array of objects, never a date array
     return dates[inverse.reshape(-1)]
 
 
@@ -55,7 +57,11 @@ def score_keys(block: np.ndarray, packed: bool) -> tuple[np.ndarray, np.ndarray,
     measure_mask = (1 << MEASURE_BITS) - 1
     if packed:
         key = block[:, 0].astype(np.int64)
-        return key >> (WAVE_BITS + MEASURE_BITS), (key >> MEASURE_BITS) & ((1 << WAVE_BITS) - 1), key & measure_mask
+        return (
+            key >> (WAVE_BITS + MEASURE_BITS),
+            (key >> MEASURE_BITS) & ((1 << WAVE_BITS) - 1),
+            key & measure_mask,
+        )
     wave_measure = block[:, 1].astype(np.int64)
     return block[:, 0], wave_measure >> MEASURE_BITS, wave_measure & measure_mask
 
@@ -68,5 +74,8 @@ def score_values(block: np.ndarray, packed: bool) -> np.ndarray:
 def score_counts(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(items answered, items total, prorated) of a scores ``block`` read with counts (its last column)."""
     packed_counts = block[:, -1].astype(np.int64)
-    return (packed_counts >> COUNT_BITS, (packed_counts & ((1 << COUNT_BITS) - 1)) >> 1,
-            (packed_counts & 1) == 1)
+    return (
+        packed_counts >> COUNT_BITS,
+        (packed_counts & ((1 << COUNT_BITS) - 1)) >> 1,
+        (packed_counts & 1) == 1,
+    )

@@ -20,25 +20,66 @@ from tracker.errors import TrackerError
 from tracker.instruments import InstrumentDef
 
 ADMIN_COLUMNS = [
-    "administration_id", "participant", "cohort", "arm", "wave", "wave_order",
-    "instrument", "version_id", "completed_on",
+    "administration_id",
+    "participant",
+    "cohort",
+    "arm",
+    "wave",
+    "wave_order",
+    "instrument",
+    "version_id",
+    "completed_on",
 ]
 SCORE_COLUMNS = [
-    "participant", "cohort", "arm", "wave", "wave_order", "instrument", "measure",
-    "score", "items_answered", "items_total", "prorated",
+    "participant",
+    "cohort",
+    "arm",
+    "wave",
+    "wave_order",
+    "instrument",
+    "measure",
+    "score",
+    "items_answered",
+    "items_total",
+    "prorated",
 ]
 ITEM_COLUMNS = [
-    "administration_id", "participant", "cohort", "arm", "wave", "wave_order",
-    "instrument", "item", "value", "completed_on",
+    "administration_id",
+    "participant",
+    "cohort",
+    "arm",
+    "wave",
+    "wave_order",
+    "instrument",
+    "item",
+    "value",
+    "completed_on",
 ]
 KEYED_COLUMNS = ["participant", "cohort", "arm", "wave", "wave_order", "measure", "item", "value"]
-MEASURE_COLUMNS = ["measure", "instrument", "name", "construct", "role",
-                   "higher_is_better", "reliability", "score_min", "score_max", "n_items",
-                   "norm_mean", "norm_sd"]
+MEASURE_COLUMNS = [
+    "measure",
+    "instrument",
+    "name",
+    "construct",
+    "role",
+    "higher_is_better",
+    "reliability",
+    "score_min",
+    "score_max",
+    "n_items",
+    "norm_mean",
+    "norm_sd",
+]
 
 
-def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
-                     lookups: Lookups, *, dates: bool = True) -> pd.DataFrame:
+def _administrations(
+    reader: Reader,
+    study: StudyRef,
+    waves: tuple[str, ...] | None,
+    lookups: Lookups,
+    *,
+    dates: bool = True,
+) -> pd.DataFrame:
     """ADMIN_COLUMNS of the study's administrations, by id; ``dates=False`` leaves out ``completed_on``.
 
     Read as one float array of integer keys (and days since 1970 for the
@@ -50,9 +91,20 @@ def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | N
     block = read_store.administrations(reader, study.id, waves, dates=dates)
     ids, participant_ids, wave_ids, instrument_ids, version_ids = block[:, :5].astype(np.int64).T
     if not len(ids):
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("administration_id", "wave_order", "version_id") else "object")
-                             for c in columns})
-    person, wave = lookups.positions("people", participant_ids), lookups.positions("waves", wave_ids)
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype="int64"
+                    if c in ("administration_id", "wave_order", "version_id")
+                    else "object"
+                )
+                for c in columns
+            }
+        )
+    person, wave = (
+        lookups.positions("people", participant_ids),
+        lookups.positions("waves", wave_ids),
+    )
     out = {
         "administration_id": np.asarray(ids, dtype=np.int64),
         "participant": lookups.labels("people", 1, person),
@@ -60,7 +112,9 @@ def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | N
         "arm": lookups.labels("people", 3, person),
         "wave": lookups.labels("waves", 1, wave),
         "wave_order": lookups.column("waves", 2)[wave].astype(np.int64),
-        "instrument": lookups.labels("instruments", 1, lookups.positions("instruments", instrument_ids)),
+        "instrument": lookups.labels(
+            "instruments", 1, lookups.positions("instruments", instrument_ids)
+        ),
         "version_id": np.asarray(version_ids, dtype=np.int64),
     }
     if dates:
@@ -68,15 +122,23 @@ def _administrations(reader: Reader, study: StudyRef, waves: tuple[str, ...] | N
     return pd.DataFrame(out)
 
 
-def _responses(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None,
-               instrument_ids: Sequence[int] | None = None) -> pd.DataFrame:
+def _responses(
+    reader: Reader,
+    study: StudyRef,
+    waves: tuple[str, ...] | None,
+    instrument_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """(administration_id, item, value) for the study (value NaN: unanswered)."""
     block = read_store.item_responses(reader, study.id, waves, instrument_ids)
     administration_ids, items = codec.response_keys(block)
-    return pd.DataFrame({"administration_id": administration_ids, "item": items, "value": block[:, 1]})
+    return pd.DataFrame(
+        {"administration_id": administration_ids, "item": items, "value": block[:, 1]}
+    )
 
 
-def _keyed_items(admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, InstrumentDef]) -> pd.DataFrame:
+def _keyed_items(
+    admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, InstrumentDef]
+) -> pd.DataFrame:
     """Item values keyed in each measure's direction, by each administration's own version."""
     from tracker.scoring import keyed_items_long
 
@@ -92,8 +154,14 @@ def _keyed_items(admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, 
     return pd.concat(keyed, ignore_index=True)
 
 
-def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | None, lookups: Lookups,
-                   *, counts: bool = True) -> pd.DataFrame:
+def _stored_scores(
+    reader: Reader,
+    study: StudyRef,
+    waves: tuple[str, ...] | None,
+    lookups: Lookups,
+    *,
+    counts: bool = True,
+) -> pd.DataFrame:
     """``scale_score`` rows of the study (SCORE_COLUMNS), sorted by participant, wave and measure.
 
     ``counts=False`` leaves out ``items_answered``, ``items_total`` and
@@ -107,7 +175,9 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     packed = read_store.score_key_packs(lookups.max_id("people"), lookups.max_id("waves"))
     block = read_store.scale_scores(reader, study.id, waves, codes, packed=packed, counts=counts)
     participant_ids, wave_ids, measure_no = codec.score_keys(block, packed)
-    if (measure_no == read_store.NO_MEASURE).any():  # a stored measure no definition names: would be a bug in the writer
+    if (
+        measure_no == read_store.NO_MEASURE
+    ).any():  # a stored measure no definition names: would be a bug in the writer
         raise RuntimeError("scale_score holds a measure that no stored instrument version defines")
     person = lookups.positions("people", participant_ids)
     wave = lookups.positions("waves", wave_ids)
@@ -118,8 +188,16 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     # score row: comparing the administrations counted with those the rows name costs a
     # fraction of the anti-join that finds the unscored ones (BENCHMARKS.md, design figures),
     # so the anti-join runs only to say how many are missing.
-    scored = len(pd.unique((person * len(lookups.tables["waves"]) + wave) * max(len(instruments), 1)
-                           + instrument_no[measure_no])) if len(block) else 0  # a hash: np.unique sorts, slower
+    scored = (
+        len(
+            pd.unique(
+                (person * len(lookups.tables["waves"]) + wave) * max(len(instruments), 1)
+                + instrument_no[measure_no]
+            )
+        )
+        if len(block)
+        else 0
+    )  # a hash: np.unique sorts, slower
     if scored != read_store.administration_count(reader, study.id, waves):
         missing = read_store.unscored_count(reader, study.id, waves)
         raise TrackerError(
@@ -149,7 +227,9 @@ def _stored_scores(reader: Reader, study: StudyRef, waves: tuple[str, ...] | Non
     return pd.DataFrame(out)
 
 
-def _attach(frame: pd.DataFrame, admins: pd.DataFrame, columns: Sequence[str], *, sort: bool = True) -> pd.DataFrame:
+def _attach(
+    frame: pd.DataFrame, admins: pd.DataFrame, columns: Sequence[str], *, sort: bool = True
+) -> pd.DataFrame:
     """``columns`` of ``frame``'s rows, each with its administration's participant, cohort, arm, wave and instrument.
 
     Positional lookup (admins are ordered by id) instead of a merge: the keyed
@@ -158,13 +238,19 @@ def _attach(frame: pd.DataFrame, admins: pd.DataFrame, columns: Sequence[str], *
     """
     ids = admins["administration_id"].to_numpy()
     pos = np.searchsorted(ids, frame["administration_id"].to_numpy())
-    keep = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == frame["administration_id"].to_numpy())
+    keep = (pos < len(ids)) & (
+        ids[np.minimum(pos, len(ids) - 1)] == frame["administration_id"].to_numpy()
+    )
     if not keep.all():
         frame, pos = frame[keep], pos[keep]
     # one constructor call (adding the columns one by one costs a visible share of the load:
     # BENCHMARKS.md, design figures); .take keeps the dtype: no second look at the strings
-    out = pd.DataFrame({col: frame[col].array if col in frame.columns else admins[col].array.take(pos)
-                        for col in columns})
+    out = pd.DataFrame(
+        {
+            col: frame[col].array if col in frame.columns else admins[col].array.take(pos)
+            for col in columns
+        }
+    )
     if sort:
         out = out.sort_values(["participant", "wave_order", "measure"], ignore_index=True)
     return out
@@ -176,11 +262,20 @@ def _measures(reader: Reader, study: StudyRef, lookups: Lookups) -> pd.DataFrame
     rows = []
     for code, definition in lookups.newest().items():
         for m in definition.measures:
-            rows.append({
-                "measure": m.code, "instrument": code, "name": m.name,
-                "construct": definition.construct, "role": roles.get(m.code),
-                "higher_is_better": m.higher_is_better, "reliability": m.reliability,
-                "score_min": m.score_min, "score_max": m.score_max, "n_items": m.n_items,
-                "norm_mean": m.norm_mean, "norm_sd": m.norm_sd,
-            })
+            rows.append(
+                {
+                    "measure": m.code,
+                    "instrument": code,
+                    "name": m.name,
+                    "construct": definition.construct,
+                    "role": roles.get(m.code),
+                    "higher_is_better": m.higher_is_better,
+                    "reliability": m.reliability,
+                    "score_min": m.score_min,
+                    "score_max": m.score_max,
+                    "n_items": m.n_items,
+                    "norm_mean": m.norm_mean,
+                    "norm_sd": m.norm_sd,
+                }
+            )
     return pd.DataFrame(rows, columns=MEASURE_COLUMNS)

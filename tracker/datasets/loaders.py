@@ -58,7 +58,9 @@ def load_items(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
     admins = _administrations(reader, ref, wave_tuple(wave), Lookups(reader, ref))
     responses = _responses(reader, ref, wave_tuple(wave))
     out = responses.merge(admins.drop(columns="version_id"), on="administration_id", how="inner")
-    return out[ITEM_COLUMNS].sort_values(["participant", "wave_order", "instrument", "item"], ignore_index=True)
+    return out[ITEM_COLUMNS].sort_values(
+        ["participant", "wave_order", "instrument", "item"], ignore_index=True
+    )
 
 
 def load_scores(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
@@ -79,18 +81,28 @@ class StudyData:
     """Everything the analyses and the report read, as tidy DataFrames."""
 
     study: str
-    waves: pd.DataFrame          # wave, wave_order, day, window
-    cohorts: pd.DataFrame        # cohort, arm, start, description
-    participants: pd.DataFrame   # participant, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn_on, withdrawal_reason
-    scores: pd.DataFrame         # SCORE_COLUMNS (without the last three when loaded with score_counts=False)
-    keyed_items: pd.DataFrame    # participant, cohort, arm, wave, wave_order, measure, item, value (reverse-keyed)
-    measures: pd.DataFrame       # measure, instrument, name, construct, role, higher_is_better, reliability, score_min, score_max, n_items, norm_mean, norm_sd
-    batches: pd.DataFrame        # file_name, sha256, format, row_count, imported_at, os_user
-    administrations: pd.DataFrame | None  # administration_id, participant, cohort, arm, wave, wave_order, instrument, completed_on
+    waves: pd.DataFrame  # wave, wave_order, day, window
+    cohorts: pd.DataFrame  # cohort, arm, start, description
+    participants: pd.DataFrame  # participant, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn_on, withdrawal_reason
+    scores: (
+        pd.DataFrame
+    )  # SCORE_COLUMNS (without the last three when loaded with score_counts=False)
+    keyed_items: (
+        pd.DataFrame
+    )  # participant, cohort, arm, wave, wave_order, measure, item, value (reverse-keyed)
+    measures: pd.DataFrame  # measure, instrument, name, construct, role, higher_is_better, reliability, score_min, score_max, n_items, norm_mean, norm_sd
+    batches: pd.DataFrame  # file_name, sha256, format, row_count, imported_at, os_user
+    administrations: (
+        pd.DataFrame | None
+    )  # administration_id, participant, cohort, arm, wave, wave_order, instrument, completed_on
     db_revision: str | None
     score_waves: tuple[str, ...] | None = None  # waves whose scores were loaded (None: every wave)
-    item_waves: tuple[str, ...] | None = None   # waves whose keyed items were loaded (None: every wave)
-    item_instruments: tuple[str, ...] | None = None  # instruments whose keyed items were loaded (None: all)
+    item_waves: tuple[str, ...] | None = (
+        None  # waves whose keyed items were loaded (None: every wave)
+    )
+    item_instruments: tuple[str, ...] | None = (
+        None  # instruments whose keyed items were loaded (None: all)
+    )
     cache: dict = field(default_factory=dict, repr=False)  # derived values reused across analyses
 
     def require(self, *, scores=(), items=(), instruments=None) -> None:
@@ -146,18 +158,48 @@ def load_study_data(
     reader = source if isinstance(source, Reader) else Reader.of(source)
     study = study_ref(source, study)
     lookups = Lookups(reader, study)
-    waves = pd.DataFrame(read_store.waves(reader, study.id), columns=["wave", "wave_order", "day", "window"])
+    waves = pd.DataFrame(
+        read_store.waves(reader, study.id), columns=["wave", "wave_order", "day", "window"]
+    )
     cohorts = pd.DataFrame(
-        [(name, arm, as_date(start), description)
-         for name, arm, start, description in read_store.cohorts(reader, study.id)],
+        [
+            (name, arm, as_date(start), description)
+            for name, arm, start, description in read_store.cohorts(reader, study.id)
+        ],
         columns=["cohort", "arm", "start", "description"],
     )
     participants = pd.DataFrame(
-        [(code, cohort, arm, as_date(enrolled), age, birth_year, gender, role, status, as_date(withdrawn), reason)
-         for code, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn, reason
-         in read_store.participants(reader, study.id)],
-        columns=["participant", "cohort", "arm", "enrolled", "age", "birth_year", "gender", "role",
-                 "status", "withdrawn_on", "withdrawal_reason"],
+        [
+            (
+                code,
+                cohort,
+                arm,
+                as_date(enrolled),
+                age,
+                birth_year,
+                gender,
+                role,
+                status,
+                as_date(withdrawn),
+                reason,
+            )
+            for code, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn, reason in read_store.participants(
+                reader, study.id
+            )
+        ],
+        columns=[
+            "participant",
+            "cohort",
+            "arm",
+            "enrolled",
+            "age",
+            "birth_year",
+            "gender",
+            "role",
+            "status",
+            "withdrawn_on",
+            "withdrawal_reason",
+        ],
     )
     measures = _measures(reader, study, lookups)
     if callable(item_instruments):
@@ -178,24 +220,51 @@ def load_study_data(
         instrument_ids = None
         if item_instruments is not None:
             item_instruments = tuple(item_instruments)
-            item_admins = item_admins[item_admins["instrument"].isin(item_instruments)].reset_index(drop=True)
-            instrument_ids = [lookups.instrument_ids[c] for c in item_instruments if c in lookups.instrument_ids]
+            item_admins = item_admins[item_admins["instrument"].isin(item_instruments)].reset_index(
+                drop=True
+            )
+            instrument_ids = [
+                lookups.instrument_ids[c] for c in item_instruments if c in lookups.instrument_ids
+            ]
         responses = _responses(reader, study, item_waves, instrument_ids)
-        defs = {vid: lookups.versions[vid][1] for vid in sorted(set(item_admins["version_id"].tolist()))}
+        defs = {
+            vid: lookups.versions[vid][1] for vid in sorted(set(item_admins["version_id"].tolist()))
+        }
         keyed = _keyed_items(item_admins, responses, defs)
         # the keyed items feed reliability only, which groups them itself: no sort needed
         keyed = _attach(keyed, item_admins, KEYED_COLUMNS, sort=False)
 
     batches = pd.DataFrame(
-        [(name, sha, fmt, count, as_datetime(at), user, *imap)
-         for name, sha, fmt, count, at, user, *imap in read_store.import_batches(reader, study.id)],
-        columns=["file_name", "sha256", "format", "row_count", "imported_at", "os_user", "map_name", "map_sha256",
-                 "map_text"],
+        [
+            (name, sha, fmt, count, as_datetime(at), user, *imap)
+            for name, sha, fmt, count, at, user, *imap in read_store.import_batches(
+                reader, study.id
+            )
+        ],
+        columns=[
+            "file_name",
+            "sha256",
+            "format",
+            "row_count",
+            "imported_at",
+            "os_user",
+            "map_name",
+            "map_sha256",
+            "map_text",
+        ],
     )
     return StudyData(
-        study=study.name, waves=waves, cohorts=cohorts, participants=participants, scores=scores,
-        keyed_items=keyed, measures=measures, batches=batches,
+        study=study.name,
+        waves=waves,
+        cohorts=cohorts,
+        participants=participants,
+        scores=scores,
+        keyed_items=keyed,
+        measures=measures,
+        batches=batches,
         administrations=admins.drop(columns="version_id") if administrations else None,
-        db_revision=reader.revision(), score_waves=score_waves, item_waves=item_waves,
+        db_revision=reader.revision(),
+        score_waves=score_waves,
+        item_waves=item_waves,
         item_instruments=item_instruments,
     )

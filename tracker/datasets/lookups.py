@@ -52,7 +52,11 @@ def study_ref(source, study) -> StudyRef:
         if ref is None:
             from tracker.errors import NotFound
 
-            raise NotFound(f"no study named {study!r}" if study else "the database does not hold exactly one study")
+            raise NotFound(
+                f"no study named {study!r}"
+                if study
+                else "the database does not hold exactly one study"
+            )
         return ref
     from tracker.study.studies import resolve_study
 
@@ -98,7 +102,9 @@ class Lookups:
     def column(self, table: str, field: int) -> np.ndarray:
         """Field ``field`` of every row of ``table``, in row order (built once)."""
         if (table, field) not in self._columns:
-            self._columns[table, field] = np.asarray([row[field] for row in self.tables[table]], dtype=object)
+            self._columns[table, field] = np.asarray(
+                [row[field] for row in self.tables[table]], dtype=object
+            )
         return self._columns[table, field]
 
     def labels(self, table: str, field: int, positions: np.ndarray):

@@ -50,31 +50,43 @@ def _check_measures(data: StudyData, names: list[str]) -> None:
     known = data.measure_order()
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise NotFound(f"no measure {', '.join(map(repr, unknown))}; measures: "
-                       f"{', '.join(known) or 'none (add instruments)'}")
+        raise NotFound(
+            f"no measure {', '.join(map(repr, unknown))}; measures: "
+            f"{', '.join(known) or 'none (add instruments)'}"
+        )
 
 
 def _check_wave(data: StudyData, wave: str, option: str) -> None:
     if wave not in data.wave_names():
-        raise NotFound(f"no wave named {wave!r} ({option}); waves: {', '.join(data.wave_names()) or 'none yet'}")
+        raise NotFound(
+            f"no wave named {wave!r} ({option}); waves: {', '.join(data.wave_names()) or 'none yet'}"
+        )
 
 
-def model_parts(data: StudyData, *, x=None, mediators=None, y=None) -> tuple[list[str], list[str], list[str]]:
+def model_parts(
+    data: StudyData, *, x=None, mediators=None, y=None
+) -> tuple[list[str], list[str], list[str]]:
     """X, mediators and Y of the model: as given, else from the model roles."""
     xs, ms, ys = _names(x), _names(mediators), _names(y)
     if xs is None:
         xs = _with_role(data, "modifiable")
         if not xs:
-            raise AnalysisError(f"no measure has the model role modifiable to serve as X: {ROLE_HINT}, or give --x")
+            raise AnalysisError(
+                f"no measure has the model role modifiable to serve as X: {ROLE_HINT}, or give --x"
+            )
     if ms is None:
         ms = _with_role(data, "intermediate")
         if not ms:
-            raise AnalysisError(f"no measure has the model role intermediate to serve as a mediator: {ROLE_HINT}, "
-                                "or give --m")
+            raise AnalysisError(
+                f"no measure has the model role intermediate to serve as a mediator: {ROLE_HINT}, "
+                "or give --m"
+            )
     if ys is None:
         ys = _with_role(data, "outcome")
         if not ys:
-            raise AnalysisError(f"no measure has the model role outcome to serve as Y: {ROLE_HINT}, or give --y")
+            raise AnalysisError(
+                f"no measure has the model role outcome to serve as Y: {ROLE_HINT}, or give --y"
+            )
     _check_measures(data, [m for m in xs if m != ARM] + ms + ys)
     return xs, ms, ys
 
@@ -87,9 +99,18 @@ def mediation_waves(wave_names: list[str], *, x=None, wave=None, pre=None, post=
     return [chosen] if chosen in wave_names else []
 
 
-def mediation(data: StudyData, *, x=None, mediators=None, y=None, wave: str | None = None,
-              pre: str | None = None, post: str | None = None, boot: int = DEFAULT_BOOT,
-              seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def mediation(
+    data: StudyData,
+    *,
+    x=None,
+    mediators=None,
+    y=None,
+    wave: str | None = None,
+    pre: str | None = None,
+    post: str | None = None,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """The SPEC's mediation records for the study (see :func:`tracker.analysis.mediation.mediation`).
 
     ``x = "arm"`` (with ``pre`` and ``post``) runs the intervention form
@@ -97,14 +118,24 @@ def mediation(data: StudyData, *, x=None, mediators=None, y=None, wave: str | No
     cross-sectional model at ``wave`` (default: the first wave). Without ``x``,
     ``mediators`` or ``y``, the model roles fill them in.
     """
-    fn, kwargs = mediation_call(data, x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post,
-                                boot=boot, seed=seed)
+    fn, kwargs = mediation_call(
+        data, x=x, mediators=mediators, y=y, wave=wave, pre=pre, post=post, boot=boot, seed=seed
+    )
     return fn(**kwargs)
 
 
-def mediation_call(data: StudyData, *, x=None, mediators=None, y=None, wave: str | None = None,
-                   pre: str | None = None, post: str | None = None, boot: int = DEFAULT_BOOT,
-                   seed: int = DEFAULT_SEED):
+def mediation_call(
+    data: StudyData,
+    *,
+    x=None,
+    mediators=None,
+    y=None,
+    wave: str | None = None,
+    pre: str | None = None,
+    post: str | None = None,
+    boot: int = DEFAULT_BOOT,
+    seed: int = DEFAULT_SEED,
+):
     """``(fn, kwargs)``: the pure function of :mod:`tracker.analysis.mediation` and its arguments.
 
     :func:`mediation` is ``fn(**kwargs)``. The study's choices are checked here
@@ -114,26 +145,38 @@ def mediation_call(data: StudyData, *, x=None, mediators=None, y=None, wave: str
     xs = _names(x)
     intervention = xs is not None and ARM in xs
     if intervention and xs != [ARM]:
-        raise AnalysisError("--x arm is the intervention form on its own; run measures as X separately")
+        raise AnalysisError(
+            "--x arm is the intervention form on its own; run measures as X separately"
+        )
     if intervention:
         if pre is None or post is None:
-            raise AnalysisError("--x arm (the intervention form) needs --from WAVE and --to WAVE (the two waves it compares)")
+            raise AnalysisError(
+                "--x arm (the intervention form) needs --from WAVE and --to WAVE (the two waves it compares)"
+            )
         if wave is not None:
-            raise AnalysisError("--wave is for the cross-sectional model; the intervention form uses --from and --to")
+            raise AnalysisError(
+                "--wave is for the cross-sectional model; the intervention form uses --from and --to"
+            )
         _check_wave(data, pre, "--from")
         _check_wave(data, post, "--to")
         if len(set(data.cohorts["arm"].dropna())) < 2:
             arms = sorted(set(data.cohorts["arm"].dropna()))
-            raise AnalysisError(f"--x arm compares arms; this study has {len(arms)}"
-                                + (f" ({arms[0]!r})" if arms else "") + ": add a cohort with another --arm")
+            raise AnalysisError(
+                f"--x arm compares arms; this study has {len(arms)}"
+                + (f" ({arms[0]!r})" if arms else "")
+                + ": add a cohort with another --arm"
+            )
         _, ms, ys = model_parts(data, x=[ARM], mediators=mediators, y=y)
         data.require(scores=[pre, post])
         scores = _rows(data.scores, ms + ys, [pre, post], ["arm"])
-        return mediation_arms, dict(scores=scores, pre=pre, post=post, mediators=ms, y=ys, arm="arm", boot=boot,
-                                    seed=seed)
+        return mediation_arms, dict(
+            scores=scores, pre=pre, post=post, mediators=ms, y=ys, arm="arm", boot=boot, seed=seed
+        )
     if pre is not None or post is not None:
-        raise AnalysisError("--from and --to are for the intervention form (--x arm); the cross-sectional model "
-                            "takes --wave")
+        raise AnalysisError(
+            "--from and --to are for the intervention form (--x arm); the cross-sectional model "
+            "takes --wave"
+        )
     if not data.wave_names():
         raise AnalysisError("the study has no waves yet")
     wave = wave or data.wave_names()[0]
@@ -141,10 +184,14 @@ def mediation_call(data: StudyData, *, x=None, mediators=None, y=None, wave: str
     xs, ms, ys = model_parts(data, x=xs, mediators=mediators, y=y)
     data.require(scores=[wave])
     scores = _rows(data.scores, xs + ms + ys, [wave])
-    return cross_sectional, dict(scores=scores, x=xs, mediators=ms, y=ys, wave=wave, boot=boot, seed=seed)
+    return cross_sectional, dict(
+        scores=scores, x=xs, mediators=ms, y=ys, wave=wave, boot=boot, seed=seed
+    )
 
 
-def _rows(scores: pd.DataFrame, measures: list[str], waves: list[str], extra: list[str] = ()) -> pd.DataFrame:
+def _rows(
+    scores: pd.DataFrame, measures: list[str], waves: list[str], extra: list[str] = ()
+) -> pd.DataFrame:
     """The score rows of ``measures`` at ``waves``, with only the columns the mediation model reads."""
     keep = scores["measure"].isin(measures) & scores["wave"].isin(waves)
     return scores.loc[keep, ["participant", "wave", "measure", "score", *extra]]
@@ -159,8 +206,17 @@ def planning_measures(data: StudyData) -> list[str]:
     return _with_role(data, "outcome") or data.measure_order()
 
 
-def plan(data: StudyData, *, pre: str, post: str, measure: str | list[str] | None = None,
-         power: float = 0.8, alpha: float = 0.05, effect="observed", attrition="observed") -> pd.DataFrame:
+def plan(
+    data: StudyData,
+    *,
+    pre: str,
+    post: str,
+    measure: str | list[str] | None = None,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    effect="observed",
+    attrition="observed",
+) -> pd.DataFrame:
     """The SPEC's planning records (see :func:`tracker.analysis.power.plan_next_study`)."""
     _check_wave(data, pre, "--from")
     _check_wave(data, post, "--to")
@@ -171,6 +227,17 @@ def plan(data: StudyData, *, pre: str, post: str, measure: str | list[str] | Non
     data.require(scores=[pre, post])
     scores = data.scores[data.scores["measure"].isin(measures)]
     if scores.empty:
-        raise AnalysisError(f"no scores at {pre!r} or {post!r} to plan from; import responses first")
-    return plan_next_study(scores, pre, post, arm="arm", measures=measures, power=power, alpha=alpha,
-                           effect=effect, attrition=attrition)
+        raise AnalysisError(
+            f"no scores at {pre!r} or {post!r} to plan from; import responses first"
+        )
+    return plan_next_study(
+        scores,
+        pre,
+        post,
+        arm="arm",
+        measures=measures,
+        power=power,
+        alpha=alpha,
+        effect=effect,
+        attrition=attrition,
+    )

@@ -29,14 +29,14 @@ ALL_ANALYSES = ("correlations", "change", "compare", "trajectory", "reliability"
 RECORD_FIELDS = {
     "correlations": "x y method n r ci_low ci_high p p_adj",
     "change": "measure group n mean_pre sd_pre mean_post sd_post mean_diff sd_diff ci_low ci_high t df p p_adj "
-              "wilcoxon_stat wilcoxon_p rank_biserial cohen_dz dz_ci_low dz_ci_high d_av hedges_gav r_pre_post "
-              "n_improved n_reliably_improved n_reliably_worse",
+    "wilcoxon_stat wilcoxon_p rank_biserial cohen_dz dz_ci_low dz_ci_high d_av hedges_gav r_pre_post "
+    "n_improved n_reliably_improved n_reliably_worse",
     "compare": "measure arm reference_arm n adj_diff ci_low ci_high t p partial_eta_sq d_ppc d_ppc_ci_low "
-               "d_ppc_ci_high",
+    "d_ppc_ci_high",
     "trajectory": "measure term estimate se ci_low ci_high p",
     "reliability": "measure wave n k alpha alpha_std ci_low ci_high omega",
     "mediation": "x mediator y wave n a a_se a_p b b_se b_p c c_p c_prime c_prime_p indirect indirect_ci_low "
-                 "indirect_ci_high indirect_std boot seed",
+    "indirect_ci_high indirect_std boot seed",
     "plan": "measure design effect effect_kind r_pre_post alpha power n_per_arm n_total attrition n_to_enrol",
 }
 RECORD_FIELDS = {kind: fields.split() for kind, fields in RECORD_FIELDS.items()}
@@ -61,7 +61,9 @@ def _known(names: Sequence[str], *waves: str | None) -> list[str]:
     return [w for w in waves if w in names]
 
 
-def _wanted(kind: str, names: list[str], opts: dict[str, Any]) -> tuple[list[str] | None, list[str] | None, bool]:
+def _wanted(
+    kind: str, names: list[str], opts: dict[str, Any]
+) -> tuple[list[str] | None, list[str] | None, bool]:
     """(score waves, item waves, reliable-change items) that ``kind`` reads, given the study's waves."""
     if kind == "correlations":
         return _known(names, opts.get("wave") or (names or [None])[0]), [], False
@@ -75,11 +77,22 @@ def _wanted(kind: str, names: list[str], opts: dict[str, Any]) -> tuple[list[str
     if kind == "mediation":
         from tracker.datasets.mediation import mediation_waves
 
-        return mediation_waves(names, x=opts.get("x"), wave=opts.get("wave"), pre=opts.get("pre"),
-                               post=opts.get("post")), [], False
+        return (
+            mediation_waves(
+                names,
+                x=opts.get("x"),
+                wave=opts.get("wave"),
+                pre=opts.get("pre"),
+                post=opts.get("post"),
+            ),
+            [],
+            False,
+        )
     if kind == "plan":
         return _known(names, opts.get("pre"), opts.get("post")), [], False
-    if kind == "all":  # every wave's scores; the reliability wave's items and the first wave's (the RCI)
+    if (
+        kind == "all"
+    ):  # every wave's scores; the reliability wave's items and the first wave's (the RCI)
         wave = opts.get("wave")
         return None, None if wave is None else _known(names, wave, *names[:1]), False
     raise ValueError(f"unknown analysis {kind!r}")
@@ -106,10 +119,19 @@ def _read(reader, study, kind: str, opts: dict[str, Any]):
     names = wave_names(reader, study.id)
     scores, items, rci = _wanted(kind, names, opts)
     instruments = None
-    if rci and names:  # the first wave's items of the instruments whose reliable change needs their alpha
+    if (
+        rci and names
+    ):  # the first wave's items of the instruments whose reliable change needs their alpha
         items, instruments = names[:1], rci_alpha_instruments
-    return load_study_data(reader, study, score_waves=scores, item_waves=items, item_instruments=instruments,
-                           administrations=False, score_counts=False)
+    return load_study_data(
+        reader,
+        study,
+        score_waves=scores,
+        item_waves=items,
+        item_instruments=instruments,
+        administrations=False,
+        score_counts=False,
+    )
 
 
 def _call(kind: str, data, opts: dict[str, Any]):
@@ -118,19 +140,40 @@ def _call(kind: str, data, opts: dict[str, Any]):
 
     functions: dict[str, Callable] = {
         "correlations": lambda: analyses.correlations(
-            data, wave=opts.get("wave"), method=opts.get("method", "pearson"), adjust=opts.get("adjust", "holm")),
+            data,
+            wave=opts.get("wave"),
+            method=opts.get("method", "pearson"),
+            adjust=opts.get("adjust", "holm"),
+        ),
         "change": lambda: analyses.change(
-            data, pre=opts["pre"], post=opts["post"], by=opts.get("by"), adjust=opts.get("adjust", "holm")),
+            data,
+            pre=opts["pre"],
+            post=opts["post"],
+            by=opts.get("by"),
+            adjust=opts.get("adjust", "holm"),
+        ),
         "compare": lambda: analyses.compare(data, pre=opts["pre"], post=opts["post"]),
         "trajectory": lambda: analyses.trajectory(data, measure=opts.get("measure")),
-        "reliability": lambda: analyses.reliability(data, wave=opts.get("wave"), boot=opts.get("boot", 0),
-                                                    seed=opts.get("seed", 1)),
+        "reliability": lambda: analyses.reliability(
+            data, wave=opts.get("wave"), boot=opts.get("boot", 0), seed=opts.get("seed", 1)
+        ),
         "mediation": lambda: models.mediation(
-            data, x=opts.get("x"), mediators=opts.get("mediators"), y=opts.get("y"), wave=opts.get("wave"),
-            pre=opts.get("pre"), post=opts.get("post"), **_given(opts, "boot", "seed")),
+            data,
+            x=opts.get("x"),
+            mediators=opts.get("mediators"),
+            y=opts.get("y"),
+            wave=opts.get("wave"),
+            pre=opts.get("pre"),
+            post=opts.get("post"),
+            **_given(opts, "boot", "seed"),
+        ),
         "plan": lambda: models.plan(
-            data, pre=opts["pre"], post=opts["post"], measure=opts.get("measure"),
-            **_given(opts, "power", "alpha", "effect", "attrition")),
+            data,
+            pre=opts["pre"],
+            post=opts["post"],
+            measure=opts.get("measure"),
+            **_given(opts, "power", "alpha", "effect", "attrition"),
+        ),
     }
     return functions[kind]()
 
@@ -161,9 +204,20 @@ class AllResults:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def run_all(url: str | None = None, study: str | None = None, *, pre: str, post: str, wave: str | None = None,
-            by: str | None = None, method: str = "pearson", adjust: str = "holm", boot: int = 5000, seed: int = 1,
-            data=None) -> AllResults:
+def run_all(
+    url: str | None = None,
+    study: str | None = None,
+    *,
+    pre: str,
+    post: str,
+    wave: str | None = None,
+    by: str | None = None,
+    method: str = "pearson",
+    adjust: str = "holm",
+    boot: int = 5000,
+    seed: int = 1,
+    data=None,
+) -> AllResults:
     """The analyses from one read of the study (one snapshot): ``tracker analyze all``.
 
     Correlations and reliability at ``wave`` (default: the first wave for
@@ -186,11 +240,18 @@ def run_all(url: str | None = None, study: str | None = None, *, pre: str, post:
         data = load_for("all", url, study, **opts)
     out = AllResults()
     out.results["reliability"] = analyses.reliability(data, wave=wave)
-    out.results["correlations"] = analyses.correlations(data, wave=wave, method=method, adjust=adjust)
+    out.results["correlations"] = analyses.correlations(
+        data, wave=wave, method=method, adjust=adjust
+    )
     first = data.wave_names()[:1]
-    alphas = analyses.alphas_at(out.results["reliability"], first[0]) if first and (
-        wave is None or wave == first[0]) else None
-    out.results["change"] = analyses.change(data, pre=pre, post=post, by=by, adjust=adjust, baseline_alphas=alphas)
+    alphas = (
+        analyses.alphas_at(out.results["reliability"], first[0])
+        if first and (wave is None or wave == first[0])
+        else None
+    )
+    out.results["change"] = analyses.change(
+        data, pre=pre, post=post, by=by, adjust=adjust, baseline_alphas=alphas
+    )
     try:
         out.results["compare"] = analyses.compare(data, pre=pre, post=post)
     except AnalysisError as exc:

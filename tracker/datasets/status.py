@@ -35,7 +35,14 @@ from tracker.db.listing import COMPLETION_COLUMNS, DUE_COLUMNS
 from tracker.db.models import Study
 from tracker.db.reader import Reader, StudyRef
 
-__all__ = ["COMPLETION_COLUMNS", "DUE_COLUMNS", "completion", "completion_grid", "due", "due_by_cohort"]
+__all__ = [
+    "COMPLETION_COLUMNS",
+    "DUE_COLUMNS",
+    "completion",
+    "completion_grid",
+    "due",
+    "due_by_cohort",
+]
 
 
 def completion(session: Session, study: Study) -> pd.DataFrame:
@@ -45,7 +52,9 @@ def completion(session: Session, study: Study) -> pd.DataFrame:
     percent, withdrawn`` (``percent`` NaN when the cohort has no active
     participant). Ordered by cohort, wave order, instrument.
     """
-    return pd.DataFrame(listing.completion(Reader.of(session), StudyRef.of(study)), columns=COMPLETION_COLUMNS)
+    return pd.DataFrame(
+        listing.completion(Reader.of(session), StudyRef.of(study)), columns=COMPLETION_COLUMNS
+    )
 
 
 def completion_grid(matrix: pd.DataFrame) -> list[dict]:
@@ -53,7 +62,9 @@ def completion_grid(matrix: pd.DataFrame) -> list[dict]:
     return listing.completion_grid(matrix.to_dict("records"))
 
 
-def due(session: Session, study: Study, *, wave: str | None = None, today: dt.date | None = None) -> pd.DataFrame:
+def due(
+    session: Session, study: Study, *, wave: str | None = None, today: dt.date | None = None
+) -> pd.DataFrame:
     """Active participants still lacking answers for a wave, with the state of its window.
 
     Parameters

@@ -35,8 +35,14 @@ import numpy as np
 
 from tracker.db.sql import dbapi_of, driver_sql, marks
 
-ADMINISTRATION_COLUMNS = ("participant_id", "wave_id", "instrument_id", "instrument_version_id", "completed_on",
-                          "import_batch_id")
+ADMINISTRATION_COLUMNS = (
+    "participant_id",
+    "wave_id",
+    "instrument_id",
+    "instrument_version_id",
+    "completed_on",
+    "import_batch_id",
+)
 ITEM_COLUMNS = ("administration_id", "item", "value")
 
 #: whole numbers below this are exact as JSON text (``3.0``), whatever parses it
@@ -88,7 +94,9 @@ class BulkWriter:
                     for row in rows:
                         copy.write_row(row)
             else:
-                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks(len(columns))})", rows)
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks(len(columns))})", rows
+                )
 
     def date(self, ordinal: int):
         """A date ordinal (0 = none) as this backend's date parameter."""
@@ -99,8 +107,15 @@ class BulkWriter:
 
     # -- the import's tables -----------------------------------------------------
 
-    def insert_administrations(self, participant: list[int], wave: list[int], instrument_id: int, version_id: int,
-                               completed: list[int], batch_id: int) -> np.ndarray:
+    def insert_administrations(
+        self,
+        participant: list[int],
+        wave: list[int],
+        instrument_id: int,
+        version_id: int,
+        completed: list[int],
+        batch_id: int,
+    ) -> np.ndarray:
         """Insert administrations of one instrument version (``completed``: date ordinals, 0 = none); their
         new ids, in the same order.
 
@@ -110,15 +125,31 @@ class BulkWriter:
         """
         n = len(participant)
         dates = {o: self.date(o) for o in set(completed)}
-        columns = [participant, wave, [instrument_id] * n, [version_id] * n, [dates[o] for o in completed],
-                   [batch_id] * n]
+        columns = [
+            participant,
+            wave,
+            [instrument_id] * n,
+            [version_id] * n,
+            [dates[o] for o in completed],
+            [batch_id] * n,
+        ]
         if self.postgresql:
             self.insert("administration", ADMINISTRATION_COLUMNS, zip(*columns, strict=True))
-            ids = np.array([r[0] for r in self.rows(
-                "SELECT id FROM administration WHERE import_batch_id = ? AND instrument_id = ? ORDER BY id",
-                batch_id, instrument_id)], dtype=np.int64)
+            ids = np.array(
+                [
+                    r[0]
+                    for r in self.rows(
+                        "SELECT id FROM administration WHERE import_batch_id = ? AND instrument_id = ? ORDER BY id",
+                        batch_id,
+                        instrument_id,
+                    )
+                ],
+                dtype=np.int64,
+            )
             if len(ids) != n:  # pragma: no cover - would be a bug, not a user error
-                raise RuntimeError(f"wrote {n} administrations of instrument {instrument_id} but read back {len(ids)}")
+                raise RuntimeError(
+                    f"wrote {n} administrations of instrument {instrument_id} but read back {len(ids)}"
+                )
             return ids
         first = self.rows("SELECT COALESCE(MAX(id), 0) FROM administration")[0][0] + 1
         # one statement over a JSON array of [participant, wave, completed] (integers and ISO dates, exact
@@ -128,7 +159,13 @@ class BulkWriter:
                 f"INSERT INTO administration (id, {', '.join(ADMINISTRATION_COLUMNS)}) SELECT ? + key, "
                 "json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?, ?, json_extract(value, '$[2]'), ? "
                 "FROM json_each(?)",
-                (first, instrument_id, version_id, batch_id, json.dumps(list(zip(participant, wave, columns[4], strict=True)))),
+                (
+                    first,
+                    instrument_id,
+                    version_id,
+                    batch_id,
+                    json.dumps(list(zip(participant, wave, columns[4], strict=True))),
+                ),
             )
         return np.arange(first, first + n, dtype=np.int64)
 
@@ -136,31 +173,48 @@ class BulkWriter:
         """One ``item_response`` row per item of each administration (``values``: n x K, NaN = unanswered,
         stored as NULL)."""
         if self.postgresql:
-            with self.cursor() as cursor, cursor.copy(
-                f"COPY item_response ({', '.join(ITEM_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-            ) as copy:
+            with (
+                self.cursor() as cursor,
+                cursor.copy(
+                    f"COPY item_response ({', '.join(ITEM_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+                ) as copy,
+            ):
                 copy.write(binary_item_rows(ids, values))
             return
         n, k = values.shape
         flat = values.ravel()
         missing = np.isnan(flat)
         answered = flat[~missing]
-        consecutive = n > 0 and int(ids[-1]) - int(ids[0]) == n - 1 and bool((np.diff(ids) == 1).all())
-        if consecutive and bool((answered == np.trunc(answered)).all() & (np.abs(answered) < _JSON_EXACT).all()):
+        consecutive = (
+            n > 0 and int(ids[-1]) - int(ids[0]) == n - 1 and bool((np.diff(ids) == 1).all())
+        )
+        if consecutive and bool(
+            (answered == np.trunc(answered)).all() & (np.abs(answered) < _JSON_EXACT).all()
+        ):
             # Whole numbers (every Likert scale): one statement over a JSON array, the rows made by SQLite
             # itself. 1 M rows took 1.0-1.5 s of CPU against 2.5-2.9 s for executemany's per-row binding.
             # Whole numbers below 1e15 are exact as JSON integers (the REAL column stores them as
             # doubles); other values take executemany, which binds the exact doubles.
             with self.cursor() as cursor:
-                cursor.execute("INSERT INTO item_response (administration_id, item, value) "
-                               "SELECT ? + key / ?, key % ? + 1, value FROM json_each(?)",
-                               (int(ids[0]), k, k, _json_whole_numbers(flat, missing)))
+                cursor.execute(
+                    "INSERT INTO item_response (administration_id, item, value) "
+                    "SELECT ? + key / ?, key % ? + 1, value FROM json_each(?)",
+                    (int(ids[0]), k, k, _json_whole_numbers(flat, missing)),
+                )
             return
         value_list = flat.tolist()
         for i in np.flatnonzero(missing).tolist():
             value_list[i] = None
-        self.insert("item_response", ITEM_COLUMNS,
-                    zip(np.repeat(ids, k).tolist(), np.tile(np.arange(1, k + 1), n).tolist(), value_list, strict=True))
+        self.insert(
+            "item_response",
+            ITEM_COLUMNS,
+            zip(
+                np.repeat(ids, k).tolist(),
+                np.tile(np.arange(1, k + 1), n).tolist(),
+                value_list,
+                strict=True,
+            ),
+        )
 
     def items_of(self, admin_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(administration_id, item, value)`` arrays of the given administrations, in one query.
@@ -177,11 +231,16 @@ class BulkWriter:
         if not rows:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
         a, i, v = zip(*rows, strict=True)
-        return (np.array(a, dtype=np.int64), np.array(i, dtype=np.int64),
-                np.array([np.nan if x is None else x for x in v], dtype=np.float64))
+        return (
+            np.array(a, dtype=np.int64),
+            np.array(i, dtype=np.int64),
+            np.array([np.nan if x is None else x for x in v], dtype=np.float64),
+        )
 
     @contextmanager
-    def bulk_load(self, new_values: int, *, only_new: bool, min_values: int, min_growth: float) -> Iterator[None]:
+    def bulk_load(
+        self, new_values: int, *, only_new: bool, min_values: int, min_growth: float
+    ) -> Iterator[None]:
         """On PostgreSQL, check and index a large load once, after its rows are written, not row by row.
 
         Two per-row costs of ``COPY`` dominate a large import. Each row runs
@@ -211,21 +270,33 @@ class BulkWriter:
         if not self.postgresql or new_values < min_values:
             yield
             return
-        stored = float(self.rows("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = 'item_response'::regclass")[0][0])
+        stored = float(
+            self.rows(
+                "SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = 'item_response'::regclass"
+            )[0][0]
+        )
         if new_values < min_growth * stored:
             yield
             return
         tables = list(BULK_TABLES)
-        constraints = [row[:3] for row in self.rows(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
-            "WHERE contype IN ('f', 'p', 'u') AND conrelid = ANY(?::regclass[]) "
-            "ORDER BY contype <> 'f', conrelid::regclass::text, conname", tables) if only_new or row[3] == "f"]
+        constraints = [
+            row[:3]
+            for row in self.rows(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
+                "WHERE contype IN ('f', 'p', 'u') AND conrelid = ANY(?::regclass[]) "
+                "ORDER BY contype <> 'f', conrelid::regclass::text, conname",
+                tables,
+            )
+            if only_new or row[3] == "f"
+        ]
         indexes = []
         if only_new:  # indexes that no constraint owns, as CREATE INDEX statements
             indexes = self.rows(
                 "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
                 "WHERE i.indrelid = ANY(?::regclass[]) AND NOT EXISTS "
-                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1", tables)
+                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1",
+                tables,
+            )
         with self.cursor() as cursor:
             cursor.execute("SAVEPOINT tracker_bulk")
             try:
@@ -238,7 +309,9 @@ class BulkWriter:
                 yield
                 return
             yield
-            for table, name, definition in reversed(constraints):  # keys last: they need the primary keys
+            for table, name, definition in reversed(
+                constraints
+            ):  # keys last: they need the primary keys
                 cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
             for _, definition in indexes:
                 cursor.execute(definition)
@@ -259,8 +332,17 @@ _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\
 _PGCOPY_TRAILER = b"\xff\xff"
 # a row (integer, integer, double precision): field count, then each field's byte length and bytes,
 # big-endian; a NULL value is the length -1 and no bytes
-_ITEM_ROW = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i4"), ("item_len", ">i4"), ("item", ">i4"),
-                      ("value_len", ">i4"), ("value", ">f8")])
+_ITEM_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("id_len", ">i4"),
+        ("id", ">i4"),
+        ("item_len", ">i4"),
+        ("item", ">i4"),
+        ("value_len", ">i4"),
+        ("value", ">f8"),
+    ]
+)
 _ITEM_ROW_NULL = np.dtype(_ITEM_ROW.descr[:-1])
 
 
@@ -274,8 +356,12 @@ def binary_item_rows(ids: np.ndarray, values: np.ndarray) -> bytes:
     Rows with a NULL value come after the others: a table has no row order.
     """
     n, k = values.shape
-    if len(ids) and (int(ids.max()) > 2**31 - 1 or int(ids.min()) < 1):  # the columns are PostgreSQL integers
-        raise RuntimeError(f"administration ids {int(ids.min())}..{int(ids.max())} do not fit an integer column")
+    if len(ids) and (
+        int(ids.max()) > 2**31 - 1 or int(ids.min()) < 1
+    ):  # the columns are PostgreSQL integers
+        raise RuntimeError(
+            f"administration ids {int(ids.min())}..{int(ids.max())} do not fit an integer column"
+        )
     flat = values.ravel()
     missing = np.isnan(flat)
     admin = np.repeat(ids, k)

@@ -49,7 +49,9 @@ def make_engine(url: str | None = None) -> Engine:
             f"cannot use database URL {redact_url(resolved)}: the driver does not know the URL option(s) "
             f"{unknown.group(1) if unknown else str(exc).split(';')[0]}; remove them from the URL"
         ) from None
-    except ValueError as exc:  # "user:secret/db": the text where the port should be may be a password
+    except (
+        ValueError
+    ) as exc:  # "user:secret/db": the text where the port should be may be a password
         reason = "the port is not a number" if "int()" in str(exc) else "it is not a valid URL"
         raise DatabaseError(f"cannot use database URL {redact_url(resolved)}: {reason}") from None
     except Exception as exc:  # bad URL syntax, unknown dialect
@@ -81,7 +83,12 @@ def sqlite_file(url: str | None) -> Path | None:
     except Exception:  # malformed: make_engine says so
         return None
     database = parsed.database or ""
-    if not database or database == ":memory:" or database.startswith("file:") or parsed.query.get("mode") == "memory":
+    if (
+        not database
+        or database == ":memory:"
+        or database.startswith("file:")
+        or parsed.query.get("mode") == "memory"
+    ):
         return None
     return Path(database)
 
@@ -127,7 +134,9 @@ def _kinds(error: BaseException) -> set[str]:
 _BUSY_KINDS = {"DeadlockDetected", "LockNotAvailable", "SerializationFailure", "QueryCanceled"}
 _BUSY_WORDS = re.compile(r"locked|busy|could not serialize|deadlock", re.I)
 #: A write the database cannot do: a full disk, an I/O error, a read-only file.
-_WRITE_FAILURE = re.compile(r"full|disk|i/o|readonly|read-only|unable to open|out of memory|no space", re.I)
+_WRITE_FAILURE = re.compile(
+    r"full|disk|i/o|readonly|read-only|unable to open|out of memory|no space", re.I
+)
 
 BUSY = "the database is busy with another writer ({detail}); nothing was written, try again"
 CONFLICT = (
@@ -135,8 +144,10 @@ CONFLICT = (
     "({detail}); another process may have written the same rows at the same time. "
     "Nothing was written; check `tracker status` and try again."
 )
-WRITE_FAILED = ("the database could not be written ({detail}); nothing was written. Free disk space "
-                "(or fix what the message says) and import again")
+WRITE_FAILED = (
+    "the database could not be written ({detail}); nothing was written. Free disk space "
+    "(or fix what the message says) and import again"
+)
 
 
 def classify(exc: BaseException) -> tuple[str, str] | None:
@@ -236,13 +247,17 @@ def check_reachable(engine: Engine) -> None:
         if not parent.is_dir():
             raise DatabaseError(
                 f"cannot create the SQLite file {path}: the folder {parent} does not exist"
-                if not parent.exists() else
-                f"cannot create the SQLite file {path}: {parent} is not a folder"
+                if not parent.exists()
+                else f"cannot create the SQLite file {path}: {parent} is not a folder"
             )
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise DatabaseError(f"cannot create the SQLite file {path}: permission denied in {parent}")
+            raise DatabaseError(
+                f"cannot create the SQLite file {path}: permission denied in {parent}"
+            )
     if path is not None and path.is_dir():
-        raise DatabaseError(f"{path} is a folder, not a SQLite file; check --db / TRACKER_DATABASE_URL")
+        raise DatabaseError(
+            f"{path} is a folder, not a SQLite file; check --db / TRACKER_DATABASE_URL"
+        )
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 
-
 def alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
@@ -57,7 +56,9 @@ def current_revision(engine: Engine) -> str | None:
                 return None
             raise
     if len(rows) > 1:  # branches: not something this linear history makes
-        raise DatabaseError(f"the database has several migration heads: {sorted(r[0] for r in rows)}")
+        raise DatabaseError(
+            f"the database has several migration heads: {sorted(r[0] for r in rows)}"
+        )
     return rows[0][0] if rows else None
 
 

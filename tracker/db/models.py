@@ -38,7 +38,6 @@ NAMING_CONVENTION = {
 }
 
 
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -225,16 +224,12 @@ class Administration(Base):
     __tablename__ = "administration"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participant.id", ondelete="CASCADE")
-    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id"), index=True)
     instrument_id: Mapped[int] = mapped_column(ForeignKey("instrument.id"), index=True)
     instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_version.id"))
     completed_on: Mapped[dt.date | None] = mapped_column(Date)
-    import_batch_id: Mapped[int | None] = mapped_column(
-        ForeignKey("import_batch.id"), index=True
-    )
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
 
     __table_args__ = (UniqueConstraint("participant_id", "wave_id", "instrument_id"),)
 
@@ -252,7 +247,10 @@ class ItemResponse(Base):
 
     # WITHOUT ROWID on SQLite: the rows live in the primary key's b-tree, one structure
     # to write instead of a table and an index, faster to fill (BENCHMARKS.md, design figures)
-    __table_args__ = (CheckConstraint("item >= 1", name="item_positive"), {"sqlite_with_rowid": False})
+    __table_args__ = (
+        CheckConstraint("item >= 1", name="item_positive"),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class ScaleScore(Base):

@@ -63,7 +63,9 @@ _ADMIN_SQL = (
     "FROM administration a JOIN wave w ON w.id = a.wave_id "
     "WHERE w.study_id = ?{filters} ORDER BY a.id"
 )
-_RESPONSE_KEY = f"CAST(r.administration_id AS BIGINT) * {1 << ITEM_BITS} + r.item, COALESCE(r.value, {{null}})"
+_RESPONSE_KEY = (
+    f"CAST(r.administration_id AS BIGINT) * {1 << ITEM_BITS} + r.item, COALESCE(r.value, {{null}})"
+)
 _RESPONSE_SQL = (
     f"SELECT {_RESPONSE_KEY} FROM item_response r "
     "JOIN administration a ON a.id = r.administration_id "
@@ -75,7 +77,7 @@ _MEASURE_NO = f"CASE s.measure {{measure_cases}} ELSE {NO_MEASURE} END"
 _SCORE_KEY = {
     False: f"a.participant_id, CAST(a.wave_id AS BIGINT) * {1 << MEASURE_BITS} + " + _MEASURE_NO,
     True: f"(CAST(a.participant_id AS BIGINT) * {1 << WAVE_BITS} + a.wave_id) * {1 << MEASURE_BITS} + "
-          + _MEASURE_NO,
+    + _MEASURE_NO,
 }
 _SCORE_COUNTS = (
     f", CAST(s.items_answered AS BIGINT) * {1 << COUNT_BITS} + s.items_total * 2 "
@@ -87,13 +89,24 @@ _SCORE_SQL = (
     "{{join}} wave w ON w.id = a.wave_id WHERE w.study_id = ?{{filters}}"
 )
 # a date as days since 1970-01-01; SQLite keeps dates as ISO text (a time, if any, is a fraction of a day)
-_DAYS = {"sqlite": "julianday(a.completed_on) - 2440587.5", "postgresql": "(a.completed_on - DATE '1970-01-01')"}
+_DAYS = {
+    "sqlite": "julianday(a.completed_on) - 2440587.5",
+    "postgresql": "(a.completed_on - DATE '1970-01-01')",
+}
 _ADMIN_WHERE = "FROM administration a JOIN wave w ON w.id = a.wave_id WHERE w.study_id = ?{filters}"
 
 
-def _filtered(reader: Reader, template: str, study_id: int, waves: Sequence[str] | None,
-              instrument_ids: Sequence[int] | None = None, *, lead: Sequence = (), width: int | None = None,
-              **parts: str):
+def _filtered(
+    reader: Reader,
+    template: str,
+    study_id: int,
+    waves: Sequence[str] | None,
+    instrument_ids: Sequence[int] | None = None,
+    *,
+    lead: Sequence = (),
+    width: int | None = None,
+    **parts: str,
+):
     """Rows of ``template`` with ``{filters}`` limiting waves and instruments, ``{null}`` the NULL stand-in.
 
     ``lead``: parameters of placeholders that come before the study id. With
@@ -120,25 +133,35 @@ def _filtered(reader: Reader, template: str, study_id: int, waves: Sequence[str]
 
 # -- small tables ------------------------------------------------------------------------------
 
+
 def study_count(reader: Reader) -> int:
     return reader.rows("SELECT COUNT(*) FROM study")[0][0]
 
 
 def wave_names(reader: Reader, study_id: int) -> list[str]:
     """The study's wave names in wave order."""
-    return [row[0] for row in reader.rows("SELECT name FROM wave WHERE study_id = ? ORDER BY position", study_id)]
+    return [
+        row[0]
+        for row in reader.rows(
+            "SELECT name FROM wave WHERE study_id = ? ORDER BY position", study_id
+        )
+    ]
 
 
 def waves(reader: Reader, study_id: int) -> list[tuple]:
     """(name, position, day_offset, window_days) of each wave, in wave order."""
-    return reader.rows("SELECT name, position, day_offset, window_days FROM wave WHERE study_id = ? ORDER BY position",
-                       study_id)
+    return reader.rows(
+        "SELECT name, position, day_offset, window_days FROM wave WHERE study_id = ? ORDER BY position",
+        study_id,
+    )
 
 
 def cohorts(reader: Reader, study_id: int) -> list[tuple]:
     """(name, arm, start_date, description) of each cohort, by name (dates as the driver gives them)."""
-    return reader.rows("SELECT name, arm, start_date, description FROM cohort WHERE study_id = ? ORDER BY name",
-                       study_id)
+    return reader.rows(
+        "SELECT name, arm, start_date, description FROM cohort WHERE study_id = ? ORDER BY name",
+        study_id,
+    )
 
 
 def participants(reader: Reader, study_id: int) -> list[tuple]:
@@ -147,14 +170,18 @@ def participants(reader: Reader, study_id: int) -> list[tuple]:
     return reader.rows(
         "SELECT p.code, c.name, c.arm, p.enrolled_on, p.age, p.birth_year, p.gender, p.role, p.status, "
         "p.withdrawn_on, p.withdrawal_reason FROM participant p JOIN cohort c ON c.id = p.cohort_id "
-        "WHERE p.study_id = ? ORDER BY p.code", study_id)
+        "WHERE p.study_id = ? ORDER BY p.code",
+        study_id,
+    )
 
 
 def import_batches(reader: Reader, study_id: int) -> list[tuple]:
     """(file_name, sha256, format, row_count, imported_at, os_user, map_name, map_sha256, map_text), by id."""
     return reader.rows(
         "SELECT file_name, sha256, format, row_count, imported_at, os_user, map_name, map_sha256, map_text "
-        "FROM import_batch WHERE study_id = ? ORDER BY id", study_id)
+        "FROM import_batch WHERE study_id = ? ORDER BY id",
+        study_id,
+    )
 
 
 def model_roles(reader: Reader, study_id: int) -> dict[str, str]:
@@ -164,8 +191,11 @@ def model_roles(reader: Reader, study_id: int) -> dict[str, str]:
 
 def participant_keys(reader: Reader, study_id: int) -> list[tuple]:
     """(id, code, cohort, arm) of each participant: the labels of the integer keys."""
-    return reader.rows("SELECT p.id, p.code, c.name, c.arm FROM participant p "
-                       "JOIN cohort c ON c.id = p.cohort_id WHERE p.study_id = ?", study_id)
+    return reader.rows(
+        "SELECT p.id, p.code, c.name, c.arm FROM participant p "
+        "JOIN cohort c ON c.id = p.cohort_id WHERE p.study_id = ?",
+        study_id,
+    )
 
 
 def wave_keys(reader: Reader, study_id: int) -> list[tuple]:
@@ -180,20 +210,28 @@ def instrument_keys(reader: Reader, study_id: int) -> list[tuple]:
 
 def instrument_versions(reader: Reader, study_id: int) -> list[tuple]:
     """(id, instrument code, version, stored definition) of every stored version, by id."""
-    return reader.rows("SELECT v.id, i.code, v.version, v.definition FROM instrument_version v "
-                       "JOIN instrument i ON i.id = v.instrument_id WHERE i.study_id = ? ORDER BY v.id", study_id)
+    return reader.rows(
+        "SELECT v.id, i.code, v.version, v.definition FROM instrument_version v "
+        "JOIN instrument i ON i.id = v.instrument_id WHERE i.study_id = ? ORDER BY v.id",
+        study_id,
+    )
 
 
 def used_versions(reader: Reader, study_id: int, wave: str | None = None) -> set[int]:
     """Ids of the instrument versions the study's administrations (at ``wave``; None: any) used."""
-    sql = ("SELECT DISTINCT a.instrument_version_id FROM administration a JOIN wave w ON w.id = a.wave_id "
-           "WHERE w.study_id = ?" + (" AND w.name = ?" if wave is not None else ""))
+    sql = (
+        "SELECT DISTINCT a.instrument_version_id FROM administration a JOIN wave w ON w.id = a.wave_id "
+        "WHERE w.study_id = ?" + (" AND w.name = ?" if wave is not None else "")
+    )
     return {row[0] for row in reader.rows(sql, study_id, *([wave] if wave is not None else []))}
 
 
 # -- administrations, items, scores ------------------------------------------------------------
 
-def administrations(reader: Reader, study_id: int, waves: Sequence[str] | None, *, dates: bool = True) -> np.ndarray:
+
+def administrations(
+    reader: Reader, study_id: int, waves: Sequence[str] | None, *, dates: bool = True
+) -> np.ndarray:
     """The study's administrations by id (at ``waves``; None: every wave), as one float array.
 
     Columns: id, participant_id, wave_id, instrument_id, instrument_version_id
@@ -202,7 +240,9 @@ def administrations(reader: Reader, study_id: int, waves: Sequence[str] | None, 
     date's text, which reads in half the time (BENCHMARKS.md, design figures).
     """
     days = f", COALESCE({_DAYS[reader.dialect]}, {{null}})" if dates else ""
-    return _filtered(reader, _ADMIN_SQL.replace("{dates}", days), study_id, waves, width=6 if dates else 5)
+    return _filtered(
+        reader, _ADMIN_SQL.replace("{dates}", days), study_id, waves, width=6 if dates else 5
+    )
 
 
 def administration_count(reader: Reader, study_id: int, waves: Sequence[str] | None) -> int:
@@ -216,20 +256,33 @@ def unscored_count(reader: Reader, study_id: int, waves: Sequence[str] | None) -
     Such administrations were written outside ``tracker import``. One
     anti-join (BENCHMARKS.md, design figures).
     """
-    sql = ("SELECT COUNT(*) " + _ADMIN_WHERE
-           + " AND NOT EXISTS (SELECT 1 FROM scale_score s WHERE s.administration_id = a.id)")
+    sql = (
+        "SELECT COUNT(*) "
+        + _ADMIN_WHERE
+        + " AND NOT EXISTS (SELECT 1 FROM scale_score s WHERE s.administration_id = a.id)"
+    )
     return _filtered(reader, sql, study_id, waves)[0][0]
 
 
-def item_responses(reader: Reader, study_id: int, waves: Sequence[str] | None,
-                   instrument_ids: Sequence[int] | None = None) -> np.ndarray:
+def item_responses(
+    reader: Reader,
+    study_id: int,
+    waves: Sequence[str] | None,
+    instrument_ids: Sequence[int] | None = None,
+) -> np.ndarray:
     """``n x 2`` array of (packed administration id and item, value) of the study's item responses.
 
     ``waves`` / ``instrument_ids`` limit them (None: all); value NaN is an unanswered item.
     """
     only_study = waves is None and instrument_ids is None and study_count(reader) == 1
-    return _filtered(reader, _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL, study_id, waves, instrument_ids,
-                     width=2)
+    return _filtered(
+        reader,
+        _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL,
+        study_id,
+        waves,
+        instrument_ids,
+        width=2,
+    )
 
 
 def score_key_packs(max_participant_id: int, max_wave_id: int) -> bool:
@@ -237,8 +290,15 @@ def score_key_packs(max_participant_id: int, max_wave_id: int) -> bool:
     return max_participant_id < 2**21 and max_wave_id < 2**WAVE_BITS
 
 
-def scale_scores(reader: Reader, study_id: int, waves: Sequence[str] | None, measure_codes: Sequence[str], *,
-                 packed: bool, counts: bool) -> np.ndarray:
+def scale_scores(
+    reader: Reader,
+    study_id: int,
+    waves: Sequence[str] | None,
+    measure_codes: Sequence[str],
+    *,
+    packed: bool,
+    counts: bool,
+) -> np.ndarray:
     """The study's stored scores as one float array (see the module's *Packed numbers*).
 
     Columns: the key (one packed number when ``packed``, else participant and
@@ -253,11 +313,20 @@ def scale_scores(reader: Reader, study_id: int, waves: Sequence[str] | None, mea
     # the measure codes are bound parameters of the CASE, before the study id
     cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(measure_codes)))
     sql = _SCORE_SQL.format(key=_SCORE_KEY[packed], counts=_SCORE_COUNTS if counts else "")
-    return _filtered(reader, sql, study_id, waves, lead=measure_codes, measure_cases=cases, width=width,
-                     join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"))
+    return _filtered(
+        reader,
+        sql,
+        study_id,
+        waves,
+        lead=measure_codes,
+        measure_cases=cases,
+        width=width,
+        join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"),
+    )
 
 
 # -- outside a study -----------------------------------------------------------------------------
+
 
 def sqlite_study_names(path) -> list[str] | None:
     """The study names in the SQLite file ``path``, opened read-only; None when it is not such a database."""

@@ -81,8 +81,13 @@ class Reader:
         parts = []
         with self._execute(sql, params) as cursor:
             while rows := cursor.fetchmany(chunk):
-                parts.append(np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64,
-                                         count=width * len(rows)).reshape(-1, width))
+                parts.append(
+                    np.fromiter(
+                        itertools.chain.from_iterable(rows),
+                        dtype=np.float64,
+                        count=width * len(rows),
+                    ).reshape(-1, width)
+                )
         return np.concatenate(parts) if parts else np.empty((0, width))
 
     def revision(self) -> str | None:
@@ -120,19 +125,22 @@ def open_reader(url: str | None = None) -> Reader | None:
     reader = None
     try:
         if resolved.startswith("sqlite:///"):
-            path = resolved[len("sqlite:///"):]
+            path = resolved[len("sqlite:///") :]
             if not path or path.startswith(":") or not os.path.isfile(path):
                 return None
             import sqlite3
 
-            connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            connection = sqlite3.connect(
+                path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
             reader = Reader(connection, "sqlite", owned=True)
             connection.execute("BEGIN")
         elif resolved.startswith("postgresql+psycopg://"):
             import psycopg
 
-            connection = psycopg.connect("postgresql://" + resolved.split("://", 1)[1], connect_timeout=10,
-                                         autocommit=True)
+            connection = psycopg.connect(
+                "postgresql://" + resolved.split("://", 1)[1], connect_timeout=10, autocommit=True
+            )
             reader = Reader(connection, "postgresql", owned=True)
             connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         else:

@@ -63,8 +63,10 @@ def _insert_whole_scores(writer: BulkWriter, scores) -> bool:
         return False
     n = len(aid) // per
     measures = scores["measure"].to_numpy(dtype=object)
-    if not ((aid == np.repeat(np.arange(aid[0], aid[0] + n), per)).all()
-            and (measures == np.tile(measures[:per], n)).all()):
+    if not (
+        (aid == np.repeat(np.arange(aid[0], aid[0] + n), per)).all()
+        and (measures == np.tile(measures[:per], n)).all()
+    ):
         return False
     totals = scores["items_total"].to_numpy(dtype=np.int64)
     if not (totals == np.tile(totals[:per], n)).all():
@@ -74,23 +76,35 @@ def _insert_whole_scores(writer: BulkWriter, scores) -> bool:
     known = score[~missing]
     if not ((known == np.trunc(known)).all() and (np.abs(known) < 1e15).all()):
         return False
-    triples = np.column_stack([np.where(missing, 0, score), scores["items_answered"].to_numpy(dtype=np.float64),
-                               scores["prorated"].to_numpy(dtype=bool).astype(np.float64), missing])
+    triples = np.column_stack(
+        [
+            np.where(missing, 0, score),
+            scores["items_answered"].to_numpy(dtype=np.float64),
+            scores["prorated"].to_numpy(dtype=bool).astype(np.float64),
+            missing,
+        ]
+    )
     distinct, codes = np.unique(triples, axis=0, return_inverse=True)
-    texts = np.array([f"[{'null' if m else int(s)},{int(a)},{int(p)}]" for s, a, p, m in distinct.tolist()],
-                     dtype=object)
+    texts = np.array(
+        [f"[{'null' if m else int(s)},{int(a)},{int(p)}]" for s, a, p, m in distinct.tolist()],
+        dtype=object,
+    )
     by_position = " ".join(f"WHEN {j} THEN ?" for j in range(per))
     writer.execute(
         f"INSERT INTO scale_score ({', '.join(COLUMNS)}) SELECT ? + key / {per}, "
         f"CASE key % {per} {by_position} END, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
         f"CASE key % {per} {by_position} END, json_extract(value, '$[2]') FROM json_each(?)",
-        int(aid[0]), *measures[:per].tolist(), *totals[:per].tolist(),
+        int(aid[0]),
+        *measures[:per].tolist(),
+        *totals[:per].tolist(),
         "[" + ",".join(texts[codes.ravel()].tolist()) + "]",
     )
     return True
 
 
-def instrument_versions(writer: BulkWriter, study_id: int | None = None) -> list[tuple[int, object]]:
+def instrument_versions(
+    writer: BulkWriter, study_id: int | None = None
+) -> list[tuple[int, object]]:
     """``(id, stored definition)`` of every instrument version (of one study)."""
     sql = "SELECT v.id, v.definition FROM instrument_version v JOIN instrument i ON i.id = v.instrument_id"
     if study_id is None:
@@ -101,19 +115,30 @@ def instrument_versions(writer: BulkWriter, study_id: int | None = None) -> list
 def take_version_items(writer: BulkWriter, version_id: int) -> list[tuple]:
     """Delete the stored scores of the administrations of one instrument version; their
     ``(administration_id, item, value)`` rows, to score again. One ``DELETE`` and one ``SELECT``."""
-    writer.execute("DELETE FROM scale_score WHERE administration_id IN "
-                   "(SELECT id FROM administration WHERE instrument_version_id = ?)", version_id)
-    return writer.rows("SELECT r.administration_id, r.item, r.value FROM item_response r JOIN administration a "
-                       "ON a.id = r.administration_id WHERE a.instrument_version_id = ?", version_id)
+    writer.execute(
+        "DELETE FROM scale_score WHERE administration_id IN "
+        "(SELECT id FROM administration WHERE instrument_version_id = ?)",
+        version_id,
+    )
+    return writer.rows(
+        "SELECT r.administration_id, r.item, r.value FROM item_response r JOIN administration a "
+        "ON a.id = r.administration_id WHERE a.instrument_version_id = ?",
+        version_id,
+    )
 
 
 def take_items(writer: BulkWriter, administration_ids: list[int]) -> list[tuple]:
     """Delete the stored scores of ``administration_ids``; their ``(administration_id, item, value)`` rows."""
     rows: list[tuple] = []
     for start in range(0, len(administration_ids), CHUNK):
-        part = administration_ids[start:start + CHUNK]
-        writer.execute(f"DELETE FROM scale_score WHERE administration_id IN ({marks(len(part))})", *part)
-        rows.extend(writer.rows(
-            f"SELECT administration_id, item, value FROM item_response WHERE administration_id IN ({marks(len(part))})",
-            *part))
+        part = administration_ids[start : start + CHUNK]
+        writer.execute(
+            f"DELETE FROM scale_score WHERE administration_id IN ({marks(len(part))})", *part
+        )
+        rows.extend(
+            writer.rows(
+                f"SELECT administration_id, item, value FROM item_response WHERE administration_id IN ({marks(len(part))})",
+                *part,
+            )
+        )
     return rows

@@ -172,7 +172,9 @@ def import_responses(
     path = Path(path)
     ctx = StudyContext(session, study)
     if not ctx.instruments:  # before the map, which names instruments, and before the file
-        raise TrackerError(f"study {study.name!r} has no instruments yet; add them first: tracker instrument add CODE")
+        raise TrackerError(
+            f"study {study.name!r} has no instruments yet; add them first: tracker instrument add CODE"
+        )
     imap = None
     if map is not None:
         from tracker.ingest.importmap import load_map
@@ -182,8 +184,10 @@ def import_responses(
         wave = wave if wave is not None else imap.wave
         fmt = _infer_format(fmt, path)
         if fmt == "long":
-            raise TrackerError(f"{imap.name}: an import map describes a wide-family file (wide, xlsx, redcap, "
-                               "qualtrics); a long file needs no map")
+            raise TrackerError(
+                f"{imap.name}: an import map describes a wide-family file (wide, xlsx, redcap, "
+                "qualtrics); a long file needs no map"
+            )
     else:
         fmt = _check_options(_infer_format(fmt, path), event_map, id_column)
     info = inspect_file(path, text=fmt != "xlsx")
@@ -204,47 +208,80 @@ def import_responses(
 
     # 1. read and check the whole file; nothing is written before it is all valid
     problems = Problems()
-    layout, collector, records = _read(info, fmt, ctx, problems, ticker, fixed_wave_id=fixed_wave_id,
-                                       event_map=emap, event_map_name=emap_name, id_column=id_column, imap=imap)
+    layout, collector, records = _read(
+        info,
+        fmt,
+        ctx,
+        problems,
+        ticker,
+        fixed_wave_id=fixed_wave_id,
+        event_map=emap,
+        event_map_name=emap_name,
+        id_column=id_column,
+        imap=imap,
+    )
     blocks = collector.blocks()
     if not blocks and not problems:
         skipped = collector.skip_counts()
         if skipped.all_skipped:
             raise TrackerError(skipped.message(info.name))
         if skipped.n_skipped:
-            raise TrackerError(f"{info.name} holds no answers: every item cell of the responses not skipped is empty "
-                               f"({skipped.summary()})")
+            raise TrackerError(
+                f"{info.name} holds no answers: every item cell of the responses not skipped is empty "
+                f"({skipped.summary()})"
+            )
         raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
     ticker.report(records, records * ticker.factor)  # the read half is done
 
     # 2. compare with what is stored; every problem of every kind is listed in one refusal
     plans = plan_blocks(session, blocks)
-    if not plans and not problems:  # e.g. a long file whose values are all empty, for nothing stored
+    if (
+        not plans and not problems
+    ):  # e.g. a long file whose values are all empty, for nothing stored
         raise TrackerError(f"{info.name} holds no answers: every item cell is empty")
     problems.extend(withdrawn_problems(ctx, plans, info.name, layout.id_name).items)
-    completed_column = layout.header[layout.completed_col] if layout.completed_col is not None else None
+    completed_column = (
+        layout.header[layout.completed_col] if layout.completed_col is not None else None
+    )
     change_list = changes(ctx, plans)
     if change_list and not update:
         changed = change_problems(ctx, plans, info.name, completed_column)
         if not problems:
-            raise changed.error(info.name, ("stored value would change", "stored values would change"),
-                                "; import with --update to apply the changes")
+            raise changed.error(
+                info.name,
+                ("stored value would change", "stored values would change"),
+                "; import with --update to apply the changes",
+            )
         problems.extend(changed.items)
-        advice = (f"; {changed.total:,} of them {'is a stored value' if changed.total == 1 else 'are stored values'}"
-                  " that would change (import with --update to apply changes)")
+        advice = (
+            f"; {changed.total:,} of them {'is a stored value' if changed.total == 1 else 'are stored values'}"
+            " that would change (import with --update to apply changes)"
+        )
         raise problems.error(info.name, advice=advice)
     if problems:
         raise problems.error(info.name)
-    warnings = collector.warnings + soft_warnings(ctx, plans, info.name, completed_column, layout.id_name)
+    warnings = collector.warnings + soft_warnings(
+        ctx, plans, info.name, completed_column, layout.id_name
+    )
     result = ImportResult(
-        batch_id=None, file=info.name, sha256=info.sha256, format=fmt, rows=collector.rows_read,
+        batch_id=None,
+        file=info.name,
+        sha256=info.sha256,
+        format=fmt,
+        rows=collector.rows_read,
         administrations_new=sum(int(p.new.sum()) for p in plans),
         administrations_changed=sum(int(p.changed.sum()) for p in plans),
         administrations_unchanged=sum(int((~p.to_write).sum()) for p in plans),
-        values_written=sum(int(p.new.sum()) * p.block.instrument.items + p.values_changed for p in plans),
+        values_written=sum(
+            int(p.new.sum()) * p.block.instrument.items + p.values_changed for p in plans
+        ),
         values_changed=sum(p.values_changed for p in plans),
-        dry_run=dry_run, warnings=warnings, changes=change_list, breakdown=_breakdown(ctx, plans),
-        map_file=imap.name if imap else None, map_sha256=imap.sha256 if imap else None,
+        dry_run=dry_run,
+        warnings=warnings,
+        changes=change_list,
+        breakdown=_breakdown(ctx, plans),
+        map_file=imap.name if imap else None,
+        map_sha256=imap.sha256 if imap else None,
     )
     if result.administrations_new + result.administrations_changed == 0:
         result.unchanged = True
@@ -257,15 +294,30 @@ def import_responses(
 
 def _check_options(fmt: str, event_map, id_column) -> str:
     if event_map is not None and fmt != "redcap":
-        raise TrackerError("--event-map applies to REDCap exports (--layout redcap, or a map with format = \"redcap\")")
+        raise TrackerError(
+            '--event-map applies to REDCap exports (--layout redcap, or a map with format = "redcap")'
+        )
     if fmt == "qualtrics" and not id_column:
-        raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code "
-                           "(e.g. ExternalReference)")
+        raise TrackerError(
+            "a Qualtrics import needs --id-column NAME: the column holding the participant code "
+            "(e.g. ExternalReference)"
+        )
     return fmt
 
 
-def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progress, *, fixed_wave_id,
-          event_map, event_map_name, id_column, imap=None) -> tuple[Layout, Collector, int]:
+def _read(
+    info,
+    fmt: str,
+    ctx: StudyContext,
+    problems: Problems,
+    ticker: _Progress,
+    *,
+    fixed_wave_id,
+    event_map,
+    event_map_name,
+    id_column,
+    imap=None,
+) -> tuple[Layout, Collector, int]:
     """Stream the file through the layout and the collector; returns them and the records read."""
     chunks = xlsx_chunks(info, problems) if fmt == "xlsx" else csv_chunks(info)
     try:
@@ -275,7 +327,9 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
         if not any(c.strip() for c in header):
             raise TrackerError(f"{info.name}: row 1 (the header) is empty")
         qualtrics = None
-        if fmt == "qualtrics":  # current, 2016 or legacy: the header rows say which, and the column names
+        if (
+            fmt == "qualtrics"
+        ):  # current, 2016 or legacy: the header rows say which, and the column names
             from tracker.ingest.qualtrics import read_header
 
             qualtrics = read_header([cells for _, cells in first[:3]], info.name)
@@ -286,18 +340,37 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
             from tracker.ingest.mapped_layout import analyse_mapped
 
             layout, header_problems, warnings = analyse_mapped(
-                header, ctx, imap, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
-                events=event_map, id_column=id_column,
+                header,
+                ctx,
+                imap,
+                fmt=fmt,
+                name=info.name,
+                fixed_wave=fixed_wave_id is not None,
+                events=event_map,
+                id_column=id_column,
             )
         else:
             layout, header_problems, warnings = analyse(
-                header, ctx, fmt=fmt, name=info.name, fixed_wave=fixed_wave_id is not None,
-                has_event_map=event_map is not None, id_column=id_column,
+                header,
+                ctx,
+                fmt=fmt,
+                name=info.name,
+                fixed_wave=fixed_wave_id is not None,
+                has_event_map=event_map is not None,
+                id_column=id_column,
             )
         layout.qualtrics = qualtrics
         problems.extend(header_problems)
-        collector = Collector(layout, ctx, problems, warnings, name=info.name, fixed_wave_id=fixed_wave_id,
-                              event_map=event_map, event_map_name=event_map_name)
+        collector = Collector(
+            layout,
+            ctx,
+            problems,
+            warnings,
+            name=info.name,
+            fixed_wave_id=fixed_wave_id,
+            event_map=event_map,
+            event_map_name=event_map_name,
+        )
         records = len(first)
         collector.add(first[header_rows:])
         ticker.report(records)
@@ -311,8 +384,16 @@ def _read(info, fmt: str, ctx: StudyContext, problems: Problems, ticker: _Progre
     return layout, collector, records
 
 
-def _write(session: Session, ctx: StudyContext, plans, result: ImportResult, path: Path, ticker: _Progress,
-           records: int, imap=None) -> int:
+def _write(
+    session: Session,
+    ctx: StudyContext,
+    plans,
+    result: ImportResult,
+    path: Path,
+    ticker: _Progress,
+    records: int,
+    imap=None,
+) -> int:
     """Record the batch, write the plan and audit the import; returns the batch id."""
     to_write = result.administrations_new + result.administrations_changed
     done = 0
@@ -324,21 +405,37 @@ def _write(session: Session, ctx: StudyContext, plans, result: ImportResult, pat
 
     with translate_errors():
         batch = ImportBatch(
-            study_id=ctx.study.id, file_name=path.name, sha256=result.sha256, format=result.format,
-            row_count=result.rows, item_count=result.values_written, os_user=audit.os_user(),
-            map_name=Path(imap.name).name if imap else None, map_text=imap.text if imap else None,
+            study_id=ctx.study.id,
+            file_name=path.name,
+            sha256=result.sha256,
+            format=result.format,
+            row_count=result.rows,
+            item_count=result.values_written,
+            os_user=audit.os_user(),
+            map_name=Path(imap.name).name if imap else None,
+            map_text=imap.text if imap else None,
             map_sha256=imap.sha256 if imap else None,
         )
         session.add(batch)
         session.flush()
         write_plan(session, ctx, plans, batch_id=batch.id, progress=advance)
         audit.record(
-            session, study_id=ctx.study.id, action="import", entity="import_batch", key=path.name,
-            after={"file": path.name, "sha256": result.sha256, "format": result.format, "rows": result.rows,
-                   "administrations_new": result.administrations_new,
-                   "administrations_changed": result.administrations_changed,
-                   "values_written": result.values_written, "values_changed": result.values_changed,
-                   **({"map": Path(imap.name).name, "map_sha256": imap.sha256} if imap else {})},
+            session,
+            study_id=ctx.study.id,
+            action="import",
+            entity="import_batch",
+            key=path.name,
+            after={
+                "file": path.name,
+                "sha256": result.sha256,
+                "format": result.format,
+                "rows": result.rows,
+                "administrations_new": result.administrations_new,
+                "administrations_changed": result.administrations_changed,
+                "values_written": result.values_written,
+                "values_changed": result.values_changed,
+                **({"map": Path(imap.name).name, "map_sha256": imap.sha256} if imap else {}),
+            },
             import_batch_id=batch.id,
         )
         session.flush()
@@ -353,8 +450,10 @@ def _breakdown(ctx: StudyContext, plans) -> list[dict]:
             sel = b.wave == wid
             wave = ctx.wave_by_id[wid]
             out[(wave.id, b.instrument.code)] = {
-                "wave": wave.name, "instrument": b.instrument.code,
-                "new": int((plan.new & sel).sum()), "changed": int((plan.changed & sel).sum()),
+                "wave": wave.name,
+                "instrument": b.instrument.code,
+                "new": int((plan.new & sel).sum()),
+                "changed": int((plan.changed & sel).sum()),
                 "unchanged": int((~plan.to_write & sel).sum()),
             }
     order = {w.id: i for i, w in enumerate(ctx.waves.values())}

@@ -32,12 +32,21 @@ class Block:
 
     def take(self, index: np.ndarray) -> Block:
         """The administrations ``index`` (positions or a mask) only."""
+
         def pick(a):
             return None if a is None else a[index]
 
-        return Block(self.instrument, self.rows[index], self.participant[index], self.wave[index],
-                     self.completed[index], self.values[index], columns=self.columns,
-                     cell_rows=pick(self.cell_rows), given=pick(self.given))
+        return Block(
+            self.instrument,
+            self.rows[index],
+            self.participant[index],
+            self.wave[index],
+            self.completed[index],
+            self.values[index],
+            columns=self.columns,
+            cell_rows=pick(self.cell_rows),
+            given=pick(self.given),
+        )
 
     def locate(self, a: int, k: int) -> tuple[int, str]:
         if self.cell_rows is not None:
@@ -62,8 +71,12 @@ class Parts:
         """The ``given`` mask of the ``values`` parts, or None when every part gave every item."""
         if all(m is None for m in self.masks):
             return None
-        return np.concatenate([np.ones(v.shape, dtype=bool) if m is None else m
-                               for v, m in zip(self.parts["values"], self.masks, strict=True)])
+        return np.concatenate(
+            [
+                np.ones(v.shape, dtype=bool) if m is None else m
+                for v, m in zip(self.parts["values"], self.masks, strict=True)
+            ]
+        )
 
     def get(self, key: str, dtype, width: int | None = None) -> np.ndarray:
         if key not in self.parts:

@@ -35,7 +35,9 @@ def parse_date(text: str) -> tuple[int, str | None]:
     ``(ordinal, None)`` for a date, ``(0, None)`` for an empty cell or REDCap's
     ``[not completed]``, ``(-1, reason)`` otherwise. Never guesses 03/04/2027."""
     value = text.strip()
-    if not value or value.lower() == "[not completed]":  # REDCap's timestamp of an unfinished survey
+    if (
+        not value or value.lower() == "[not completed]"
+    ):  # REDCap's timestamp of an unfinished survey
         return 0, None
     date, reason = check_date(value, time=True)
     return (-1, reason) if date is None else (date.toordinal(), None)
@@ -93,7 +95,9 @@ class CheckedCells:
             # The rule depends on the item as well as the text: check every cell.
             texts_missing = np.array([_blank_or_na(t) for t in texts], dtype=bool)
             cell_numbers = numbers[self._codes]
-            rules = rules_for_numbers(cell_numbers, texts_missing[self._codes], definition, self._items)
+            rules = rules_for_numbers(
+                cell_numbers, texts_missing[self._codes], definition, self._items
+            )
             self._cell_rules = rules
             self._rules = None
             self.bad = np.not_equal(rules, None)
@@ -128,8 +132,9 @@ def _blank_or_na(value: object) -> bool:
         return False
 
 
-def value_problem(rule: str, definition: InstrumentDef, *, text: str, item: int | None = None,
-                  **where) -> Problem:
+def value_problem(
+    rule: str, definition: InstrumentDef, *, text: str, item: int | None = None, **where
+) -> Problem:
     """The problem for a bad item cell; with ``item`` the message names that item's own range."""
     message = item_value_message(rule, definition, item)
     if rule == NOT_A_NUMBER and text.strip().lower() in _NA_WORDS:

@@ -51,16 +51,25 @@ class StudyContext:
         self.study = study
         self.waves = {
             w.name: WaveInfo(w.id, w.name, w.day_offset, w.window_days)
-            for w in session.scalars(select(Wave).where(Wave.study_id == study.id).order_by(Wave.position))
+            for w in session.scalars(
+                select(Wave).where(Wave.study_id == study.id).order_by(Wave.position)
+            )
         }
         self.wave_by_id = {w.id: w for w in self.waves.values()}
         self.instruments: dict[str, InstrumentInfo] = {}
         for code, version in current_versions(session, study).items():
-            definition = InstrumentDef.from_dict(version.definition, source=f"stored {code}@{version.version}")
-            self.instruments[code] = InstrumentInfo(version.instrument_id, code, version.id, definition)
+            definition = InstrumentDef.from_dict(
+                version.definition, source=f"stored {code}@{version.version}"
+            )
+            self.instruments[code] = InstrumentInfo(
+                version.instrument_id, code, version.id, definition
+            )
         rows = session.execute(
             select(
-                Participant.id, Participant.code, Participant.status, Participant.withdrawn_on,
+                Participant.id,
+                Participant.code,
+                Participant.status,
+                Participant.withdrawn_on,
                 Cohort.start_date,
             )
             .join(Cohort, Cohort.id == Participant.cohort_id)
@@ -70,10 +79,13 @@ class StudyContext:
         self.participant_ids = np.array([r[0] for r in rows], dtype=np.int64)
         self.codes = np.array([r[1] for r in rows], dtype=object)
         self.withdrawn_on = np.array(
-            [r[3].toordinal() if r[2] == "withdrawn" and r[3] else NO_DATE for r in rows], dtype=np.int64
+            [r[3].toordinal() if r[2] == "withdrawn" and r[3] else NO_DATE for r in rows],
+            dtype=np.int64,
         )
         self.withdrawn = np.array([r[2] == "withdrawn" for r in rows], dtype=bool)
-        self.cohort_start = np.array([r[4].toordinal() if r[4] else NO_DATE for r in rows], dtype=np.int64)
+        self.cohort_start = np.array(
+            [r[4].toordinal() if r[4] else NO_DATE for r in rows], dtype=np.int64
+        )
         self.id_by_code = {r[1]: r[0] for r in rows}
 
     def positions(self, participant_ids: np.ndarray) -> np.ndarray:

@@ -44,8 +44,17 @@ from tracker.ingest.redcap import is_bookkeeping
 from tracker.instruments.tomltext import toml_comment, toml_string, toml_value
 
 FORMATS = ("wide", "long", "redcap", "qualtrics", "xlsx")
-_ID_NAMES = ("participant", "participant_id", "participant_code", "study_id", "subject", "subject_id", "pid",
-             "code", "id")
+_ID_NAMES = (
+    "participant",
+    "participant_id",
+    "participant_code",
+    "study_id",
+    "subject",
+    "subject_id",
+    "pid",
+    "code",
+    "id",
+)
 _IDENTIFIER = re.compile(
     r"(^|_)(e_?mail|email_?address|first_?name|last_?name|full_?name|surname|given_?name|name|phone|mobile|"
     r"telephone|address|street|postcode|zip|dob|date_?of_?birth|birth_?date|ip_?address|ssn|nhs_?number|mrn|"
@@ -140,13 +149,20 @@ def draft_map(rows: list[list[str]], fmt: str | None = None, source: str = "<fil
     # -- id and date ------------------------------------------------------------------
     id_col: int | None = None
     id_note = ""
-    defaults = {"redcap": ("record_id",), "qualtrics": ("externalreference", "externaldatareference")}.get(
-        fmt, ("participant",))
+    defaults = {
+        "redcap": ("record_id",),
+        "qualtrics": ("externalreference", "externaldatareference"),
+    }.get(fmt, ("participant",))
     for name in defaults:
         if name in lower:
             id_col = lower.index(name)
-            id_note = "the format's participant-code column" if fmt != "qualtrics" else (
-                "guessed: Qualtrics' external reference; use the column that holds the participant code")
+            id_note = (
+                "the format's participant-code column"
+                if fmt != "qualtrics"
+                else (
+                    "guessed: Qualtrics' external reference; use the column that holds the participant code"
+                )
+            )
             break
     if id_col is None:
         for name in _ID_NAMES:
@@ -167,12 +183,19 @@ def draft_map(rows: list[list[str]], fmt: str | None = None, source: str = "<fil
         if stamps:
             date_col = stamps[0]
             completed_note = "guessed: a survey timestamp" + (
-                "; the other timestamps can go to their [[items]] block's completed" if len(stamps) > 1 else "")
+                "; the other timestamps can go to their [[items]] block's completed"
+                if len(stamps) > 1
+                else ""
+            )
     if date_col is None and fmt != "qualtrics":
         if "completed" in lower:
             date_col, completed_note = lower.index("completed"), "the completion date"
         else:
-            dated = [j for j, n in enumerate(lower) if "date" in n and j not in placed and not _IDENTIFIER.search(n)]
+            dated = [
+                j
+                for j, n in enumerate(lower)
+                if "date" in n and j not in placed and not _IDENTIFIER.search(n)
+            ]
             if dated:
                 date_col, completed_note = dated[0], "guessed from the name: the completion date"
     if date_col is not None and date_col in placed:  # it is the id column
@@ -223,8 +246,11 @@ def draft_map(rows: list[list[str]], fmt: str | None = None, source: str = "<fil
     for prefix, members in groups.items():
         numbers = [k for k, _ in members]
         if len(members) < 2 or len(set(numbers)) != len(numbers):
-            reason = ("a single numbered column: not guessed as an item block" if len(members) < 2
-                      else f"numbered columns sharing {prefix!r} repeat a number: not guessed as a block")
+            reason = (
+                "a single numbered column: not guessed as an item block"
+                if len(members) < 2
+                else f"numbered columns sharing {prefix!r} repeat a number: not guessed as a block"
+            )
             for _, j in members:
                 others[j] = reason
             continue
@@ -236,14 +262,19 @@ def draft_map(rows: list[list[str]], fmt: str | None = None, source: str = "<fil
                 cols[k - 1] = columns[j]
             gaps = [str(k) for k in range(1, hi + 1) if not cols[k - 1]]
             note = f"{columns[members[0][1]]} .. {columns[members[-1][1]]}: items 1..{hi}" + (
-                f" (no column for item {', '.join(gaps)}: \"\")" if gaps else "")
+                f' (no column for item {", ".join(gaps)}: "")' if gaps else ""
+            )
         else:
             cols = [columns[j] for _, j in members]
-            note = (f"{columns[members[0][1]]} .. {columns[members[-1][1]]} are numbered from {lo}: "
-                    f"taken as items 1..{len(cols)} in numeric order")
+            note = (
+                f"{columns[members[0][1]]} .. {columns[members[-1][1]]} are numbered from {lo}: "
+                f"taken as items 1..{len(cols)} in numeric order"
+            )
         for _, j in members:
             placed[j] = "items"
-        blocks.append(DraftBlock(code=_guess_code(prefix, taken), prefix=prefix, columns=cols, note=note))
+        blocks.append(
+            DraftBlock(code=_guess_code(prefix, taken), prefix=prefix, columns=cols, note=note)
+        )
     if fmt == "redcap":
         # REDCap's survey timestamp is <form>_timestamp: give a block the one named like it.
         for b in blocks:
@@ -259,20 +290,49 @@ def draft_map(rows: list[list[str]], fmt: str | None = None, source: str = "<fil
         if j not in placed and j not in others:
             others[j] = "not numbered like an item"
 
-    text = _render(source, fmt, variant, columns, id_col, id_note, date_col, completed_note, identifiers, others,
-                   blocks)
-    return MapDraft(fmt=fmt, text=text, id_column=None if id_col is None else columns[id_col],
-                    completed=None if date_col is None else columns[date_col], blocks=blocks,
-                    identifiers=identifiers, others=[(columns[j], why) for j, why in sorted(others.items())],
-                    variant=variant, columns=columns)
+    text = _render(
+        source,
+        fmt,
+        variant,
+        columns,
+        id_col,
+        id_note,
+        date_col,
+        completed_note,
+        identifiers,
+        others,
+        blocks,
+    )
+    return MapDraft(
+        fmt=fmt,
+        text=text,
+        id_column=None if id_col is None else columns[id_col],
+        completed=None if date_col is None else columns[date_col],
+        blocks=blocks,
+        identifiers=identifiers,
+        others=[(columns[j], why) for j, why in sorted(others.items())],
+        variant=variant,
+        columns=columns,
+    )
 
 
 def _line(assignment: str, comment: str = "") -> str:
     return f"{assignment:<40} # {toml_comment(comment, 200)}" if comment else assignment
 
 
-def _render(source, fmt, variant, columns, id_col, id_note, date_col, completed_note, identifiers, others,
-            blocks) -> str:
+def _render(
+    source,
+    fmt,
+    variant,
+    columns,
+    id_col,
+    id_note,
+    date_col,
+    completed_note,
+    identifiers,
+    others,
+    blocks,
+) -> str:
     what = f"{fmt}, {variant} export" if variant else fmt
     lines = [
         f"# Draft import map for {toml_comment(Path(source).name)} ({what}), written by `tracker map draft`.",
@@ -283,32 +343,57 @@ def _render(source, fmt, variant, columns, id_col, id_note, date_col, completed_
     if id_col is not None:
         lines.append(_line(f"id_column = {toml_string(columns[id_col])}", id_note))
     else:
-        lines.append('# id_column = "..."                      # no participant-code column found: name it here')
+        lines.append(
+            '# id_column = "..."                      # no participant-code column found: name it here'
+        )
     if date_col is not None:
         lines.append(_line(f"completed = {toml_string(columns[date_col])}", completed_note))
-    lines.append(_line('other_columns = "ignore"', "the columns listed below are skipped, with one warning"))
+    lines.append(
+        _line('other_columns = "ignore"', "the columns listed below are skipped, with one warning")
+    )
     for j, why in sorted(others.items()):
         lines.append(_line(f"#   {toml_string(columns[j])}", why))
     if identifiers:
-        lines.append(_line(f"identifiers = {toml_value(identifiers)}",
-                           "guessed from the names: direct identifiers, never read"))
+        lines.append(
+            _line(
+                f"identifiers = {toml_value(identifiers)}",
+                "guessed from the names: direct identifiers, never read",
+            )
+        )
     else:
         lines.append("identifiers = []")
     if fmt == "redcap":
-        lines += ["", "# A longitudinal project: map each redcap_event_name to a wave, or \"skip\".",
-                  "# [events]", "# baseline_arm_1 = \"baseline\""]
+        lines += [
+            "",
+            '# A longitudinal project: map each redcap_event_name to a wave, or "skip".',
+            "# [events]",
+            '# baseline_arm_1 = "baseline"',
+        ]
     for b in blocks:
         lines += [
             "",
             _line("[[items]]", "guessed: " + b.note),
-            _line(f"instrument = {toml_string(b.code)}", "guessed code: use an instrument of the study"),
+            _line(
+                f"instrument = {toml_string(b.code)}",
+                "guessed code: use an instrument of the study",
+            ),
             f"columns = {toml_value(b.columns)}",
         ]
         if b.completed:
-            lines.append(_line(f"completed = {toml_string(b.completed)}", "guessed: this form's survey timestamp"))
+            lines.append(
+                _line(
+                    f"completed = {toml_string(b.completed)}",
+                    "guessed: this form's survey timestamp",
+                )
+            )
     if not blocks and fmt != "long":
-        lines += ["", "# No item block was recognised: add one [[items]] table per instrument:",
-                  "# [[items]]", "# instrument = \"pss10\"", "# columns = [\"...\"]"]
+        lines += [
+            "",
+            "# No item block was recognised: add one [[items]] table per instrument:",
+            "# [[items]]",
+            '# instrument = "pss10"',
+            '# columns = ["..."]',
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -329,7 +414,9 @@ def read_first_rows(path: str | Path, n: int = 3) -> list[list[str]]:
                 if len(rows) >= n:
                     break
     except UnicodeDecodeError as exc:
-        raise TrackerError(f"{p}: not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV") from None
+        raise TrackerError(
+            f"{p}: not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV"
+        ) from None
     except csv.Error as exc:
         raise TrackerError(f"{p}: not a readable CSV file ({exc})") from None
     return rows
@@ -358,8 +445,10 @@ def draft_map_file(path: str | Path, out: str | Path, fmt: str | None = None) ->
 
     target = Path(out)
     if target.exists() and not target.is_dir():
-        raise Conflict(f"{target} already exists; move it away or choose another --out (a drafted map is meant to "
-                       "be edited, so it is never overwritten)")
+        raise Conflict(
+            f"{target} already exists; move it away or choose another --out (a drafted map is meant to "
+            "be edited, so it is never overwritten)"
+        )
     check_writable(target)
     draft = draft_map(read_first_rows(path), fmt, source=str(path))
     with atomic_write(target) as fh:

@@ -30,11 +30,16 @@ def load_event_map(path: str | Path, ctx: StudyContext) -> tuple[dict[str, int |
     if header == ["redcap_event_name", "wave"]:
         event_col, event_name = 0, "redcap_event_name"
     elif "unique_event_name" in header and "wave" in header and len(set(header)) == len(header):
-        event_col, event_name = header.index("unique_event_name"), "unique_event_name"  # REDCap's event list
+        event_col, event_name = (
+            header.index("unique_event_name"),
+            "unique_event_name",
+        )  # REDCap's event list
     else:
-        raise TrackerError(f"{name}: an event map has the header 'redcap_event_name,wave' and one row per event "
-                           "(or is REDCap's event list export, event_name,arm_num,unique_event_name,... with a "
-                           "'wave' column added)")
+        raise TrackerError(
+            f"{name}: an event map has the header 'redcap_event_name,wave' and one row per event "
+            "(or is REDCap's event list export, event_name,arm_num,unique_event_name,... with a "
+            "'wave' column added)"
+        )
     wave_col = header.index("wave")
     width = len(header)
     mapping: dict[str, int | None] = {}
@@ -44,26 +49,53 @@ def load_event_map(path: str | Path, ctx: StudyContext) -> tuple[dict[str, int |
         if not any(c.strip() for c in rec):
             continue
         if len(rec) != width:
-            problems.append(Problem("wrong_field_count", f"has {len(rec)} fields, the header has {width}",
-                                    file=name, row=row))
+            problems.append(
+                Problem(
+                    "wrong_field_count",
+                    f"has {len(rec)} fields, the header has {width}",
+                    file=name,
+                    row=row,
+                )
+            )
             continue
         event, wave = rec[event_col].strip(), rec[wave_col].strip()
         if wave.lower() == "skip":
             wave = ""
         if not event:
-            problems.append(Problem("missing_event", "no event name", file=name, row=row, column=event_name))
+            problems.append(
+                Problem("missing_event", "no event name", file=name, row=row, column=event_name)
+            )
         elif event in first:
-            problems.append(Problem("duplicate_event", f"event already mapped in row {first[event]}", file=name,
-                                    row=row, column=event_name, value=event))
+            problems.append(
+                Problem(
+                    "duplicate_event",
+                    f"event already mapped in row {first[event]}",
+                    file=name,
+                    row=row,
+                    column=event_name,
+                    value=event,
+                )
+            )
         elif wave and wave not in ctx.waves:
-            problems.append(Problem("unknown_wave", f"unknown wave; waves: {ctx.wave_names()}", file=name,
-                                    row=row, column="wave", value=wave))
+            problems.append(
+                Problem(
+                    "unknown_wave",
+                    f"unknown wave; waves: {ctx.wave_names()}",
+                    file=name,
+                    row=row,
+                    column="wave",
+                    value=wave,
+                )
+            )
         else:
             first[event] = row
             mapping[event] = ctx.waves[wave].id if wave else None
     if problems:
-        raise ValidationError(problems, f"{name}: the event map has {len(problems)} problem"
-                              f"{'s' if len(problems) != 1 else ''}; nothing was written")
+        raise ValidationError(
+            problems,
+            f"{name}: the event map has {len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}; nothing was written",
+        )
     if not mapping:
         raise TrackerError(f"{name} maps no event; add rows 'redcap_event_name,wave'")
     return mapping, name

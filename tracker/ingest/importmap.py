@@ -34,7 +34,17 @@ from tracker.errors import Problem, TrackerError, ValidationError
 from tracker.ingest.context import InstrumentInfo, StudyContext
 
 FORMATS = ("wide", "long", "redcap", "qualtrics", "xlsx")
-TOP_KEYS = ("format", "id_column", "completed", "wave", "other_columns", "identifiers", "events", "repeat", "items")
+TOP_KEYS = (
+    "format",
+    "id_column",
+    "completed",
+    "wave",
+    "other_columns",
+    "identifiers",
+    "events",
+    "repeat",
+    "items",
+)
 ITEM_KEYS = ("instrument", "columns", "pattern", "completed", "labels", "missing", "recode")
 REPEAT_KEYS = ("instrument", "waves")
 OTHER_COLUMNS = ("error", "ignore")
@@ -177,12 +187,14 @@ def load_map(path: str | Path, ctx: StudyContext) -> ImportMap:
             imap.wave = wave.strip()
     other = data.get("other_columns", "error")
     if other not in OTHER_COLUMNS:
-        bad("other_columns", f"must be \"error\" or \"ignore\", not {other!r}")
+        bad("other_columns", f'must be "error" or "ignore", not {other!r}')
     else:
         imap.other_columns = other
     identifiers = data.get("identifiers", [])
-    if not isinstance(identifiers, list) or not all(isinstance(c, str) and c.strip() for c in identifiers):
-        bad("identifiers", "must be a list of column names, e.g. identifiers = [\"email\", \"name\"]")
+    if not isinstance(identifiers, list) or not all(
+        isinstance(c, str) and c.strip() for c in identifiers
+    ):
+        bad("identifiers", 'must be a list of column names, e.g. identifiers = ["email", "name"]')
     else:
         imap.identifiers = [c.strip() for c in identifiers]
 
@@ -198,7 +210,7 @@ def load_map(path: str | Path, ctx: StudyContext) -> ImportMap:
     events = data.get("events")
     if events is not None:
         if not isinstance(events, dict):
-            bad("events", "must be a table: [events] then lines event_name = \"wave\" (or \"skip\")")
+            bad("events", 'must be a table: [events] then lines event_name = "wave" (or "skip")')
         else:
             imap.events = {}
             for event, value in events.items():
@@ -215,10 +227,16 @@ def load_map(path: str | Path, ctx: StudyContext) -> ImportMap:
                     bad(f"repeat.{key}", f"unknown key{_did_you_mean(key, REPEAT_KEYS)}")
             imap.repeat_instrument = string(repeat, "instrument", "repeat.instrument")
             if imap.repeat_instrument is None and "instrument" not in repeat:
-                bad("repeat.instrument", "missing: the redcap_repeat_instrument value of the repeated rows")
+                bad(
+                    "repeat.instrument",
+                    "missing: the redcap_repeat_instrument value of the repeated rows",
+                )
             waves = repeat.get("waves")
             if not isinstance(waves, dict) or not waves:
-                bad("repeat.waves", "must be a table instance -> wave, e.g. waves = { 1 = \"visit-1\" }")
+                bad(
+                    "repeat.waves",
+                    'must be a table instance -> wave, e.g. waves = { 1 = "visit-1" }',
+                )
             else:
                 for instance, value in waves.items():
                     if not instance.strip().isdigit() or int(instance) < 1:
@@ -242,7 +260,10 @@ def load_map(path: str | Path, ctx: StudyContext) -> ImportMap:
                 continue
             code = parsed.instrument.code
             if code in seen_instruments:
-                bad(f"{where}.instrument", f"{code} has two [[items]] tables; give each instrument one")
+                bad(
+                    f"{where}.instrument",
+                    f"{code} has two [[items]] tables; give each instrument one",
+                )
                 continue
             seen_instruments.add(code)
             for column in parsed.columns:
@@ -250,14 +271,19 @@ def load_map(path: str | Path, ctx: StudyContext) -> ImportMap:
                     continue
                 key = column.strip().lower()
                 if key in seen_columns:
-                    bad(f"{where}.columns", f"column {column!r} is already an item of {seen_columns[key]}")
+                    bad(
+                        f"{where}.columns",
+                        f"column {column!r} is already an item of {seen_columns[key]}",
+                    )
                 else:
                     seen_columns[key] = code
             imap.items.append(parsed)
     if problems:
         n = len(problems)
-        raise ValidationError(problems, f"{name}: the import map has {n} problem{'s' if n != 1 else ''}; "
-                                        "nothing was imported")
+        raise ValidationError(
+            problems,
+            f"{name}: the import map has {n} problem{'s' if n != 1 else ''}; nothing was imported",
+        )
     return imap
 
 
@@ -270,22 +296,30 @@ def _items(table: dict, where: str, ctx: StudyContext, bad) -> MapItems | None:
     if code is None:
         bad(f"{where}.instrument", "missing: the code of the study's instrument these columns hold")
     elif info is None:
-        bad(f"{where}.instrument", f"{code!r} is not an instrument of the study "
-                                   f"({', '.join(ctx.instruments) or 'none yet'}); add it with "
-                                   "`tracker instrument add CODE_OR_FILE`")
+        bad(
+            f"{where}.instrument",
+            f"{code!r} is not an instrument of the study "
+            f"({', '.join(ctx.instruments) or 'none yet'}); add it with "
+            "`tracker instrument add CODE_OR_FILE`",
+        )
     label = info.code if info is not None else str(code)
     k = info.items if info is not None else None
     columns: list[str] = []
     from_pattern = False
     if ("columns" in table) == ("pattern" in table):
-        bad(where, f"give either columns = [...] or pattern = \"...{{n}}\" for {label}")
+        bad(where, f'give either columns = [...] or pattern = "...{{n}}" for {label}')
     elif "columns" in table:
         cols = table["columns"]
         if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
-            bad(f"{where}.columns", "must be a list of column names (\"\" for an item the file lacks)")
+            bad(
+                f"{where}.columns", 'must be a list of column names ("" for an item the file lacks)'
+            )
         elif k is not None and len(cols) != k:
-            bad(f"{where}.columns", f"lists {len(cols)} columns but {label} has {k} items; "
-                                    "give one per item, in order (\"\" for an item the file lacks)")
+            bad(
+                f"{where}.columns",
+                f"lists {len(cols)} columns but {label} has {k} items; "
+                'give one per item, in order ("" for an item the file lacks)',
+            )
         elif not any(c.strip() for c in cols):
             bad(f"{where}.columns", f"names no column for {label}")
         else:
@@ -293,7 +327,10 @@ def _items(table: dict, where: str, ctx: StudyContext, bad) -> MapItems | None:
     else:
         pattern = table["pattern"]
         if not isinstance(pattern, str) or "{n}" not in pattern:
-            bad(f"{where}.pattern", f"must be a column name with {{n}} for the item number, e.g. \"{label}_q{{n}}\"")
+            bad(
+                f"{where}.pattern",
+                f'must be a column name with {{n}} for the item number, e.g. "{label}_q{{n}}"',
+            )
         elif k is not None:
             columns = [pattern.replace("{n}", str(i)).strip() for i in range(1, k + 1)]
             from_pattern = True
@@ -305,7 +342,10 @@ def _items(table: dict, where: str, ctx: StudyContext, bad) -> MapItems | None:
     for key, target in (("labels", rules.labels), ("recode", rules.recode)):
         mapping = table.get(key, {})
         if not isinstance(mapping, dict):
-            bad(f"{where}.{key}", f"must be a table of text = number, e.g. {key} = {{ \"Never\" = 0 }}")
+            bad(
+                f"{where}.{key}",
+                f'must be a table of text = number, e.g. {key} = {{ "Never" = 0 }}',
+            )
             continue
         for text, value in mapping.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -313,12 +353,18 @@ def _items(table: dict, where: str, ctx: StudyContext, bad) -> MapItems | None:
                 continue
             target[text.strip().casefold() if key == "labels" else text.strip()] = float(value)
     missing = table.get("missing", [])
-    if not isinstance(missing, list) or not all(isinstance(m, str | int | float) and not isinstance(m, bool)
-                                                for m in missing):
-        bad(f"{where}.missing", "must be a list of cell values, e.g. missing = [\"-99\", \"Don't know\"]")
+    if not isinstance(missing, list) or not all(
+        isinstance(m, str | int | float) and not isinstance(m, bool) for m in missing
+    ):
+        bad(
+            f"{where}.missing",
+            'must be a list of cell values, e.g. missing = ["-99", "Don\'t know"]',
+        )
     else:
-        rules.missing = {_number_text(m).casefold() if not isinstance(m, str) else m.strip().casefold()
-                         for m in missing}
+        rules.missing = {
+            _number_text(m).casefold() if not isinstance(m, str) else m.strip().casefold()
+            for m in missing
+        }
     if info is None or not columns:
         return None
     return MapItems(info, columns, from_pattern, completed.strip() if completed else None, rules)

@@ -56,7 +56,11 @@ from tracker.ingest.qualtrics import QualtricsHeader, is_metadata
 from tracker.scoring import UNKNOWN_ITEM, item_value_message
 
 ITEM_COLUMN = re.compile(r"^([a-z][a-z0-9_]*)_(\d+)$")
-REDCAP_IGNORED = {"redcap_repeat_instrument", "redcap_survey_identifier", "redcap_data_access_group"}
+REDCAP_IGNORED = {
+    "redcap_repeat_instrument",
+    "redcap_survey_identifier",
+    "redcap_data_access_group",
+}
 LONG_REQUIRED = ("participant", "instrument", "item", "value")
 
 
@@ -81,7 +85,9 @@ class Layout:
     completed_by_code: dict[str, int] = field(default_factory=dict)
     event_col: int | None = None
     repeat_col: int | None = None
-    qualtrics: QualtricsHeader | None = None  # a Qualtrics export: its header, which says the rows to skip
+    qualtrics: QualtricsHeader | None = (
+        None  # a Qualtrics export: its header, which says the rows to skip
+    )
     unnamed: list[int] = field(default_factory=list)
     blocks: list[ItemBlock] = field(default_factory=list)
     # long format
@@ -92,7 +98,9 @@ class Layout:
     map_name: str | None = None
     no_wave_source: bool = False  # rows outside [repeat] have no wave: each is a problem
     repeat_instrument_col: int | None = None  # redcap_repeat_instrument
-    repeat_instrument: str | None = None  # the map's [repeat] instrument; other repeating rows are skipped
+    repeat_instrument: str | None = (
+        None  # the map's [repeat] instrument; other repeating rows are skipped
+    )
     repeat_waves: dict[int, int] = field(default_factory=dict)
 
 
@@ -119,7 +127,11 @@ def _duplicate_columns(norms: list[str], shown: list[str], bad) -> tuple[dict[st
         if not n:
             continue
         if n in seen:
-            bad(i, "duplicate_column", f"column {shown[i]!r} appears twice (first as column {seen[n] + 1})")
+            bad(
+                i,
+                "duplicate_column",
+                f"column {shown[i]!r} appears twice (first as column {seen[n] + 1})",
+            )
             duplicates.add(i)
         else:
             seen[n] = i
@@ -147,7 +159,9 @@ def analyse(
     warnings: list[Problem] = []
 
     def bad(col: int, rule: str, message: str) -> None:
-        located.append((col, Problem(rule, message, file=name, row=1, column=shown[col] or f"#{col + 1}")))
+        located.append(
+            (col, Problem(rule, message, file=name, row=1, column=shown[col] or f"#{col + 1}"))
+        )
 
     if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
         sep = next(s for s in ";\t|" if s in header[0])
@@ -161,13 +175,24 @@ def analyse(
         return [p for _, p in sorted(located, key=lambda cp: cp[0])]
 
     if fmt == "long":
-        layout = _long(norms, shown, ctx, seen, duplicates, bad, name=name, fixed_wave=fixed_wave,
-                       id_column=_norm(id_column) if id_column else "participant")
+        layout = _long(
+            norms,
+            shown,
+            ctx,
+            seen,
+            duplicates,
+            bad,
+            name=name,
+            fixed_wave=fixed_wave,
+            id_column=_norm(id_column) if id_column else "participant",
+        )
         return layout, ordered(), warnings
 
     id_name = _norm(id_column) if id_column else {"redcap": "record_id"}.get(fmt, "participant")
     if fmt == "qualtrics" and not id_name:
-        raise TrackerError("a Qualtrics import needs --id-column NAME: the column holding the participant code (e.g. ExternalReference)")
+        raise TrackerError(
+            "a Qualtrics import needs --id-column NAME: the column holding the participant code (e.g. ExternalReference)"
+        )
     if id_name not in seen:
         hint = _hint(id_name, [n for n in norms if n])
         raise TrackerError(f"{name}: there is no {id_name!r} column for the participant code{hint}")
@@ -178,19 +203,29 @@ def analyse(
         layout.event_col = seen["redcap_event_name"]
         known.add("redcap_event_name")
         if not has_event_map:
-            raise TrackerError(f"{name} has REDCap events (redcap_event_name): map them to waves with --event-map FILE (columns redcap_event_name,wave)")
+            raise TrackerError(
+                f"{name} has REDCap events (redcap_event_name): map them to waves with --event-map FILE (columns redcap_event_name,wave)"
+            )
         if fixed_wave:
-            raise TrackerError(f"{name} has REDCap events: they are mapped to waves by --event-map; drop --wave")
+            raise TrackerError(
+                f"{name} has REDCap events: they are mapped to waves by --event-map; drop --wave"
+            )
     elif has_event_map:
-        raise TrackerError(f"--event-map applies to REDCap exports with a redcap_event_name column; {name} has none")
+        raise TrackerError(
+            f"--event-map applies to REDCap exports with a redcap_event_name column; {name} has none"
+        )
     else:
         if "wave" in seen and fmt != "redcap":
             layout.wave_col = seen["wave"]
             known.add("wave")
             if fixed_wave:
-                raise TrackerError(f"{name} has a 'wave' column: give either that column or --wave, not both")
+                raise TrackerError(
+                    f"{name} has a 'wave' column: give either that column or --wave, not both"
+                )
         elif not fixed_wave:
-            raise TrackerError(f"{name}: which wave? add a 'wave' column or give --wave NAME (waves: {ctx.wave_names()})")
+            raise TrackerError(
+                f"{name}: which wave? add a 'wave' column or give --wave NAME (waves: {ctx.wave_names()})"
+            )
     if fmt == "redcap" and "redcap_repeat_instance" in seen:
         layout.repeat_col = seen["redcap_repeat_instance"]
         known.add("redcap_repeat_instance")
@@ -219,9 +254,17 @@ def analyse(
         if fmt == "redcap" and _redcap_bookkeeping(n):
             continue
         if n in identifiers:
-            bad(i, "direct_identifier", f"column {shown[i]!r} holds a direct identifier; remove it: only pseudonymous codes are stored")
+            bad(
+                i,
+                "direct_identifier",
+                f"column {shown[i]!r} holds a direct identifier; remove it: only pseudonymous codes are stored",
+            )
             continue
-        if n.endswith("_completed") and n[: -len("_completed")] in ctx.instruments and fmt in ("wide", "xlsx"):
+        if (
+            n.endswith("_completed")
+            and n[: -len("_completed")] in ctx.instruments
+            and fmt in ("wide", "xlsx")
+        ):
             layout.completed_by_code[n[: -len("_completed")]] = i
             continue
         match = ITEM_COLUMN.fullmatch(n)
@@ -231,7 +274,11 @@ def analyse(
             if not 1 <= number <= info.items:
                 bad(i, UNKNOWN_ITEM, item_value_message(UNKNOWN_ITEM, info.definition))
             elif number in item_cols.setdefault(info.code, {}):  # pss4_1 and pss4_01
-                bad(i, "duplicate_column", f"item {number} of {info.code} appears twice (first as column {item_cols[info.code][number] + 1})")
+                bad(
+                    i,
+                    "duplicate_column",
+                    f"item {number} of {info.code} appears twice (first as column {item_cols[info.code][number] + 1})",
+                )
             else:
                 item_cols[info.code][number] = i
             continue
@@ -240,10 +287,18 @@ def analyse(
             bad(i, "unknown_column", f"unknown column {shown[i]!r}{hint}")
         elif match:
             code = match.group(1)
-            bad(i, "unknown_instrument", f"unknown instrument {code!r}: add it to the study first with `tracker instrument add {code}`")
+            bad(
+                i,
+                "unknown_instrument",
+                f"unknown instrument {code!r}: add it to the study first with `tracker instrument add {code}`",
+            )
         else:
-            bad(i, "unknown_column", f"unknown column {shown[i]!r}; expected {id_name}, "
-                f"{'wave, ' if fmt != 'redcap' else ''}completed and item columns <instrument>_<n>")
+            bad(
+                i,
+                "unknown_column",
+                f"unknown column {shown[i]!r}; expected {id_name}, "
+                f"{'wave, ' if fmt != 'redcap' else ''}completed and item columns <instrument>_<n>",
+            )
     for code, numbers in item_cols.items():
         if not numbers:
             continue
@@ -253,12 +308,15 @@ def analyse(
             cols[number - 1] = col
         absent = [f"{code}_{k + 1}" for k in range(info.items) if cols[k] < 0]
         if absent:
-            warnings.append(Problem(
-                "missing_item_columns",
-                f"{len(absent)} of {info.items} {code} item columns are missing ({', '.join(absent[:5])}"
-                f"{'…' if len(absent) > 5 else ''}); those items are stored as unanswered",
-                file=name, row=1,
-            ))
+            warnings.append(
+                Problem(
+                    "missing_item_columns",
+                    f"{len(absent)} of {info.items} {code} item columns are missing ({', '.join(absent[:5])}"
+                    f"{'…' if len(absent) > 5 else ''}); those items are stored as unanswered",
+                    file=name,
+                    row=1,
+                )
+            )
         names = [shown[cols[k]] if cols[k] >= 0 else f"{code}_{k + 1}" for k in range(info.items)]
         rules = CellRules(code, mapped=False) if fmt == "redcap" else None  # REDCap writes "36,5"
         layout.blocks.append(ItemBlock(info, cols, names, rules))
@@ -266,7 +324,11 @@ def analyse(
     for code in list(layout.completed_by_code):
         if code not in item_cols:
             i = layout.completed_by_code.pop(code)
-            bad(i, "unknown_column", f"column {shown[i]!r} gives a completion date but the file has no {code} items")
+            bad(
+                i,
+                "unknown_column",
+                f"column {shown[i]!r} gives a completion date but the file has no {code} items",
+            )
     if not layout.blocks and not located:
         raise TrackerError(
             f"{name} has no item columns; expected columns <instrument>_<n> for the study's instruments "
@@ -275,26 +337,45 @@ def analyse(
     return layout, ordered(), warnings
 
 
-def _long(norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave, id_column="participant") -> Layout:
+def _long(
+    norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave, id_column="participant"
+) -> Layout:
     required = (id_column, *LONG_REQUIRED[1:])
     missing = [c for c in required if c not in seen]
     if missing:
-        raise TrackerError(f"{name}: a long file needs the columns {', '.join(required)} "
-                           f"(and wave, unless --wave); missing: {', '.join(missing)}")
+        raise TrackerError(
+            f"{name}: a long file needs the columns {', '.join(required)} "
+            f"(and wave, unless --wave); missing: {', '.join(missing)}"
+        )
     layout = Layout(
-        fmt="long", header=shown, id_col=seen[id_column], id_name=shown[seen[id_column]],
-        instrument_col=seen["instrument"], item_col=seen["item"], value_col=seen["value"],
+        fmt="long",
+        header=shown,
+        id_col=seen[id_column],
+        id_name=shown[seen[id_column]],
+        instrument_col=seen["instrument"],
+        item_col=seen["item"],
+        value_col=seen["value"],
     )
     if "wave" in seen:
         if fixed_wave:
-            raise TrackerError(f"{name} has a 'wave' column: give either that column or --wave, not both")
+            raise TrackerError(
+                f"{name} has a 'wave' column: give either that column or --wave, not both"
+            )
         layout.wave_col = seen["wave"]
     elif not fixed_wave:
-        raise TrackerError(f"{name}: which wave? add a 'wave' column or give --wave NAME (waves: {ctx.wave_names()})")
+        raise TrackerError(
+            f"{name}: which wave? add a 'wave' column or give --wave NAME (waves: {ctx.wave_names()})"
+        )
     if "completed" in seen:
         layout.completed_col = seen["completed"]
-    used = {layout.id_col, layout.instrument_col, layout.item_col, layout.value_col,
-            layout.wave_col, layout.completed_col}
+    used = {
+        layout.id_col,
+        layout.instrument_col,
+        layout.item_col,
+        layout.value_col,
+        layout.wave_col,
+        layout.completed_col,
+    }
     identifiers = _identifier_columns()
     expected = ["participant", "wave", "instrument", "item", "value", "completed"]
     for i, n in enumerate(norms):
@@ -303,17 +384,29 @@ def _long(norms, shown, ctx, seen, duplicates, bad, *, name, fixed_wave, id_colu
         if not n:
             layout.unnamed.append(i)
         elif n in identifiers:
-            bad(i, "direct_identifier", f"column {shown[i]!r} holds a direct identifier; remove it: only pseudonymous codes are stored")
+            bad(
+                i,
+                "direct_identifier",
+                f"column {shown[i]!r} holds a direct identifier; remove it: only pseudonymous codes are stored",
+            )
         else:
-            bad(i, "unknown_column", f"unknown column {shown[i]!r}{_hint(n, expected) or '; expected ' + ', '.join(expected)}")
+            bad(
+                i,
+                "unknown_column",
+                f"unknown column {shown[i]!r}{_hint(n, expected) or '; expected ' + ', '.join(expected)}",
+            )
     return layout
-
 
 
 def _redcap_bookkeeping(norm: str) -> bool:
     """REDCap's own columns: checkboxes (``field___code``), ``*_complete``, ``redcap_*``, ``*_timestamp``."""
-    return ("___" in norm or norm.endswith("_complete") or norm.startswith("redcap_")
-            or norm.endswith("_timestamp") or norm in REDCAP_IGNORED)
+    return (
+        "___" in norm
+        or norm.endswith("_complete")
+        or norm.startswith("redcap_")
+        or norm.endswith("_timestamp")
+        or norm in REDCAP_IGNORED
+    )
 
 
 def __getattr__(name: str):

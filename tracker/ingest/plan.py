@@ -113,8 +113,14 @@ def _plan(session: Session, block: Block) -> BlockPlan:
     n, k = block.values.shape
     waves = sorted({int(w) for w in np.unique(block.wave)})
     stored = session.execute(
-        select(Administration.id, Administration.participant_id, Administration.wave_id, Administration.completed_on)
-        .where(Administration.instrument_id == block.instrument.id, Administration.wave_id.in_(waves))
+        select(
+            Administration.id,
+            Administration.participant_id,
+            Administration.wave_id,
+            Administration.completed_on,
+        ).where(
+            Administration.instrument_id == block.instrument.id, Administration.wave_id.in_(waves)
+        )
     ).all()
     existing = np.full(n, -1, dtype=np.int64)
     stored_completed = np.zeros(n, dtype=np.int64)
@@ -123,7 +129,9 @@ def _plan(session: Session, block: Block) -> BlockPlan:
         where = keys.get_indexer(pd.MultiIndex.from_arrays([block.participant, block.wave]))
         hit = where >= 0
         existing[hit] = np.array([stored[i][0] for i in where[hit]], dtype=np.int64)
-        stored_completed[hit] = [stored[i][3].toordinal() if stored[i][3] else 0 for i in where[hit]]
+        stored_completed[hit] = [
+            stored[i][3].toordinal() if stored[i][3] else 0 for i in where[hit]
+        ]
     matched = np.flatnonzero(existing >= 0)
     slot = np.full(n, -1, dtype=np.int64)
     slot[matched] = np.arange(len(matched))
@@ -139,12 +147,24 @@ def _plan(session: Session, block: Block) -> BlockPlan:
     cell_changed = ~((incoming == stored_values) | (np.isnan(incoming) & np.isnan(stored_values)))
     if block.given is not None:  # an item the file does not state is never changed
         cell_changed &= block.given[matched]
-    completed_changed = (existing >= 0) & (block.completed > 0) & (block.completed != stored_completed)
-    return BlockPlan(block, existing, stored_completed, completed_changed, slot, stored_values, stored_present,
-                     cell_changed)
+    completed_changed = (
+        (existing >= 0) & (block.completed > 0) & (block.completed != stored_completed)
+    )
+    return BlockPlan(
+        block,
+        existing,
+        stored_completed,
+        completed_changed,
+        slot,
+        stored_values,
+        stored_present,
+        cell_changed,
+    )
 
 
-def fetch_items(session: Session, admin_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fetch_items(
+    session: Session, admin_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(administration_id, item, value)`` arrays of the given administrations, in one query."""
     return BulkWriter.of(session).items_of(admin_ids)
 
@@ -159,36 +179,60 @@ def changes(ctx: StudyContext, plans: list[BlockPlan]) -> list[tuple]:
     for plan in plans:
         b = plan.block
         for a in np.flatnonzero(plan.changed):
-            who = (ctx.code_of(b.participant[a]), ctx.wave_by_id[int(b.wave[a])].name, b.instrument.code)
+            who = (
+                ctx.code_of(b.participant[a]),
+                ctx.wave_by_id[int(b.wave[a])].name,
+                b.instrument.code,
+            )
             if plan.completed_changed[a]:
                 out.append((*who, "completed", iso(plan.stored_completed[a]), iso(b.completed[a])))
             for k in plan.changed_items(a):
-                out.append((*who, k + 1, fmt_value(plan.stored_value(a, k)), fmt_value(b.values[a, k])))
+                out.append(
+                    (*who, k + 1, fmt_value(plan.stored_value(a, k)), fmt_value(b.values[a, k]))
+                )
     return out
 
 
-def change_problems(ctx: StudyContext, plans: list[BlockPlan], name: str, completed_column: str | None) -> Problems:
+def change_problems(
+    ctx: StudyContext, plans: list[BlockPlan], name: str, completed_column: str | None
+) -> Problems:
     problems = Problems()
     for plan in plans:
         b = plan.block
         for a in np.flatnonzero(plan.changed):
             who = f"participant {ctx.code_of(b.participant[a])}, wave {ctx.wave_by_id[int(b.wave[a])].name}"
             if plan.completed_changed[a]:
-                problems.add(Problem(
-                    "changed_value", f"{who}, {b.instrument.code} completion date: stored "
-                    f"{iso(plan.stored_completed[a]) or '(none)'}, the file says {iso(b.completed[a])}",
-                    file=name, row=int(b.rows[a]), column=completed_column or "completed", value=iso(b.completed[a])))
+                problems.add(
+                    Problem(
+                        "changed_value",
+                        f"{who}, {b.instrument.code} completion date: stored "
+                        f"{iso(plan.stored_completed[a]) or '(none)'}, the file says {iso(b.completed[a])}",
+                        file=name,
+                        row=int(b.rows[a]),
+                        column=completed_column or "completed",
+                        value=iso(b.completed[a]),
+                    )
+                )
             for k in plan.changed_items(a):
                 row, column = b.locate(a, k)
                 old, new = fmt_value(plan.stored_value(a, k)), fmt_value(b.values[a, k])
-                problems.add(Problem(
-                    "changed_value", f"{who}, {b.instrument.code} item {k + 1}: stored "
-                    f"{'(unanswered)' if old is None else old} -> {'(unanswered)' if new is None else new}",
-                    file=name, row=row, column=column, value=new))
+                problems.add(
+                    Problem(
+                        "changed_value",
+                        f"{who}, {b.instrument.code} item {k + 1}: stored "
+                        f"{'(unanswered)' if old is None else old} -> {'(unanswered)' if new is None else new}",
+                        file=name,
+                        row=row,
+                        column=column,
+                        value=new,
+                    )
+                )
     return problems
 
 
-def withdrawn_problems(ctx: StudyContext, plans: list[BlockPlan], name: str, id_column: str) -> Problems:
+def withdrawn_problems(
+    ctx: StudyContext, plans: list[BlockPlan], name: str, id_column: str
+) -> Problems:
     problems = Problems()
     for plan in plans:
         b = plan.block
@@ -197,17 +241,32 @@ def withdrawn_problems(ctx: StudyContext, plans: list[BlockPlan], name: str, id_
         late = left & ((b.completed == 0) | (b.completed > ctx.withdrawn_on[pos]))
         for a in np.flatnonzero(late):
             when = iso(ctx.withdrawn_on[pos[a]])
-            detail = "this row has no completion date" if b.completed[a] == 0 else f"completed {iso(b.completed[a])}"
-            problems.add(Problem(
-                "withdrawn_participant",
-                f"participant withdrew on {when}; only {b.instrument.code} answers completed on or before "
-                f"that date can be imported ({detail})",
-                file=name, row=int(b.rows[a]), column=id_column, value=ctx.code_of(b.participant[a])))
+            detail = (
+                "this row has no completion date"
+                if b.completed[a] == 0
+                else f"completed {iso(b.completed[a])}"
+            )
+            problems.add(
+                Problem(
+                    "withdrawn_participant",
+                    f"participant withdrew on {when}; only {b.instrument.code} answers completed on or before "
+                    f"that date can be imported ({detail})",
+                    file=name,
+                    row=int(b.rows[a]),
+                    column=id_column,
+                    value=ctx.code_of(b.participant[a]),
+                )
+            )
     return problems
 
 
-def soft_warnings(ctx: StudyContext, plans: list[BlockPlan], name: str, completed_column: str | None,
-                  id_column: str) -> list[Problem]:
+def soft_warnings(
+    ctx: StudyContext,
+    plans: list[BlockPlan],
+    name: str,
+    completed_column: str | None,
+    id_column: str,
+) -> list[Problem]:
     """Non-blocking warnings on what would be written: window and straight-lining."""
     out: list[Problem] = []
     for plan in plans:
@@ -223,19 +282,31 @@ def soft_warnings(ctx: StudyContext, plans: list[BlockPlan], name: str, complete
         outside = write & (start > 0) & (b.completed > 0) & (np.abs(b.completed - target) > window)
         for a in np.flatnonzero(outside):
             wave = ctx.wave_by_id[int(b.wave[a])].name
-            out.append(Problem(
-                "outside_window",
-                f"{b.instrument.code} completed {iso(b.completed[a])}, outside wave {wave}'s window "
-                f"{iso(target[a] - window[a])} to {iso(target[a] + window[a])} for this participant's cohort",
-                file=name, row=int(b.rows[a]), column=completed_column, value=iso(b.completed[a])))
+            out.append(
+                Problem(
+                    "outside_window",
+                    f"{b.instrument.code} completed {iso(b.completed[a])}, outside wave {wave}'s window "
+                    f"{iso(target[a] - window[a])} to {iso(target[a] + window[a])} for this participant's cohort",
+                    file=name,
+                    row=int(b.rows[a]),
+                    column=completed_column,
+                    value=iso(b.completed[a]),
+                )
+            )
         values = b.values
         if values.shape[1] >= STRAIGHT_LINING_MIN_ITEMS:
             full = ~np.isnan(values).any(axis=1)
             flat = write & full & (values == values[:, :1]).all(axis=1)
             for a in np.flatnonzero(flat):
-                out.append(Problem(
-                    "straight_lining",
-                    f"every {b.instrument.code} item answered {fmt_value(values[a, 0])} (straight-lining?)",
-                    file=name, row=int(b.rows[a]), column=id_column, value=ctx.code_of(b.participant[a])))
+                out.append(
+                    Problem(
+                        "straight_lining",
+                        f"every {b.instrument.code} item answered {fmt_value(values[a, 0])} (straight-lining?)",
+                        file=name,
+                        row=int(b.rows[a]),
+                        column=id_column,
+                        value=ctx.code_of(b.participant[a]),
+                    )
+                )
     out.sort(key=lambda p: p.row or 0)
     return out

@@ -42,8 +42,16 @@ class _Group:
     def add(self, p: Problem) -> None:
         self.count += 1
         if p.row is not None:
-            self.rows = [p.row, p.row] if not self.rows else [min(self.rows[0], p.row), max(self.rows[1], p.row)]
-        if p.column is not None and p.column not in self.columns and len(self.columns) <= GROUP_COLUMNS:
+            self.rows = (
+                [p.row, p.row]
+                if not self.rows
+                else [min(self.rows[0], p.row), max(self.rows[1], p.row)]
+            )
+        if (
+            p.column is not None
+            and p.column not in self.columns
+            and len(self.columns) <= GROUP_COLUMNS
+        ):
             self.columns.append(p.column)
 
     def line(self) -> Problem:
@@ -56,7 +64,9 @@ class _Group:
             shown = self.columns[:GROUP_COLUMNS]
             more = "…" if len(self.columns) > GROUP_COLUMNS else ""
             where.append(f"column{'s' if len(self.columns) > 1 else ''} {', '.join(shown)}{more}")
-        return Problem(p.rule, f"{', '.join(where)}: {p.message}", file=p.file, row=None, column=None)
+        return Problem(
+            p.rule, f"{', '.join(where)}: {p.message}", file=p.file, row=None, column=None
+        )
 
 
 class Problems:
@@ -98,24 +108,32 @@ class Problems:
             if p.value is not None and (p.rule, p.message, str(p.value)) in grouped:
                 continue
             out.append((p.row or 0, p))
-        out.sort(key=lambda rp: rp[0])  # stable: problems of one row keep the order they were found in
+        out.sort(
+            key=lambda rp: rp[0]
+        )  # stable: problems of one row keep the order they were found in
         return [p for _, p in out]
 
-    def error(self, name: str, what: tuple[str, str] = ("problem", "problems"), advice: str = "") -> ImportRefused:
+    def error(
+        self, name: str, what: tuple[str, str] = ("problem", "problems"), advice: str = ""
+    ) -> ImportRefused:
         """The error listing the problems; ``what`` is the (singular, plural) noun."""
         n = self.total
         lines = self.lines()
         listed = f" (first {MAX_LISTED} lines listed)" if len(lines) > MAX_LISTED else ""
         return ImportRefused(
-            lines[:MAX_LISTED], f"{name}: {n:,} {what[0] if n == 1 else what[1]}{listed}; nothing was written{advice}",
-            all_problems=sorted(self.items, key=lambda p: p.row or 0), total=n,
+            lines[:MAX_LISTED],
+            f"{name}: {n:,} {what[0] if n == 1 else what[1]}{listed}; nothing was written{advice}",
+            all_problems=sorted(self.items, key=lambda p: p.row or 0),
+            total=n,
         )
 
 
 class ImportRefused(ValidationError):
     """A refused import: ``problems`` are the lines shown, ``all_problems`` every problem kept."""
 
-    def __init__(self, problems: list[Problem], summary: str, *, all_problems: list[Problem], total: int):
+    def __init__(
+        self, problems: list[Problem], summary: str, *, all_problems: list[Problem], total: int
+    ):
         super().__init__(problems, summary)
         self.all_problems = all_problems
         self.total = total
@@ -134,6 +152,10 @@ def write_problems(path: str | Path, problems: list[Problem]) -> Path:
         writer = csv.writer(fh)
         writer.writerow(PROBLEM_COLUMNS)
         for p in problems:
-            writer.writerow([neutralise("" if v is None else str(v)) for v in
-                             (p.file, p.row, p.column, p.value, p.rule, p.message)])
+            writer.writerow(
+                [
+                    neutralise("" if v is None else str(v))
+                    for v in (p.file, p.row, p.column, p.value, p.rule, p.message)
+                ]
+            )
     return path

@@ -52,16 +52,44 @@ from tracker.errors import TrackerError
 VARIANTS = ("current", "2016", "legacy")
 #: Qualtrics' own columns (lowercased), in every vintage: never items. Some hold direct
 #: identifiers (recipient names and e-mail, IP address, location) and must never be read.
-METADATA_COLUMNS = frozenset({
-    "startdate", "enddate", "status", "ipaddress", "progress", "duration (in seconds)", "finished",
-    "recordeddate", "responseid", "responseset", "recipientlastname", "recipientfirstname", "recipientemail",
-    "externalreference", "externaldatareference", "locationlatitude", "locationlongitude", "locationaccuracy",
-    "distributionchannel", "userlanguage", "name", "emailaddress",
-})
-IDENTIFIER_COLUMNS = frozenset({
-    "ipaddress", "recipientlastname", "recipientfirstname", "recipientemail", "locationlatitude",
-    "locationlongitude", "name", "emailaddress",
-})
+METADATA_COLUMNS = frozenset(
+    {
+        "startdate",
+        "enddate",
+        "status",
+        "ipaddress",
+        "progress",
+        "duration (in seconds)",
+        "finished",
+        "recordeddate",
+        "responseid",
+        "responseset",
+        "recipientlastname",
+        "recipientfirstname",
+        "recipientemail",
+        "externalreference",
+        "externaldatareference",
+        "locationlatitude",
+        "locationlongitude",
+        "locationaccuracy",
+        "distributionchannel",
+        "userlanguage",
+        "name",
+        "emailaddress",
+    }
+)
+IDENTIFIER_COLUMNS = frozenset(
+    {
+        "ipaddress",
+        "recipientlastname",
+        "recipientfirstname",
+        "recipientemail",
+        "locationlatitude",
+        "locationlongitude",
+        "name",
+        "emailaddress",
+    }
+)
 
 
 def is_metadata(column: str) -> bool:
@@ -69,17 +97,33 @@ def is_metadata(column: str) -> bool:
     ``Q_RecaptchaScore``), compared case-insensitively after stripping spaces."""
     name = column.strip()
     return name.lower() in METADATA_COLUMNS or name.startswith("Q_")
+
+
 SKIP_REASONS = ("preview", "test", "spam")
 
 _STATUS_SKIP = {
-    "survey preview": "preview", "offline survey preview": "preview", "preview spam": "preview",
-    "survey preview spam": "preview", "preview": "preview", "1": "preview", "9": "preview", "17": "preview",
-    "survey test": "test", "test": "test", "2": "test",
-    "spam": "spam", "imported spam": "spam", "8": "spam", "12": "spam",
+    "survey preview": "preview",
+    "offline survey preview": "preview",
+    "preview spam": "preview",
+    "survey preview spam": "preview",
+    "preview": "preview",
+    "1": "preview",
+    "9": "preview",
+    "17": "preview",
+    "survey test": "test",
+    "test": "test",
+    "2": "test",
+    "spam": "spam",
+    "imported spam": "spam",
+    "8": "spam",
+    "12": "spam",
 }
 _CHANNEL_SKIP = {"preview": "preview", "test": "test"}
-_NOUNS = {"preview": ("survey preview", "survey previews"), "test": ("test response", "test responses"),
-          "spam": ("spam response", "spam responses")}
+_NOUNS = {
+    "preview": ("survey preview", "survey previews"),
+    "test": ("test response", "test responses"),
+    "spam": ("spam response", "spam responses"),
+}
 
 _JSON_IMPORT_ID = re.compile(r'\{\s*"ImportId"\s*:')
 _SINGLE_IMPORT_ID = re.compile(r"\{\s*'ImportId'\s*:\s*'([^']*)'")
@@ -129,7 +173,10 @@ class QualtricsHeader:
 
     def skip_reason(self, row: list[str]) -> str | None:
         """``"preview"``, ``"test"``, ``"spam"`` or ``None`` (keep) for one data row."""
-        for col, table in ((self.status_column, _STATUS_SKIP), (self.channel_column, _CHANNEL_SKIP)):
+        for col, table in (
+            (self.status_column, _STATUS_SKIP),
+            (self.channel_column, _CHANNEL_SKIP),
+        ):
             if col is not None and col < len(row):
                 reason = table.get(row[col].strip().lower())
                 if reason:
@@ -144,7 +191,9 @@ class QualtricsHeader:
         if channel is not None:
             out = [_CHANNEL_SKIP.get(c.strip().lower()) for c in channel]
         if status is not None:  # Status decides first, as in skip_reason
-            out = [_STATUS_SKIP.get(s.strip().lower()) or r for s, r in zip(status, out, strict=True)]
+            out = [
+                _STATUS_SKIP.get(s.strip().lower()) or r for s, r in zip(status, out, strict=True)
+            ]
         return out
 
     def classify(self, rows: list[list[str]]) -> SkipCounts:
@@ -188,10 +237,14 @@ class SkipCounts:
         if not self.n_skipped:
             return None
         if self.all_skipped:
-            return (f"every response was skipped ({self.describe()}, by Status or DistributionChannel); "
-                    "there is nothing to import")
-        return (f"{self.n_skipped} of {self.rows} responses skipped ({self.describe()}, "
-                "by Status or DistributionChannel)")
+            return (
+                f"every response was skipped ({self.describe()}, by Status or DistributionChannel); "
+                "there is nothing to import"
+            )
+        return (
+            f"{self.n_skipped} of {self.rows} responses skipped ({self.describe()}, "
+            "by Status or DistributionChannel)"
+        )
 
     def message(self, source: str) -> str | None:
         """The one warning (or, when every row was skipped, the statement) for ``source``; ``None`` when none."""
@@ -232,7 +285,12 @@ def detect_variant(rows: list[list[str]]) -> str | None:
     if any(_SINGLE_IMPORT_ID.match(c.strip()) for c in third):
         return "2016"
     first = [c.strip().lstrip("\ufeff") for c in rows[0]]
-    if first and first[0] == "V1" and len(rows) > 1 and sum(bool(_V_COLUMN.fullmatch(c)) for c in first) >= 2:
+    if (
+        first
+        and first[0] == "V1"
+        and len(rows) > 1
+        and sum(bool(_V_COLUMN.fullmatch(c)) for c in first) >= 2
+    ):
         return "legacy"
     return None
 

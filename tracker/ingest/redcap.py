@@ -132,8 +132,13 @@ def _read_text(path: str | Path, what: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError(
-            [Problem("encoding", f"not UTF-8 text (byte {exc.start}); download the file again or save it as UTF-8 CSV",
-                     file=str(p))],
+            [
+                Problem(
+                    "encoding",
+                    f"not UTF-8 text (byte {exc.start}); download the file again or save it as UTF-8 CSV",
+                    file=str(p),
+                )
+            ],
             summary=f"{p}: cannot read the {what}",
         ) from None
 
@@ -169,8 +174,10 @@ def parse_dictionary(text: str, source: str = "<dictionary>") -> list[Dictionary
     """
     rows = _rows(text)
     if not rows or not any(c.strip() for c in rows[0]):
-        raise ValidationError([Problem("empty_file", "the file is empty, not a REDCap data dictionary", file=source)],
-                              summary=f"{source}: not a REDCap data dictionary")
+        raise ValidationError(
+            [Problem("empty_file", "the file is empty, not a REDCap data dictionary", file=source)],
+            summary=f"{source}: not a REDCap data dictionary",
+        )
     header = [_key(h) for h in rows[0]]
     wanted = {_key(h): i for i, h in enumerate(DICTIONARY_COLUMNS)}
     where: dict[int, int] = {}
@@ -180,9 +187,14 @@ def parse_dictionary(text: str, source: str = "<dictionary>") -> list[Dictionary
     missing = [DICTIONARY_COLUMNS[i] for i in _REQUIRED if i not in where]
     if missing:
         raise ValidationError(
-            [Problem("missing_column", f"no column {name!r}", file=source, row=1) for name in missing],
-            summary=(f"{source}: not a REDCap data dictionary (download it from REDCap's Data Dictionary page; "
-                     f"{len(missing)} of its columns missing)"),
+            [
+                Problem("missing_column", f"no column {name!r}", file=source, row=1)
+                for name in missing
+            ],
+            summary=(
+                f"{source}: not a REDCap data dictionary (download it from REDCap's Data Dictionary page; "
+                f"{len(missing)} of its columns missing)"
+            ),
         )
     problems: list[Problem] = []
     fields: list[DictionaryField] = []
@@ -198,13 +210,28 @@ def parse_dictionary(text: str, source: str = "<dictionary>") -> list[Dictionary
         name, form, ftype = cell(0), cell(1), cell(3).lower()
         for i, value in ((0, name), (1, form), (3, ftype)):
             if not value:
-                problems.append(Problem("missing_value", f"{DICTIONARY_COLUMNS[i]} is empty", file=source, row=line,
-                                        column=DICTIONARY_COLUMNS[i]))
+                problems.append(
+                    Problem(
+                        "missing_value",
+                        f"{DICTIONARY_COLUMNS[i]} is empty",
+                        file=source,
+                        row=line,
+                        column=DICTIONARY_COLUMNS[i],
+                    )
+                )
         if not (name and form and ftype):
             continue
         if name in seen:
-            problems.append(Problem("duplicate_field", f"field {name!r} is defined again (first on row {seen[name]})",
-                                    file=source, row=line, column=DICTIONARY_COLUMNS[0], value=name))
+            problems.append(
+                Problem(
+                    "duplicate_field",
+                    f"field {name!r} is defined again (first on row {seen[name]})",
+                    file=source,
+                    row=line,
+                    column=DICTIONARY_COLUMNS[0],
+                    value=name,
+                )
+            )
             continue
         seen[name] = line
         raw_choices = cell(5)
@@ -214,23 +241,44 @@ def parse_dictionary(text: str, source: str = "<dictionary>") -> list[Dictionary
             choices = parse_choices(raw_choices)
             codes = [c for c, _ in choices]
             for code in sorted({c for c in codes if codes.count(c) > 1}):
-                problems.append(Problem("duplicate_choice", f"choice code {code!r} appears twice in field {name!r}",
-                                        file=source, row=line, column=DICTIONARY_COLUMNS[5], value=raw_choices))
+                problems.append(
+                    Problem(
+                        "duplicate_choice",
+                        f"choice code {code!r} appears twice in field {name!r}",
+                        file=source,
+                        row=line,
+                        column=DICTIONARY_COLUMNS[5],
+                        value=raw_choices,
+                    )
+                )
         elif ftype == "slider":
             slider = raw_choices
         fields.append(
             DictionaryField(
-                name=name, form=form, field_type=ftype, label=cell(4), choices=choices, slider_labels=slider,
-                validation=cell(7).lower(), vmin=cell(8), vmax=cell(9), identifier=cell(10).lower() == "y",
+                name=name,
+                form=form,
+                field_type=ftype,
+                label=cell(4),
+                choices=choices,
+                slider_labels=slider,
+                validation=cell(7).lower(),
+                vmin=cell(8),
+                vmax=cell(9),
+                identifier=cell(10).lower() == "y",
                 row=line,
             )
         )
     if problems:
-        raise ValidationError(problems, summary=f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
-                                                "in the data dictionary")
+        raise ValidationError(
+            problems,
+            summary=f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
+            "in the data dictionary",
+        )
     if not fields:
-        raise ValidationError([Problem("no_fields", "the dictionary lists no fields", file=source)],
-                              summary=f"{source}: an empty data dictionary")
+        raise ValidationError(
+            [Problem("no_fields", "the dictionary lists no fields", file=source)],
+            summary=f"{source}: an empty data dictionary",
+        )
     return fields
 
 
@@ -264,15 +312,19 @@ def parse_event_list(text: str, source: str = "<events>") -> list[RedcapEvent]:
     """
     rows = _rows(text)
     if not rows:
-        raise ValidationError([Problem("empty_file", "the file is empty, not a REDCap event list", file=source)],
-                              summary=f"{source}: not a REDCap event list")
+        raise ValidationError(
+            [Problem("empty_file", "the file is empty, not a REDCap event list", file=source)],
+            summary=f"{source}: not a REDCap event list",
+        )
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in _REQUIRED_EVENT_COLUMNS if c not in header]
     if missing:
         raise ValidationError(
             [Problem("missing_column", f"no column {c!r}", file=source, row=1) for c in missing],
-            summary=(f"{source}: not a REDCap event list (expected the columns {','.join(EVENT_COLUMNS)}; "
-                     "download it from Define My Events)"),
+            summary=(
+                f"{source}: not a REDCap event list (expected the columns {','.join(EVENT_COLUMNS)}; "
+                "download it from Define My Events)"
+            ),
         )
     pos = {c: header.index(c) for c in EVENT_COLUMNS if c in header}
     problems: list[Problem] = []
@@ -289,31 +341,59 @@ def parse_event_list(text: str, source: str = "<events>") -> list[RedcapEvent]:
         ok = True
         for name in _REQUIRED_EVENT_COLUMNS:
             if not cell(name):
-                problems.append(Problem("missing_value", f"{name} is empty", file=source, row=line, column=name))
+                problems.append(
+                    Problem("missing_value", f"{name} is empty", file=source, row=line, column=name)
+                )
                 ok = False
         numbers: dict[str, int | None] = {}
         for name in ("arm_num", "event_id"):
             value = cell(name)
             if value and not (value.isascii() and value.isdigit()):
-                problems.append(Problem("not_a_number", f"{name} must be a whole number", file=source, row=line,
-                                        column=name, value=value))
+                problems.append(
+                    Problem(
+                        "not_a_number",
+                        f"{name} must be a whole number",
+                        file=source,
+                        row=line,
+                        column=name,
+                        value=value,
+                    )
+                )
                 ok = False
             numbers[name] = int(value) if value and value.isascii() and value.isdigit() else None
         unique = cell("unique_event_name")
         if unique in seen:
-            problems.append(Problem("duplicate_event", f"event {unique!r} is listed again (first on row {seen[unique]})",
-                                    file=source, row=line, column="unique_event_name", value=unique))
+            problems.append(
+                Problem(
+                    "duplicate_event",
+                    f"event {unique!r} is listed again (first on row {seen[unique]})",
+                    file=source,
+                    row=line,
+                    column="unique_event_name",
+                    value=unique,
+                )
+            )
             ok = False
         elif unique:
             seen[unique] = line
         if not ok:
             continue
-        events.append(RedcapEvent(event_name=cell("event_name"), arm_num=numbers["arm_num"] or 0,
-                                  unique_event_name=unique, custom_event_label=cell("custom_event_label"),
-                                  event_id=numbers["event_id"], row=line))
+        events.append(
+            RedcapEvent(
+                event_name=cell("event_name"),
+                arm_num=numbers["arm_num"] or 0,
+                unique_event_name=unique,
+                custom_event_label=cell("custom_event_label"),
+                event_id=numbers["event_id"],
+                row=line,
+            )
+        )
     if problems:
-        raise ValidationError(problems, summary=f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
-                                                "in the event list")
+        raise ValidationError(
+            problems,
+            summary=f"{source}: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
+            "in the event list",
+        )
     return events
 
 

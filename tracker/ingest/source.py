@@ -107,9 +107,18 @@ def _check_regular(path: Path, name: str) -> None:
     if stat.S_ISDIR(mode):
         raise TrackerError(f"{name} is a directory, not a file")
     if not stat.S_ISREG(mode):
-        kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
-        raise TrackerError(f"{name} is {kind}, not a regular file; save the data to a file and import that")
+        kind = (
+            "a named pipe"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )
+        raise TrackerError(
+            f"{name} is {kind}, not a regular file; save the data to a file and import that"
+        )
 
 
 def _not_utf8(path: Path, name: str) -> TrackerError:
@@ -213,10 +222,18 @@ def _formulas_without_values(workbook, sheet) -> list[tuple[str, str]]:
                     value = child
             # an empty <v/> is no value (openpyxl and pandas write that), unless the cell is text:
             # Excel saves a formula's empty text result as t="str" with an empty <v></v>
-            empty = value is None or (not (value.text or "").strip() and local_type(element) not in _TEXT_TYPES
-                                      and value.tag.rsplit("}", 1)[-1] == "v")
+            empty = value is None or (
+                not (value.text or "").strip()
+                and local_type(element) not in _TEXT_TYPES
+                and value.tag.rsplit("}", 1)[-1] == "v"
+            )
             if formula is not None and empty:
-                out.append((element.get("r") or "", "=" + formula.text if formula.text else "(shared formula)"))
+                out.append(
+                    (
+                        element.get("r") or "",
+                        "=" + formula.text if formula.text else "(shared formula)",
+                    )
+                )
             element.clear()
     return out
 
@@ -244,8 +261,11 @@ def xlsx_chunks(info: FileInfo, problems=None) -> Iterator[list[Record]]:
     to ``problems`` (a :class:`~tracker.ingest.problems.Problems`) naming the
     cell, rather than read as an empty answer.
     """
+
     def fail(exc: Exception) -> TrackerError:
-        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        detail = (
+            str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        )
         return TrackerError(f"{info.name} is not a readable .xlsx workbook ({detail})")
 
     try:
@@ -285,13 +305,23 @@ def xlsx_chunks(info: FileInfo, problems=None) -> Iterator[list[Record]]:
                         if number == 1:
                             header = cells
                         for j, ref, text in formulas.get(number, ()):
-                            column = header[j].strip() if 0 <= j < len(header) and header[j].strip() else ref
-                            problems.add(Problem(
-                                "formula_without_value",
-                                f"cell {ref} holds a formula with no saved value, so there is nothing to "
-                                "import; open the workbook in Excel or LibreOffice and save it (that stores "
-                                "the values), or paste values over the formulas",
-                                file=info.name, row=number, column=column, value=text))
+                            column = (
+                                header[j].strip()
+                                if 0 <= j < len(header) and header[j].strip()
+                                else ref
+                            )
+                            problems.add(
+                                Problem(
+                                    "formula_without_value",
+                                    f"cell {ref} holds a formula with no saved value, so there is nothing to "
+                                    "import; open the workbook in Excel or LibreOffice and save it (that stores "
+                                    "the values), or paste values over the formulas",
+                                    file=info.name,
+                                    row=number,
+                                    column=column,
+                                    value=text,
+                                )
+                            )
                         chunk.append((number, cells))
                         if len(chunk) >= CHUNK_ROWS:
                             break

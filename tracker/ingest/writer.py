@@ -65,7 +65,9 @@ def write_plan(
     bulk = BulkWriter.of(session)
     new_values = sum(int(plan.new.sum()) * plan.block.instrument.items for plan in plans)
     only_new = not any(plan.changed.any() for plan in plans)
-    with bulk.bulk_load(new_values, only_new=only_new, min_values=BULK_MIN_VALUES, min_growth=BULK_MIN_GROWTH):
+    with bulk.bulk_load(
+        new_values, only_new=only_new, min_values=BULK_MIN_VALUES, min_growth=BULK_MIN_GROWTH
+    ):
         _write_plans(session, ctx, plans, batch_id, progress, bulk)
 
 
@@ -76,8 +78,14 @@ def _write_plans(session, ctx, plans, batch_id, progress, bulk: BulkWriter) -> N
         info = block.instrument
         if len(new):
             k = info.items
-            ids = bulk.insert_administrations(block.participant[new].tolist(), block.wave[new].tolist(), info.id,
-                                              info.version_id, block.completed[new].tolist(), batch_id)
+            ids = bulk.insert_administrations(
+                block.participant[new].tolist(),
+                block.wave[new].tolist(),
+                info.id,
+                info.version_id,
+                block.completed[new].tolist(),
+                batch_id,
+            )
             step = max(1, WRITE_SLICE_VALUES // k)
             for start in range(0, len(new), step):
                 part = slice(start, start + step)
@@ -98,7 +106,9 @@ def _insert_items(bulk: BulkWriter, ids: np.ndarray, values: np.ndarray) -> None
     bulk.insert_items(ids, values)
 
 
-def _update_changed(session: Session, ctx: StudyContext, plan: BlockPlan, rows: np.ndarray, batch_id: int) -> None:
+def _update_changed(
+    session: Session, ctx: StudyContext, plan: BlockPlan, rows: np.ndarray, batch_id: int
+) -> None:
     block = plan.block
     connection = session.connection()
     admin = Administration.__table__
@@ -110,9 +120,14 @@ def _update_changed(session: Session, ctx: StudyContext, plan: BlockPlan, rows: 
         after: dict = {}
         completed = plan.stored_completed[a]
         if plan.completed_changed[a]:
-            before["completed"], after["completed"] = iso(plan.stored_completed[a]), iso(block.completed[a])
+            before["completed"], after["completed"] = (
+                iso(plan.stored_completed[a]),
+                iso(block.completed[a]),
+            )
             completed = block.completed[a]
-        admin_updates.append({"aid": aid, "completed": dt.date.fromordinal(int(completed)) if completed else None})
+        admin_updates.append(
+            {"aid": aid, "completed": dt.date.fromordinal(int(completed)) if completed else None}
+        )
         for k in plan.changed_items(a):
             new = fmt_value(block.values[a, k])
             before[f"{block.instrument.code}_{k + 1}"] = fmt_value(plan.stored_value(a, k))
@@ -120,25 +135,39 @@ def _update_changed(session: Session, ctx: StudyContext, plan: BlockPlan, rows: 
             params = {"aid": aid, "n": k + 1, "v": None if new is None else float(new)}
             (value_updates if plan.stored_row(a, k) else value_inserts).append(params)
         key = f"{ctx.code_of(block.participant[a])}/{ctx.wave_by_id[int(block.wave[a])].name}/{block.instrument.code}"
-        events.append({
-            "study_id": ctx.study.id, "os_user": audit.os_user(), "action": "update", "entity": "administration",
-            "entity_key": key, "before": audit.jsonable(before), "after": audit.jsonable(after),
-            "import_batch_id": batch_id,
-        })
+        events.append(
+            {
+                "study_id": ctx.study.id,
+                "os_user": audit.os_user(),
+                "action": "update",
+                "entity": "administration",
+                "entity_key": key,
+                "before": audit.jsonable(before),
+                "after": audit.jsonable(after),
+                "import_batch_id": batch_id,
+            }
+        )
     connection.execute(
-        update(admin).where(admin.c.id == bindparam("aid")).values(completed_on=bindparam("completed"), import_batch_id=batch_id),
+        update(admin)
+        .where(admin.c.id == bindparam("aid"))
+        .values(completed_on=bindparam("completed"), import_batch_id=batch_id),
         admin_updates,
     )
     if value_updates:
         connection.execute(
             update(item_table)
-            .where(item_table.c.administration_id == bindparam("aid"), item_table.c.item == bindparam("n"))
+            .where(
+                item_table.c.administration_id == bindparam("aid"),
+                item_table.c.item == bindparam("n"),
+            )
             .values(value=bindparam("v")),
             value_updates,
         )
     if value_inserts:
         connection.execute(
-            insert(item_table).values(administration_id=bindparam("aid"), item=bindparam("n"), value=bindparam("v")),
+            insert(item_table).values(
+                administration_id=bindparam("aid"), item=bindparam("n"), value=bindparam("v")
+            ),
             value_inserts,
         )
     connection.execute(insert(AuditEvent.__table__), events)

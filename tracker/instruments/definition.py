@@ -184,7 +184,11 @@ class MeasureDef:
         # (times K for a sum); its extreme is the mean of the K - max_missing most
         # extreme item bounds. With one range for every item this is min * K.
         k = self.n_items
-        bounds = list(per_item) if len(per_item) == k else [self.item_min if lowest else self.item_max] * k
+        bounds = (
+            list(per_item)
+            if len(per_item) == k
+            else [self.item_min if lowest else self.item_max] * k
+        )
         used = sorted(bounds, reverse=not lowest)[: max(1, k - self.max_missing)]
         mean = sum(used) / len(used)
         if all(b == bounds[0] for b in bounds):
@@ -429,7 +433,9 @@ class InstrumentDef:
     def from_stored(cls, stored: Any, source: str) -> InstrumentDef:
         """A definition as ``instrument_version.definition`` holds it: the parsed dict, or
         the JSON text a raw SQLite cursor returns."""
-        return cls.from_dict(json.loads(stored) if isinstance(stored, str) else stored, source=source)
+        return cls.from_dict(
+            json.loads(stored) if isinstance(stored, str) else stored, source=source
+        )
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<definition>") -> InstrumentDef:

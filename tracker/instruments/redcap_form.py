@@ -46,7 +46,10 @@ from tracker.instruments.tomltext import toml_comment, toml_string, toml_value
 from tracker.instruments.validate import loads_toml
 
 ITEM_FIELD_TYPES = ("radio", "dropdown", "yesno", "truefalse", "slider", "text")
-_BOOLEAN_LABELS = {"yesno": (("0", "No"), ("1", "Yes")), "truefalse": (("0", "False"), ("1", "True"))}
+_BOOLEAN_LABELS = {
+    "yesno": (("0", "No"), ("1", "Yes")),
+    "truefalse": (("0", "False"), ("1", "True")),
+}
 
 
 @dataclass(frozen=True)
@@ -110,17 +113,27 @@ def _item_range(f: DictionaryField) -> tuple[tuple | None, str]:
         numbers = [_number(c) for c, _ in f.choices]
         bad = [c for (c, _), n in zip(f.choices, numbers, strict=True) if n is None]
         if bad:
-            return None, "choice codes are not numbers (" + ", ".join(repr(c) for c in bad[:3]) + ")"
+            return None, "choice codes are not numbers (" + ", ".join(
+                repr(c) for c in bad[:3]
+            ) + ")"
         lo, hi = min(numbers), max(numbers)
         if lo == hi:
             return None, "a single choice: no range"
         integer = all(n.is_integer() for n in numbers)
         contiguous = integer and sorted(numbers) == [float(x) for x in range(int(lo), int(hi) + 1)]
         values = None if contiguous else tuple(sorted(numbers))
-        labels = tuple((label, n) for (_, label), n in zip(f.choices, numbers, strict=True) if label)
+        labels = tuple(
+            (label, n) for (_, label), n in zip(f.choices, numbers, strict=True) if label
+        )
         return (lo, hi, integer, values, labels), ""
     if t in _BOOLEAN_LABELS:
-        return (0.0, 1.0, True, None, tuple((label, float(code)) for code, label in _BOOLEAN_LABELS[t])), ""
+        return (
+            0.0,
+            1.0,
+            True,
+            None,
+            tuple((label, float(code)) for code, label in _BOOLEAN_LABELS[t]),
+        ), ""
     if t == "slider":
         lo, hi = _number(f.vmin), _number(f.vmax)
         if lo is None or hi is None:
@@ -133,18 +146,24 @@ def _item_range(f: DictionaryField) -> tuple[tuple | None, str]:
             lo, hi = _number(f.vmin), _number(f.vmax)
             unreadable = [v for v in (f.vmin, f.vmax) if v and _number(v) is None]
             if unreadable:
-                return None, (f"Text Validation Min/Max {', '.join(repr(v) for v in unreadable)} not a number: "
-                              "its range is unknown (add the item to the TOML by hand)")
+                return None, (
+                    f"Text Validation Min/Max {', '.join(repr(v) for v in unreadable)} not a number: "
+                    "its range is unknown (add the item to the TOML by hand)"
+                )
             if lo is None or hi is None:
-                return None, (f"{f.validation} field without Text Validation Min and Max: its range is unknown "
-                              "(set them in REDCap, or add the item to the TOML by hand)")
+                return None, (
+                    f"{f.validation} field without Text Validation Min and Max: its range is unknown "
+                    "(set them in REDCap, or add the item to the TOML by hand)"
+                )
             if not lo < hi:
                 return None, f"Text Validation Min {f.vmin} is not below Max {f.vmax}"
             integer = f.validation == "integer"
             if integer and not (lo.is_integer() and hi.is_integer()):
                 return None, f"integer field with fractional bounds {f.vmin}-{f.vmax}"
             return (lo, hi, integer, None, ()), ""
-        return None, ("free text" if not f.validation else f"text validated as {f.validation}, not a number")
+        return None, (
+            "free text" if not f.validation else f"text validated as {f.validation}, not a number"
+        )
     return None, {
         "checkbox": "checkbox (one column per choice, field___code)",
         "calc": "calculated field",
@@ -163,8 +182,13 @@ def default_code(form: str) -> str:
     return code[:CODE_MAX_LENGTH]
 
 
-def build_redcap_form(fields: list[DictionaryField], form: str, *, code: str | None = None,
-                      source: str = "dictionary.csv") -> RedcapForm:
+def build_redcap_form(
+    fields: list[DictionaryField],
+    form: str,
+    *,
+    code: str | None = None,
+    source: str = "dictionary.csv",
+) -> RedcapForm:
     """Turn one form of a parsed dictionary into an instrument and its map (no files written).
 
     Raises :class:`NotFound` when the dictionary has no form ``form`` (the
@@ -178,8 +202,10 @@ def build_redcap_form(fields: list[DictionaryField], form: str, *, code: str | N
         raise NotFound(f"{source} has no form {form!r}{hint}. Its forms: {', '.join(names)}")
     code = code if code is not None else default_code(form)
     if not CODE_PATTERN.fullmatch(code) or len(code) > CODE_MAX_LENGTH:
-        raise TrackerError(f"--code {code!r} is not an instrument code: use lowercase letters, digits and "
-                           f"underscores, starting with a letter, at most {CODE_MAX_LENGTH} characters (e.g. 'pss10')")
+        raise TrackerError(
+            f"--code {code!r} is not an instrument code: use lowercase letters, digits and "
+            f"underscores, starting with a letter, at most {CODE_MAX_LENGTH} characters (e.g. 'pss10')"
+        )
     record_id = record_id_field(fields)
     items: list[FormItem] = []
     left_out: list[LeftOut] = []
@@ -187,7 +213,9 @@ def build_redcap_form(fields: list[DictionaryField], form: str, *, code: str | N
         if f.form != form:
             continue
         if f.identifier:
-            left_out.append(LeftOut(f.name, f.field_type, "identifier (Identifier? = y): never read"))
+            left_out.append(
+                LeftOut(f.name, f.field_type, "identifier (Identifier? = y): never read")
+            )
             continue
         if f.name == record_id:
             left_out.append(LeftOut(f.name, f.field_type, "the record id (the map's id_column)"))
@@ -197,8 +225,19 @@ def build_redcap_form(fields: list[DictionaryField], form: str, *, code: str | N
             left_out.append(LeftOut(f.name, f.field_type, reason))
             continue
         lo, hi, integer, values, labels = found
-        items.append(FormItem(number=len(items) + 1, field=f.name, field_type=f.field_type, min=lo, max=hi,
-                              integer=integer, values=values, labels=labels, label=f.label))
+        items.append(
+            FormItem(
+                number=len(items) + 1,
+                field=f.name,
+                field_type=f.field_type,
+                min=lo,
+                max=hi,
+                integer=integer,
+                values=values,
+                labels=labels,
+                label=f.label,
+            )
+        )
     if not items:
         listed = "; ".join(f"{x.field} ({x.reason})" for x in left_out) or "no fields"
         raise TrackerError(f"form {form!r} in {source} has no field that can be an item: {listed}")
@@ -207,7 +246,9 @@ def build_redcap_form(fields: list[DictionaryField], form: str, *, code: str | N
     plain = [(i.min, i.max) for i in items if i.values is None] or [(i.min, i.max) for i in items]
     counts = Counter(plain)
     top = max(counts.values())
-    lo, hi = next(r for r in plain if counts[r] == top)  # the commonest range; ties: the first item's
+    lo, hi = next(
+        r for r in plain if counts[r] == top
+    )  # the commonest range; ties: the first item's
     ranges: dict[tuple, list[int]] = {}
     for i in items:
         if (i.min, i.max) != (lo, hi) or i.values is not None:
@@ -218,8 +259,17 @@ def build_redcap_form(fields: list[DictionaryField], form: str, *, code: str | N
     text = _instrument_toml(code, form, source, items, lo, hi, integer, ranges)
     definition = loads_toml(text, source=f"{code}.toml")
     map_text = _map_toml(code, form, source, items, labels, identifiers, record_id, conflicts)
-    return RedcapForm(form=form, code=code, definition=definition, instrument_toml=text, map_toml=map_text,
-                      items=items, left_out=left_out, identifiers=identifiers, label_conflicts=conflicts)
+    return RedcapForm(
+        form=form,
+        code=code,
+        definition=definition,
+        instrument_toml=text,
+        map_toml=map_text,
+        items=items,
+        left_out=left_out,
+        identifiers=identifiers,
+        label_conflicts=conflicts,
+    )
 
 
 def _labels(items: list[FormItem]) -> tuple[dict[str, float], list[str]]:
@@ -268,11 +318,24 @@ def _instrument_toml(code, form, source, items, lo, hi, integer, ranges) -> str:
         "# Items, in the form's field order:",
     ]
     for i in items:
-        rng = ", ".join(_num(v) for v in i.values) if i.values is not None else f"{_num(i.min)}-{_num(i.max)}"
+        rng = (
+            ", ".join(_num(v) for v in i.values)
+            if i.values is not None
+            else f"{_num(i.min)}-{_num(i.max)}"
+        )
         label = toml_comment(i.label, 70)
-        lines.append(f"#   {i.number:>3}  {i.field} ({i.field_type}, {rng})" + (f"  {label}" if label else ""))
+        lines.append(
+            f"#   {i.number:>3}  {i.field} ({i.field_type}, {rng})"
+            + (f"  {label}" if label else "")
+        )
     for (rlo, rhi, values), numbers in ranges.items():
-        lines += ["", "[[item_ranges]]", f"items = {toml_value(numbers)}", f"min = {_num(rlo)}", f"max = {_num(rhi)}"]
+        lines += [
+            "",
+            "[[item_ranges]]",
+            f"items = {toml_value(numbers)}",
+            f"min = {_num(rlo)}",
+            f"max = {_num(rhi)}",
+        ]
         if values is not None:
             lines.append(f"values = {toml_value([_plain(v) for v in values])}")
     return "\n".join(lines) + "\n"
@@ -282,7 +345,7 @@ def _map_toml(code, form, source, items, labels, identifiers, record_id, conflic
     lines = [
         f"# Import map for REDCap exports of form {toml_comment(form)!r} into instrument {code!r},",
         f"# generated by `tracker instrument from-redcap` from {toml_comment(Path(source).name)}.",
-        "# A longitudinal project also needs an [events] table: redcap_event_name -> wave (or \"skip\").",
+        '# A longitudinal project also needs an [events] table: redcap_event_name -> wave (or "skip").',
         'format = "redcap"',
         f"id_column = {toml_string(record_id)}",
         'other_columns = "ignore"',
@@ -301,8 +364,9 @@ def _map_toml(code, form, source, items, labels, identifiers, record_id, conflic
     return "\n".join(lines) + "\n"
 
 
-def instrument_from_redcap(dictionary: str | Path, form: str, out_dir: str | Path, *,
-                           code: str | None = None) -> RedcapForm:
+def instrument_from_redcap(
+    dictionary: str | Path, form: str, out_dir: str | Path, *, code: str | None = None
+) -> RedcapForm:
     """Read ``dictionary``, build form ``form`` and write ``<code>.toml`` and ``<code>.map.toml`` into ``out_dir``.
 
     ``out_dir`` is created when its parent exists. Existing files are never
@@ -327,8 +391,10 @@ def instrument_from_redcap(dictionary: str | Path, form: str, out_dir: str | Pat
     existing = [str(p) for p in targets if p.exists()]
     if existing:
         one = len(existing) == 1
-        raise Conflict(f"{' and '.join(existing)} already exist{'s' if one else ''}; move {'it' if one else 'them'} "
-                       "away or choose another --out (generated files are never overwritten)")
+        raise Conflict(
+            f"{' and '.join(existing)} already exist{'s' if one else ''}; move {'it' if one else 'them'} "
+            "away or choose another --out (generated files are never overwritten)"
+        )
     for p in targets:
         check_writable(p)
     with atomic_write(targets[0]) as a, atomic_write(targets[1]) as b:

@@ -228,7 +228,12 @@ def _parse_instrument(data: Any, problems: KeyProblems) -> InstrumentDef | None:
         problems.add("items", "items_range", "must be at least 1", n_items)
         n_items = None
     elif n_items is not None and n_items > MAX_ITEMS:
-        problems.add("items", "items_range", f"must be at most {MAX_ITEMS:,} (no questionnaire has more)", n_items)
+        problems.add(
+            "items",
+            "items_range",
+            f"must be at most {MAX_ITEMS:,} (no questionnaire has more)",
+            n_items,
+        )
         n_items = None
 
     integer = problems.boolean(data, "integer", "", default=True)
@@ -263,7 +268,9 @@ def _parse_instrument(data: Any, problems: KeyProblems) -> InstrumentDef | None:
     norm_mean = problems.number(data, "norm_mean", "")
     norm_sd = problems.number(data, "norm_sd", "")
     if norm_sd is not None and not (math.isfinite(norm_sd) and norm_sd > 0):
-        problems.add("norm_sd", "norm_sd_range", "must be a positive number (the normative SD)", norm_sd)
+        problems.add(
+            "norm_sd", "norm_sd_range", "must be a positive number (the normative SD)", norm_sd
+        )
         norm_sd = None
     if norm_mean is not None and not math.isfinite(norm_mean):
         problems.add("norm_mean", "wrong_type", "must be a finite number", norm_mean)
@@ -378,7 +385,9 @@ def _parse_allowed_values(table, prefix, lo, hi, integer, problems) -> tuple[flo
             problems.add(field_name, "wrong_type", f"values must be numbers, not {type_name(x)}", x)
             continue
         if integer and float(x) != math.floor(x):
-            problems.add(field_name, "non_integer_value", "must be whole numbers when integer = true", x)
+            problems.add(
+                field_name, "non_integer_value", "must be whole numbers when integer = true", x
+            )
         if lo is not None and hi is not None and not lo <= x <= hi:
             problems.add(
                 field_name,
@@ -391,12 +400,20 @@ def _parse_allowed_values(table, prefix, lo, hi, integer, problems) -> tuple[flo
         seen.append(x)
     numbers = [x for x in seen if is_number(x)]
     if lo is not None and hi is not None and numbers and lo < hi:
-        ends = [f"{k} ({canonical_number(b)})" for k, b in (("min", lo), ("max", hi)) if b not in numbers]
+        ends = [
+            f"{k} ({canonical_number(b)})"
+            for k, b in (("min", lo), ("max", hi))
+            if b not in numbers
+        ]
         if ends:
             # The ends are what reverse keying (min + max - value) and the score range rest on.
-            problems.add(field_name, "values_miss_bounds",
-                         f"must include the range's {' and '.join(ends)}: set min and max to the lowest and "
-                         "highest allowed value", v)
+            problems.add(
+                field_name,
+                "values_miss_bounds",
+                f"must include the range's {' and '.join(ends)}: set min and max to the lowest and "
+                "highest allowed value",
+                v,
+            )
     return tuple(sorted(canonical_number(x) for x in numbers))
 
 
@@ -473,4 +490,3 @@ def _parse_subscales(
             )
         )
     return tuple(out) if ok else None
-

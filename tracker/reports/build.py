@@ -23,7 +23,12 @@ def _instruments(session: Session, study: Study) -> list[dict]:
 
 
 def report_context(
-    session: Session, study: Study, *, generated_at: dt.datetime | None = None, scope=None, workers=None
+    session: Session,
+    study: Study,
+    *,
+    generated_at: dt.datetime | None = None,
+    scope=None,
+    workers=None,
 ) -> dict:
     """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`).
 
@@ -80,42 +85,52 @@ def write_report(
 ) -> dict:
     """Write the HTML report for ``study`` to ``out``.
 
-    The charts are drawn, and the mediation bootstrap run, by
-    :class:`~tracker.reports.workers.ChartWorkers` started here (or given as
-    ``workers``, started earlier by the caller) while the study is loaded and the
-    other analyses run, when ``parallel`` is true (the CLI does so); by default
-they are drawn in this process, because the worker processes are spawned and a
-script that calls this without an ``if __name__ == "__main__":`` guard would be
-re-imported by them.
+        The charts are drawn, and the mediation bootstrap run, by
+        :class:`~tracker.reports.workers.ChartWorkers` started here (or given as
+        ``workers``, started earlier by the caller) while the study is loaded and the
+        other analyses run, when ``parallel`` is true (the CLI does so); by default
+    they are drawn in this process, because the worker processes are spawned and a
+    script that calls this without an ``if __name__ == "__main__":`` guard would be
+    re-imported by them.
 
-    ``scope`` narrows the report (:class:`~tracker.reports.context.scope.ReportScope`);
-    ``figures`` names a directory to which every chart is also written as its own SVG
-    file (``figure-N-NAME.svg``, numbered as in the report).
+        ``scope`` narrows the report (:class:`~tracker.reports.context.scope.ReportScope`);
+        ``figures`` names a directory to which every chart is also written as its own SVG
+        file (``figure-N-NAME.svg``, numbered as in the report).
 
-    Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
-    time spent loading and analysing, drawing -- what is left of it once the
-    analyses are done -- and rendering), ``context`` and ``figures`` (the SVG
-    files written, none without ``figures``).
+        Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
+        time spent loading and analysing, drawing -- what is left of it once the
+        analyses are done -- and rendering), ``context`` and ``figures`` (the SVG
+        files written, none without ``figures``).
     """
     from tracker.reports.charts import report_charts
     from tracker.reports.render import compile_templates, render, with_flow
     from tracker.reports.workers import ChartWorkers
 
-    out = _prepare_target(Path(out).expanduser().resolve())  # before the work: a bad --out fails at once
+    out = _prepare_target(
+        Path(out).expanduser().resolve()
+    )  # before the work: a bad --out fails at once
     t0 = time.perf_counter()
     if workers is None and parallel:
         workers = ChartWorkers()
     try:
-        ctx = report_context(session, study, generated_at=generated_at, scope=scope, workers=workers)
+        ctx = report_context(
+            session, study, generated_at=generated_at, scope=scope, workers=workers
+        )
         t1 = time.perf_counter()
-        charts = workers.draw(ctx, meanwhile=compile_templates) if workers is not None else report_charts(ctx)
+        charts = (
+            workers.draw(ctx, meanwhile=compile_templates)
+            if workers is not None
+            else report_charts(ctx)
+        )
     finally:
         if workers is not None:
             workers.close()
     t2 = time.perf_counter()
     charts = with_flow(ctx, charts)
     html = render(ctx, charts)
-    with atomic_write(out) as fh:  # complete or not at all (a full disk leaves the old file, or none)
+    with atomic_write(
+        out
+    ) as fh:  # complete or not at all (a full disk leaves the old file, or none)
         fh.write(html)
     written = write_figures(charts, figures) if figures is not None else []
     t3 = time.perf_counter()

@@ -48,8 +48,14 @@ def _small_multiples(n: int, nrows: int, ncols: int, *, row_height: float, hspac
     """A full-width figure with an nrows x ncols grid of axes; the cells past ``n`` hidden."""
     height = 0.55 + row_height * nrows
     fig = _figure(8.4, height)
-    fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.42 / height, bottom=0.62 / height,
-                        wspace=0.32, hspace=hspace)
+    fig.subplots_adjust(
+        left=0.06,
+        right=0.99,
+        top=1 - 0.42 / height,
+        bottom=0.62 / height,
+        wspace=0.32,
+        hspace=hspace,
+    )
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -86,7 +92,9 @@ def _figure_legend(fig, ax, label) -> None:
     """One legend for the figure, under the panels, from ``ax``'s labelled artists (``label`` names each)."""
     handles, names = ax.get_legend_handles_labels()
     if handles:
-        fig.legend(handles, [label(n) for n in names], loc="lower center", ncols=len(handles), fontsize=7.5)
+        fig.legend(
+            handles, [label(n) for n in names], loc="lower center", ncols=len(handles), fontsize=7.5
+        )
 
 
 def _arm_colours(arms: Sequence[str]) -> dict[str, str]:
@@ -361,7 +369,9 @@ def trajectories(
             ax.set_title(_wrap(labels[m], 26), fontsize=8)
             ax.grid(axis="y", color="#e3e3e3", lw=0.6)
             ax.set_axisbelow(True)
-        _figure_legend(fig, axes.flat[0], lambda n: f"{n} arm" if n != "all" else "all participants")
+        _figure_legend(
+            fig, axes.flat[0], lambda n: f"{n} arm" if n != "all" else "all participants"
+        )
         return fig
 
     return _render(build, "Estimated means with 95 % CIs at every wave")

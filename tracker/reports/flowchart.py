@@ -23,8 +23,12 @@ def _pct(n: int, of: int) -> str:
     return f" ({100 * n / of:.0f} %)" if of else ""
 
 
-def _box(x: float, y: float, w: float, lines: list[str], *, head: bool = False, h: int = BOX_H) -> str:
-    fill, stroke, ink = ("#1f5f99", "#1f5f99", "#ffffff") if head else ("#ffffff", "#8e9aab", "#1d2430")
+def _box(
+    x: float, y: float, w: float, lines: list[str], *, head: bool = False, h: int = BOX_H
+) -> str:
+    fill, stroke, ink = (
+        ("#1f5f99", "#1f5f99", "#ffffff") if head else ("#ffffff", "#8e9aab", "#1d2430")
+    )
     out = [
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="5" fill="{fill}" '
         f'stroke="{stroke}" stroke-width="1.4"/>'
@@ -93,14 +97,21 @@ def flow_svg(ctx: dict) -> str:
             if s["withdrawn"]:
                 missed += f", of whom withdrawn {s['withdrawn']:,}"
             row.append(
-                [f"{wave}: completed", f"n = {s['completed']:,}{_pct(s['completed'], a['enrolled'])}", missed]
+                [
+                    f"{wave}: completed",
+                    f"n = {s['completed']:,}{_pct(s['completed'], a['enrolled'])}",
+                    missed,
+                ]
             )
         rows.append(row)
     rows.append(
-        [[
-            "Withdrawn to date",
-            f"n = {a['withdrawn']:,}{_pct(a['withdrawn'], a['enrolled'])}",
-        ] for a in arms]
+        [
+            [
+                "Withdrawn to date",
+                f"n = {a['withdrawn']:,}{_pct(a['withdrawn'], a['enrolled'])}",
+            ]
+            for a in arms
+        ]
     )
     by_arm = {}
     for r in flow["analysed"]:
@@ -110,7 +121,11 @@ def flow_svg(ctx: dict) -> str:
         for a in arms:
             lines = ["Analysed (complete pairs)"]
             for r in by_arm.get(a["arm"], [])[:3]:
-                span = f"{r['n_min']:,}" if r["n_min"] == r["n_max"] else f"{r['n_min']:,}–{r['n_max']:,}"
+                span = (
+                    f"{r['n_min']:,}"
+                    if r["n_min"] == r["n_max"]
+                    else f"{r['n_min']:,}–{r['n_max']:,}"
+                )
                 lines.append(f"{r['pre']} → {r['post']}: n = {span}")
             analysed_rows.append(lines)
         rows.append(analysed_rows)
@@ -121,7 +136,9 @@ def flow_svg(ctx: dict) -> str:
             parts.append(_box(x, y + GAP, col, lines, h=h))
         y += GAP + h
     height = y + margin
-    label = "Participant flow: enrolment, allocation, completion of each wave, withdrawal and analysis"
+    label = (
+        "Participant flow: enrolment, allocation, completion of each wave, withdrawal and analysis"
+    )
     return (
         f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {WIDTH} {height:.0f}" '
         f'width="{WIDTH}" height="{height:.0f}">' + "".join(parts) + "</svg>"

@@ -71,8 +71,10 @@ def _clear(row: dict) -> bool:
 
 
 def _indirect_text(row: dict) -> str:
-    return (f"indirect effect {_num(row['indirect'])}, 95 % bootstrap CI {_num(row['indirect_ci_low'])} to "
-            f"{_num(row['indirect_ci_high'])}")
+    return (
+        f"indirect effect {_num(row['indirect'])}, 95 % bootstrap CI {_num(row['indirect_ci_low'])} to "
+        f"{_num(row['indirect_ci_high'])}"
+    )
 
 
 def mediation_sentence(model: dict, info: dict[str, dict], wave: str) -> str:
@@ -85,13 +87,17 @@ def mediation_sentence(model: dict, info: dict[str, dict], wave: str) -> str:
     through = [p for p in paths if _clear(p)]
     if not through:
         names = " or ".join(_lower(_label(info, p["mediator"])) for p in paths)
-        return (f"At {wave}, no indirect effect of {x} on {y} through {names} was clear "
-                f"(every 95 % bootstrap CI includes 0; n = {model['n']}).")
+        return (
+            f"At {wave}, no indirect effect of {x} on {y} through {names} was clear "
+            f"(every 95 % bootstrap CI includes 0; n = {model['n']})."
+        )
     parts = [f"{_lower(_label(info, p['mediator']))} ({_indirect_text(p)})" for p in through]
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     direct = model["direct"]
     tail = f"; the direct effect c′ was {_num(direct)}" if direct is not None else ""
-    return f"At {wave}, the association of {x} with {y} ran through {joined}{tail} (n = {model['n']})."
+    return (
+        f"At {wave}, the association of {x} with {y} ran through {joined}{tail} (n = {model['n']})."
+    )
 
 
 def path_diagram(model: dict, info: dict[str, dict], index: int) -> str:
@@ -103,7 +109,9 @@ def path_diagram(model: dict, info: dict[str, dict], index: int) -> str:
     width, box_w, box_h, row_h, top = 500, 150, 30, 42, 8
     xl, xm, xr = 2, (width - box_w) / 2, width - box_w - 2
     base = top + k * row_h + 14 + box_h / 2  # the centre line of X and Y
-    lines = [(p["mediator"], p) for p in paths] + ([("total", model["total"])] if model["total"] else [])
+    lines = [(p["mediator"], p) for p in paths] + (
+        [("total", model["total"])] if model["total"] else []
+    )
     height = base + box_h / 2 + 30 + 17 * len(lines)
     marker = f"arrow-mediation-{index}"
     out = [
@@ -117,18 +125,26 @@ def path_diagram(model: dict, info: dict[str, dict], index: int) -> str:
     def box(x0: float, yc: float, measure: str) -> None:
         label = _label(info, measure)
         short = label if len(label) <= 22 else label[:21] + "…"
-        out.append(f'<rect x="{x0:.1f}" y="{yc - box_h / 2:.1f}" width="{box_w}" height="{box_h}" rx="6" '
-                   'fill="#e8f0f8" stroke="#1f5f99"/>')
-        out.append(f'<text x="{x0 + box_w / 2:.1f}" y="{yc + 4:.1f}" text-anchor="middle" font-size="11.5">'
-                   f'<title>{escape(label)} ({escape(measure)})</title>{escape(short)}</text>')
+        out.append(
+            f'<rect x="{x0:.1f}" y="{yc - box_h / 2:.1f}" width="{box_w}" height="{box_h}" rx="6" '
+            'fill="#e8f0f8" stroke="#1f5f99"/>'
+        )
+        out.append(
+            f'<text x="{x0 + box_w / 2:.1f}" y="{yc + 4:.1f}" text-anchor="middle" font-size="11.5">'
+            f"<title>{escape(label)} ({escape(measure)})</title>{escape(short)}</text>"
+        )
 
     def arrow(x1, y1, x2, y2) -> None:
-        out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#1d2430" '
-                   f'stroke-width="1.2" marker-end="url(#{marker})"/>')
+        out.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#1d2430" '
+            f'stroke-width="1.2" marker-end="url(#{marker})"/>'
+        )
 
     def label(x, y, text: str, anchor: str = "middle") -> None:
-        out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="10.5" fill="#1f5f99">'
-                   f'{escape(text)}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="10.5" fill="#1f5f99">'
+            f"{escape(text)}</text>"
+        )
 
     box(xl, base, model["x"])
     box(xr, base, model["y"])
@@ -142,14 +158,20 @@ def path_diagram(model: dict, info: dict[str, dict], index: int) -> str:
         arrow(xm + box_w, ym, x2, y2)
         label(xm + box_w + 6, ym - 2, f"b = {_num(p['b'])}", "start")
     arrow(xl + box_w, base, xr, base)
-    label(width / 2, base + box_h / 2 + 8, f"c′ = {_num(model['direct'])} (total c = {_num(model['c'])})")
+    label(
+        width / 2,
+        base + box_h / 2 + 8,
+        f"c′ = {_num(model['direct'])} (total c = {_num(model['c'])})",
+    )
     y_text = base + box_h / 2 + 30
     for name, p in lines:
         what = "total indirect" if name == "total" else f"via {_label(info, name)}"
         ci = f"[{_num(p['indirect_ci_low'])}, {_num(p['indirect_ci_high'])}]"
         weight = ' font-weight="600"' if _clear(p) else ""
-        out.append(f'<text x="{xl}" y="{y_text:.1f}" font-size="11"{weight}>'
-                   f'{escape(what)}: a·b = {escape(_num(p["indirect"]))}, 95 % bootstrap CI {escape(ci)}</text>')
+        out.append(
+            f'<text x="{xl}" y="{y_text:.1f}" font-size="11"{weight}>'
+            f"{escape(what)}: a·b = {escape(_num(p['indirect']))}, 95 % bootstrap CI {escape(ci)}</text>"
+        )
         y_text += 17
     out.append("</svg>")
     return "".join(out)
@@ -185,7 +207,9 @@ def start_mediation(data: StudyData, workers=None):
         return refused
     if workers is None or len(kwargs["scores"]) < OFFLOAD_ROWS:
         return lambda: fn(**kwargs)
-    handles = [workers.submit(fn, worker=i, **part) for i, part in enumerate(_halves(kwargs, workers.size))]
+    handles = [
+        workers.submit(fn, worker=i, **part) for i, part in enumerate(_halves(kwargs, workers.size))
+    ]
 
     def collect():
         import pandas as pd
@@ -223,8 +247,15 @@ def mediation_context(data: StudyData, info: dict[str, dict], started=None) -> d
     from tracker.analysis.mediation import DEFAULT_BOOT, DEFAULT_SEED
 
     waves = data.wave_names()
-    out: dict[str, Any] = {"wave": waves[0] if waves else None, "boot": DEFAULT_BOOT, "seed": DEFAULT_SEED,
-                           "rows": [], "models": [], "caveat": CAVEAT, "error": None}
+    out: dict[str, Any] = {
+        "wave": waves[0] if waves else None,
+        "boot": DEFAULT_BOOT,
+        "seed": DEFAULT_SEED,
+        "rows": [],
+        "models": [],
+        "caveat": CAVEAT,
+        "error": None,
+    }
     if started is None:
         started = start_mediation(data)
     if started is None:
@@ -238,8 +269,18 @@ def mediation_context(data: StudyData, info: dict[str, dict], started=None) -> d
     out["rows"] = rows
     models: dict[tuple[str, str], dict] = {}
     for r in rows:
-        model = models.setdefault((r["x"], r["y"]), {"x": r["x"], "y": r["y"], "n": r["n"], "paths": [],
-                                                      "total": None, "direct": r["c_prime"], "c": r["c"]})
+        model = models.setdefault(
+            (r["x"], r["y"]),
+            {
+                "x": r["x"],
+                "y": r["y"],
+                "n": r["n"],
+                "paths": [],
+                "total": None,
+                "direct": r["c_prime"],
+                "c": r["c"],
+            },
+        )
         if r["mediator"] == "total":
             model["total"] = r
         else:
@@ -251,32 +292,50 @@ def mediation_context(data: StudyData, info: dict[str, dict], started=None) -> d
     return out
 
 
-def planning_sentence(paired: dict, ancova: dict, info: dict[str, dict], pre: str, post: str) -> str:
+def planning_sentence(
+    paired: dict, ancova: dict, info: dict[str, dict], pre: str, post: str
+) -> str:
     """One sentence for one measure's two designs."""
     label = _label(info, paired["measure"])
-    power = f"{round(paired['power'] * 100):.0f} % power at α = {_num(paired['alpha'], 2).lstrip('0')}"
-    kind = {"observed": "as large as observed", "ci_low": "at the bound of the observed effect's 95 % CI "
-            "nearer zero", "given": "of the size given"}[paired["effect_kind"]]
+    power = (
+        f"{round(paired['power'] * 100):.0f} % power at α = {_num(paired['alpha'], 2).lstrip('0')}"
+    )
+    kind = {
+        "observed": "as large as observed",
+        "ci_low": "at the bound of the observed effect's 95 % CI nearer zero",
+        "given": "of the size given",
+    }[paired["effect_kind"]]
     parts = []
     if paired["n_per_arm"] is not None:
-        lost = "" if paired["attrition"] is None else (
-            f"; with {_num(100 * paired['attrition'], 1)} % lost between {pre} and {post}, "
-            f"enrol {paired['n_to_enrol']:,}")
-        parts.append(f"a one-arm pre/post study needs {paired['n_total']:,} participants with both waves "
-                     f"to detect a change {kind} (dz = {_num(paired['effect'])}){lost}")
+        lost = (
+            ""
+            if paired["attrition"] is None
+            else (
+                f"; with {_num(100 * paired['attrition'], 1)} % lost between {pre} and {post}, "
+                f"enrol {paired['n_to_enrol']:,}"
+            )
+        )
+        parts.append(
+            f"a one-arm pre/post study needs {paired['n_total']:,} participants with both waves "
+            f"to detect a change {kind} (dz = {_num(paired['effect'])}){lost}"
+        )
     else:
         parts.append(f"no one-arm sample size ({paired['note'] or 'no effect'})")
     if ancova["n_per_arm"] is not None:
         enrol = "" if ancova["n_to_enrol"] is None else f", enrolling {ancova['n_to_enrol']:,}"
-        parts.append(f"a two-arm trial analysed by ANCOVA needs {ancova['n_per_arm']:,} per arm "
-                     f"({ancova['n_total']:,} in all{enrol}) for d_ppc = {_num(ancova['effect'])} with pre–post "
-                     f"r = {_num(ancova['r_pre_post'])}")
+        parts.append(
+            f"a two-arm trial analysed by ANCOVA needs {ancova['n_per_arm']:,} per arm "
+            f"({ancova['n_total']:,} in all{enrol}) for d_ppc = {_num(ancova['effect'])} with pre–post "
+            f"r = {_num(ancova['r_pre_post'])}"
+        )
     else:
         parts.append(f"no two-arm sample size ({ancova['note'] or 'no effect'})")
     return f"{label}: with {power}, " + "; ".join(parts) + "."
 
 
-def planning_context(data: StudyData, info: dict[str, dict], primary: list[str] | None = None) -> dict:
+def planning_context(
+    data: StudyData, info: dict[str, dict], primary: list[str] | None = None
+) -> dict:
     """``ctx["planning"]``: ``tracker plan --from FIRST --to SECOND`` for the primary outcomes
     (``primary``, the report's primary family; without them, the outcome-role measures; with no
     roles, every measure).
@@ -286,10 +345,18 @@ def planning_context(data: StudyData, info: dict[str, dict], primary: list[str] 
     from tracker.datasets.mediation import plan, planning_measures
 
     waves = data.wave_names()
-    out: dict[str, Any] = {"pre": waves[0] if waves else None, "post": waves[1] if len(waves) > 1 else None,
-                           "measures": [], "rows": [], "sentences": [], "error": None}
+    out: dict[str, Any] = {
+        "pre": waves[0] if waves else None,
+        "post": waves[1] if len(waves) > 1 else None,
+        "measures": [],
+        "rows": [],
+        "sentences": [],
+        "error": None,
+    }
     if data.scores.empty or len(waves) < 2:
-        out["error"] = "no scores have been imported yet" if data.scores.empty else "planning needs two waves"
+        out["error"] = (
+            "no scores have been imported yet" if data.scores.empty else "planning needs two waves"
+        )
         return out
     measures = list(primary) if primary else planning_measures(data)
     out["measures"] = measures
@@ -302,6 +369,7 @@ def planning_context(data: StudyData, info: dict[str, dict], primary: list[str] 
     for m in measures:
         mine = {r["design"]: r for r in rows if r["measure"] == m}
         if len(mine) == 2:
-            out["sentences"].append(planning_sentence(mine["paired"], mine["two_arm_ancova"], info,
-                                                      waves[0], waves[1]))
+            out["sentences"].append(
+                planning_sentence(mine["paired"], mine["two_arm_ancova"], info, waves[0], waves[1])
+            )
     return out

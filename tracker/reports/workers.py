@@ -34,7 +34,9 @@ def _worker(conn) -> None:
 
         while True:
             job = conn.recv()
-            if job is None:  # done: end at once, without tearing the interpreter down (it takes a while)
+            if (
+                job is None
+            ):  # done: end at once, without tearing the interpreter down (it takes a while)
                 conn.close()
                 os._exit(0)
             kind, payload = job
@@ -207,7 +209,9 @@ class ChartWorkers:
         for pending in self._busy.values():
             pending._index = None
         self._busy = {}
-        for i, (process, conn) in enumerate(self.jobs):  # all told first, so that they end side by side
+        for i, (process, conn) in enumerate(
+            self.jobs
+        ):  # all told first, so that they end side by side
             if i in self._stopping and i not in busy:
                 continue  # ending by itself
             if process.is_alive() and process.pid in self._used and i not in busy:

@@ -132,7 +132,9 @@ def keyed_items_long(responses: pd.DataFrame, definition: InstrumentDef) -> pd.D
     width = len(slot_item)
     # the slots' few codes become a string column once and the rows are taken from it: a frame
     # converts an object array one Python string at a time (2 million rows at 10,000 participants)
-    measure = pd.Series(slot_measure, dtype=None if width else object).array.take(np.tile(np.arange(width), n))
+    measure = pd.Series(slot_measure, dtype=None if width else object).array.take(
+        np.tile(np.arange(width), n)
+    )
     return pd.DataFrame(
         {
             "administration_id": np.repeat(ids, width),
@@ -371,7 +373,9 @@ def score_matrix(
     return score, answered, prorated
 
 
-def score_matrix_frame(ids: np.ndarray, matrix: np.ndarray, definition: InstrumentDef) -> pd.DataFrame:
+def score_matrix_frame(
+    ids: np.ndarray, matrix: np.ndarray, definition: InstrumentDef
+) -> pd.DataFrame:
     """Score an ``administrations x items`` matrix already checked (the importer's): rows of :func:`score_long`."""
     return _score_matrix(np.asarray(ids), np.asarray(matrix, dtype=np.float64), definition)
 

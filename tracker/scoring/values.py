@@ -122,8 +122,9 @@ def item_bounds(definition: InstrumentDef, items=None, size: int | None = None):
     return lows, highs, allowed or None
 
 
-def rules_for_numbers(numeric: np.ndarray, missing: np.ndarray, definition: InstrumentDef,
-                      items=None) -> np.ndarray:
+def rules_for_numbers(
+    numeric: np.ndarray, missing: np.ndarray, definition: InstrumentDef, items=None
+) -> np.ndarray:
     """The rule each parsed value breaks (object array, ``None`` = fine); see :func:`check_item_values`.
 
     ``numeric`` holds the parsed values (NaN = missing or not a number), ``missing``
@@ -131,7 +132,9 @@ def rules_for_numbers(numeric: np.ndarray, missing: np.ndarray, definition: Inst
     ``numeric``'s shape.
     """
     numeric = np.asarray(numeric, dtype=np.float64)
-    lows, highs, allowed = item_bounds(definition, items, size=numeric.size if numeric.ndim == 1 else None)
+    lows, highs, allowed = item_bounds(
+        definition, items, size=numeric.size if numeric.ndim == 1 else None
+    )
     if not np.isscalar(lows):
         lows = np.broadcast_to(lows, numeric.shape)
         highs = np.broadcast_to(highs, numeric.shape)
@@ -205,7 +208,9 @@ def item_value_message(rule: str, definition: InstrumentDef, item: int | None = 
     if own:
         lo, hi = definition.item_range(item)
         values = definition.item_values(item)
-        allowed = _fmt_values(values) if values is not None else f"{kind} from {_fmt(lo)} to {_fmt(hi)}"
+        allowed = (
+            _fmt_values(values) if values is not None else f"{kind} from {_fmt(lo)} to {_fmt(hi)}"
+        )
         who = f"{definition.code} item {item} takes"
     else:
         allowed = f"{kind} from {_fmt(definition.min)} to {_fmt(definition.max)}"

@@ -26,7 +26,16 @@ from tracker.db.models import AuditEvent, Study
 from tracker.jsonplain import plain as jsonable  # the one JSON-plain converter
 
 ACTIONS = ("create", "update", "delete", "withdraw", "reinstate", "import")
-ENTITIES = ("study", "cohort", "wave", "participant", "instrument", "model_role", "import_batch", "administration")
+ENTITIES = (
+    "study",
+    "cohort",
+    "wave",
+    "participant",
+    "instrument",
+    "model_role",
+    "import_batch",
+    "administration",
+)
 EVENT_COLUMNS = ["at", "user", "action", "entity", "key", "before", "after", "batch"]
 
 
@@ -93,8 +102,16 @@ def events(
 
 def _records(session: Session, stmt) -> list[dict]:
     return [
-        {"at": _at(e.at), "user": e.os_user, "action": e.action, "entity": e.entity, "key": e.entity_key,
-         "before": e.before, "after": e.after, "batch": e.import_batch_id}
+        {
+            "at": _at(e.at),
+            "user": e.os_user,
+            "action": e.action,
+            "entity": e.entity,
+            "key": e.entity_key,
+            "before": e.before,
+            "after": e.after,
+            "batch": e.import_batch_id,
+        }
         for e in session.scalars(stmt)
     ]
 
@@ -118,5 +135,8 @@ def corrections(session: Session, study: Study) -> list[dict]:
         )
         .order_by(AuditEvent.id)
     )
-    return [e for e in _records(session, stmt)
-            if e["action"] != "import" or (e["after"] or {}).get("administrations_changed")]
+    return [
+        e
+        for e in _records(session, stmt)
+        if e["action"] != "import" or (e["after"] or {}).get("administrations_changed")
+    ]

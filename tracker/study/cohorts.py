@@ -40,11 +40,17 @@ def add_cohort(
     exists = session.scalar(select(Cohort).where(Cohort.study_id == study.id, Cohort.name == name))
     if exists is not None:
         raise Conflict(f"cohort {name!r} already exists in study {study.name!r}")
-    cohort = Cohort(study_id=study.id, name=name, arm=arm, start_date=start, description=description)
+    cohort = Cohort(
+        study_id=study.id, name=name, arm=arm, start_date=start, description=description
+    )
     session.add(cohort)
     session.flush()
     audit.record(
-        session, study_id=study.id, action="create", entity="cohort", key=name,
+        session,
+        study_id=study.id,
+        action="create",
+        entity="cohort",
+        key=name,
         after={"name": name, "arm": arm, "start": start, "description": description},
     )
     return cohort
@@ -66,7 +72,9 @@ def list_cohorts(session: Session, study: Study) -> list[dict]:
             "participants": counts.get(c.id, 0),
             "description": c.description or "",
         }
-        for c in session.scalars(select(Cohort).where(Cohort.study_id == study.id).order_by(Cohort.name))
+        for c in session.scalars(
+            select(Cohort).where(Cohort.study_id == study.id).order_by(Cohort.name)
+        )
     ]
 
 
@@ -99,14 +107,22 @@ def set_cohort(
     if "description" in clear and description is not None:
         raise TrackerError("give either --description or --clear description, not both")
     if new_name is None and arm is None and start is None and description is None and not clear:
-        raise TrackerError("nothing to change: give --name NEW, --arm ARM, --start DATE, --description TEXT or --clear FIELD")
+        raise TrackerError(
+            "nothing to change: give --name NEW, --arm ARM, --start DATE, --description TEXT or --clear FIELD"
+        )
     wanted: dict = {}
     if new_name is not None:
         new_name = clean_name(new_name, "a cohort's name")
-        if new_name != cohort.name and session.scalar(
-            select(Cohort.id).where(Cohort.study_id == study.id, Cohort.name == new_name)
-        ) is not None:
-            raise Conflict(f"cohort {new_name!r} already exists in study {study.name!r}; choose another --name")
+        if (
+            new_name != cohort.name
+            and session.scalar(
+                select(Cohort.id).where(Cohort.study_id == study.id, Cohort.name == new_name)
+            )
+            is not None
+        ):
+            raise Conflict(
+                f"cohort {new_name!r} already exists in study {study.name!r}; choose another --name"
+            )
         wanted["name"] = new_name
     if arm is not None:
         wanted["arm"] = clean_name(arm, f"cohort {cohort.name!r}: --arm")
@@ -125,8 +141,13 @@ def set_cohort(
         setattr(cohort, {"start": "start_date"}.get(f, f), v)
     session.flush()
     audit.record(
-        session, study_id=study.id, action="update", entity="cohort", key=key,
-        before={f: old for f, (old, _new) in changes.items()}, after={f: new for f, (_old, new) in changes.items()},
+        session,
+        study_id=study.id,
+        action="update",
+        entity="cohort",
+        key=key,
+        before={f: old for f, (old, _new) in changes.items()},
+        after={f: new for f, (_old, new) in changes.items()},
     )
     return changes
 
@@ -134,7 +155,12 @@ def set_cohort(
 def remove_cohort(session: Session, study: Study, name: str) -> None:
     """Remove a cohort without participants; refused, with the count, while it has any."""
     cohort = get_cohort(session, study, name)
-    n = session.scalar(select(func.count()).select_from(Participant).where(Participant.cohort_id == cohort.id)) or 0
+    n = (
+        session.scalar(
+            select(func.count()).select_from(Participant).where(Participant.cohort_id == cohort.id)
+        )
+        or 0
+    )
     if n:
         raise Conflict(
             f"cohort {cohort.name!r} has {n:,} participant{'s' if n != 1 else ''} and cannot be removed; "
@@ -143,4 +169,11 @@ def remove_cohort(session: Session, study: Study, name: str) -> None:
     before = _snapshot(cohort)
     session.delete(cohort)
     session.flush()
-    audit.record(session, study_id=study.id, action="delete", entity="cohort", key=before["name"], before=before)
+    audit.record(
+        session,
+        study_id=study.id,
+        action="delete",
+        entity="cohort",
+        key=before["name"],
+        before=before,
+    )

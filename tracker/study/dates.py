@@ -44,8 +44,12 @@ def check_date(text: str, *, time: bool = False) -> tuple[dt.date | None, str | 
         return None, NOT_CALENDAR
     if time:
         hour, minute, second, tz_hour, tz_minute = match.groups()[1:]
-        if hour is not None and (int(hour) > 23 or int(minute) > 59 or (second is not None and int(second) > 59)
-                                 or (tz_hour is not None and (int(tz_hour) > 23 or int(tz_minute) > 59))):
+        if hour is not None and (
+            int(hour) > 23
+            or int(minute) > 59
+            or (second is not None and int(second) > 59)
+            or (tz_hour is not None and (int(tz_hour) > 23 or int(tz_minute) > 59))
+        ):
             return None, NOT_TIME
     return date, None
 

@@ -33,7 +33,9 @@ def add_instrument(session: Session, study: Study, code_or_path: str) -> Added:
     definition = resolve(code_or_path)
     snapshot = definition.to_dict()
     instrument = session.scalar(
-        select(Instrument).where(Instrument.study_id == study.id, Instrument.code == definition.code)
+        select(Instrument).where(
+            Instrument.study_id == study.id, Instrument.code == definition.code
+        )
     )
     if instrument is None:
         instrument = Instrument(study_id=study.id, code=definition.code)
@@ -41,7 +43,9 @@ def add_instrument(session: Session, study: Study, code_or_path: str) -> Added:
         session.flush()
         status = "added"
     else:
-        same_version = next((v for v in instrument.versions if v.version == definition.version), None)
+        same_version = next(
+            (v for v in instrument.versions if v.version == definition.version), None
+        )
         if same_version is not None:
             if same_version.sha256 == definition.sha256:
                 return Added(definition.code, definition.version, definition.sha256, "unchanged")
@@ -62,10 +66,17 @@ def add_instrument(session: Session, study: Study, code_or_path: str) -> Added:
     session.flush()
     session.refresh(instrument)
     audit.record(
-        session, study_id=study.id, action="create", entity="instrument",
+        session,
+        study_id=study.id,
+        action="create",
+        entity="instrument",
         key=f"{definition.code}@{definition.version}",
-        after={"code": definition.code, "version": definition.version, "sha256": definition.sha256,
-               "source": str(code_or_path)},
+        after={
+            "code": definition.code,
+            "version": definition.version,
+            "sha256": definition.sha256,
+            "source": str(code_or_path),
+        },
     )
     return Added(definition.code, definition.version, definition.sha256, status)
 

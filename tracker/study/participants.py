@@ -33,8 +33,16 @@ from tracker.study.studies import get_cohort
 from tracker.study.text import NAME_MAX, TEXT_MAX, clean_text
 
 __all__ = [  # what other modules import from here, the identifier checks included (enroll_csv: below)
-    "CODE_PATTERN", "IDENTIFIER_COLUMNS", "add_participant", "check_code", "get_participant",
-    "is_identifier_column", "list_participants", "reinstate", "set_participant", "withdraw",
+    "CODE_PATTERN",
+    "IDENTIFIER_COLUMNS",
+    "add_participant",
+    "check_code",
+    "get_participant",
+    "is_identifier_column",
+    "list_participants",
+    "reinstate",
+    "set_participant",
+    "withdraw",
 ]
 
 GENDER_MAX = NAME_MAX
@@ -45,8 +53,14 @@ CLEARABLE = ("age", "birth_year", "gender", "role")
 def audit_snapshot(p: Participant, cohort_name: str) -> dict:
     """What the audit's ``after`` holds for a new participant."""
     return {
-        "code": p.code, "cohort": cohort_name, "enrolled": p.enrolled_on, "age": p.age,
-        "birth_year": p.birth_year, "gender": p.gender, "role": p.role, "status": p.status,
+        "code": p.code,
+        "cohort": cohort_name,
+        "enrolled": p.enrolled_on,
+        "age": p.age,
+        "birth_year": p.birth_year,
+        "gender": p.gender,
+        "role": p.role,
+        "status": p.status,
     }
 
 
@@ -80,13 +94,24 @@ def add_participant(
     if _existing_codes(session, study, [code]):
         raise Conflict(f"participant {code!r} is already enrolled in study {study.name!r}")
     p = Participant(
-        study_id=study.id, cohort_id=target.id, code=code, enrolled_on=enrolled or dt.date.today(),
-        age=age, birth_year=birth_year, gender=gender, role=role, status="active",
+        study_id=study.id,
+        cohort_id=target.id,
+        code=code,
+        enrolled_on=enrolled or dt.date.today(),
+        age=age,
+        birth_year=birth_year,
+        gender=gender,
+        role=role,
+        status="active",
     )
     session.add(p)
     session.flush()
     audit.record(
-        session, study_id=study.id, action="create", entity="participant", key=code,
+        session,
+        study_id=study.id,
+        action="create",
+        entity="participant",
+        key=code,
         after=audit_snapshot(p, target.name),
     )
     return p
@@ -113,7 +138,9 @@ def stored_by_code(session: Session, study: Study, codes: list[str]) -> dict[str
         found.update(
             (p.code, p)
             for p in session.scalars(
-                select(Participant).where(Participant.study_id == study.id, Participant.code.in_(chunk))
+                select(Participant).where(
+                    Participant.study_id == study.id, Participant.code.in_(chunk)
+                )
             )
         )
     return found
@@ -121,12 +148,26 @@ def stored_by_code(session: Session, study: Study, codes: list[str]) -> dict[str
 
 def stored_fields(p: Participant, cohort_name: str) -> dict:
     """The correctable fields (:data:`FIELDS`) of ``p`` as stored."""
-    return {"cohort": cohort_name, "enrolled": p.enrolled_on, "age": p.age, "birth_year": p.birth_year,
-            "gender": p.gender, "role": p.role}
+    return {
+        "cohort": cohort_name,
+        "enrolled": p.enrolled_on,
+        "age": p.age,
+        "birth_year": p.birth_year,
+        "gender": p.gender,
+        "role": p.role,
+    }
 
 
-def apply_changes(session: Session, study: Study, p: Participant, changes: dict, *, cohorts: dict[str, Cohort],
-           names_by_id: dict[int, str], source: str | None = None) -> dict:
+def apply_changes(
+    session: Session,
+    study: Study,
+    p: Participant,
+    changes: dict,
+    *,
+    cohorts: dict[str, Cohort],
+    names_by_id: dict[int, str],
+    source: str | None = None,
+) -> dict:
     """Write ``changes`` (field → new value) to ``p`` with one audit event; returns the diff stored."""
     now = stored_fields(p, names_by_id[p.cohort_id])
     diff = {f: v for f, v in changes.items() if now[f] != v}
@@ -148,8 +189,15 @@ def apply_changes(session: Session, study: Study, p: Participant, changes: dict,
     after = {f: v for f, v in diff.items()}
     if source:
         after["source"] = source
-    audit.record(session, study_id=study.id, action="update", entity="participant", key=p.code,
-                 before={f: now[f] for f in diff}, after=after)
+    audit.record(
+        session,
+        study_id=study.id,
+        action="update",
+        entity="participant",
+        key=p.code,
+        before={f: now[f] for f in diff},
+        after=after,
+    )
     return diff
 
 
@@ -182,7 +230,9 @@ def set_participant(
         if value is not None and f in clear:
             raise TrackerError(f"give either --{f.replace('_', '-')} or --clear {f}, not both")
     _check_numbers(p.code, age, birth_year)
-    cohorts = {c.name: c for c in session.scalars(select(Cohort).where(Cohort.study_id == study.id))}
+    cohorts = {
+        c.name: c for c in session.scalars(select(Cohort).where(Cohort.study_id == study.id))
+    }
     names_by_id = {c.id: c.name for c in cohorts.values()}
     if cohort is not None:
         changes["cohort"] = get_cohort(session, study, cohort).name
@@ -210,19 +260,25 @@ def set_participant(
 
 
 def get_participant(session: Session, study: Study, code: str) -> Participant:
-    p = session.scalar(select(Participant).where(Participant.study_id == study.id, Participant.code == code))
+    p = session.scalar(
+        select(Participant).where(Participant.study_id == study.id, Participant.code == code)
+    )
     if p is None:
         raise NotFound(f"no participant {code!r} in study {study.name!r}")
     return p
 
 
-def withdraw(session: Session, study: Study, code: str, *, reason: str, on: dt.date | None = None) -> Participant:
+def withdraw(
+    session: Session, study: Study, code: str, *, reason: str, on: dt.date | None = None
+) -> Participant:
     reason = clean_text(reason, "--reason", limit=TEXT_MAX)
     if not reason:
         raise TrackerError("give the reason for withdrawal: --reason TEXT")
     p = get_participant(session, study, code)
     if p.status == "withdrawn":
-        raise Conflict(f"participant {code!r} was already withdrawn on {p.withdrawn_on.isoformat()} ({p.withdrawal_reason})")
+        raise Conflict(
+            f"participant {code!r} was already withdrawn on {p.withdrawn_on.isoformat()} ({p.withdrawal_reason})"
+        )
     given = on is not None
     on = on or dt.date.today()
     if p.enrolled_on and on < p.enrolled_on:
@@ -234,8 +290,15 @@ def withdraw(session: Session, study: Study, code: str, *, reason: str, on: dt.d
     before = {"status": p.status, "withdrawn_on": None, "reason": None}
     p.status, p.withdrawn_on, p.withdrawal_reason = "withdrawn", on, reason
     session.flush()
-    audit.record(session, study_id=study.id, action="withdraw", entity="participant", key=code,
-                 before=before, after={"status": "withdrawn", "withdrawn_on": on, "reason": reason})
+    audit.record(
+        session,
+        study_id=study.id,
+        action="withdraw",
+        entity="participant",
+        key=code,
+        before=before,
+        after={"status": "withdrawn", "withdrawn_on": on, "reason": reason},
+    )
     return p
 
 
@@ -247,12 +310,21 @@ def reinstate(session: Session, study: Study, code: str) -> Participant:
     before = {"status": p.status, "withdrawn_on": p.withdrawn_on, "reason": p.withdrawal_reason}
     p.status, p.withdrawn_on, p.withdrawal_reason = "active", None, None
     session.flush()
-    audit.record(session, study_id=study.id, action="reinstate", entity="participant", key=code,
-                 before=before, after={"status": "active", "withdrawn_on": None, "reason": None})
+    audit.record(
+        session,
+        study_id=study.id,
+        action="reinstate",
+        entity="participant",
+        key=code,
+        before=before,
+        after={"status": "active", "withdrawn_on": None, "reason": None},
+    )
     return p
 
 
-def list_participants(session: Session, study: Study, *, cohort: str | None = None, status: str | None = None) -> list[dict]:
+def list_participants(
+    session: Session, study: Study, *, cohort: str | None = None, status: str | None = None
+) -> list[dict]:
     stmt = (
         select(Participant, Cohort)
         .join(Cohort, Cohort.id == Participant.cohort_id)
@@ -265,9 +337,13 @@ def list_participants(session: Session, study: Study, *, cohort: str | None = No
         stmt = stmt.where(Participant.status == status)
     return [
         {
-            "code": p.code, "cohort": c.name, "arm": c.arm,
+            "code": p.code,
+            "cohort": c.name,
+            "arm": c.arm,
             "enrolled": p.enrolled_on.isoformat() if p.enrolled_on else "",
-            "age": p.age if p.age is not None else "", "gender": p.gender or "", "role": p.role or "",
+            "age": p.age if p.age is not None else "",
+            "gender": p.gender or "",
+            "role": p.role or "",
             "status": p.status,
             "withdrawn": p.withdrawn_on.isoformat() if p.withdrawn_on else "",
             "reason": p.withdrawal_reason or "",

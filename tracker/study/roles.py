@@ -10,8 +10,15 @@ from tracker.errors import NotFound, TrackerError
 from tracker.study import audit
 
 
-def set_role(session: Session, study: Study, measure: str, role: str, *, known_measures=None,
-             primary: bool | None = None) -> ModelRole:
+def set_role(
+    session: Session,
+    study: Study,
+    measure: str,
+    role: str,
+    *,
+    known_measures=None,
+    primary: bool | None = None,
+) -> ModelRole:
     """Give ``measure`` a role (modifiable, intermediate, outcome).
 
     ``known_measures``, when given, is the set of measures the study's instruments
@@ -25,7 +32,9 @@ def set_role(session: Session, study: Study, measure: str, role: str, *, known_m
     if known_measures is not None and measure not in known_measures:
         listed = ", ".join(sorted(known_measures)) or "none; add instruments first"
         raise TrackerError(f"unknown measure {measure!r}; measures in this study: {listed}")
-    row = session.scalar(select(ModelRole).where(ModelRole.study_id == study.id, ModelRole.measure == measure))
+    row = session.scalar(
+        select(ModelRole).where(ModelRole.study_id == study.id, ModelRole.measure == measure)
+    )
     before = {"role": row.role} if row else None
     if row is not None and (primary is not None or row.is_primary):
         before["primary"] = bool(row.is_primary)
@@ -41,8 +50,13 @@ def set_role(session: Session, study: Study, measure: str, role: str, *, known_m
     if primary is not None or row.is_primary:
         after["primary"] = bool(row.is_primary)
     audit.record(
-        session, study_id=study.id, action="update" if before else "create", entity="model_role",
-        key=measure, before=before, after=after,
+        session,
+        study_id=study.id,
+        action="update" if before else "create",
+        entity="model_role",
+        key=measure,
+        before=before,
+        after=after,
     )
     return row
 
@@ -58,19 +72,31 @@ def roles(session: Session, study: Study) -> dict[str, str]:
 
 def unset_role(session: Session, study: Study, measure: str) -> dict:
     """Remove ``measure``'s role from the conceptual model; one audit event. Returns what was stored."""
-    row = session.scalar(select(ModelRole).where(ModelRole.study_id == study.id, ModelRole.measure == measure))
+    row = session.scalar(
+        select(ModelRole).where(ModelRole.study_id == study.id, ModelRole.measure == measure)
+    )
     if row is None:
         listed = ", ".join(roles(session, study)) or "none"
         raise NotFound(f"measure {measure!r} has no role to unset; measures with a role: {listed}")
-    before = {c.name: getattr(row, c.key) for c in ModelRole.__table__.columns if c.name not in ("id", "study_id")}
+    before = {
+        c.name: getattr(row, c.key)
+        for c in ModelRole.__table__.columns
+        if c.name not in ("id", "study_id")
+    }
     session.delete(row)
     session.flush()
-    audit.record(session, study_id=study.id, action="delete", entity="model_role", key=measure, before=before)
+    audit.record(
+        session, study_id=study.id, action="delete", entity="model_role", key=measure, before=before
+    )
     return before
+
+
 def primary_measures(session: Session, study: Study) -> list[str]:
     """The measures marked primary outcomes (``tracker model set ... --primary``), by measure."""
-    return list(session.scalars(
-        select(ModelRole.measure)
-        .where(ModelRole.study_id == study.id, ModelRole.is_primary.is_(True))
-        .order_by(ModelRole.measure)
-    ))
+    return list(
+        session.scalars(
+            select(ModelRole.measure)
+            .where(ModelRole.study_id == study.id, ModelRole.is_primary.is_(True))
+            .order_by(ModelRole.measure)
+        )
+    )

@@ -65,7 +65,9 @@ class EnrollResult:
             return f"{k} participant{'s' if k != 1 else ''}"
 
         if not self.added and not self.updated:
-            return [f"Nothing to change: all {n(self.unchanged)} in {self.file} are enrolled as it says."]
+            return [
+                f"Nothing to change: all {n(self.unchanged)} in {self.file} are enrolled as it says."
+            ]
         would = "would be " if self.dry_run else ""
         parts = []
         if self.added:
@@ -75,7 +77,9 @@ class EnrollResult:
         if self.unchanged:
             parts.append(f"{self.unchanged} already enrolled as it says")
         lines = [f"{self.file}: " + ", ".join(parts) + "."]
-        lines += [f"  {code}: {f} {_show(old)} -> {_show(new)}" for code, f, old, new in self.changes]
+        lines += [
+            f"  {code}: {f} {_show(old)} -> {_show(new)}" for code, f, old, new in self.changes
+        ]
         if self.dry_run:
             lines.append("Dry run: nothing was written.")
         return lines
@@ -99,7 +103,9 @@ def _read_roster(path: Path) -> tuple[str, list[list[str]]]:
 
 def _check_header(name: str, header: list[str] | None) -> list[str]:
     if not header:
-        raise TrackerError(f"{name} is empty; expected a header row: code,cohort,enrolled,age,gender,role")
+        raise TrackerError(
+            f"{name} is empty; expected a header row: code,cohort,enrolled,age,gender,role"
+        )
     columns = [h.strip().lower() for h in header]
     problems: list[Problem] = []
     known = set(ROSTER_REQUIRED + ROSTER_OPTIONAL)
@@ -107,21 +113,52 @@ def _check_header(name: str, header: list[str] | None) -> list[str]:
         if col in known:
             continue
         if is_identifier_column(col):
-            problems.append(Problem("direct identifier", f"column {col!r} holds a direct identifier; remove it, only pseudonymous codes are stored", file=name, row=1, column=col))
+            problems.append(
+                Problem(
+                    "direct identifier",
+                    f"column {col!r} holds a direct identifier; remove it, only pseudonymous codes are stored",
+                    file=name,
+                    row=1,
+                    column=col,
+                )
+            )
         else:
-            problems.append(Problem("unknown column", f"unknown column {col!r}; expected {', '.join(ROSTER_REQUIRED + ROSTER_OPTIONAL)}", file=name, row=1, column=col))
+            problems.append(
+                Problem(
+                    "unknown column",
+                    f"unknown column {col!r}; expected {', '.join(ROSTER_REQUIRED + ROSTER_OPTIONAL)}",
+                    file=name,
+                    row=1,
+                    column=col,
+                )
+            )
     for col in ROSTER_REQUIRED:
         if col not in columns:
-            problems.append(Problem("missing column", f"required column {col!r} is missing", file=name, row=1, column=col))
+            problems.append(
+                Problem(
+                    "missing column",
+                    f"required column {col!r} is missing",
+                    file=name,
+                    row=1,
+                    column=col,
+                )
+            )
     if len(set(columns)) != len(columns):
-        problems.append(Problem("duplicate column", "a column name appears twice", file=name, row=1))
+        problems.append(
+            Problem("duplicate column", "a column name appears twice", file=name, row=1)
+        )
     if problems:
         raise ValidationError(problems, f"{name}: the header is wrong; nothing was enrolled")
     return columns
 
 
-def _parse_rows(name: str, columns: list[str], lines: list[list[str]], cohorts: dict[str, object],
-                problems: list[Problem]) -> list[dict]:
+def _parse_rows(
+    name: str,
+    columns: list[str],
+    lines: list[list[str]],
+    cohorts: dict[str, object],
+    problems: list[Problem],
+) -> list[dict]:
     """Each roster row as ``{row, code, cohort, <field>: value}`` holding only the cells given."""
     rows: list[dict] = []
     seen: dict[str, int] = {}
@@ -130,23 +167,42 @@ def _parse_rows(name: str, columns: list[str], lines: list[list[str]], cohorts: 
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(columns):
-            problems.append(Problem("wrong field count", f"has {len(values)} fields, the header has {len(columns)}", file=name, row=rownum))
+            problems.append(
+                Problem(
+                    "wrong field count",
+                    f"has {len(values)} fields, the header has {len(columns)}",
+                    file=name,
+                    row=rownum,
+                )
+            )
             continue
         rec = {c: v.strip() for c, v in zip(columns, values, strict=True)}
 
-        def bad(col: str, message: str, rule: str, value: object = None, _row: int = rownum) -> None:
+        def bad(
+            col: str, message: str, rule: str, value: object = None, _row: int = rownum
+        ) -> None:
             problems.append(Problem(rule, message, file=name, row=_row, column=col, value=value))
 
         code = rec["code"]
         reason = check_code(code)
         if reason:
-            bad("code", f"participant code {reason}", "invalid code", code if len(code) <= NAME_MAX else code[:20] + "…")
+            bad(
+                "code",
+                f"participant code {reason}",
+                "invalid code",
+                code if len(code) <= NAME_MAX else code[:20] + "…",
+            )
         elif code in seen:
             bad("code", f"duplicate code, first seen in row {seen[code]}", "duplicate code", code)
         else:
             seen[code] = rownum
         if rec["cohort"] not in cohorts:
-            bad("cohort", f"unknown cohort; cohorts: {', '.join(sorted(cohorts)) or 'none yet (tracker cohort add)'}", "unknown cohort", rec["cohort"])
+            bad(
+                "cohort",
+                f"unknown cohort; cohorts: {', '.join(sorted(cohorts)) or 'none yet (tracker cohort add)'}",
+                "unknown cohort",
+                rec["cohort"],
+            )
         out = {"row": rownum, "code": code, "cohort": rec["cohort"]}
         if rec.get("enrolled"):
             try:
@@ -169,7 +225,9 @@ def _parse_rows(name: str, columns: list[str], lines: list[list[str]], cohorts: 
                 problem = text_problem(rec[col], limit=NAME_MAX)
                 if problem:
                     # the value is not echoed: it may be the contact detail being refused
-                    bad(col, problem, "too long" if problem.startswith("is ") else "contact details")
+                    bad(
+                        col, problem, "too long" if problem.startswith("is ") else "contact details"
+                    )
                 else:
                     out[col] = rec[col]
         rows.append(out)
@@ -210,7 +268,9 @@ def enroll_csv(
     path = Path(path)
     name, lines = _read_roster(path)
     columns = _check_header(name, lines[0] if lines else None)
-    cohorts = {c.name: c for c in session.scalars(select(Cohort).where(Cohort.study_id == study.id))}
+    cohorts = {
+        c.name: c for c in session.scalars(select(Cohort).where(Cohort.study_id == study.id))
+    }
     names_by_id = {c.id: c.name for c in cohorts.values()}
     problems: list[Problem] = []
     rows = _parse_rows(name, columns, lines[1:], cohorts, problems)
@@ -225,23 +285,35 @@ def enroll_csv(
         now = stored_fields(p, names_by_id[p.cohort_id])
         diff = {f: (now[f], r[f]) for f in FIELDS if f in r and r[f] != now[f]}
         if "enrolled" in diff and p.withdrawn_on is not None and r["enrolled"] > p.withdrawn_on:
-            problems.append(Problem(
-                "enrolled after withdrawal",
-                f"participant {r['code']!r} was withdrawn on {p.withdrawn_on.isoformat()}, before this enrolment date",
-                file=name, row=r["row"], column="enrolled", value=r["enrolled"].isoformat(),
-            ))
+            problems.append(
+                Problem(
+                    "enrolled after withdrawal",
+                    f"participant {r['code']!r} was withdrawn on {p.withdrawn_on.isoformat()}, before this enrolment date",
+                    file=name,
+                    row=r["row"],
+                    column="enrolled",
+                    value=r["enrolled"].isoformat(),
+                )
+            )
         if diff and not update:
             for f, (old, new) in diff.items():
-                problems.append(Problem(
-                    "differs from stored",
-                    f"participant {r['code']!r} is stored with {f} {_show(old)}, the roster says {_show(new)}; "
-                    "run with --update to change it",
-                    file=name, row=r["row"], column=f,
-                ))
+                problems.append(
+                    Problem(
+                        "differs from stored",
+                        f"participant {r['code']!r} is stored with {f} {_show(old)}, the roster says {_show(new)}; "
+                        "run with --update to change it",
+                        file=name,
+                        row=r["row"],
+                        column=f,
+                    )
+                )
         plans.append((r, p, diff))
     if problems:
         problems.sort(key=lambda p: p.row or 0)
-        raise ValidationError(problems, f"{name}: {len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was enrolled")
+        raise ValidationError(
+            problems,
+            f"{name}: {len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was enrolled",
+        )
     if not rows:
         raise TrackerError(f"{name} has a header but no participants")
 
@@ -253,8 +325,14 @@ def enroll_csv(
             if not dry_run:
                 cohort = cohorts[r["cohort"]]
                 p = Participant(
-                    study_id=study.id, cohort_id=cohort.id, code=r["code"], enrolled_on=r.get("enrolled", today),
-                    age=r.get("age"), birth_year=r.get("birth_year"), gender=r.get("gender"), role=r.get("role"),
+                    study_id=study.id,
+                    cohort_id=cohort.id,
+                    code=r["code"],
+                    enrolled_on=r.get("enrolled", today),
+                    age=r.get("age"),
+                    birth_year=r.get("birth_year"),
+                    gender=r.get("gender"),
+                    role=r.get("role"),
                     status="active",
                 )
                 session.add(p)
@@ -263,15 +341,28 @@ def enroll_csv(
             result.updated.append(r["code"])
             result.changes.extend((r["code"], f, old, new) for f, (old, new) in diff.items())
             if not dry_run:
-                apply_changes(session, study, p, {f: new for f, (_old, new) in diff.items()}, cohorts=cohorts,
-                       names_by_id=names_by_id, source=name)
+                apply_changes(
+                    session,
+                    study,
+                    p,
+                    {f: new for f, (_old, new) in diff.items()},
+                    cohorts=cohorts,
+                    names_by_id=names_by_id,
+                    source=name,
+                )
         else:
             result.unchanged += 1
     if not dry_run:
         session.flush()
         for p, cohort_name in created:
-            audit.record(session, study_id=study.id, action="create", entity="participant", key=p.code,
-                         after=audit_snapshot(p, cohort_name))
+            audit.record(
+                session,
+                study_id=study.id,
+                action="create",
+                entity="participant",
+                key=p.code,
+                after=audit_snapshot(p, cohort_name),
+            )
     return result
 
 

@@ -11,7 +11,9 @@ from tracker.db.migrate import upgrade
 from tracker.errors import TrackerError
 
 
-def init_database(url: str | None, *, study_name: str | None = None, study_file: Path | None = None) -> dict:
+def init_database(
+    url: str | None, *, study_name: str | None = None, study_file: Path | None = None
+) -> dict:
     """Upgrade the database at ``url`` to the newest revision, then create one study.
 
     The study (and everything ``study_file`` declares) is written in one
@@ -44,7 +46,9 @@ def init_database(url: str | None, *, study_name: str | None = None, study_file:
     if summary["waves"]:
         details.append(f"waves: {', '.join(summary['waves'])}")
     if summary["cohorts"]:
-        details.append("cohorts: " + ", ".join(f"{c['name']} ({c['arm']})" for c in summary["cohorts"]))
+        details.append(
+            "cohorts: " + ", ".join(f"{c['name']} ({c['arm']})" for c in summary["cohorts"])
+        )
     if summary["instruments"]:
         details.append(f"instruments: {', '.join(summary['instruments'])}")
     if summary["participants"]:

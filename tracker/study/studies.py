@@ -31,7 +31,11 @@ def create_study(session: Session, name: str, description: str | None = None) ->
     session.add(study)
     session.flush()
     audit.record(
-        session, study_id=study.id, action="create", entity="study", key=name,
+        session,
+        study_id=study.id,
+        action="create",
+        entity="study",
+        key=name,
         after={"name": name, "description": description},
     )
     return study
@@ -42,15 +46,21 @@ def resolve_study(session: Session, name: str | None = None) -> Study:
     if name is not None:
         study = session.scalar(select(Study).where(Study.name == name))
         if study is None:
-            known = ", ".join(repr(n) for n in session.scalars(select(Study.name).order_by(Study.name)))
+            known = ", ".join(
+                repr(n) for n in session.scalars(select(Study.name).order_by(Study.name))
+            )
             raise NotFound(f"no study named {name!r}; studies here: {known or 'none'}")
         return study
     studies = list(session.scalars(select(Study).order_by(Study.name)).all())
     if not studies:
-        raise NotFound("this database holds no study yet; create one with `tracker init --study NAME`")
+        raise NotFound(
+            "this database holds no study yet; create one with `tracker init --study NAME`"
+        )
     if len(studies) > 1:
         names = ", ".join(repr(s.name) for s in studies)
-        raise TrackerError(f"this database holds {len(studies)} studies ({names}); choose one with --study NAME")
+        raise TrackerError(
+            f"this database holds {len(studies)} studies ({names}); choose one with --study NAME"
+        )
     return studies[0]
 
 
@@ -61,7 +71,11 @@ def list_studies(session: Session) -> list[dict]:
         ).all()
     )
     return [
-        {"name": s.name, "participants": counts.get(s.id, 0), "created": s.created_at.date().isoformat()}
+        {
+            "name": s.name,
+            "participants": counts.get(s.id, 0),
+            "created": s.created_at.date().isoformat(),
+        }
         for s in session.scalars(select(Study).order_by(Study.name))
     ]
 
@@ -75,21 +89,34 @@ def study_summary(session: Session, study: Study) -> dict:
         "description": study.description,
         "created": study.created_at.isoformat(timespec="seconds"),
         "cohorts": [
-            {"name": c.name, "arm": c.arm, "start": c.start_date.isoformat() if c.start_date else None}
+            {
+                "name": c.name,
+                "arm": c.arm,
+                "start": c.start_date.isoformat() if c.start_date else None,
+            }
             for c in study.cohorts
         ],
         "waves": [w.name for w in study.waves],
-        "participants": count(select(func.count()).select_from(Participant).where(Participant.study_id == study.id)),
+        "participants": count(
+            select(func.count()).select_from(Participant).where(Participant.study_id == study.id)
+        ),
         "withdrawn": count(
-            select(func.count()).select_from(Participant)
+            select(func.count())
+            .select_from(Participant)
             .where(Participant.study_id == study.id, Participant.status == "withdrawn")
         ),
-        "instruments": list(session.scalars(
-            select(Instrument.code).where(Instrument.study_id == study.id).order_by(Instrument.code)
-        )),
+        "instruments": list(
+            session.scalars(
+                select(Instrument.code)
+                .where(Instrument.study_id == study.id)
+                .order_by(Instrument.code)
+            )
+        ),
         "administrations": count(
-            select(func.count()).select_from(Administration)
-            .join(Wave, Wave.id == Administration.wave_id).where(Wave.study_id == study.id)
+            select(func.count())
+            .select_from(Administration)
+            .join(Wave, Wave.id == Administration.wave_id)
+            .where(Wave.study_id == study.id)
         ),
         "import_batches": count(
             select(func.count()).select_from(ImportBatch).where(ImportBatch.study_id == study.id)
@@ -101,7 +128,9 @@ def get_cohort(session: Session, study: Study, name: str) -> Cohort:
     cohort = session.scalar(select(Cohort).where(Cohort.study_id == study.id, Cohort.name == name))
     if cohort is None:
         known = ", ".join(repr(c.name) for c in study.cohorts)
-        raise NotFound(f"no cohort named {name!r} in study {study.name!r}; cohorts: {known or 'none yet'}")
+        raise NotFound(
+            f"no cohort named {name!r} in study {study.name!r}; cohorts: {known or 'none yet'}"
+        )
     return cohort
 
 
@@ -109,5 +138,7 @@ def get_wave(session: Session, study: Study, name: str) -> Wave:
     wave = session.scalar(select(Wave).where(Wave.study_id == study.id, Wave.name == name))
     if wave is None:
         known = ", ".join(repr(w.name) for w in study.waves)
-        raise NotFound(f"no wave named {name!r} in study {study.name!r}; waves: {known or 'none yet'}")
+        raise NotFound(
+            f"no wave named {name!r} in study {study.name!r}; waves: {known or 'none yet'}"
+        )
     return wave

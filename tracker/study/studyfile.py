@@ -73,8 +73,12 @@ class _Checker:
         for key in table:
             if key not in allowed:
                 hint = closest(key, sorted(allowed))
-                self.problems.add(f"{where}.{key}", "unknown_key", f"unknown field; allowed: {', '.join(sorted(allowed))}"
-                                  + (f"; did you mean {hint!r}?" if hint else ""))
+                self.problems.add(
+                    f"{where}.{key}",
+                    "unknown_key",
+                    f"unknown field; allowed: {', '.join(sorted(allowed))}"
+                    + (f"; did you mean {hint!r}?" if hint else ""),
+                )
         for key in sorted(required - table.keys()):
             self.problems.add(f"{where}.{key}", "missing_key", "required field is missing")
 
@@ -94,7 +98,11 @@ class _Checker:
             return value
         plain = value.strip()
         if not free and len(plain) > NAME_MAX:
-            self.problems.add(where, "too_long", f"is {len(plain)} characters long; names may have at most {NAME_MAX}")
+            self.problems.add(
+                where,
+                "too_long",
+                f"is {len(plain)} characters long; names may have at most {NAME_MAX}",
+            )
             return _ABSENT
         problem = text_problem(plain, limit=TEXT_MAX) if free and plain else None
         if problem:
@@ -139,27 +147,42 @@ def load_study_file(path: str | Path) -> StudyFile:
     check = _Checker(path)
     check.keys("(top level)", data, _TOP, {"study"})
     out = StudyFile(path=path, name="")
-    measures: set[str] | None = None  # unknown: no [study] table, or an instrument that cannot be read
-    study = check.typed("study", data["study"], dict, "a table [study]") if "study" in data else _ABSENT
+    measures: set[str] | None = (
+        None  # unknown: no [study] table, or an instrument that cannot be read
+    )
+    study = (
+        check.typed("study", data["study"], dict, "a table [study]") if "study" in data else _ABSENT
+    )
     if study is not _ABSENT:
         measures = _instrument_measures(check, _study_table(check, path.parent, study, out))
     for where, wave in check.tables(data, "waves"):
         check.keys(where, wave, _WAVE, {"name", "day"})
         days = "a whole number of days"
-        out.waves.append({
-            "name": check.text(f"{where}.name", wave["name"]) if "name" in wave else _ABSENT,
-            "day": check.typed(f"{where}.day", wave["day"], int, days) if "day" in wave else _ABSENT,
-            "window": check.typed(f"{where}.window", wave["window"], int, days) if "window" in wave else None,
-        })
+        out.waves.append(
+            {
+                "name": check.text(f"{where}.name", wave["name"]) if "name" in wave else _ABSENT,
+                "day": check.typed(f"{where}.day", wave["day"], int, days)
+                if "day" in wave
+                else _ABSENT,
+                "window": check.typed(f"{where}.window", wave["window"], int, days)
+                if "window" in wave
+                else None,
+            }
+        )
     for where, cohort in check.tables(data, "cohorts"):
         check.keys(where, cohort, _COHORT, {"name", "arm"})
-        out.cohorts.append({
-            "name": check.text(f"{where}.name", cohort["name"]) if "name" in cohort else _ABSENT,
-            "arm": check.text(f"{where}.arm", cohort["arm"]) if "arm" in cohort else _ABSENT,
-            "start": _start(check, where, cohort.get("start")),
-            "description": check.text(f"{where}.description", cohort["description"], free=True)
-            if "description" in cohort else None,
-        })
+        out.cohorts.append(
+            {
+                "name": check.text(f"{where}.name", cohort["name"])
+                if "name" in cohort
+                else _ABSENT,
+                "arm": check.text(f"{where}.arm", cohort["arm"]) if "arm" in cohort else _ABSENT,
+                "start": _start(check, where, cohort.get("start")),
+                "description": check.text(f"{where}.description", cohort["description"], free=True)
+                if "description" in cohort
+                else None,
+            }
+        )
     _no_clashes(check, out)
     if out.roster is not None and all(isinstance(c["name"], str) for c in out.cohorts):
         _roster(check, out)
@@ -187,20 +210,30 @@ def _no_clashes(check: _Checker, out: StudyFile) -> None:
             if not name.strip():
                 check.problems.add(f"{table}[{i}].name", "empty", "must not be empty")
             elif name.strip() in names:
-                check.problems.add(f"{table}[{i}].name", "duplicate_name",
-                                   f"{name.strip()!r} is already the name of {table}[{names[name.strip()]}]")
+                check.problems.add(
+                    f"{table}[{i}].name",
+                    "duplicate_name",
+                    f"{name.strip()!r} is already the name of {table}[{names[name.strip()]}]",
+                )
             else:
                 names[name.strip()] = i
     days: dict[int, int] = {}
     for i, wave in enumerate(out.waves):
         if isinstance(wave["window"], int) and wave["window"] < 0:
-            check.problems.add(f"waves[{i}].window", "window_range", f"must be 0 or more days, not {wave['window']}")
+            check.problems.add(
+                f"waves[{i}].window",
+                "window_range",
+                f"must be 0 or more days, not {wave['window']}",
+            )
         if not isinstance(wave["day"], int):
             continue
         if wave["day"] in days:
-            check.problems.add(f"waves[{i}].day", "duplicate_day",
-                               f"day {wave['day']} is already the day of waves[{days[wave['day']]}]; "
-                               "two waves cannot share a day")
+            check.problems.add(
+                f"waves[{i}].day",
+                "duplicate_day",
+                f"day {wave['day']} is already the day of waves[{days[wave['day']]}]; "
+                "two waves cannot share a day",
+            )
         else:
             days[wave["day"]] = i
 
@@ -210,7 +243,9 @@ def _roster(check: _Checker, out: StudyFile) -> None:
     from tracker.study.roster import roster_problems
 
     try:
-        check.problems.items.extend(roster_problems(out.roster, [c["name"].strip() for c in out.cohorts]))
+        check.problems.items.extend(
+            roster_problems(out.roster, [c["name"].strip() for c in out.cohorts])
+        )
     except TrackerError as exc:
         check.problems.add("study.roster", "unreadable", str(exc))
 
@@ -230,7 +265,10 @@ def _study_table(check: _Checker, base: Path, study: dict, out: StudyFile) -> li
     instruments = check.typed("study.instruments", study.get("instruments", []), list, "a list")
     entries = []
     for i, item in enumerate([] if instruments is _ABSENT else instruments):
-        if check.typed(f"study.instruments[{i}]", item, str, "a code or a .toml path") is not _ABSENT:
+        if (
+            check.typed(f"study.instruments[{i}]", item, str, "a code or a .toml path")
+            is not _ABSENT
+        ):
             entries.append((i, str(base / item) if item.endswith(".toml") else item))
     out.instruments = [code for _, code in entries]
     if "roster" in study:
@@ -247,8 +285,12 @@ def _start(check: _Checker, where: str, start):
         except TrackerError as exc:
             check.problems.add(f"{where}.start", "invalid_date", str(exc))
             return _ABSENT
-    if start is not None and not (isinstance(start, dt.date) and not isinstance(start, dt.datetime)):
-        check.problems.add(f"{where}.start", "wrong_type", f"must be a date (2027-03-01), not {start!r}")
+    if start is not None and not (
+        isinstance(start, dt.date) and not isinstance(start, dt.datetime)
+    ):
+        check.problems.add(
+            f"{where}.start", "wrong_type", f"must be a date (2027-03-01), not {start!r}"
+        )
         return _ABSENT
     return start
 
@@ -263,9 +305,14 @@ def _model_table(check: _Checker, model: dict, measures: set[str] | None, out: S
             if check.typed(f"model.{role}[{j}]", m, str, "a measure code") is _ABSENT:
                 continue
             if measures is not None and m not in measures:
-                listed = ", ".join(sorted(measures)) or "none; list instruments under study.instruments"
-                check.problems.add(f"model.{role}[{j}]", "unknown_measure",
-                                   f"unknown measure {m!r}; measures of the study's instruments: {listed}")
+                listed = (
+                    ", ".join(sorted(measures)) or "none; list instruments under study.instruments"
+                )
+                check.problems.add(
+                    f"model.{role}[{j}]",
+                    "unknown_measure",
+                    f"unknown measure {m!r}; measures of the study's instruments: {listed}",
+                )
                 continue
             good.append(m)
         if role in _MODEL - {"primary"}:
@@ -276,9 +323,12 @@ def _model_table(check: _Checker, model: dict, measures: set[str] | None, out: S
         if not isinstance(m, str) or (measures is not None and m not in measures):
             continue  # recorded above
         if m not in with_role:
-            check.problems.add(f"model.primary[{j}]", "primary_without_role",
-                               f"{m!r} has no role: list it under model.modifiable, model.intermediate "
-                               "or model.outcome as well")
+            check.problems.add(
+                f"model.primary[{j}]",
+                "primary_without_role",
+                f"{m!r} has no role: list it under model.modifiable, model.intermediate "
+                "or model.outcome as well",
+            )
         else:
             out.primary.append(m)
 
@@ -316,16 +366,28 @@ def apply_study_file(session, spec: StudyFile):
     for wave in spec.waves:
         add_wave(session, study, wave["name"], day=wave["day"], window=wave["window"])
     for cohort in spec.cohorts:
-        add_cohort(session, study, cohort["name"], arm=cohort["arm"], start=cohort["start"],
-                   description=cohort["description"])
+        add_cohort(
+            session,
+            study,
+            cohort["name"],
+            arm=cohort["arm"],
+            start=cohort["start"],
+            description=cohort["description"],
+        )
     for code in spec.instruments:
         add_instrument(session, study, code)
     if spec.model:
         measures = set(known_measures(session, study))
         for role, names in spec.model.items():
             for measure in names:
-                set_role(session, study, measure, role, known_measures=measures,
-                         primary=True if measure in spec.primary else None)
+                set_role(
+                    session,
+                    study,
+                    measure,
+                    role,
+                    known_measures=measures,
+                    primary=True if measure in spec.primary else None,
+                )
     if spec.roster is not None:
         enroll_csv(session, study, spec.roster)
     session.refresh(study)

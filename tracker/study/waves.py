@@ -50,7 +50,11 @@ def add_wave(
     session.flush()
     _renumber(session, study)
     audit.record(
-        session, study_id=study.id, action="create", entity="wave", key=name,
+        session,
+        study_id=study.id,
+        action="create",
+        entity="wave",
+        key=name,
         after={"name": name, "day": day, "window": window},
     )
     return wave
@@ -72,15 +76,19 @@ def _renumber(session: Session, study: Study) -> None:
 def list_waves(session: Session, study: Study) -> list[dict]:
     return [
         {"order": w.position, "name": w.name, "day": w.day_offset, "window": w.window_days}
-        for w in session.scalars(select(Wave).where(Wave.study_id == study.id).order_by(Wave.position))
+        for w in session.scalars(
+            select(Wave).where(Wave.study_id == study.id).order_by(Wave.position)
+        )
     ]
 
 
-
 def _order(session: Session, study: Study) -> list[tuple[int, str]]:
-    return [tuple(r) for r in session.execute(
-        select(Wave.id, Wave.name).where(Wave.study_id == study.id).order_by(Wave.position)
-    )]
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(Wave.id, Wave.name).where(Wave.study_id == study.id).order_by(Wave.position)
+        )
+    ]
 
 
 def set_wave(
@@ -103,13 +111,17 @@ def set_wave(
     wave = get_wave(session, study, name)
     if new_name is None and day is None and window is None:
         raise TrackerError("nothing to change: give --name NEW, --day N or --window N")
-    others = [w for w in session.scalars(select(Wave).where(Wave.study_id == study.id)) if w.id != wave.id]
+    others = [
+        w for w in session.scalars(select(Wave).where(Wave.study_id == study.id)) if w.id != wave.id
+    ]
     changes: dict = {}
     if new_name is not None:
         new_name = clean_name(new_name, "a wave's name")
         clash = next((w for w in others if w.name == new_name), None)
         if clash is not None:
-            raise Conflict(f"wave {new_name!r} already exists in study {study.name!r}; choose another --name")
+            raise Conflict(
+                f"wave {new_name!r} already exists in study {study.name!r}; choose another --name"
+            )
         if new_name != wave.name:
             changes["name"] = (wave.name, new_name)
     if day is not None:
@@ -129,7 +141,13 @@ def set_wave(
     order_before = _order(session, study)
     if not changes:
         names = [n for _i, n in order_before]
-        return {"changes": {}, "order_before": names, "order_after": names, "reordered": False, "first": None}
+        return {
+            "changes": {},
+            "order_before": names,
+            "order_after": names,
+            "reordered": False,
+            "first": None,
+        }
     key = wave.name
     if "name" in changes:
         wave.name = new_name
@@ -146,16 +164,36 @@ def set_wave(
     names_before, names_after = [n for _i, n in order_before], [n for _i, n in order_after]
     if reordered:
         before["order"], after["order"] = names_before, names_after
-    audit.record(session, study_id=study.id, action="update", entity="wave", key=key, before=before, after=after)
+    audit.record(
+        session,
+        study_id=study.id,
+        action="update",
+        entity="wave",
+        key=key,
+        before=before,
+        after=after,
+    )
     first = names_after[0] if order_after[0][0] != order_before[0][0] else None
-    return {"changes": changes, "order_before": names_before, "order_after": names_after,
-            "reordered": reordered, "first": first}
+    return {
+        "changes": changes,
+        "order_before": names_before,
+        "order_after": names_after,
+        "reordered": reordered,
+        "first": first,
+    }
 
 
 def remove_wave(session: Session, study: Study, name: str) -> None:
     """Remove a wave no administration uses; refused, with the count, while any does."""
     wave = get_wave(session, study, name)
-    n = session.scalar(select(func.count()).select_from(Administration).where(Administration.wave_id == wave.id)) or 0
+    n = (
+        session.scalar(
+            select(func.count())
+            .select_from(Administration)
+            .where(Administration.wave_id == wave.id)
+        )
+        or 0
+    )
     if n:
         raise Conflict(
             f"wave {wave.name!r} has {n:,} administration{'s' if n != 1 else ''} and cannot be removed; "
@@ -165,4 +203,11 @@ def remove_wave(session: Session, study: Study, name: str) -> None:
     session.delete(wave)
     session.flush()
     _renumber(session, study)
-    audit.record(session, study_id=study.id, action="delete", entity="wave", key=before["name"], before=before)
+    audit.record(
+        session,
+        study_id=study.id,
+        action="delete",
+        entity="wave",
+        key=before["name"],
+        before=before,
+    )

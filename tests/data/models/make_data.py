@@ -27,13 +27,21 @@ def main() -> None:
     m1_post = 0.6 * m1_pre + 6 * treat + rng.normal(20, 7, n)
     m2_post = 0.5 * m2_pre - 3 * treat + rng.normal(15, 6, n)
     y_post = 0.5 * y_pre + 0.25 * m1_post - 0.3 * m2_post + 1.5 * treat + rng.normal(10, 5, n)
-    cols = {"m1_pre": m1_pre, "m2_pre": m2_pre, "y_pre": y_pre, "m1_post": m1_post, "m2_post": m2_post,
-            "y_post": y_post}
+    cols = {
+        "m1_pre": m1_pre,
+        "m2_pre": m2_pre,
+        "y_pre": y_pre,
+        "m1_post": m1_post,
+        "m2_post": m2_post,
+        "y_post": y_post,
+    }
     for name in cols:  # a few missing scores
         cols[name][rng.choice(n, 3, replace=False)] = np.nan
     lines = ["participant,arm," + ",".join(cols)]
     for i in range(n):
-        values = ",".join("NA" if np.isnan(cols[c][i]) else repr(round(float(cols[c][i]), 3)) for c in cols)
+        values = ",".join(
+            "NA" if np.isnan(cols[c][i]) else repr(round(float(cols[c][i]), 3)) for c in cols
+        )
         lines.append(f"P{i + 1:03d},{arm[i]},{values}")
     (HERE / "mediation_data.csv").write_text("\n".join(lines) + "\n")
 
@@ -51,7 +59,9 @@ def main() -> None:
     (HERE / "cross_data.csv").write_text("\n".join(rows) + "\n")
 
     complete = n2 - 1
-    draws = np.random.default_rng(7).integers(0, complete, size=(200, complete))  # as resample_counts draws them
+    draws = np.random.default_rng(7).integers(
+        0, complete, size=(200, complete)
+    )  # as resample_counts draws them
     (HERE / "boot_idx.csv").write_text("\n".join(",".join(map(str, row)) for row in draws) + "\n")
 
 

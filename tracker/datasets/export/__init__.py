@@ -40,9 +40,24 @@ from tracker.datasets.export.tables import (
 from tracker.errors import TrackerError
 
 __all__ = [
-    "FORMATS", "FORMULA_PREFIXES", "ITEMS_LONG_COLUMNS", "LAYOUTS", "SCORES_LONG_COLUMNS", "Deidentifier", "ExportResult",
-    "ExportTable", "Variable", "age_band", "export_codebook", "export_items", "export_scores", "export_table",
-    "format_of", "items_table", "neutralise", "scores_table",
+    "FORMATS",
+    "FORMULA_PREFIXES",
+    "ITEMS_LONG_COLUMNS",
+    "LAYOUTS",
+    "SCORES_LONG_COLUMNS",
+    "Deidentifier",
+    "ExportResult",
+    "ExportTable",
+    "Variable",
+    "age_band",
+    "export_codebook",
+    "export_items",
+    "export_scores",
+    "export_table",
+    "format_of",
+    "items_table",
+    "neutralise",
+    "scores_table",
 ]
 
 
@@ -50,10 +65,10 @@ __all__ = [
 class ExportResult:
     """What one export call wrote."""
 
-    path: Path                      # the first data file (the codebook, for export_codebook)
+    path: Path  # the first data file (the codebook, for export_codebook)
     rows: int
     columns: list[str]
-    paths: tuple[Path, ...] = ()    # every data file
+    paths: tuple[Path, ...] = ()  # every data file
     deidentified: bool = False
     key_path: Path | None = None
     codebook_path: Path | None = None
@@ -75,8 +90,15 @@ def _paths(out) -> list[Path]:
     return outs
 
 
-def export_table(session, study, what: str, *, wave: str | None = None, layout: str = "wide",
-                 deidentify: bool | Deidentifier = False) -> ExportTable:
+def export_table(
+    session,
+    study,
+    what: str,
+    *,
+    wave: str | None = None,
+    layout: str = "wide",
+    deidentify: bool | Deidentifier = False,
+) -> ExportTable:
     """The table an export of ``what`` (``scores`` or ``items``) writes, without writing it."""
     from tracker.datasets.export.tables import build_items, build_scores, check_layout, load_facts
 
@@ -92,13 +114,17 @@ def export_table(session, study, what: str, *, wave: str | None = None, layout: 
     build = build_scores if what == "scores" else build_items
     table = build(session, study, wave=wave, layout=layout, facts=facts)
     if deidentify:
-        deidentifier = deidentify if isinstance(deidentify, Deidentifier) else Deidentifier.from_facts(facts)
+        deidentifier = (
+            deidentify if isinstance(deidentify, Deidentifier) else Deidentifier.from_facts(facts)
+        )
         table = deidentifier.apply(table)
         table.deidentifier = deidentifier
     return table
 
 
-def _export(session, study, what: str, out, *, wave, layout, deidentify, key_out, codebook) -> ExportResult:
+def _export(
+    session, study, what: str, out, *, wave, layout, deidentify, key_out, codebook
+) -> ExportResult:
     from tracker.datasets.export import codebook as cb
     from tracker.datasets.export import formats
     from tracker.fileio import atomic_path, check_writable
@@ -113,11 +139,15 @@ def _export(session, study, what: str, out, *, wave, layout, deidentify, key_out
         check_writable(codebook)
     if key_out is not None:
         if not deidentify:
-            raise TrackerError("a key file (--key-out) maps de-identified codes to the study's: add --deidentify")
+            raise TrackerError(
+                "a key file (--key-out) maps de-identified codes to the study's: add --deidentify"
+            )
         check_writable(key_out)
     targets = [p.resolve() for p in outs + [Path(x) for x in (codebook, key_out) if x is not None]]
     if len(set(targets)) < len(targets):
-        raise TrackerError("the same file is named twice among --out, --codebook and --key-out: name each once")
+        raise TrackerError(
+            "the same file is named twice among --out, --codebook and --key-out: name each once"
+        )
     table = export_table(session, study, what, wave=wave, layout=layout, deidentify=deidentify)
     deidentifier = table.deidentifier
     for path in outs:
@@ -126,34 +156,71 @@ def _export(session, study, what: str, out, *, wave, layout, deidentify, key_out
         for path in outs:
             formats.write_file(table, stack.enter_context(atomic_path(path)), format_of(path))
         if codebook is not None:
-            cb.write_codebook_file(table, stack.enter_context(atomic_path(codebook)), cb.codebook_kind(codebook),
-                                   study=study.name)
+            cb.write_codebook_file(
+                table,
+                stack.enter_context(atomic_path(codebook)),
+                cb.codebook_kind(codebook),
+                study=study.name,
+            )
         if key_out is not None:
             deidentifier.write_key_file(stack.enter_context(atomic_path(key_out)))
     _audit(session, study, table, outs, key_out=key_out, codebook=codebook)
     return ExportResult(
-        path=outs[0], rows=len(table.frame), columns=[v.name for v in table.variables], paths=tuple(outs),
-        deidentified=table.deidentified, key_path=Path(key_out) if key_out is not None else None,
-        codebook_path=Path(codebook) if codebook is not None else None, table=table,
+        path=outs[0],
+        rows=len(table.frame),
+        columns=[v.name for v in table.variables],
+        paths=tuple(outs),
+        deidentified=table.deidentified,
+        key_path=Path(key_out) if key_out is not None else None,
+        codebook_path=Path(codebook) if codebook is not None else None,
+        table=table,
     )
 
 
-def _audit(session, study, table: ExportTable, files: list[Path], *, key_out=None, codebook=None,
-           what: str | None = None) -> None:
+def _audit(
+    session,
+    study,
+    table: ExportTable,
+    files: list[Path],
+    *,
+    key_out=None,
+    codebook=None,
+    what: str | None = None,
+) -> None:
     from tracker.study.audit import record
 
     for path in files:
-        record(session, study_id=study.id, action="export", entity="export", key=str(path), after={
-            "what": what or table.what, "layout": table.layout, "wave": table.wave,
-            "format": path.suffix.lower().lstrip("."), "rows": len(table.frame),
-            "columns": len(table.variables), "deidentified": table.deidentified,
-            "key_file": str(key_out) if key_out is not None else None,
-            "codebook": str(codebook) if codebook is not None else None,
-        })
+        record(
+            session,
+            study_id=study.id,
+            action="export",
+            entity="export",
+            key=str(path),
+            after={
+                "what": what or table.what,
+                "layout": table.layout,
+                "wave": table.wave,
+                "format": path.suffix.lower().lstrip("."),
+                "rows": len(table.frame),
+                "columns": len(table.variables),
+                "deidentified": table.deidentified,
+                "key_file": str(key_out) if key_out is not None else None,
+                "codebook": str(codebook) if codebook is not None else None,
+            },
+        )
 
 
-def export_scores(session, study, out, *, wave: str | None = None, layout: str = "wide",
-                  deidentify: bool | Deidentifier = False, key_out=None, codebook=None) -> ExportResult:
+def export_scores(
+    session,
+    study,
+    out,
+    *,
+    wave: str | None = None,
+    layout: str = "wide",
+    deidentify: bool | Deidentifier = False,
+    key_out=None,
+    codebook=None,
+) -> ExportResult:
     """Write scale scores with the analyst columns to ``out`` (one path or several).
 
     Parameters
@@ -176,23 +243,58 @@ def export_scores(session, study, out, *, wave: str | None = None, layout: str =
     codebook
         Where to write the codebook of the table (.csv or .html).
     """
-    return _export(session, study, "scores", out, wave=wave, layout=layout, deidentify=deidentify,
-                   key_out=key_out, codebook=codebook)
+    return _export(
+        session,
+        study,
+        "scores",
+        out,
+        wave=wave,
+        layout=layout,
+        deidentify=deidentify,
+        key_out=key_out,
+        codebook=codebook,
+    )
 
 
-def export_items(session, study, out, *, wave: str | None = None, layout: str = "wide",
-                 deidentify: bool | Deidentifier = False, key_out=None, codebook=None) -> ExportResult:
+def export_items(
+    session,
+    study,
+    out,
+    *,
+    wave: str | None = None,
+    layout: str = "wide",
+    deidentify: bool | Deidentifier = False,
+    key_out=None,
+    codebook=None,
+) -> ExportResult:
     """Write item responses to ``out``; the wide layout re-imports with ``tracker import responses``.
 
     The options are those of :func:`export_scores`. A de-identified item
     export does not re-import: its codes are not the study's.
     """
-    return _export(session, study, "items", out, wave=wave, layout=layout, deidentify=deidentify,
-                   key_out=key_out, codebook=codebook)
+    return _export(
+        session,
+        study,
+        "items",
+        out,
+        wave=wave,
+        layout=layout,
+        deidentify=deidentify,
+        key_out=key_out,
+        codebook=codebook,
+    )
 
 
-def export_codebook(session, study, out, *, of: str = "scores", wave: str | None = None, layout: str = "wide",
-                    deidentify: bool = False) -> ExportResult:
+def export_codebook(
+    session,
+    study,
+    out,
+    *,
+    of: str = "scores",
+    wave: str | None = None,
+    layout: str = "wide",
+    deidentify: bool = False,
+) -> ExportResult:
     """Write the codebook (.csv or .html) of the export ``of`` (scores or items) with these options."""
     from tracker.datasets.export import codebook as cb
     from tracker.fileio import check_writable
@@ -203,5 +305,12 @@ def export_codebook(session, study, out, *, of: str = "scores", wave: str | None
     table = export_table(session, study, of, wave=wave, layout=layout, deidentify=deidentify)
     path = cb.write_codebook(table, out, study=study.name)
     _audit(session, study, table, [path], what=f"codebook of {of}")
-    return ExportResult(path=path, rows=len(table.variables), columns=list(cb.CODEBOOK_COLUMNS),
-                        paths=(path,), deidentified=table.deidentified, codebook_path=path, table=table)
+    return ExportResult(
+        path=path,
+        rows=len(table.variables),
+        columns=list(cb.CODEBOOK_COLUMNS),
+        paths=(path,),
+        deidentified=table.deidentified,
+        codebook_path=path,
+        table=table,
+    )

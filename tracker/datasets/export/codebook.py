@@ -19,8 +19,18 @@ from tracker.datasets.export.formats import variable_names
 from tracker.datasets.export.tables import ExportTable, neutralise
 from tracker.errors import TrackerError
 
-CODEBOOK_COLUMNS = ["name", "label", "type", "values", "instrument", "version", "scoring", "citation",
-                    "spss_name", "stata_name"]
+CODEBOOK_COLUMNS = [
+    "name",
+    "label",
+    "type",
+    "values",
+    "instrument",
+    "version",
+    "scoring",
+    "citation",
+    "spss_name",
+    "stata_name",
+]
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Codebook: {{ study }}</title>
@@ -44,11 +54,21 @@ de-identified{% endif %}: {{ rows }} variables.</p>
 def codebook_records(table: ExportTable) -> list[dict]:
     """One record per variable of ``table`` (CODEBOOK_COLUMNS)."""
     names = variable_names(table.variables)
-    return [{
-        "name": v.name, "label": v.label, "type": v.kind, "values": v.values, "instrument": v.instrument,
-        "version": v.version, "scoring": v.scoring, "citation": v.citation,
-        "spss_name": names["spss"][v.name], "stata_name": names["stata"][v.name],
-    } for v in table.variables]
+    return [
+        {
+            "name": v.name,
+            "label": v.label,
+            "type": v.kind,
+            "values": v.values,
+            "instrument": v.instrument,
+            "version": v.version,
+            "scoring": v.scoring,
+            "citation": v.citation,
+            "spss_name": names["spss"][v.name],
+            "stata_name": names["stata"][v.name],
+        }
+        for v in table.variables
+    ]
 
 
 def codebook_kind(path: str | Path) -> str:
@@ -80,8 +100,19 @@ def write_codebook_file(table: ExportTable, path: Path, kind: str, *, study: str
         return
     from jinja2 import Environment, StrictUndefined
 
-    page = Environment(autoescape=True, undefined=StrictUndefined).from_string(_PAGE).render(
-        study=study, what=table.what, layout=table.layout, wave=table.wave, deidentified=table.deidentified,
-        rows=len(records), columns=CODEBOOK_COLUMNS, records=records)
+    page = (
+        Environment(autoescape=True, undefined=StrictUndefined)
+        .from_string(_PAGE)
+        .render(
+            study=study,
+            what=table.what,
+            layout=table.layout,
+            wave=table.wave,
+            deidentified=table.deidentified,
+            rows=len(records),
+            columns=CODEBOOK_COLUMNS,
+            records=records,
+        )
+    )
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)

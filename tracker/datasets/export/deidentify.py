@@ -58,8 +58,8 @@ class Deidentifier:
     """New random codes for a study's participants, and the rules above applied to tables."""
 
     def __init__(self, codes: dict[str, str], enrolled: dict[str, dt.date | None]):
-        self.codes = codes          # study code -> new code
-        self.enrolled = enrolled    # study code -> enrolment date
+        self.codes = codes  # study code -> new code
+        self.enrolled = enrolled  # study code -> enrolment date
 
     @classmethod
     def from_facts(cls, facts: StudyFacts) -> Deidentifier:
@@ -73,7 +73,10 @@ class Deidentifier:
             if code not in seen and code not in taken:
                 seen.add(code)
                 new.append(code)
-        enrolled = {c: (d if isinstance(d, dt.date) else None) for c, d in zip(old, people["enrolled"], strict=True)}
+        enrolled = {
+            c: (d if isinstance(d, dt.date) else None)
+            for c, d in zip(old, people["enrolled"], strict=True)
+        }
         return cls(dict(zip(old, new, strict=True)), enrolled)
 
     @classmethod
@@ -101,29 +104,58 @@ class Deidentifier:
             if name == "participant":
                 missing = sorted({c for c in old_codes if c not in self.codes})
                 if missing:
-                    raise RuntimeError(f"participants {missing[:5]} are not in the de-identification key")
-                columns[name] = pd.Series([self.codes[c] for c in old_codes], dtype=object, index=frame.index)
-                variables.append(replace(variable, label="Participant code of this export only (random; "
-                                                         "not the study's code)"))
+                    raise RuntimeError(
+                        f"participants {missing[:5]} are not in the de-identification key"
+                    )
+                columns[name] = pd.Series(
+                    [self.codes[c] for c in old_codes], dtype=object, index=frame.index
+                )
+                variables.append(
+                    replace(
+                        variable,
+                        label="Participant code of this export only (random; not the study's code)",
+                    )
+                )
             elif variable.kind == "date":
-                days = [None if d is None or not isinstance(d, dt.date) or self.enrolled.get(c) is None
-                        else (d - self.enrolled[c]).days for c, d in zip(old_codes, values, strict=True)]
+                days = [
+                    None
+                    if d is None or not isinstance(d, dt.date) or self.enrolled.get(c) is None
+                    else (d - self.enrolled[c]).days
+                    for c, d in zip(old_codes, values, strict=True)
+                ]
                 new_name = _day_name(name)
                 columns[new_name] = pd.Series(days, dtype=object, index=frame.index)
-                variables.append(replace(variable, name=new_name, kind="integer",
-                                         label=f"{variable.label}: days since enrolment",
-                                         values="days (0 = the day of enrolment)"))
+                variables.append(
+                    replace(
+                        variable,
+                        name=new_name,
+                        kind="integer",
+                        label=f"{variable.label}: days since enrolment",
+                        values="days (0 = the day of enrolment)",
+                    )
+                )
             elif name == "age":
-                columns["age_band"] = pd.Series([age_band(a) for a in values], dtype=object, index=frame.index)
-                variables.append(Variable("age_band", "Age in years, 5-year band", "category", AGE_BANDS,
-                                          values="; ".join(AGE_BANDS)))
+                columns["age_band"] = pd.Series(
+                    [age_band(a) for a in values], dtype=object, index=frame.index
+                )
+                variables.append(
+                    Variable(
+                        "age_band",
+                        "Age in years, 5-year band",
+                        "category",
+                        AGE_BANDS,
+                        values="; ".join(AGE_BANDS),
+                    )
+                )
             else:
                 columns[name] = values
                 variables.append(variable)
         out = pd.DataFrame(columns, index=frame.index)
         if "participant" in out:
             out = out.sort_values("participant", kind="stable")
-        return replace(table, frame=out.reset_index(drop=True), variables=variables, deidentified=True)
+        return replace(
+            table, frame=out.reset_index(drop=True), variables=variables, deidentified=True
+        )
 
     def key_rows(self) -> list[tuple[str, str]]:
         """(new code, study code) for every participant, by new code."""

@@ -52,7 +52,14 @@ import pandas as pd
 from tracker.datasets.export.tables import FORMULA_PREFIXES, ExportTable, Variable, neutralise
 from tracker.errors import TrackerError
 
-FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".sav": "sav", ".dta": "dta", ".rds": "rds", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".sav": "sav",
+    ".dta": "dta",
+    ".rds": "rds",
+    ".parquet": "parquet",
+}
 LIBRARIES = {"xlsx": "openpyxl", "sav": "pyreadstat", "dta": "pyreadstat", "parquet": "pyarrow"}
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows less the header
 STATA_NAME_MAX = 32
@@ -60,8 +67,11 @@ STATA_LABEL_MAX = 80
 SPSS_NAME_MAX = 64
 SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 SPSS_EPOCH = dt.date(1582, 10, 14)  # SPSS dates: seconds since the Gregorian calendar's start
-STATA_EPOCH = dt.date(1960, 1, 1)   # Stata %td dates: days since 1960
-BOOLEAN_LABELS = {0: "False", 1: "True"}  # as the CSV writes them, so a labelled read-back equals it
+STATA_EPOCH = dt.date(1960, 1, 1)  # Stata %td dates: days since 1960
+BOOLEAN_LABELS = {
+    0: "False",
+    1: "True",
+}  # as the CSV writes them, so a labelled read-back equals it
 
 
 def format_of(path: str | Path) -> str:
@@ -104,8 +114,10 @@ def check(table: ExportTable, path: Path) -> None:
     kind = format_of(path)
     require_library(kind)
     if kind == "xlsx" and len(table.frame) > XLSX_MAX_ROWS:
-        raise TrackerError(f"cannot write {path}: {len(table.frame):,} rows do not fit in an Excel worksheet "
-                           f"(at most {XLSX_MAX_ROWS:,}); write .csv or .parquet, or export one wave (--wave)")
+        raise TrackerError(
+            f"cannot write {path}: {len(table.frame):,} rows do not fit in an Excel worksheet "
+            f"(at most {XLSX_MAX_ROWS:,}); write .csv or .parquet, or export one wave (--wave)"
+        )
 
 
 def write_file(table: ExportTable, path: Path, kind: str) -> None:
@@ -114,8 +126,13 @@ def write_file(table: ExportTable, path: Path, kind: str) -> None:
         with open(path, "w", encoding="utf-8", newline="") as fh:
             _text_frame(table).to_csv(fh, index=False, lineterminator="\n")
         return
-    writer = {"xlsx": _write_xlsx, "sav": _write_sav, "dta": _write_dta, "rds": _write_rds,
-              "parquet": _write_parquet}[kind]
+    writer = {
+        "xlsx": _write_xlsx,
+        "sav": _write_sav,
+        "dta": _write_dta,
+        "rds": _write_rds,
+        "parquet": _write_parquet,
+    }[kind]
     writer(table, path)
 
 
@@ -128,7 +145,9 @@ def _text_frame(table: ExportTable) -> pd.DataFrame:
     for variable in table.variables:
         values = table.frame[variable.name]
         if variable.kind == "date":
-            out[variable.name] = pd.Series([_iso(v) for v in values], dtype=object, index=values.index)
+            out[variable.name] = pd.Series(
+                [_iso(v) for v in values], dtype=object, index=values.index
+            )
         elif variable.kind in ("text", "category"):
             out[variable.name] = neutralise_column(values)
         else:
@@ -146,7 +165,11 @@ def neutralise_column(values: pd.Series) -> pd.Series:
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value is not None and not (isinstance(value, float) and np.isnan(value)) else None
+    return (
+        value.isoformat()
+        if value is not None and not (isinstance(value, float) and np.isnan(value))
+        else None
+    )
 
 
 def _xlsx_value(value: object) -> object:
@@ -194,7 +217,7 @@ def safe_names(names: list[str], *, stata: bool) -> dict[str, str]:
         candidate, n = legal[:limit], 1
         while candidate.lower() in used:
             n += 1
-            candidate = f"{legal[:limit - len(str(n)) - 1]}_{n}"
+            candidate = f"{legal[: limit - len(str(n)) - 1]}_{n}"
         used.add(candidate.lower())
         out[name] = candidate
     return out
@@ -216,17 +239,23 @@ def _coded(table: ExportTable, *, stata: bool):
             value_labels[name] = {i: c for i, c in enumerate(categories, start=1)}
             formats[name] = "F8.0"
         elif variable.kind == "boolean":
-            columns[name] = np.asarray([np.nan if v is None else float(bool(v)) for v in values], dtype=np.float64)
+            columns[name] = np.asarray(
+                [np.nan if v is None else float(bool(v)) for v in values], dtype=np.float64
+            )
             value_labels[name] = dict(BOOLEAN_LABELS)
             formats[name] = "F1.0"
         elif variable.kind in ("integer", "number"):
-            columns[name] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+            columns[name] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
+                dtype=np.float64
+            )
             if variable.kind == "integer":
                 formats[name] = "F8.0"
         elif variable.kind == "date":  # as the format stores dates: a number with a date format
             epoch, unit = (STATA_EPOCH, 1.0) if stata else (SPSS_EPOCH, 86400.0)
-            columns[name] = np.asarray([(v - epoch).days * unit if isinstance(v, dt.date) else np.nan
-                                        for v in values], dtype=np.float64)
+            columns[name] = np.asarray(
+                [(v - epoch).days * unit if isinstance(v, dt.date) else np.nan for v in values],
+                dtype=np.float64,
+            )
             formats[name] = "%td" if stata else "DATE11"
         else:  # text: neither format has a missing string, so missing is ""
             columns[name] = pd.Series(["" if v is None else str(v) for v in values], dtype=object)
@@ -238,8 +267,13 @@ def _write_sav(table: ExportTable, out: Path) -> None:
     import pyreadstat
 
     frame, labels, value_labels, formats = _coded(table, stata=False)
-    pyreadstat.write_sav(frame, str(out), column_labels=labels, variable_value_labels=value_labels,
-                         variable_format=formats)
+    pyreadstat.write_sav(
+        frame,
+        str(out),
+        column_labels=labels,
+        variable_value_labels=value_labels,
+        variable_format=formats,
+    )
 
 
 def _write_dta(table: ExportTable, out: Path) -> None:
@@ -247,8 +281,13 @@ def _write_dta(table: ExportTable, out: Path) -> None:
 
     frame, labels, value_labels, formats = _coded(table, stata=True)
     dates = {name: f for name, f in formats.items() if f == "%td"}
-    pyreadstat.write_dta(frame, str(out), column_labels=labels, variable_value_labels=value_labels,
-                         variable_format=dates)
+    pyreadstat.write_dta(
+        frame,
+        str(out),
+        column_labels=labels,
+        variable_value_labels=value_labels,
+        variable_format=dates,
+    )
 
 
 # ---- Parquet (and R) ---------------------------------------------------------------------
@@ -262,17 +301,27 @@ def _typed(table: ExportTable) -> pd.DataFrame:
         if variable.kind == "category":
             cells = pd.Series(values, dtype=object)
             categories = list(variable.categories)
-            categories += sorted({v for v in pd.unique(cells) if isinstance(v, str)} - set(categories))
-            columns[variable.name] = pd.Categorical(cells.where(cells.map(lambda v: isinstance(v, str))), categories=categories)
+            categories += sorted(
+                {v for v in pd.unique(cells) if isinstance(v, str)} - set(categories)
+            )
+            columns[variable.name] = pd.Categorical(
+                cells.where(cells.map(lambda v: isinstance(v, str))), categories=categories
+            )
         elif variable.kind == "boolean":
-            columns[variable.name] = pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
+            columns[variable.name] = pd.array(
+                [None if v is None else bool(v) for v in values], dtype="boolean"
+            )
         elif variable.kind in ("integer", "number"):
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
-            columns[variable.name] = pd.array(numbers, dtype="Float64" if variable.kind == "number" else "Int64")
+            columns[variable.name] = pd.array(
+                numbers, dtype="Float64" if variable.kind == "number" else "Int64"
+            )
         elif variable.kind == "date":
             columns[variable.name] = pd.Series(values, dtype=object)
         else:
-            columns[variable.name] = pd.Series([None if v is None else str(v) for v in values], dtype=object)
+            columns[variable.name] = pd.Series(
+                [None if v is None else str(v) for v in values], dtype=object
+            )
     return pd.DataFrame(columns, columns=[v.name for v in table.variables])
 
 
@@ -296,12 +345,23 @@ def _write_parquet(table: ExportTable, out: Path) -> None:
             array = pa.array(list(values), type=pa.string())
         else:
             array = pa.array(values, from_pandas=True)
-        fields.append((pa.field(variable.name, array.type, metadata={"label": variable.label}), array))
-    schema = pa.schema([f for f, _ in fields], metadata={
-        "tracker.variables": json.dumps([asdict(v) for v in table.variables]),
-        "tracker.export": json.dumps({"what": table.what, "layout": table.layout, "wave": table.wave,
-                                      "deidentified": table.deidentified}),
-    })
+        fields.append(
+            (pa.field(variable.name, array.type, metadata={"label": variable.label}), array)
+        )
+    schema = pa.schema(
+        [f for f, _ in fields],
+        metadata={
+            "tracker.variables": json.dumps([asdict(v) for v in table.variables]),
+            "tracker.export": json.dumps(
+                {
+                    "what": table.what,
+                    "layout": table.layout,
+                    "wave": table.wave,
+                    "deidentified": table.deidentified,
+                }
+            ),
+        },
+    )
     pq.write_table(pa.Table.from_arrays([a for _, a in fields], schema=schema), str(out))
 
 

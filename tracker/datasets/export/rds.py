@@ -36,9 +36,11 @@ SYMSXP, LISTSXP, CHARSXP, LGLSXP, INTSXP, REALSXP, STRSXP, VECSXP = 1, 2, 9, 10,
 IS_OBJECT, HAS_ATTR, HAS_TAG = 1 << 8, 1 << 9, 1 << 10
 UTF8_MASK, ASCII_MASK = 1 << 3, 1 << 6
 NA_INTEGER = -(2**31)
-NA_REAL = struct.unpack(">d", bytes.fromhex("7ff00000000007a2"))[0]  # R's NA: a NaN with payload 1954
-R_VERSION = (4 << 16) | (2 << 8)          # written by "R 4.2.0"
-MIN_READER = (2 << 16) | (3 << 8)         # readable from R 2.3.0 on
+NA_REAL = struct.unpack(">d", bytes.fromhex("7ff00000000007a2"))[
+    0
+]  # R's NA: a NaN with payload 1954
+R_VERSION = (4 << 16) | (2 << 8)  # written by "R 4.2.0"
+MIN_READER = (2 << 16) | (3 << 8)  # readable from R 2.3.0 on
 EPOCH = dt.date(1970, 1, 1)
 
 
@@ -49,10 +51,22 @@ class _Writer:
     def int(self, value: int) -> None:
         self.parts.append(struct.pack(">i", value))
 
-    def flags(self, sexptype: int, *, levels: int = 0, obj: bool = False, attr: bool = False,
-              tag: bool = False) -> None:
-        self.int(sexptype | (IS_OBJECT if obj else 0) | (HAS_ATTR if attr else 0) | (HAS_TAG if tag else 0)
-                 | (levels << 12))
+    def flags(
+        self,
+        sexptype: int,
+        *,
+        levels: int = 0,
+        obj: bool = False,
+        attr: bool = False,
+        tag: bool = False,
+    ) -> None:
+        self.int(
+            sexptype
+            | (IS_OBJECT if obj else 0)
+            | (HAS_ATTR if attr else 0)
+            | (HAS_TAG if tag else 0)
+            | (levels << 12)
+        )
 
     def charsxp(self, text: str | None) -> None:
         if text is None:
@@ -100,7 +114,9 @@ def _has_class(attrs: list | None) -> bool:
 
 
 def _doubles(values) -> np.ndarray:
-    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
     return np.where(np.isnan(numbers), NA_REAL, numbers)
 
 
@@ -127,23 +143,47 @@ def serialize(table: ExportTable) -> bytes:
             levels = list(variable.categories)
             levels += sorted({v for v in values if isinstance(v, str)} - set(levels))
             code = {c: i for i, c in enumerate(levels, start=1)}
-            codes = np.asarray([code.get(v, NA_INTEGER) if isinstance(v, str) else NA_INTEGER for v in values])
-            w.integers(INTSXP, codes, [("levels", lambda lv=levels: w.strings(lv)),
-                                       ("class", lambda: w.strings(["factor"])), *label])
+            codes = np.asarray(
+                [code.get(v, NA_INTEGER) if isinstance(v, str) else NA_INTEGER for v in values]
+            )
+            w.integers(
+                INTSXP,
+                codes,
+                [
+                    ("levels", lambda lv=levels: w.strings(lv)),
+                    ("class", lambda: w.strings(["factor"])),
+                    *label,
+                ],
+            )
         elif variable.kind == "boolean":
-            w.integers(LGLSXP, np.asarray([NA_INTEGER if v is None or pd.isna(v) else int(bool(v)) for v in values]),
-                       label)
+            w.integers(
+                LGLSXP,
+                np.asarray(
+                    [NA_INTEGER if v is None or pd.isna(v) else int(bool(v)) for v in values]
+                ),
+                label,
+            )
         elif variable.kind == "integer":
-            w.integers(INTSXP, np.asarray([NA_INTEGER if v is None or pd.isna(v) else int(v) for v in values]),
-                       label)
+            w.integers(
+                INTSXP,
+                np.asarray([NA_INTEGER if v is None or pd.isna(v) else int(v) for v in values]),
+                label,
+            )
         elif variable.kind == "number":
             w.doubles(_doubles(values), label)
         elif variable.kind == "date":
-            days = np.asarray([float((v - EPOCH).days) if isinstance(v, dt.date) else NA_REAL for v in values])
+            days = np.asarray(
+                [float((v - EPOCH).days) if isinstance(v, dt.date) else NA_REAL for v in values]
+            )
             w.doubles(days, [("class", lambda: w.strings(["Date"])), *label])
         else:
-            w.strings([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values],
-                      label)
+            w.strings(
+                [
+                    None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                    for v in values
+                ],
+                label,
+            )
     w.attributes(frame_attrs)
     return b"".join(w.parts)
 

@@ -53,7 +53,16 @@ from tracker.errors import TrackerError
 from tracker.formatting import FORMULA_PREFIXES, neutralise  # noqa: F401  (one rule for every text output)
 
 LAYOUTS = ("long", "wide")
-SCORES_LONG_COLUMNS = ["participant", "cohort", "arm", "wave", "measure", "score", "items_answered", "prorated"]
+SCORES_LONG_COLUMNS = [
+    "participant",
+    "cohort",
+    "arm",
+    "wave",
+    "measure",
+    "score",
+    "items_answered",
+    "prorated",
+]
 ITEMS_LONG_COLUMNS = ["participant", "cohort", "arm", "wave", "instrument", "item", "value"]
 
 
@@ -61,8 +70,8 @@ ITEMS_LONG_COLUMNS = ["participant", "cohort", "arm", "wave", "instrument", "ite
 class ExportTable:
     """An export's rows (``frame``, one column per variable, in order) and its variables."""
 
-    what: str                 # scores | items
-    layout: str               # long | wide
+    what: str  # scores | items
+    layout: str  # long | wide
     frame: pd.DataFrame
     variables: list[Variable]
     deidentified: bool = False
@@ -97,11 +106,15 @@ def scores_table(scores: pd.DataFrame, layout: str = "wide") -> pd.DataFrame:
 
 def _measure_order(scores: pd.DataFrame) -> list[str]:
     """The measures of ``scores`` by instrument, then measure code (one look at each distinct pair)."""
-    pairs = scores[["instrument", "measure"]].drop_duplicates().sort_values(["instrument", "measure"])
+    pairs = (
+        scores[["instrument", "measure"]].drop_duplicates().sort_values(["instrument", "measure"])
+    )
     return pairs["measure"].tolist()
 
 
-def items_table(items: pd.DataFrame, layout: str = "wide", item_counts: dict[str, int] | None = None) -> pd.DataFrame:
+def items_table(
+    items: pd.DataFrame, layout: str = "wide", item_counts: dict[str, int] | None = None
+) -> pd.DataFrame:
     """The export table from :func:`tracker.datasets.load_items` output (pure).
 
     ``item_counts`` (instrument -> number of items) makes the wide layout list
@@ -123,24 +136,36 @@ def items_table(items: pd.DataFrame, layout: str = "wide", item_counts: dict[str
     values = named.pivot(index=keys, columns="column", values="value")
     values = values.reindex(columns=columns)
     admins = items.drop_duplicates(["participant", "wave", "instrument"])
-    admins = admins.assign(completed=[
-        d.isoformat() if d is not None and not pd.isna(d) else "" for d in admins["completed_on"]
-    ])
+    admins = admins.assign(
+        completed=[
+            d.isoformat() if d is not None and not pd.isna(d) else ""
+            for d in admins["completed_on"]
+        ]
+    )
     # NaN: not administered; "": administered without a date
     per = admins.pivot(index=keys, columns="instrument", values="completed").reindex(values.index)
     out = values.reset_index()
     front = out[["participant", "wave"]].copy()
     # one completed column when every row's instruments agree on the date (stack drops the NaN)
     stacked = per.stack()
-    agree = stacked.groupby(level=list(range(len(keys)))).nunique().le(1).all() if len(stacked) else True
+    agree = (
+        stacked.groupby(level=list(range(len(keys)))).nunique().le(1).all()
+        if len(stacked)
+        else True
+    )
     if agree:
         cells = per.to_numpy(dtype=object)
-        first = cells[np.arange(len(cells)), np.argmax(~pd.isna(cells), axis=1)] if cells.shape[1] \
+        first = (
+            cells[np.arange(len(cells)), np.argmax(~pd.isna(cells), axis=1)]
+            if cells.shape[1]
             else np.full(len(cells), None)
+        )
         front["completed"] = [v if isinstance(v, str) and v else None for v in first]
     else:
         for code in sorted(counts):
-            front[f"{code}_completed"] = [v or None for v in per[code].fillna("")] if code in per else None
+            front[f"{code}_completed"] = (
+                [v or None for v in per[code].fillna("")] if code in per else None
+            )
     body = out[columns].apply(_tidy_numbers)
     table = pd.concat([front, body], axis=1)
     order = np.lexsort((out["wave_order"].to_numpy(), out["participant"].to_numpy()))
@@ -191,24 +216,38 @@ def _participant_columns(facts: StudyFacts, codes: pd.Series) -> pd.DataFrame:
 
 def _completion_dates(admins: pd.DataFrame, keys: pd.DataFrame) -> pd.Series:
     """The completion date of the administration of each row of ``keys`` (participant, wave, instrument)."""
-    dates = admins[["participant", "wave", "instrument"]].assign(_date=_none_for_missing(admins["completed_on"]))
+    dates = admins[["participant", "wave", "instrument"]].assign(
+        _date=_none_for_missing(admins["completed_on"])
+    )
     found = keys.merge(dates, on=["participant", "wave", "instrument"], how="left")
     return pd.Series(_none_for_missing(found["_date"]), dtype=object, index=keys.index)
 
 
 def _as_dates(values) -> list:
-    return [v if isinstance(v, dt.date) else (dt.date.fromisoformat(v) if isinstance(v, str) and v else None)
-            for v in values]
+    return [
+        v
+        if isinstance(v, dt.date)
+        else (dt.date.fromisoformat(v) if isinstance(v, str) and v else None)
+        for v in values
+    ]
 
 
-def build_scores(session, study, *, wave: str | None = None, layout: str = "wide",
-                 facts: StudyFacts | None = None) -> ExportTable:
+def build_scores(
+    session,
+    study,
+    *,
+    wave: str | None = None,
+    layout: str = "wide",
+    facts: StudyFacts | None = None,
+) -> ExportTable:
     """The scores export table (see the module docstring for its columns)."""
     from tracker.datasets.loaders import load_study_data
 
     check_layout(layout)
     facts = facts or load_facts(session, study, wave)
-    data = load_study_data(session, study, score_waves=None if wave is None else (wave,), item_waves=())
+    data = load_study_data(
+        session, study, score_waves=None if wave is None else (wave,), item_waves=()
+    )
     scores = data.scores
     measures = _measure_order(scores) if len(scores) else []
     instruments = sorted(scores["instrument"].unique().tolist()) if len(scores) else []
@@ -218,8 +257,14 @@ def build_scores(session, study, *, wave: str | None = None, layout: str = "wide
         table = table.astype({"items_answered": object, "prorated": object})
         table["items_answered"] = table["items_answered"].to_numpy(dtype=np.int64).tolist()
         table["prorated"] = table["prorated"].to_numpy(dtype=bool).tolist()
-        keys = pd.DataFrame({"participant": scores["participant"].to_numpy(), "wave": scores["wave"].to_numpy(),
-                             "instrument": scores["instrument"].to_numpy()}, index=table.index)
+        keys = pd.DataFrame(
+            {
+                "participant": scores["participant"].to_numpy(),
+                "wave": scores["wave"].to_numpy(),
+                "instrument": scores["instrument"].to_numpy(),
+            },
+            index=table.index,
+        )
         table["completed"] = _completion_dates(admins, keys)
         table = pd.concat([table, _participant_columns(facts, table["participant"])], axis=1)
     else:
@@ -227,12 +272,20 @@ def build_scores(session, study, *, wave: str | None = None, layout: str = "wide
         for code in instruments:
             keys = table[["participant", "wave"]].assign(instrument=code)
             table[f"{code}_completed"] = _completion_dates(admins, keys)
-    variables = describe(facts, [str(c) for c in table.columns], measures=measures, instruments=instruments)
+    variables = describe(
+        facts, [str(c) for c in table.columns], measures=measures, instruments=instruments
+    )
     return ExportTable("scores", layout, table, variables, wave=wave)
 
 
-def build_items(session, study, *, wave: str | None = None, layout: str = "wide",
-                facts: StudyFacts | None = None) -> ExportTable:
+def build_items(
+    session,
+    study,
+    *,
+    wave: str | None = None,
+    layout: str = "wide",
+    facts: StudyFacts | None = None,
+) -> ExportTable:
     """The item export table (the first stage's columns exactly: see the module docstring)."""
     from tracker.datasets.loaders import load_items
 

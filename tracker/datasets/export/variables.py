@@ -11,8 +11,16 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-PARTICIPANT_COLUMNS = ["enrolled", "age", "birth_year", "gender", "role", "status", "withdrawn_on",
-                       "withdrawal_reason"]
+PARTICIPANT_COLUMNS = [
+    "enrolled",
+    "age",
+    "birth_year",
+    "gender",
+    "role",
+    "status",
+    "withdrawn_on",
+    "withdrawal_reason",
+]
 KINDS = ("text", "category", "integer", "number", "boolean", "date")
 
 
@@ -29,7 +37,7 @@ class Variable:
     label: str
     kind: str
     categories: tuple[str, ...] = ()
-    values: str = ""          # range or values, as the codebook shows them
+    values: str = ""  # range or values, as the codebook shows them
     instrument: str = ""
     version: str = ""
     scoring: str = ""
@@ -42,11 +50,13 @@ class StudyFacts:
 
     study_id: int
     study_name: str
-    participants: pd.DataFrame            # participant + PARTICIPANT_COLUMNS, cohort, arm
-    waves: list[str]                      # in wave order
+    participants: pd.DataFrame  # participant + PARTICIPANT_COLUMNS, cohort, arm
+    waves: list[str]  # in wave order
     cohorts: list[str]
     arms: list[str]
-    versions: dict[str, list[tuple[str, object]]] = field(default_factory=dict)  # instrument -> [(version, def)]
+    versions: dict[str, list[tuple[str, object]]] = field(
+        default_factory=dict
+    )  # instrument -> [(version, def)]
 
     def definition(self, instrument: str):
         """The newest exported version's definition of ``instrument``."""
@@ -74,12 +84,18 @@ def load_facts(session, study, wave: str | None = None) -> StudyFacts:
         stored_versions.append((vid, code, (version, definition)))
         if vid in used:
             versions.setdefault(code, []).append((version, definition))
-    for code, pair in read_store.newest_by_code(stored_versions).items():  # an instrument no exported row used: describe its newest version
+    for code, pair in read_store.newest_by_code(
+        stored_versions
+    ).items():  # an instrument no exported row used: describe its newest version
         versions.setdefault(code, [pair])
     return StudyFacts(
-        study_id=ref.id, study_name=ref.name, participants=data.participants,
-        waves=data.wave_names(), cohorts=sorted(data.cohorts["cohort"]),
-        arms=sorted(set(data.cohorts["arm"])), versions=dict(sorted(versions.items())),
+        study_id=ref.id,
+        study_name=ref.name,
+        participants=data.participants,
+        waves=data.wave_names(),
+        cohorts=sorted(data.cohorts["cohort"]),
+        arms=sorted(set(data.cohorts["arm"])),
+        versions=dict(sorted(versions.items())),
     )
 
 
@@ -96,15 +112,25 @@ def _number(x: float) -> str:
 def scoring_rule(measure) -> str:
     """The scoring rule of a :class:`~tracker.instruments.definition.MeasureDef`, in words."""
     k = measure.n_items
-    rule = (f"{measure.scoring} of items {_item_span(measure.items)} "
-            f"(each {_number(measure.item_min)}–{_number(measure.item_max)})")
+    rule = (
+        f"{measure.scoring} of items {_item_span(measure.items)} "
+        f"(each {_number(measure.item_min)}–{_number(measure.item_max)})"
+    )
     if measure.reverse:
-        rule += (f"; reverse-scored items {_item_span(measure.reverse)} (as {_number(measure.item_min)} + "
-                 f"{_number(measure.item_max)} − value)")
+        rule += (
+            f"; reverse-scored items {_item_span(measure.reverse)} (as {_number(measure.item_min)} + "
+            f"{_number(measure.item_max)} − value)"
+        )
     if measure.max_missing:
-        how = f"mean of the answered items × {k}" if measure.scoring == "sum" else "mean of the answered items"
-        rule += (f"; prorated when at most {measure.max_missing} item{'s are' if measure.max_missing > 1 else ' is'}"
-                 f" missing ({how}), else missing")
+        how = (
+            f"mean of the answered items × {k}"
+            if measure.scoring == "sum"
+            else "mean of the answered items"
+        )
+        rule += (
+            f"; prorated when at most {measure.max_missing} item{'s are' if measure.max_missing > 1 else ' is'}"
+            f" missing ({how}), else missing"
+        )
     else:
         rule += "; missing when any item is missing"
     if measure.multiplier != 1:
@@ -128,9 +154,12 @@ def _measure_variable(facts: StudyFacts, code: str) -> Variable:
     measure = definition.measure(code)
     label = definition.name if measure.subscale is None else f"{definition.name}: {measure.name}"
     return Variable(
-        code, label, "number",
+        code,
+        label,
+        "number",
         values=f"{_number(measure.score_min)}–{_number(measure.score_max)}",
-        instrument=instrument, version=facts.version_text(instrument),
+        instrument=instrument,
+        version=facts.version_text(instrument),
         scoring=_rules(facts, instrument, lambda d: scoring_rule(d.measure(code))),
         citation=definition.citation,
     )
@@ -146,27 +175,39 @@ def _item_variable(facts: StudyFacts, name: str) -> Variable:
         return "reverse-scored in the total" if item in d.reverse else "scored as answered"
 
     return Variable(
-        name, f"{definition.name}, item {item}", "integer" if definition.integer else "number",
-        values=f"{_number(definition.min)}–{_number(definition.max)}", instrument=instrument,
-        version=facts.version_text(instrument), scoring=_rules(facts, instrument, keyed),
+        name,
+        f"{definition.name}, item {item}",
+        "integer" if definition.integer else "number",
+        values=f"{_number(definition.min)}–{_number(definition.max)}",
+        instrument=instrument,
+        version=facts.version_text(instrument),
+        scoring=_rules(facts, instrument, keyed),
         citation=definition.citation,
     )
 
 
 def _completed_variable(name: str, instrument: str = "") -> Variable:
     what = f"the {instrument} questionnaire" if instrument else "the questionnaire"
-    return Variable(name, f"Date {what} was completed", "date", values="YYYY-MM-DD", instrument=instrument)
+    return Variable(
+        name, f"Date {what} was completed", "date", values="YYYY-MM-DD", instrument=instrument
+    )
 
 
-def _fixed_variables(facts: StudyFacts, measures: list[str], instruments: list[str]) -> dict[str, Variable]:
+def _fixed_variables(
+    facts: StudyFacts, measures: list[str], instruments: list[str]
+) -> dict[str, Variable]:
     return {
         "participant": Variable("participant", "Participant code (pseudonymous)", "text"),
         "cohort": Variable("cohort", "Cohort (training group)", "category", tuple(facts.cohorts)),
         "arm": Variable("arm", "Study arm", "category", tuple(facts.arms)),
         "wave": Variable("wave", "Survey wave", "category", tuple(facts.waves)),
-        "measure": Variable("measure", "Measure (instrument total or subscale)", "category", tuple(measures)),
+        "measure": Variable(
+            "measure", "Measure (instrument total or subscale)", "category", tuple(measures)
+        ),
         "instrument": Variable("instrument", "Instrument", "category", tuple(instruments)),
-        "score": Variable("score", "Score", "number", values="the measure's range (see the wide layout)"),
+        "score": Variable(
+            "score", "Score", "number", values="the measure's range (see the wide layout)"
+        ),
         "items_answered": Variable("items_answered", "Items answered", "integer"),
         "prorated": Variable("prorated", "Score prorated from the items answered", "boolean"),
         "item": Variable("item", "Item number", "integer"),
@@ -179,12 +220,15 @@ def _fixed_variables(facts: StudyFacts, measures: list[str], instruments: list[s
         "role": Variable("role", "Role (e.g. PGY-1 resident)", "text"),
         "status": Variable("status", "Participation status", "category", ("active", "withdrawn")),
         "withdrawn_on": Variable("withdrawn_on", "Date of withdrawal", "date", values="YYYY-MM-DD"),
-        "withdrawal_reason": Variable("withdrawal_reason", "Reason for withdrawal (free text)", "text"),
+        "withdrawal_reason": Variable(
+            "withdrawal_reason", "Reason for withdrawal (free text)", "text"
+        ),
     }
 
 
-def describe(facts: StudyFacts, columns: list[str], *, measures: list[str] = (),
-             instruments: list[str] = ()) -> list[Variable]:
+def describe(
+    facts: StudyFacts, columns: list[str], *, measures: list[str] = (), instruments: list[str] = ()
+) -> list[Variable]:
     """One :class:`Variable` per column name, in order."""
     fixed = _fixed_variables(facts, list(measures), list(instruments))
     out = []

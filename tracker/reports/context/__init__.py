@@ -168,8 +168,11 @@ def build_context(
     ctx["reliability"] = {"rows": rel_rows, "error": rel_error}
     by_key = {(r["measure"], r["wave"]): r for r in rel_rows}
     # the first wave's alphas, passed to the reliable change index (the same numbers it would compute)
-    first_alphas = {r["measure"]: float(r["alpha"]) for r in rel_rows
-                    if waves and r["wave"] == waves[0] and r["alpha"] is not None and r["alpha"] == r["alpha"]}
+    first_alphas = {
+        r["measure"]: float(r["alpha"])
+        for r in rel_rows
+        if waves and r["wave"] == waves[0] and r["alpha"] is not None and r["alpha"] == r["alpha"]
+    }
     for row in ctx["completeness"]:
         row["reliability"] = by_key.get((row["measure"], row["wave"]))
 
@@ -198,8 +201,16 @@ def build_context(
     for pre, post in pairs:
         by = "arm" if len(arms) >= 2 else None
         rows, error = (
-            _run(analyses.change, data, pre=pre, post=post, by=by, baseline_alphas=first_alphas or None)
-            if has_scores else ([], no_data)
+            _run(
+                analyses.change,
+                data,
+                pre=pre,
+                post=post,
+                by=by,
+                baseline_alphas=first_alphas or None,
+            )
+            if has_scores
+            else ([], no_data)
         )
         adjust_by_family(rows, family, "group")
         ctx["change"].append({"pre": pre, "post": post, "by": by, "rows": rows, "error": error})

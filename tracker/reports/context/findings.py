@@ -103,7 +103,9 @@ def change_finding(row: dict, info: dict, pre: str, post: str, declared: bool) -
     )
     if diff is None:
         out["caution"] = False
-        out["text"] = f"{label}: the change {where} could not be estimated ({_reason(row, pre, post)})."
+        out["text"] = (
+            f"{label}: the change {where} could not be estimated ({_reason(row, pre, post)})."
+        )
         return out
     if lo is None or hi is None:  # the differences do not vary: no test, no interval
         if abs(diff) < 1e-10:
@@ -146,7 +148,13 @@ def change_finding(row: dict, info: dict, pre: str, post: str, declared: bool) -
 def compare_finding(row: dict, info: dict, pre: str, post: str, declared: bool) -> dict:
     """The sentence (and what it claims) for one row of the arm-comparison table."""
     label, digits = info["label"], info["digits"]
-    adj, lo, hi, p_adj, n = row["adj_diff"], row["ci_low"], row["ci_high"], row.get("p_adj"), row["n"]
+    adj, lo, hi, p_adj, n = (
+        row["adj_diff"],
+        row["ci_low"],
+        row["ci_high"],
+        row.get("p_adj"),
+        row["n"],
+    )
     head = f"At {post}, adjusted for {pre} scores"
     lower = label[:1].lower() + label[1:]
     out = {
@@ -161,7 +169,9 @@ def compare_finding(row: dict, info: dict, pre: str, post: str, declared: bool) 
         out["caution"] = False
         note = row["note"] or ""
         if "constant" in note or "zero variance" in note:
-            reason = f"its scores at {pre} did not vary, so there is nothing to adjust for or compare"
+            reason = (
+                f"its scores at {pre} did not vary, so there is nothing to adjust for or compare"
+            )
         elif "not recorded at wave" in note:
             reason = note
         else:
@@ -277,7 +287,11 @@ def _findings(ctx: dict, info: dict[str, dict]) -> list[dict]:
         for row in rows:
             if row["group"] != ref:
                 findings.append(change_finding(row, info[row["measure"]], pre, post, declared))
-        control = [change_finding(r, info[r["measure"]], pre, post, declared) for r in rows if r["group"] == ref]
+        control = [
+            change_finding(r, info[r["measure"]], pre, post, declared)
+            for r in rows
+            if r["group"] == ref
+        ]
         if control and ref is not None:
             clear = [f for f in control if f["clear"]]
             if not clear:

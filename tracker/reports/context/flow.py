@@ -20,7 +20,11 @@ def _shown_reason(reason: Any) -> str:
     """A withdrawal reason as given, unless it holds contact details (stored before they were refused)."""
     from tracker.study.text import contact_details
 
-    if reason is None or (isinstance(reason, float) and math.isnan(reason)) or not str(reason).strip():
+    if (
+        reason is None
+        or (isinstance(reason, float) and math.isnan(reason))
+        or not str(reason).strip()
+    ):
         return "no reason recorded"
     return REASON_WITHHELD if contact_details(str(reason)) else str(reason)
 

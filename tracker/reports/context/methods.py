@@ -84,7 +84,7 @@ DEFINITIONS = [
         "between-participant df, n_participants − its number of such terms − 1; a term varying within "
         "participants the within df, n_obs − n_participants − their number; the intercept the larger "
         "of the two). The omnibus wave × arm test (wave, with one arm) is the Wald F of those "
-        "coefficients on their containment df, as nlme's anova(type = \"marginal\"); the REML variance "
+        'coefficients on their containment df, as nlme\'s anova(type = "marginal"); the REML variance '
         "components and ICC = var(intercept) / (var(intercept) + var(residual)) follow the fixed effects. "
         "The chart shows the model-estimated means with 95 % CIs, each on the smallest df of the "
         "coefficients it adds up.",

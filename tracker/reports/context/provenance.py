@@ -12,8 +12,10 @@ def _change_text(event: dict) -> str:
     before, after = event["before"] or {}, event["after"] or {}
     if event["action"] == "import":
         n, v = after.get("administrations_changed", 0), after.get("values_changed", 0)
-        return (f"--update changed {n:,} administration{'s' if n != 1 else ''} "
-                f"({v:,} item value{'s' if v != 1 else ''})")
+        return (
+            f"--update changed {n:,} administration{'s' if n != 1 else ''} "
+            f"({v:,} item value{'s' if v != 1 else ''})"
+        )
     if event["action"] == "delete":
         return "removed"
     if event["action"] == "reinstate":
@@ -23,7 +25,9 @@ def _change_text(event: dict) -> str:
         if event["entity"] == "participant" and f not in ("cohort", "enrolled"):
             shown.append(f"{f} changed")
         elif f == "order":
-            shown.append(f"wave order {', '.join(before.get(f) or [])} → {', '.join(after.get(f) or [])}")
+            shown.append(
+                f"wave order {', '.join(before.get(f) or [])} → {', '.join(after.get(f) or [])}"
+            )
         else:
             old, new = before.get(f), after.get(f)
             shown.append(f"{f} {'—' if old is None else old} → {'—' if new is None else new}")
@@ -33,7 +37,13 @@ def _change_text(event: dict) -> str:
 
 def _corrections(events: list[dict]) -> list[dict]:
     return [
-        {"at": e["at"].replace("T", " ").replace("Z", " UTC"), "user": e["user"], "action": e["action"],
-         "entity": e["entity"].replace("_", " "), "key": e["key"] or "", "change": _change_text(e)}
+        {
+            "at": e["at"].replace("T", " ").replace("Z", " UTC"),
+            "user": e["user"],
+            "action": e["action"],
+            "entity": e["entity"].replace("_", " "),
+            "key": e["key"] or "",
+            "change": _change_text(e),
+        }
         for e in events
     ]

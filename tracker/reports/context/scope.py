@@ -73,8 +73,10 @@ def apply_scope(data: StudyData, scope: ReportScope) -> StudyData:
     for option, wave in (("--from", scope.pre), ("--to", scope.post)):
         if wave is not None and wave not in waves:
             raise NotFound(f"{option} {wave!r}: no such wave; waves: {_listed(waves)}")
-    if scope.pre is not None and scope.post is not None and (
-        waves.index(scope.post) <= waves.index(scope.pre)
+    if (
+        scope.pre is not None
+        and scope.post is not None
+        and (waves.index(scope.post) <= waves.index(scope.pre))
     ):
         raise TrackerError(
             f"--to {scope.post!r} must be a later wave than --from {scope.pre!r}; "
