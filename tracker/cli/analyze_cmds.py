@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from tracker.cli import complete
-from tracker.cli.common import db_option, echo, emit, format_option, study_option
+from tracker.cli.common import db_option, echo, emit, format_option, study_option, wave_option
 
 ADJUST = click.Choice(["holm", "fdr_bh", "none"])
 
@@ -166,22 +166,8 @@ def correlations(study_name, wave, method, adjust, fmt) -> None:
 @analyze.command("change")
 @db_option
 @study_option
-@click.option(
-    "--from",
-    "pre",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Earlier wave (pre).",
-)
-@click.option(
-    "--to",
-    "post",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Later wave (post).",
-)
+@wave_option("--from", "pre", "Earlier wave (pre).", required=True)
+@wave_option("--to", "post", "Later wave (post).", required=True)
 @click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split by cohort or arm.")
 @click.option(
     "--adjust",
@@ -202,22 +188,8 @@ def change(study_name, pre, post, by, adjust, fmt) -> None:
 @analyze.command("compare")
 @db_option
 @study_option
-@click.option(
-    "--from",
-    "pre",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Pre wave (covariate).",
-)
-@click.option(
-    "--to",
-    "post",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Post wave (outcome).",
-)
+@wave_option("--from", "pre", "Pre wave (covariate).", required=True)
+@wave_option("--to", "post", "Post wave (outcome).", required=True)
 @format_option
 def compare(study_name, pre, post, fmt) -> None:
     """Intervention vs control: ANCOVA (post ~ pre + arm) and Morris's d_ppc2.
@@ -282,22 +254,8 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
 @analyze.command("all")
 @db_option
 @study_option
-@click.option(
-    "--from",
-    "pre",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Pre wave of change and compare.",
-)
-@click.option(
-    "--to",
-    "post",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Post wave of change and compare.",
-)
+@wave_option("--from", "pre", "Pre wave of change and compare.", required=True)
+@wave_option("--to", "post", "Post wave of change and compare.", required=True)
 @click.option(
     "--wave",
     metavar="NAME",

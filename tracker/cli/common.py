@@ -204,3 +204,12 @@ def say_changes(what: str, changes: dict) -> None:
         + ", ".join(f"{f} {show(a)} -> {show(b)}" for f, (a, b) in changes.items())
         + "."
     )
+
+
+def wave_option(flag: str, dest: str, help: str, *, required: bool = False):
+    """A wave-name option (``--from``, ``--to``): metavar WAVE, completing the study's waves."""
+    from tracker.cli import complete
+
+    return click.option(
+        flag, dest, required=required, metavar="WAVE", shell_complete=complete.waves, help=help
+    )

@@ -6,7 +6,7 @@ import click
 
 from tracker.cli import complete
 from tracker.cli.analyze_cmds import _run, analyze
-from tracker.cli.common import db_option, format_option, study_option
+from tracker.cli.common import db_option, format_option, study_option, wave_option
 
 
 @analyze.command("mediation")
@@ -39,20 +39,8 @@ from tracker.cli.common import db_option, format_option, study_option
     shell_complete=complete.waves,
     help="Wave of the cross-sectional model [default: the first wave].",
 )
-@click.option(
-    "--from",
-    "pre",
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Intervention form: the wave adjusted for (with --x arm).",
-)
-@click.option(
-    "--to",
-    "post",
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Intervention form: the wave of M and Y (with --x arm).",
-)
+@wave_option("--from", "pre", "Intervention form: the wave adjusted for (with --x arm).")
+@wave_option("--to", "post", "Intervention form: the wave of M and Y (with --x arm).")
 @click.option(
     "--boot",
     type=click.IntRange(min=1),
@@ -123,22 +111,8 @@ def _attrition(value: str) -> str:
 @click.command("plan")
 @db_option
 @study_option
-@click.option(
-    "--from",
-    "pre",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Earlier wave of the observed effects.",
-)
-@click.option(
-    "--to",
-    "post",
-    required=True,
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Later wave of the observed effects.",
-)
+@wave_option("--from", "pre", "Earlier wave of the observed effects.", required=True)
+@wave_option("--to", "post", "Later wave of the observed effects.", required=True)
 @click.option(
     "--measure",
     metavar="MEASURE,...",

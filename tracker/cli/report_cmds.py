@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tracker.cli import complete
-from tracker.cli.common import db_option, db_url, study_option, unit_of_work
+from tracker.cli.common import db_option, db_url, study_option, unit_of_work, wave_option
 
 
 @click.command()
@@ -21,20 +21,8 @@ from tracker.cli.common import db_option, db_url, study_option, unit_of_work
     shell_complete=complete.cohorts,
     help="Only this cohort (repeat for several). Default: every cohort.",
 )
-@click.option(
-    "--from",
-    "pre",
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="First wave of the comparisons (default: the first wave).",
-)
-@click.option(
-    "--to",
-    "post",
-    metavar="WAVE",
-    shell_complete=complete.waves,
-    help="Second wave (default: every wave after --from, one comparison each).",
-)
+@wave_option("--from", "pre", "First wave of the comparisons (default: the first wave).")
+@wave_option("--to", "post", "Second wave (default: every wave after --from, one comparison each).")
 @click.option(
     "--primary",
     metavar="MEASURE,...",
