@@ -117,7 +117,8 @@ class Study:
         *,
         map: str | Path | None = None,  # noqa: A002 - the SPEC's name
         wave: str | None = None,
-        format: str | None = None,
+        layout: str | None = None,
+        format: str | None = None,  # noqa: A002 - the old name of layout, still accepted
         dry_run: bool = False,
         update: bool = False,
         event_map: str | Path | None = None,
@@ -130,10 +131,18 @@ class Study:
         when the file is refused; nothing is written then. Returns the
         :class:`~tracker.ingest.api.ImportResult` (counts of new, changed and
         unchanged administrations, warnings). ``map``: an import map (TOML), as
-        ``--map``. Further keyword options are passed to
-        :func:`tracker.ingest.import_responses`.
+        ``--map``. ``layout``: the file's layout (wide, long, redcap, qualtrics,
+        xlsx), as ``--layout`` (``format`` is its old name, as ``--format`` was).
+        Further keyword options are passed to :func:`tracker.ingest.import_responses`.
         """
+        from tracker.errors import TrackerError
         from tracker.ingest import import_responses
+
+        if layout is not None and format is not None and layout != format:
+            raise TrackerError(
+                f"layout={layout!r} and format={format!r} disagree: give layout only"
+            )
+        layout = layout if layout is not None else format
 
         with self.session() as session:
             return import_responses(
@@ -142,7 +151,7 @@ class Study:
                 path,
                 map=map,
                 wave=wave,
-                fmt=format,
+                fmt=layout,
                 dry_run=dry_run,
                 update=update,
                 event_map=event_map,

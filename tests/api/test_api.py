@@ -195,6 +195,13 @@ def test_import_and_report_through_the_api(built, tmp_path):
         study.import_responses(csv, wave="nowhere")
     dry = study.import_responses(csv, wave="followup", dry_run=True)
     assert study.scores(wave="followup").empty
+    # the layout is `layout=` (as --layout); `format=` is its old name, and the two must agree
+    assert study.import_responses(csv, wave="followup", layout="wide", dry_run=True).rows == 1
+    assert study.import_responses(csv, wave="followup", format="wide", dry_run=True).rows == 1
+    with pytest.raises(TrackerError, match="layout='long' and format='wide' disagree"):
+        study.import_responses(csv, wave="followup", layout="long", format="wide")
+    with pytest.raises(TrackerError):  # the file is not in the long layout
+        study.import_responses(csv, wave="followup", layout="long", dry_run=True)
     result = study.import_responses(csv, wave="followup")
     assert dry.rows == result.rows == 1
     got = study.scores(wave="followup")
