@@ -203,10 +203,27 @@ def main(argv=None) -> int:
     results: dict[str, list[dict]] = {}
     only = {x for x in args.only.split(",") if x}
     measured: dict[str, str] = {}
-    if only:
-        saved = json.loads((HERE / "out" / "results.json").read_text())
+    saved_path = HERE / "out" / "results.json"
+    if only and saved_path.exists():
+        saved = json.loads(saved_path.read_text())
         results = saved["results"]
         measured = saved.get("measured", {})
+
+    def save():
+        (HERE / "out").mkdir(exist_ok=True)
+        saved_path.write_text(
+            json.dumps(
+                {
+                    "machine": info,
+                    "results": results,
+                    "sizes": sizes,
+                    "seconds": time.perf_counter() - started,
+                    "measured": measured,
+                },
+                indent=1,
+                default=str,
+            )
+        )
 
     def step(name, fn):
         if only and name not in only:
@@ -215,6 +232,7 @@ def main(argv=None) -> int:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         results[name] = fn()
         measured[name] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        save()  # after every step: a later step's failure keeps what was measured
         print(
             f"[bench] {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True
         )
@@ -239,21 +257,7 @@ def main(argv=None) -> int:
             [n for n in sizes if n <= 10_000] or sizes[:1], repeats=args.repeat
         ),
     )
-    (HERE / "out").mkdir(exist_ok=True)
-    elapsed = time.perf_counter() - started
-    (HERE / "out" / "results.json").write_text(
-        json.dumps(
-            {
-                "machine": info,
-                "results": results,
-                "sizes": sizes,
-                "seconds": elapsed,
-                "measured": measured,
-            },
-            indent=1,
-            default=str,
-        )
-    )
+    save()
     write_page(
         Path(args.out), render(info, results, sizes, time.perf_counter() - started, measured)
     )
