@@ -16,7 +16,7 @@ numbers are missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -330,8 +330,11 @@ class Analyses:
         adjust: str = "holm",
         boot: int = 5000,
         seed: int = 1,
+        analyses: Sequence[str] | None = None,
     ) -> dict[str, pd.DataFrame]:
         """Every analysis from one read of the study, as ``tracker analyze all``: a dict of DataFrames.
+
+        ``analyses``: only these (as ``--analyses``; None: every one).
 
         Keys: correlations, change, compare, trajectory, reliability, mediation.
         A study with one arm has no comparison, one without model roles no
@@ -339,8 +342,9 @@ class Analyses:
         """
         import pandas as pd
 
-        from tracker.datasets.run import ALL_ANALYSES, RECORD_FIELDS, run_all
+        from tracker.datasets.run import ALL_ANALYSES, RECORD_FIELDS, check_analyses, run_all
 
+        kinds = ALL_ANALYSES if analyses is None else check_analyses(list(analyses))
         done = run_all(
             self._study.url,
             self._study.name,
@@ -352,10 +356,11 @@ class Analyses:
             adjust=adjust,
             boot=boot,
             seed=seed,
+            analyses=kinds,
         )
         return {
             kind: done.results.get(kind, pd.DataFrame(columns=[*RECORD_FIELDS[kind], "note"]))
-            for kind in ALL_ANALYSES
+            for kind in kinds
         }
 
 

@@ -305,6 +305,29 @@ def test_analyze_all_table_and_errors(built3):
     assert (built3.cwd / "results" / "correlations.csv").is_file()
 
 
+def test_analyze_all_runs_only_the_analyses_asked_for(built3):
+    """--analyses: those keys only, each the same records as in the full run; names checked."""
+    for measure, role in (("who5", "modifiable"), ("pss4", "intermediate"), ("pss10", "outcome")):
+        built3("model", "set", measure, role)
+    argv = ["analyze", "all", "--from", "baseline", "--to", "post", "--by", "arm", "--boot", "200"]
+    full = json.loads(built3(*argv, "--format", "json").stdout)
+    assert list(full) == [
+        "correlations",
+        "change",
+        "compare",
+        "trajectory",
+        "reliability",
+        "mediation",
+    ]
+    some = json.loads(built3(*argv, "--format", "json", "--analyses", "mediation, change").stdout)
+    assert list(some) == ["change", "mediation"]  # in the usual order, whatever the order asked
+    assert some == {kind: full[kind] for kind in some}
+    # change without reliability computes the baseline alphas itself: the same RCI
+    assert some["change"] == full["change"] and any(r["n_reliably_improved"] for r in some["change"])
+    r = built3(*argv, "--analyses", "change,anova", expect=1)
+    assert r.output.startswith("Error: unknown analysis 'anova'; analyses: correlations, change")
+
+
 def test_analyze_all_csv_is_one_file_per_analysis(built3):
     """Each DIR/KIND.csv is what `tracker analyze KIND --format csv` prints, byte for byte."""
     for measure, role in (("who5", "modifiable"), ("pss4", "intermediate"), ("pss10", "outcome")):

@@ -309,7 +309,16 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
     help="The folder for ANALYSIS.csv, one file per analysis (implies --format csv; created "
     "if missing; files there are replaced).",
 )
-def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fmt, out_dir) -> None:
+@click.option(
+    "--analyses",
+    "only",
+    metavar="NAME,...",
+    help="Run only these, comma-separated: correlations, change, compare, trajectory, "
+    "reliability, mediation [default: every one].",
+)
+def all_analyses(
+    study_name, pre, post, wave, by, method, adjust, boot, seed, fmt, out_dir, only
+) -> None:
     """Every analysis at once, from one read of the study.
 
     The same numbers as the single commands with the same options (one
@@ -329,8 +338,13 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fm
                --out results
     """
     from tracker.cli.common import db_url, json_records, render_table
-    from tracker.datasets.run import ALL_ANALYSES, run_all
+    from tracker.datasets.run import ALL_ANALYSES, check_analyses, run_all
 
+    order = (
+        ALL_ANALYSES
+        if only is None
+        else check_analyses([n.strip() for n in only.split(",") if n.strip()])
+    )
     if fmt is None:
         fmt = "csv" if out_dir is not None else "table"
     if (fmt == "csv") != (out_dir is not None):
@@ -353,9 +367,9 @@ def all_analyses(study_name, pre, post, wave, by, method, adjust, boot, seed, fm
         adjust=adjust,
         boot=boot,
         seed=seed,
+        analyses=order,
     )
     results, skipped = done.results, done.skipped
-    order = ALL_ANALYSES
     if fmt == "csv":
         _write_csv_files(out_dir, results, order)
     elif fmt == "json":

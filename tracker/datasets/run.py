@@ -217,6 +217,7 @@ def run_all(
     boot: int = 5000,
     seed: int = 1,
     data=None,
+    analyses: Sequence[str] | None = None,
 ) -> AllResults:
     """The analyses from one read of the study (one snapshot): ``tracker analyze all``.
 
@@ -227,43 +228,66 @@ def run_all(
     one arm has no comparison, one without model roles no mediation:
     ``skipped[kind]`` says why. ``data``: an already
     loaded StudyData holding every wave's scores (and the items needed).
+    ``analyses``: the ones to run (names of :data:`ALL_ANALYSES`; None: every one);
+    each gives the same records as when all are run.
 
     The reliable change index of ``change`` uses the first wave's alphas; when
     reliability is computed at that wave they are passed on explicitly rather
     than computed twice.
     """
-    from tracker.datasets import analyses
+    from tracker.datasets import analyses as run
     from tracker.errors import AnalysisError
 
+    wanted = set(ALL_ANALYSES) if analyses is None else set(check_analyses(analyses))
     opts = {"pre": pre, "post": post, "wave": wave, "by": by, "method": method, "adjust": adjust}
     if data is None:
         data = load_for("all", url, study, **opts)
     out = AllResults()
-    out.results["reliability"] = analyses.reliability(data, wave=wave)
-    out.results["correlations"] = analyses.correlations(
-        data, wave=wave, method=method, adjust=adjust
-    )
-    first = data.wave_names()[:1]
-    alphas = (
-        analyses.alphas_at(out.results["reliability"], first[0])
-        if first and (wave is None or wave == first[0])
-        else None
-    )
-    out.results["change"] = analyses.change(
-        data, pre=pre, post=post, by=by, adjust=adjust, baseline_alphas=alphas
-    )
-    try:
-        out.results["compare"] = analyses.compare(data, pre=pre, post=post)
-    except AnalysisError as exc:
-        if data.cohorts["arm"].nunique() >= 2:
-            raise
-        out.skipped["compare"] = str(exc)
-    out.results["trajectory"] = analyses.trajectory(data)
-    try:  # the model's roles: each modifiable measure, the intermediate ones, each outcome
-        from tracker.datasets.mediation import mediation
+    if "reliability" in wanted:
+        out.results["reliability"] = run.reliability(data, wave=wave)
+    if "correlations" in wanted:
+        out.results["correlations"] = run.correlations(
+            data, wave=wave, method=method, adjust=adjust
+        )
+    if "change" in wanted:
+        first = data.wave_names()[:1]
+        alphas = (
+            run.alphas_at(out.results["reliability"], first[0])
+            if "reliability" in out.results and first and (wave is None or wave == first[0])
+            else None
+        )
+        out.results["change"] = run.change(
+            data, pre=pre, post=post, by=by, adjust=adjust, baseline_alphas=alphas
+        )
+    if "compare" in wanted:
+        try:
+            out.results["compare"] = run.compare(data, pre=pre, post=post)
+        except AnalysisError as exc:
+            if data.cohorts["arm"].nunique() >= 2:
+                raise
+            out.skipped["compare"] = str(exc)
+    if "trajectory" in wanted:
+        out.results["trajectory"] = run.trajectory(data)
+    if "mediation" in wanted:
+        try:  # the model's roles: each modifiable measure, the intermediate ones, each outcome
+            from tracker.datasets.mediation import mediation
 
-        out.results["mediation"] = mediation(data, wave=wave, boot=boot, seed=seed)
-    except AnalysisError as exc:
-        out.skipped["mediation"] = str(exc)
+            out.results["mediation"] = mediation(data, wave=wave, boot=boot, seed=seed)
+        except AnalysisError as exc:
+            out.skipped["mediation"] = str(exc)
     out.results = {kind: records(kind, frame) for kind, frame in out.results.items()}
     return out
+
+
+def check_analyses(names: Sequence[str]) -> list[str]:
+    """``names`` in :data:`ALL_ANALYSES` order; an unknown or repeated name is an error."""
+    from tracker.errors import TrackerError
+
+    unknown = [n for n in names if n not in ALL_ANALYSES]
+    if unknown or not names:
+        raise TrackerError(
+            f"unknown analysis {', '.join(map(repr, unknown))}; analyses: {', '.join(ALL_ANALYSES)}"
+            if unknown
+            else f"no analysis named; analyses: {', '.join(ALL_ANALYSES)}"
+        )
+    return [n for n in ALL_ANALYSES if n in names]
