@@ -323,7 +323,9 @@ def test_analyze_all_runs_only_the_analyses_asked_for(built3):
     assert list(some) == ["change", "mediation"]  # in the usual order, whatever the order asked
     assert some == {kind: full[kind] for kind in some}
     # change without reliability computes the baseline alphas itself: the same RCI
-    assert some["change"] == full["change"] and any(r["n_reliably_improved"] for r in some["change"])
+    assert some["change"] == full["change"] and any(
+        r["n_reliably_improved"] for r in some["change"]
+    )
     r = built3(*argv, "--analyses", "change,anova", expect=1)
     assert r.output.startswith("Error: unknown analysis 'anova'; analyses: correlations, change")
 
