@@ -128,10 +128,10 @@ def import_responses_cmd(
              tracker import responses redcap_export.csv --map redcap.map.toml
                --dry-run
     """
+    from tracker.db.bulk import translate_errors
     from tracker.errors import ValidationError
     from tracker.ingest import import_responses
     from tracker.ingest.problems import ImportRefused, write_problems
-    from tracker.ingest.writer import translate_errors
     from tracker.study.studies import resolve_study
 
     fmt = one_layout(fmt, legacy_fmt)

@@ -72,7 +72,7 @@ MEASURE_COLUMNS = [
 ]
 
 
-def _administrations(
+def administrations(
     reader: Reader,
     study: StudyRef,
     waves: tuple[str, ...] | None,
@@ -122,7 +122,7 @@ def _administrations(
     return pd.DataFrame(out)
 
 
-def _responses(
+def responses(
     reader: Reader,
     study: StudyRef,
     waves: tuple[str, ...] | None,
@@ -136,7 +136,7 @@ def _responses(
     )
 
 
-def _keyed_items(
+def keyed_items(
     admins: pd.DataFrame, responses: pd.DataFrame, defs: dict[int, InstrumentDef]
 ) -> pd.DataFrame:
     """Item values keyed in each measure's direction, by each administration's own version."""
@@ -154,7 +154,7 @@ def _keyed_items(
     return pd.concat(keyed, ignore_index=True)
 
 
-def _stored_scores(
+def stored_scores(
     reader: Reader,
     study: StudyRef,
     waves: tuple[str, ...] | None,
@@ -227,7 +227,7 @@ def _stored_scores(
     return pd.DataFrame(out)
 
 
-def _attach(
+def attach(
     frame: pd.DataFrame, admins: pd.DataFrame, columns: Sequence[str], *, sort: bool = True
 ) -> pd.DataFrame:
     """``columns`` of ``frame``'s rows, each with its administration's participant, cohort, arm, wave and instrument.
@@ -256,7 +256,7 @@ def _attach(
     return out
 
 
-def _measures(reader: Reader, study: StudyRef, lookups: Lookups) -> pd.DataFrame:
+def measures(reader: Reader, study: StudyRef, lookups: Lookups) -> pd.DataFrame:
     """One row per measure of each instrument's newest version, with its model role."""
     roles = read_store.model_roles(reader, study.id)
     rows = []

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from tracker.datasets import frames
 from tracker.datasets.codec import as_date, as_datetime
 from tracker.datasets.frames import (  # noqa: F401  (the column lists: re-exported)
     ADMIN_COLUMNS,
@@ -33,12 +34,6 @@ from tracker.datasets.frames import (  # noqa: F401  (the column lists: re-expor
     KEYED_COLUMNS,
     MEASURE_COLUMNS,
     SCORE_COLUMNS,
-    _administrations,
-    _attach,
-    _keyed_items,
-    _measures,
-    _responses,
-    _stored_scores,
 )
 from tracker.datasets.lookups import Lookups, study_ref, wave_tuple
 from tracker.db import read_store
@@ -55,8 +50,8 @@ def load_items(session, study=None, *, wave: str | None = None) -> pd.DataFrame:
     instrument, item, value, completed_on`` (value NaN = unanswered).
     """
     reader, ref = Reader.of(session), study_ref(session, study)
-    admins = _administrations(reader, ref, wave_tuple(wave), Lookups(reader, ref))
-    responses = _responses(reader, ref, wave_tuple(wave))
+    admins = frames.administrations(reader, ref, wave_tuple(wave), Lookups(reader, ref))
+    responses = frames.responses(reader, ref, wave_tuple(wave))
     out = responses.merge(admins.drop(columns="version_id"), on="administration_id", how="inner")
     return out[ITEM_COLUMNS].sort_values(
         ["participant", "wave_order", "instrument", "item"], ignore_index=True
@@ -73,7 +68,7 @@ def load_scores(session, study=None, *, wave: str | None = None) -> pd.DataFrame
     items are missing than the measure's ``max_missing`` allows.
     """
     reader, ref = Reader.of(session), study_ref(session, study)
-    return _stored_scores(reader, ref, wave_tuple(wave), Lookups(reader, ref))
+    return frames.stored_scores(reader, ref, wave_tuple(wave), Lookups(reader, ref))
 
 
 @dataclass
@@ -201,18 +196,18 @@ def load_study_data(
             "withdrawal_reason",
         ],
     )
-    measures = _measures(reader, study, lookups)
+    measures = frames.measures(reader, study, lookups)
     if callable(item_instruments):
         item_instruments = item_instruments(measures)
     score_waves = wave_tuple(score_waves)
     item_waves = wave_tuple(item_waves)
-    scores = _stored_scores(reader, study, score_waves, lookups, counts=score_counts)
-    admins = _administrations(reader, study, None, lookups) if administrations else None
+    scores = frames.stored_scores(reader, study, score_waves, lookups, counts=score_counts)
+    admins = frames.administrations(reader, study, None, lookups) if administrations else None
     if item_waves == ():
         keyed = pd.DataFrame(columns=KEYED_COLUMNS)
     else:
         if admins is None:
-            item_admins = _administrations(reader, study, item_waves, lookups, dates=False)
+            item_admins = frames.administrations(reader, study, item_waves, lookups, dates=False)
         elif item_waves is None:
             item_admins = admins
         else:
@@ -226,13 +221,13 @@ def load_study_data(
             instrument_ids = [
                 lookups.instrument_ids[c] for c in item_instruments if c in lookups.instrument_ids
             ]
-        responses = _responses(reader, study, item_waves, instrument_ids)
+        responses = frames.responses(reader, study, item_waves, instrument_ids)
         defs = {
             vid: lookups.versions[vid][1] for vid in sorted(set(item_admins["version_id"].tolist()))
         }
-        keyed = _keyed_items(item_admins, responses, defs)
+        keyed = frames.keyed_items(item_admins, responses, defs)
         # the keyed items feed reliability only, which groups them itself: no sort needed
-        keyed = _attach(keyed, item_admins, KEYED_COLUMNS, sort=False)
+        keyed = frames.attach(keyed, item_admins, KEYED_COLUMNS, sort=False)
 
     batches = pd.DataFrame(
         [

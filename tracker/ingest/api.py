@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
+from tracker.db.bulk import translate_errors
 from tracker.db.models import ImportBatch, Study
 from tracker.errors import Problem, TrackerError
 from tracker.ingest.cells import Problems
@@ -23,7 +24,7 @@ from tracker.ingest.plan import (
     withdrawn_problems,
 )
 from tracker.ingest.source import csv_chunks, inspect_file, xlsx_chunks, xlsx_rows_estimate
-from tracker.ingest.writer import translate_errors, write_plan
+from tracker.ingest.writer import write_plan
 from tracker.study import audit
 
 FORMATS = ("wide", "long", "redcap", "qualtrics", "xlsx")

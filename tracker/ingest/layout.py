@@ -407,12 +407,3 @@ def _redcap_bookkeeping(norm: str) -> bool:
         or norm.endswith("_timestamp")
         or norm in REDCAP_IGNORED
     )
-
-
-def __getattr__(name: str):
-    """``analyse_mapped`` lives in :mod:`tracker.ingest.mapped_layout` (imported where it was)."""
-    if name == "analyse_mapped":
-        from tracker.ingest.mapped_layout import analyse_mapped
-
-        return analyse_mapped
-    raise AttributeError(name)

@@ -19,7 +19,7 @@ def rescore_all(session, study_id: int | None = None) -> tuple[int, int]:
 
     For a database written by a tracker whose scoring has since been
     corrected, and administrations added outside ``tracker import``. One
-    instrument version at a time: one ``DELETE`` and one ``SELECT`` each.
+    instrument version at a time: its stored scores deleted and its items read once.
     In the session's transaction, which the caller commits. Returns
     (administrations, scores) written.
     """

@@ -15,7 +15,7 @@ was 2 million tuples and a higher peak: BENCHMARKS.md, design figures).
 Concurrent imports of the same (participant, wave, instrument) are arbitrated
 by the table's unique constraint: the later one fails on it and is turned into
 :class:`tracker.errors.Conflict` with a message saying what happened
-(:func:`translate_errors`).
+(:func:`tracker.db.bulk.translate_errors`).
 
 Each new administration's measure scores go to ``scale_score`` in the same
 transaction, scored from the same values matrix (cheap: BENCHMARKS.md, design figures);
@@ -35,7 +35,7 @@ import numpy as np
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from tracker.db.bulk import BulkWriter, translate_errors  # noqa: F401  (translate_errors: imported from here too)
+from tracker.db.bulk import BulkWriter
 from tracker.db.models import Administration, AuditEvent, ItemResponse
 from tracker.db.scores import insert_scores
 from tracker.ingest.cells import fmt_value, iso
