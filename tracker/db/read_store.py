@@ -47,6 +47,7 @@ WAVE_BITS = 16
 COUNT_BITS = 20
 #: a measure number no stored definition names (would be a bug in the writer)
 NO_MEASURE = (1 << MEASURE_BITS) - 1
+T = TypeVar("T")
 
 # SQLite has no NaN: a NULL comes back as this sentinel, far outside any item or score range
 _SQLITE_NULL = -1.0e308
@@ -346,9 +347,6 @@ def database_description(session) -> str:
     version = ".".join(str(v) for v in (dialect.server_version_info or ()))
     name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(dialect.name, dialect.name)
     return f"{name} {version}".strip()
-
-
-T = TypeVar("T")
 
 
 def newest_by_code(versions: Iterable[tuple[int, str, T]]) -> dict[str, T]:

@@ -10,7 +10,7 @@ returns None so that the caller opens the usual SQLAlchemy session, which
 explains any problem (unreachable server, old schema, bad URL) in its own words.
 
 Placeholders: SQL in ``tracker/db/`` is written with ``?`` (qmark) on every
-backend, and :func:`driver_sql` is the one place that turns it into the
+backend, and :func:`tracker.db.sql.driver_sql` is the one place that turns it into the
 driver's style. The queries themselves are in :mod:`tracker.db.read_store`.
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.config import resolve_url
-from tracker.db.sql import driver_sql  # noqa: F401  (re-exported: the one translation)
+from tracker.db.sql import driver_sql
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
