@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from tracker.cli import complete
-from tracker.cli.common import db_option, echo, emit, format_option, study_option, wave_option
+from tracker.cli.common import (
+    bootstrap_options,
+    db_option,
+    echo,
+    emit,
+    format_option,
+    study_option,
+    wave_option,
+)
 
 ADJUST = click.Choice(["holm", "fdr_bh", "none"])
 
@@ -278,21 +286,9 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
     show_default=True,
     help="p-value adjustment of correlations and change.",
 )
-@click.option(
-    "--boot",
-    type=click.IntRange(min=1),
-    default=5000,
-    show_default=True,
-    metavar="N",
-    help="Bootstrap resamples for the mediation model's indirect effects.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    metavar="N",
-    help="Seed of the mediation bootstrap.",
+@bootstrap_options(
+    "Bootstrap resamples for the mediation model's indirect effects.",
+    "Seed of the mediation bootstrap.",
 )
 @click.option(
     "--format",

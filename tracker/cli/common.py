@@ -213,3 +213,33 @@ def wave_option(flag: str, dest: str, help: str, *, required: bool = False):
     return click.option(
         flag, dest, required=required, metavar="WAVE", shell_complete=complete.waves, help=help
     )
+
+
+#: the mediation bootstrap's defaults, as :mod:`tracker.analysis._bootstrap` has them (a test
+#: holds them equal; written here so that ``--help`` imports no numpy)
+MEDIATION_BOOT = 5000
+MEDIATION_SEED = 1
+
+
+def bootstrap_options(boot_help: str, seed_help: str):
+    """``--boot N`` and ``--seed N`` of the mediation bootstrap."""
+
+    def decorate(f):
+        f = click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=MEDIATION_SEED,
+            show_default=True,
+            metavar="N",
+            help=seed_help,
+        )(f)
+        return click.option(
+            "--boot",
+            type=click.IntRange(min=1),
+            default=MEDIATION_BOOT,
+            show_default=True,
+            metavar="N",
+            help=boot_help,
+        )(f)
+
+    return decorate

@@ -6,7 +6,13 @@ import click
 
 from tracker.cli import complete
 from tracker.cli.analyze_cmds import _run, analyze
-from tracker.cli.common import db_option, format_option, study_option, wave_option
+from tracker.cli.common import (
+    bootstrap_options,
+    db_option,
+    format_option,
+    study_option,
+    wave_option,
+)
 
 
 @analyze.command("mediation")
@@ -41,21 +47,9 @@ from tracker.cli.common import db_option, format_option, study_option, wave_opti
 )
 @wave_option("--from", "pre", "Intervention form: the wave adjusted for (with --x arm).")
 @wave_option("--to", "post", "Intervention form: the wave of M and Y (with --x arm).")
-@click.option(
-    "--boot",
-    type=click.IntRange(min=1),
-    default=5000,
-    show_default=True,
-    metavar="N",
-    help="Bootstrap resamples for the indirect effects' CIs.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    metavar="N",
-    help="Seed of the resamples: the same seed gives the same CIs.",
+@bootstrap_options(
+    "Bootstrap resamples for the indirect effects' CIs.",
+    "Seed of the resamples: the same seed gives the same CIs.",
 )
 @format_option
 def mediation(study_name, x, mediators, y, wave, pre, post, boot, seed, fmt) -> None:
