@@ -181,7 +181,7 @@ def test_same_seed_same_ci_other_seed_other_ci(cross):
 
 
 def test_chunking_does_not_change_the_resamples(monkeypatch, cross):
-    import tracker.analysis._bootstrap as med  # the bootstrap's own module
+    import tracker.resampling as med  # the bootstrap's own module
 
     kwargs = dict(x="x", mediators=["m1", "m2"], y="y", wave="baseline", boot=700)
     whole = mediation(cross, **kwargs)
@@ -299,7 +299,7 @@ def test_vectorised_bootstrap_beats_a_loop_of_fits():
 
 
 def test_resamples_are_solved_in_batches_not_one_by_one(monkeypatch):
-    import tracker.analysis._bootstrap as med  # the bootstrap's own module
+    import tracker.resampling as med  # the bootstrap's own module
 
     calls = []
     solve = med._solve_batch

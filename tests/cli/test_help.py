@@ -294,7 +294,7 @@ def test_every_listing_command_has_the_three_formats():
 
 def test_the_cli_bootstrap_defaults_are_the_analysis_defaults():
     """`--boot`/`--seed` of analyze mediation and analyze all default to what the analysis uses."""
-    from tracker.analysis._bootstrap import DEFAULT_BOOT, DEFAULT_SEED
     from tracker.cli.common import MEDIATION_BOOT, MEDIATION_SEED
+    from tracker.resampling import DEFAULT_BOOT, DEFAULT_SEED
 
     assert (MEDIATION_BOOT, MEDIATION_SEED) == (DEFAULT_BOOT, DEFAULT_SEED)

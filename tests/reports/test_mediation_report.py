@@ -123,8 +123,8 @@ def test_sentences_say_what_ran_through_what():
 
 
 def test_mediation_in_the_worker_processes_gives_the_same_context(demo, demo_context, monkeypatch):
-    # on a large study the CLI runs the bootstrap in the two worker processes (X by X) while the
-    # other analyses run; here the small demo is sent there too
+    # on a large study the CLI runs the model in a thread that hands the bootstrap to the worker
+    # processes while the other analyses run; here the small demo is sent there too
     import datetime as dt
 
     import tracker.reports.mediation as report_mediation
@@ -139,8 +139,32 @@ def test_mediation_in_the_worker_processes_gives_the_same_context(demo, demo_con
         assert workers.size == 2
         here = report_context(session, resolve_study(session), generated_at=at)
         there = report_context(session, resolve_study(session), generated_at=at, workers=workers)
-        assert len(workers._used) == 2  # both workers ran a part
+        assert workers._used  # the bootstrap ran in a worker
     assert there["mediation"]["rows"] and there == here
+
+
+def test_the_bootstrap_jobs_split_over_both_workers_give_the_values_of_one_run_here():
+    import numpy as np
+
+    from tracker.reports.workers import ChartWorkers, _runs
+    from tracker.resampling import bootstrap_jobs
+
+    rng = np.random.default_rng(7)
+    jobs = []
+    for n in (40, 41, 55, 38, 60):  # five complete-case groups of different sizes
+        raw = rng.normal(size=(n, 4))
+        jobs.append((raw, [(0, [1, 2], [], 3)]))
+    jobs.append((rng.normal(size=(50, 3)), [(0, [1], [], 2), (1, [0], [], 2)]))  # two models
+    # sizes (cases x models) 40, 41, 55, 38, 60, 100: runs of 174 and 160
+    assert [len(run) for run in _runs(jobs, 2)] == [4, 2]
+    assert sum(_runs(jobs, 2), []) == jobs and _runs(jobs, 1) == [jobs]
+    here = bootstrap_jobs(jobs, boot=200, seed=3)
+    with ChartWorkers() as workers:
+        there = workers.run_bootstrap(jobs, boot=200, seed=3)
+        assert len(workers._used) == 2  # both workers ran a run of jobs
+    assert len(there) == len(here)
+    for a, b in zip(here, there, strict=True):
+        assert len(a) == len(b) and all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
 
 
 def test_a_job_that_raises_in_a_worker_raises_here_and_a_dead_worker_falls_back():

@@ -9,14 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tracker.analysis._bootstrap import (
+from tracker.analysis._dist import t_sf
+from tracker.resampling import (
     DEFAULT_BOOT,
     DEFAULT_SEED,
+    bootstrap_jobs,
     bootstrap_models,
     percentile_ci,
     stack_model,
 )
-from tracker.analysis._dist import t_sf
 
 #: the key of the total indirect effect (several mediators)
 TOTAL = "total"
@@ -200,12 +201,20 @@ def fit_mediation(
 
 
 def _fit_models(
-    wide: pd.DataFrame, specs: list[dict], *, boot: int, seed: int, standardise: str
+    wide: pd.DataFrame,
+    specs: list[dict],
+    *,
+    boot: int,
+    seed: int,
+    standardise: str,
+    bootstrap=None,
 ) -> list[dict]:
     """Each spec (x, ms, y, covs: column names of ``wide``) fitted on its own complete cases.
 
     Models whose complete cases are the same participants share one bootstrap pass
-    (:func:`bootstrap_models`): the same resamples they would each draw alone.
+    (:func:`~tracker.resampling.bootstrap_models`): the same resamples they would each draw alone.
+    The passes are run together by ``bootstrap`` (default
+    :func:`tracker.resampling.bootstrap_jobs`, in this process).
     """
     fits: list[dict | None] = [None] * len(specs)
     groups: dict[bytes, list[int]] = {}
@@ -214,14 +223,9 @@ def _fit_models(
             wide[[spec["x"], *spec["ms"], spec["y"], *spec["covs"]]].notna().all(axis=1).to_numpy()
         )
         groups.setdefault(mask.tobytes(), []).append(i)
-    for members in groups.values():
-        first = specs[members[0]]
-        mask = (
-            wide[[first["x"], *first["ms"], first["y"], *first["covs"]]]
-            .notna()
-            .all(axis=1)
-            .to_numpy()
-        )
+    jobs, owners = [], []
+    for key, members in groups.items():
+        mask = np.frombuffer(key, dtype=bool)
         columns = list(
             dict.fromkeys(
                 c
@@ -242,7 +246,10 @@ def _fit_models(
             if fits[i]["estimable"]:
                 todo.append((i, model))
         if todo:
-            reps = bootstrap_models(raw, [model for _, model in todo], boot=boot, seed=seed)
-            for (i, _), r in zip(todo, reps, strict=True):
-                _add_cis(fits[i], r, boot)
+            jobs.append((raw, [model for _, model in todo]))
+            owners.append([i for i, _ in todo])
+    replicates = (bootstrap or bootstrap_jobs)(jobs, boot=boot, seed=seed) if jobs else []
+    for owner, reps in zip(owners, replicates, strict=True):
+        for i, r in zip(owner, reps, strict=True):
+            _add_cis(fits[i], r, boot)
     return fits

@@ -14,7 +14,7 @@ is the total indirect effect (equal to c - c' in OLS with the same cases and
 covariates). Its 95 % CI is the percentile bootstrap: the model's n complete
 cases resampled with replacement, n at a time, B times.
 
-The bootstrap is vectorised (:mod:`tracker.analysis._bootstrap`): no Python loop
+The bootstrap is vectorised (:mod:`tracker.resampling`): no Python loop
 per resample.
 
 References
@@ -37,14 +37,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from tracker.analysis._bootstrap import (
-    CONFIDENCE,
-    DEFAULT_BOOT,
-    DEFAULT_SEED,
-    bootstrap_indirect,
-    bootstrap_models,
-    resample_counts,
-)
 from tracker.analysis._common import (
     check_unique,
     frame,
@@ -56,6 +48,14 @@ from tracker.analysis._common import (
 from tracker.analysis._mediation_model import MIN_VALID, TOTAL, _fit_models, fit_mediation
 from tracker.analysis.compare import choose_reference_arm
 from tracker.errors import AnalysisError
+from tracker.resampling import (
+    CONFIDENCE,
+    DEFAULT_BOOT,
+    DEFAULT_SEED,
+    bootstrap_indirect,
+    bootstrap_models,
+    resample_counts,
+)
 
 COLUMNS = (
     "x", "mediator", "y", "wave", "n",
@@ -174,6 +174,7 @@ def mediation(
     wave: str,
     boot: int = DEFAULT_BOOT,
     seed: int = DEFAULT_SEED,
+    bootstrap=None,
 ) -> pd.DataFrame:
     """Cross-sectional parallel mediation at ``wave``: one model per X x Y.
 
@@ -188,6 +189,11 @@ def mediation(
     wave : str
     boot, seed : int
         Percentile bootstrap: ``boot`` resamples (default 5000) from seed ``seed`` (default 1).
+    bootstrap : callable, optional
+        Runs the bootstrap jobs: ``bootstrap(jobs, boot=, seed=)`` with ``jobs`` a list
+        of ``(raw, models)`` returns, per job, ``tracker.resampling.bootstrap_models(raw,
+        models, boot=boot, seed=seed)``. Default: in this process, one after the other;
+        the report runs them in its worker processes (the same values).
 
     Returns
     -------
@@ -223,7 +229,9 @@ def mediation(
     absent = _absent(df, list(dict.fromkeys(xs + ms + ys)), [wave])
     wide = _wide(df, wave, list(dict.fromkeys(xs + ms + ys)))
     specs = [{"x": xv, "ms": ms, "y": yv, "covs": []} for xv in xs for yv in ys]
-    fits = _fit_models(wide, specs, boot=boot, seed=seed, standardise="complete")
+    fits = _fit_models(
+        wide, specs, boot=boot, seed=seed, standardise="complete", bootstrap=bootstrap
+    )
     rows = []
     for spec, fit in zip(specs, fits, strict=True):
         _explain_absent(fit, [spec["x"], *ms, spec["y"]], absent)
@@ -246,6 +254,7 @@ def mediation_arms(
     reference_arm: str | None = None,
     boot: int = DEFAULT_BOOT,
     seed: int = DEFAULT_SEED,
+    bootstrap=None,
 ) -> pd.DataFrame:
     """The intervention form: ANCOVA mediation of the arm's effect on Y at ``post`` (Valente & MacKinnon 2017).
 
@@ -257,7 +266,7 @@ def mediation_arms(
     against the reference arm, on those two arms' participants; ``x`` is then
     ``"arm:NAME"``, with two arms simply ``"arm"``. ``wave`` is ``post``, the wave of M and
     Y. ``indirect_std`` is partially standardised, indirect / sd(Y at post). Otherwise
-    the columns are those of :func:`mediation`.
+    the columns, and ``bootstrap``, are those of :func:`mediation`.
     """
     _check_options(boot, seed)
     if pre == post:
@@ -300,7 +309,9 @@ def mediation_arms(
             {"x": "_x", "ms": ms, "y": yv, "covs": [f"{m}@pre" for m in ms] + [f"{yv}@pre"]}
             for yv in ys
         ]
-        fits = _fit_models(two, specs, boot=boot, seed=seed, standardise="partial")
+        fits = _fit_models(
+            two, specs, boot=boot, seed=seed, standardise="partial", bootstrap=bootstrap
+        )
         for spec, fit in zip(specs, fits, strict=True):
             _explain_absent(fit, [*ms, spec["y"]], absent)
             rows.extend(

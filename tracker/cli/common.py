@@ -215,7 +215,7 @@ def wave_option(flag: str, dest: str, help: str, *, required: bool = False):
     )
 
 
-#: the mediation bootstrap's defaults, as :mod:`tracker.analysis._bootstrap` has them (a test
+#: the mediation bootstrap's defaults, as :mod:`tracker.resampling` has them (a test
 #: holds them equal; written here so that ``--help`` imports no numpy)
 MEDIATION_BOOT = 5000
 MEDIATION_SEED = 1

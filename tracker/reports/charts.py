@@ -488,7 +488,7 @@ def _report_charts(ctx: dict, only: set[str]) -> dict[str, str]:
 
 def __getattr__(name: str):
     # the worker processes live in tracker.reports.workers (which imports this module)
-    if name in ("ChartWorkers", "SPLIT"):
+    if name == "ChartWorkers":
         from tracker.reports import workers
 
         return getattr(workers, name)

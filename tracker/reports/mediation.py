@@ -178,8 +178,7 @@ def path_diagram(model: dict, info: dict[str, dict], index: int) -> str:
 
 
 #: score rows from which the bootstrap is worth sending to the worker processes: below, it
-#: takes less time here than a worker needs to import pandas and the analyses
-#: (BENCHMARKS.md, design figures)
+#: takes less time here than sending it costs (BENCHMARKS.md, design figures)
 OFFLOAD_ROWS = 10_000
 
 
@@ -187,9 +186,11 @@ def start_mediation(data: StudyData, workers=None):
     """Start the report's mediation (the model roles' at the first wave); returns a function giving its records.
 
     With ``workers`` (:class:`~tracker.reports.workers.ChartWorkers`) and at least
-    :data:`OFFLOAD_ROWS` score rows the bootstrap runs in the worker processes while
-    the caller goes on; otherwise here, when the returned function is called. The function raises :class:`~tracker.errors.AnalysisError`
-    when the model cannot run; None is returned when there is nothing to run.
+    :data:`OFFLOAD_ROWS` score rows the model runs in a thread of this process that
+    hands the bootstrap to the workers (``ChartWorkers.run_bootstrap``) and waits
+    for it, while the caller goes on; otherwise here, when the returned function is
+    called. The function raises :class:`~tracker.errors.AnalysisError` when the
+    model cannot run; None is returned when there is nothing to run.
     """
     from tracker.datasets.mediation import mediation_call
 
@@ -205,35 +206,28 @@ def start_mediation(data: StudyData, workers=None):
             raise error
 
         return refused
-    if workers is None or len(kwargs["scores"]) < OFFLOAD_ROWS:
+    if workers is None or workers.size == 0 or len(kwargs["scores"]) < OFFLOAD_ROWS:
         return lambda: fn(**kwargs)
-    handles = [
-        workers.submit(fn, worker=i, **part) for i, part in enumerate(_halves(kwargs, workers.size))
-    ]
+    import threading
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(**kwargs, bootstrap=workers.run_bootstrap)
+        except BaseException as exc:  # raised again by collect(), in the caller's thread
+            outcome["raised"] = exc
+
+    thread = threading.Thread(target=run, name="tracker-report-mediation", daemon=True)
+    thread.start()
 
     def collect():
-        import pandas as pd
-
-        frames = [h.result() for h in handles]
-        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        thread.join()
+        if "raised" in outcome:
+            raise outcome["raised"]
+        return outcome["value"]
 
     return collect
-
-
-def _halves(kwargs: dict, workers: int) -> list[dict]:
-    """The models X x Y in two runs of whole X (or, with one X, whole Y) rows, for two workers.
-
-    Each model's resamples depend only on its own cases and the seed, and the records
-    come X by X, Y by Y: the two runs' records, one after the other, are those of one run.
-    """
-    xs, ys = kwargs.get("x"), kwargs["y"]
-    if workers < 2 or xs is None:  # the intervention form: one run
-        return [kwargs]
-    key, values = ("x", xs) if len(xs) >= 2 else ("y", ys)
-    if len(values) < 2:
-        return [kwargs]
-    half = (len(values) + 1) // 2
-    return [{**kwargs, key: values[:half]}, {**kwargs, key: values[half:]}]
 
 
 def mediation_context(data: StudyData, info: dict[str, dict], started=None) -> dict:

@@ -1,15 +1,17 @@
 """Worker processes for the report: the mediation bootstrap and the charts, beside the analyses.
 
-:class:`ChartWorkers` starts two processes before the study is loaded. Each
-imports matplotlib at once (while this process loads the study), then serves
-jobs until it is closed:
+:class:`ChartWorkers` starts two processes before the study is loaded. The last
+imports matplotlib at once (while this process loads the study); the first imports
+nothing it is not sent a job for. Both serve jobs until they are closed:
 
-* ``submit(fn, **kwargs)``: a pure function of DataFrames -- the report sends the
-  mediation bootstrap, which takes as long as every other analysis together, so
-  it runs on the second core while this process runs the rest. The arguments
-  are data, not a database connection, so the worker computes on exactly the
-  rows this process loaded (no second snapshot of the database to keep in step).
-* ``draw(ctx)``: the report's charts, in two groups of about equal drawing time.
+* ``run_bootstrap(jobs, boot=, seed=)``: the mediation bootstrap
+  (:func:`tracker.resampling.bootstrap_jobs`, numpy only), which takes as long as
+  every other analysis together, split over both workers while this process runs
+  the rest. The arguments are arrays, not a database connection, so the workers
+  compute on exactly the rows this process loaded (no second snapshot of the
+  database to keep in step).
+* ``submit(fn, **kwargs)``: any importable function of picklable arguments.
+* ``draw(ctx)``: the report's charts, in the worker that imported matplotlib.
 
 A worker that fails or ends (or a machine with one core, where none are started)
 falls back to this process: the results are the same either way. A function that
@@ -22,15 +24,13 @@ import os
 
 from tracker.reports.charts import CHARTS, report_charts
 
-# two groups of about equal drawing time, for two worker processes
-SPLIT = (("paired", "forest_compare"), ("trajectories", "heatmap", "forest_change"))
 
-
-def _worker(conn) -> None:
-    """A worker process: import matplotlib at once (while the parent loads), then serve jobs."""
+def _worker(conn, charts: bool) -> None:
+    """A worker process: with ``charts``, import matplotlib at once (while the parent loads); then serve jobs."""
     try:
-        import matplotlib.backends.backend_svg  # noqa: F401
-        import matplotlib.figure  # noqa: F401
+        if charts:
+            import matplotlib.backends.backend_svg  # noqa: F401
+            import matplotlib.figure  # noqa: F401
 
         while True:
             job = conn.recv()
@@ -111,6 +111,7 @@ class ChartWorkers:
         import os
 
         self.jobs: list = []
+        self.closed = False
         self._used: set[int] = set()
         self._busy: dict[int, _Pending] = {}
         self._stopping: set[int] = set()  # told to end after their last job
@@ -118,11 +119,14 @@ class ChartWorkers:
             return
         # spawn, not fork: the parent holds database connections and maybe threads
         mp = multiprocessing.get_context("spawn")
-        for _ in range(processes):
+        for i in range(processes):
             try:
                 here, there = mp.Pipe()
                 process = mp.Process(
-                    target=_worker, args=(there,), daemon=True, name="tracker-report"
+                    target=_worker,
+                    args=(there, i == processes - 1),  # the last one draws
+                    daemon=True,
+                    name="tracker-report",
                 )
                 process.start()
                 there.close()
@@ -171,19 +175,41 @@ class ChartWorkers:
             self._busy[index] = pending
         return pending
 
-    def draw(self, ctx: dict, timeout: float = 300.0, meanwhile=None) -> dict[str, str]:
-        """Every chart of the report: drawn by the workers, else here.
+    def run_bootstrap(self, jobs: list, *, boot: int, seed: int) -> list[list]:
+        """:func:`tracker.resampling.bootstrap_jobs` of ``jobs``, split over the workers.
 
-        ``meanwhile``: a function called here while the workers draw.
+        The mediation model's runner (its ``bootstrap`` argument): the values are
+        those of ``bootstrap_jobs(jobs, boot=boot, seed=seed)`` here, in order. Each
+        worker gets a run of consecutive jobs of about equal size (cases x models);
+        a job whose worker fails runs here. Raises RuntimeError once the workers
+        are closed (the report gave up on the result).
         """
-        groups = list(SPLIT) if len(self.jobs) >= 2 else [CHARTS]
+        from tracker.resampling import bootstrap_jobs
+
+        parts = _runs(jobs, max(self.size, 1))
+        handles = [
+            self.submit(bootstrap_jobs, part, worker=i, boot=boot, seed=seed)
+            for i, part in enumerate(parts)
+        ]
+        out = []
+        for handle in handles:
+            if self.closed:
+                raise RuntimeError("the report's workers were closed")
+            out.extend(handle.result())
+        return out
+
+    def draw(self, ctx: dict, timeout: float = 300.0, meanwhile=None) -> dict[str, str]:
+        """Every chart of the report: drawn by the worker that imported matplotlib, else here.
+
+        ``meanwhile``: a function called here while the worker draws.
+        """
         out: dict[str, str] = {}
         pending, left = [], []
-        for i, names in enumerate(groups):
-            if self._send(i, ("charts", (ctx, names))):
-                pending.append((i, names))
-            else:
-                left.extend(names)
+        last = len(self.jobs) - 1
+        if last >= 0 and self._send(last, ("charts", (ctx, CHARTS))):
+            pending.append((last, CHARTS))
+        else:
+            left.extend(CHARTS)
         for i, _ in pending:  # the last job: each worker ends once it has sent its charts
             if self._send(i, None):
                 self._stopping.add(i)
@@ -205,6 +231,7 @@ class ChartWorkers:
 
         A job still running is abandoned; its ``result()``, if asked for, is computed here.
         """
+        self.closed = True
         busy = set(self._busy)
         for pending in self._busy.values():
             pending._index = None
@@ -235,3 +262,20 @@ class ChartWorkers:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _runs(jobs: list, parts: int) -> list[list]:
+    """``jobs`` cut into at most ``parts`` runs of consecutive jobs of about equal size.
+
+    A job's size is its cases times its models (the bootstrap's cost grows with both).
+    """
+    sizes = [raw.shape[0] * max(len(models), 1) for raw, models in jobs]
+    total = sum(sizes)
+    runs: list[list] = [[]]
+    done = 0
+    for job, size in zip(jobs, sizes, strict=True):
+        if runs[-1] and len(runs) < parts and done >= total * len(runs) / parts:
+            runs.append([])
+        runs[-1].append(job)
+        done += size
+    return runs

@@ -1,5 +1,9 @@
 """The percentile bootstrap of the mediation model's indirect effects, vectorised (pure: numpy).
 
+This module imports numpy only (it is outside :mod:`tracker.analysis`, whose package
+imports pandas and scipy): the report's worker processes run :func:`bootstrap_jobs`
+without importing either.
+
 The bootstrap is vectorised: a resample is a vector of counts w (how often
 each case was drawn), and every equation of a resample is the weighted least
 squares solution from the weighted cross-product matrix S_b = sum_i w_bi z_i z_i'
@@ -116,6 +120,16 @@ def bootstrap_models(
         np.concatenate(parts, axis=0) if parts else np.empty((0, len(m[1])))
         for parts, m in zip(out, models, strict=True)
     ]
+
+
+def bootstrap_jobs(
+    jobs, *, boot: int = DEFAULT_BOOT, seed: int = DEFAULT_SEED
+) -> list[list[np.ndarray]]:
+    """:func:`bootstrap_models` of each job ``(raw, models)``, one after the other: a list per job.
+
+    The unit of work a report worker process runs (this module imports numpy only).
+    """
+    return [bootstrap_models(raw, models, boot=boot, seed=seed) for raw, models in jobs]
 
 
 def bootstrap_indirect(
