@@ -164,7 +164,8 @@ def test_the_bootstrap_jobs_split_over_both_workers_give_the_values_of_one_run_h
         assert len(workers._used) == 2  # both workers ran a run of jobs
     assert len(there) == len(here)
     for a, b in zip(here, there, strict=True):
-        assert len(a) == len(b) and all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
+        assert len(a) == len(b)
+        assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
 
 
 def test_a_job_that_raises_in_a_worker_raises_here_and_a_dead_worker_falls_back():

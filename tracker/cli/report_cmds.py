@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tracker.cli import complete
-from tracker.cli.common import db_option, db_url, study_option, unit_of_work, wave_option
+from tracker.cli.common import db_option, db_url, study_option, wave_option
 
 
 @click.command()
@@ -64,10 +64,10 @@ def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) 
     Example: tracker report --cohort "MBSR spring" --from baseline --to post
     --primary flourishing,who5 --no-subscales --figures figures --out spring.html
     """
+    from tracker.db import listing
     from tracker.fileio import check_writable
     from tracker.reports import write_report
     from tracker.reports.context.scope import ReportScope
-    from tracker.study.studies import resolve_study
 
     names = None
     if primary is not None:
@@ -83,15 +83,14 @@ def report(study_name, cohorts, pre, post, primary, no_subscales, figures, out) 
     )
     if out.expanduser().resolve().parent.exists():  # fail before the work, not after
         check_writable(out.expanduser().resolve())
-    with unit_of_work() as session:
-        written = write_report(
-            session,
-            resolve_study(session, study_name),
-            out,
-            parallel=True,
-            scope=scope,
-            figures=figures,
-        )
+    # a direct connection when it is certain to work (no SQLAlchemy to import), else a session
+    written = listing.with_reader(
+        db_url(),
+        study_name,
+        lambda reader, study: write_report(
+            reader, study, out, parallel=True, scope=scope, figures=figures
+        ),
+    )
     click.echo(f"Report written ({written['bytes'] / 1024:.0f} KiB): {written['path']}")
     if written["figures"]:
         click.echo(f"Figures ({len(written['figures'])} SVG files): {written['figures'][0].parent}")

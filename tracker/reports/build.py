@@ -1,4 +1,4 @@
-"""Build the report from a database session: load, analyse, draw, render, write."""
+"""Build the report from a database session or reader: load, analyse, draw, render, write."""
 
 from __future__ import annotations
 
@@ -7,24 +7,25 @@ import errno
 import time
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
-from tracker.db.models import Study
 from tracker.fileio import atomic_write, check_writable, write_error
 
 
-def _instruments(session: Session, study: Study) -> list[dict]:
-    from tracker.study.instruments import current_versions
+def _instruments(reader, study) -> list[dict]:
+    """Provenance rows ``code, version, sha256``: each instrument's newest stored version, by code."""
+    from tracker.db import read_store
 
+    rows = read_store.instrument_digests(reader, study.id)
+    newest = read_store.newest_by_code(
+        (vid, code, (version, sha)) for vid, code, version, sha in rows
+    )
     return [
-        {"code": code, "version": v.version, "sha256": v.sha256}
-        for code, v in sorted(current_versions(session, study).items())
+        {"code": code, "version": version, "sha256": sha} for code, (version, sha) in newest.items()
     ]
 
 
 def report_context(
-    session: Session,
-    study: Study,
+    source,
+    study,
     *,
     generated_at: dt.datetime | None = None,
     scope=None,
@@ -32,26 +33,32 @@ def report_context(
 ) -> dict:
     """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`).
 
+    ``source``: a SQLAlchemy session or a :class:`~tracker.db.reader.Reader` (the CLI's
+    direct connection, which spares the report importing SQLAlchemy); ``study`` a
+    Study or :class:`~tracker.db.reader.StudyRef`.
+
     ``scope``: a :class:`~tracker.reports.context.scope.ReportScope` (default: the whole study).
     ``workers``: :class:`~tracker.reports.workers.ChartWorkers` to run the mediation bootstrap in.
     The primary outcomes are those marked with ``tracker model set ... --primary`` unless
     the scope names others.
     """
     from tracker.datasets import load_study_data
-    from tracker.db.read_store import database_description
+    from tracker.db import read_store
+    from tracker.db.reader import Reader, StudyRef
     from tracker.reports.context import build_context
-    from tracker.study.audit import corrections
-    from tracker.study.roles import primary_measures
+    from tracker.study.corrections import corrections
 
-    data = load_study_data(session, study)
+    reader = source if isinstance(source, Reader) else Reader.of(source)
+    study = StudyRef.of(study)
+    data = load_study_data(reader, study)
     return build_context(
         data,
         generated_at=generated_at,
-        instruments=_instruments(session, study),
-        database=database_description(session),
-        corrections=corrections(session, study),
+        instruments=_instruments(reader, study),
+        database=read_store.database_description(reader),
+        corrections=corrections(reader, study),
         scope=scope,
-        primary=primary_measures(session, study),
+        primary=read_store.primary_measures(reader, study.id),
         workers=workers,
     )
 
@@ -73,8 +80,8 @@ def _prepare_target(out: Path) -> Path:
 
 
 def write_report(
-    session: Session,
-    study: Study,
+    source,
+    study,
     out: str | Path,
     *,
     generated_at: dt.datetime | None = None,
@@ -113,9 +120,7 @@ def write_report(
     if workers is None and parallel:
         workers = ChartWorkers()
     try:
-        ctx = report_context(
-            session, study, generated_at=generated_at, scope=scope, workers=workers
-        )
+        ctx = report_context(source, study, generated_at=generated_at, scope=scope, workers=workers)
         t1 = time.perf_counter()
         charts = (
             workers.draw(ctx, meanwhile=compile_templates)

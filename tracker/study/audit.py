@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from tracker.db.models import AuditEvent, Study
 from tracker.jsonplain import plain as jsonable  # the one JSON-plain converter
+from tracker.study.corrections import at_text as _at  # the one form of an event's time
 
 ACTIONS = ("create", "update", "delete", "withdraw", "reinstate", "import")
 ENTITIES = (
@@ -71,12 +72,6 @@ def record(
     return event
 
 
-def _at(value: dt.datetime) -> str:
-    if value.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def events(
     session: Session,
     study: Study,
@@ -113,30 +108,4 @@ def _records(session: Session, stmt) -> list[dict]:
             "batch": e.import_batch_id,
         }
         for e in session.scalars(stmt)
-    ]
-
-
-def corrections(session: Session, study: Study) -> list[dict]:
-    """The events that changed stored data after it was first written, for the report's provenance.
-
-    Corrections (``update``, ``delete``, ``reinstate``) and imports run with
-    ``--update`` that changed stored answers -- each such import once, with its
-    counts, not each administration it changed; records as :func:`events` gives them.
-    """
-    # Filtered in SQL: a study holds one ``create`` per enrolment and administration, which
-    # the report never shows (at 10,000 participants, reading them all took half a second).
-    # The few imports are read whole and kept when their counts say they changed answers.
-    stmt = (
-        select(AuditEvent)
-        .where(
-            AuditEvent.study_id == study.id,
-            AuditEvent.entity != "administration",
-            AuditEvent.action.in_(("update", "delete", "reinstate", "import")),
-        )
-        .order_by(AuditEvent.id)
-    )
-    return [
-        e
-        for e in _records(session, stmt)
-        if e["action"] != "import" or (e["after"] or {}).get("administrations_changed")
     ]

@@ -89,14 +89,3 @@ def unset_role(session: Session, study: Study, measure: str) -> dict:
         session, study_id=study.id, action="delete", entity="model_role", key=measure, before=before
     )
     return before
-
-
-def primary_measures(session: Session, study: Study) -> list[str]:
-    """The measures marked primary outcomes (``tracker model set ... --primary``), by measure."""
-    return list(
-        session.scalars(
-            select(ModelRole.measure)
-            .where(ModelRole.study_id == study.id, ModelRole.is_primary.is_(True))
-            .order_by(ModelRole.measure)
-        )
-    )
