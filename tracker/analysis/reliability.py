@@ -174,15 +174,16 @@ def _blocks(items: pd.DataFrame):
         yield str(measures[m]), str(waves[w]), Y, names, notes
 
 
-#: dense (measure, wave) x participant presence table up to this many cells, else a sort
-DENSE_ROWS = 1 << 24
+#: a dense (measure, wave) x participant table while its cells are at most DENSE_PER_ROW per
+#: item row + DENSE_MIN (8 bytes each), else a sort of the distinct (block, participant) keys
+DENSE_PER_ROW, DENSE_MIN = 2, 1 << 20
 
 
 def _block_rows(key: np.ndarray, n_blocks: int, n_people: int):
     """Rows of the stacked block matrices: each (block, participant) ``key`` = block x n_people +
     participant numbered 0, 1, ... in key order. Returns (row of each key, first row of each
     block, rows in each block)."""
-    if n_blocks * n_people <= max(DENSE_ROWS, 4 * len(key)):
+    if n_blocks * n_people <= DENSE_PER_ROW * len(key) + DENSE_MIN:
         seen = np.zeros(n_blocks * n_people, dtype=bool)
         seen[key] = True
         number = np.cumsum(seen) - 1
