@@ -119,47 +119,101 @@ def item_total(items: pd.DataFrame) -> pd.DataFrame:
 def _blocks(items: pd.DataFrame):
     """Yield (measure, wave, complete-case matrix, item names, notes) per measure x wave.
 
-    Works on integer codes (one factorize per column, one stable sort) rather than a
-    groupby + pivot per block: a 1.1-million-row item table takes a fraction of a second.
+    All blocks are laid out at once on integer codes, with no sort of the 2-million-row
+    table: one column per (measure, wave, item) in order of appearance, one row per
+    (measure, wave, participant) in participant order, one buffer holding every block's
+    participant x item matrix one after the other. Blocks come in order of appearance.
     """
     cols = ["participant", "wave", "measure", "item", "value"]
     require_columns(items, cols, "the item table")
     values = numeric(items["value"], "value").to_numpy()
     if len(values) == 0:
         return
-    p_codes, people_all = pd.factorize(items["participant"], sort=True, use_na_sentinel=False)
-    w_codes, waves = pd.factorize(items["wave"], use_na_sentinel=False)
-    m_codes, measures = pd.factorize(items["measure"], use_na_sentinel=False)
-    i_codes, item_names = pd.factorize(items["item"], use_na_sentinel=False)
-    block = m_codes.astype(np.int64) * max(len(waves), 1) + w_codes
-    key = (block * max(len(item_names), 1) + i_codes) * max(len(people_all), 1) + p_codes
-    key.sort()
-    if np.any(key[1:] == key[:-1]):  # let check_unique name the duplicates
+    p_codes, people = _codes(items["participant"], sort=True)
+    w_codes, waves = _codes(items["wave"])
+    m_codes, measures = _codes(items["measure"])
+    i_codes, item_names = _codes(items["item"])
+    n_waves, n_items, n_people = max(len(waves), 1), max(len(item_names), 1), max(len(people), 1)
+    col, pairs = pd.factorize((m_codes.astype(np.int64) * n_waves + w_codes) * n_items + i_codes)
+    col_block, col_item = np.divmod(pairs, n_items)
+    blocks = pd.unique(col_block)  # (measure, wave) codes in order of appearance
+    rank = np.empty(int(blocks.max()) + 1, dtype=np.int64)
+    rank[blocks] = np.arange(len(blocks))
+    col_block = rank[col_block]  # 0, 1, ... in order of appearance
+    by_block = np.argsort(col_block, kind="stable")  # a block's columns in order of appearance
+    k = np.bincount(col_block, minlength=len(blocks))
+    first_col = np.r_[0, np.cumsum(k)[:-1]]
+    local = np.empty(len(pairs), dtype=np.int64)
+    local[by_block] = np.arange(len(pairs)) - np.repeat(first_col, k)
+    block = col_block[col]
+    row, first_row, size = _block_rows(block * n_people + p_codes, len(blocks), n_people)
+    offset = np.r_[0, np.cumsum(size * k)[:-1]]
+    # cell of (row, column) = offset of the block + (row - its first row) x k + column in it
+    col_base = (offset - first_row * k)[col_block] + local
+    cell = col_base[col] + row * k[col_block][col]
+    filled = np.zeros(int(offset[-1] + size[-1] * k[-1]), dtype=bool)
+    filled[cell] = True
+    if np.count_nonzero(filled) < len(cell):  # two rows in one cell: let check_unique name them
         check_unique(items, ["participant", "wave", "measure", "item"], "the item table")
-    order = np.argsort(block, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0])
-    ends = np.r_[starts[1:], len(order)]
-    # blocks in order of first appearance, rows within a block in their original order
-    first_row = order[starts]
-    for b in np.argsort(first_row, kind="stable"):
-        rows = order[starts[b] : ends[b]]
-        m, w = divmod(int(block[rows[0]]), max(len(waves), 1))
-        item_idx = pd.unique(i_codes[rows])  # items in order of appearance
-        people, row_of = np.unique(p_codes[rows], return_inverse=True)
-        col_of = np.searchsorted(np.sort(item_idx), i_codes[rows])
-        Y = np.full((len(people), len(item_idx)), np.nan)
-        Y[row_of, col_of] = values[rows]
-        Y = Y[:, np.argsort(np.argsort(item_idx))]  # sorted-code columns -> appearance order
-        names = [str(item_names[i]) for i in item_idx]
+    buffer = np.full(len(filled), np.nan)
+    buffer[cell] = values
+    for b, code in enumerate(blocks):
+        m, w = divmod(int(code), n_waves)
+        Y = buffer[offset[b] : offset[b] + size[b] * k[b]].reshape(size[b], k[b])
+        names = [str(item_names[i]) for i in col_item[by_block[first_col[b] : first_col[b] + k[b]]]]
         notes = []
-        empty = np.isnan(Y).all(axis=0)
+        missing = np.isnan(Y)
+        empty = missing.all(axis=0)
         if empty.any():
             gone = ", ".join(n for n, e in zip(names, empty, strict=True) if e)
             notes.append(f"item(s) {gone} never answered: left out")
-            Y = Y[:, ~empty]
+            Y, missing = Y[:, ~empty], missing[:, ~empty]
             names = [n for n, e in zip(names, empty, strict=True) if not e]
-        Y = Y[~np.isnan(Y).any(axis=1)]
+        # a boolean matrix product is "any" along the rows (numpy's any(axis=1) is slower)
+        Y = Y.compress(~(missing @ np.ones(Y.shape[1], dtype=bool)), axis=0)
         yield str(measures[m]), str(waves[w]), Y, names, notes
+
+
+#: a dense (measure, wave) x participant table while its cells are at most DENSE_PER_ROW per
+#: item row + DENSE_MIN (8 bytes each), else a sort of the distinct (block, participant) keys
+DENSE_PER_ROW, DENSE_MIN = 2, 1 << 20
+
+
+def _block_rows(key: np.ndarray, n_blocks: int, n_people: int):
+    """Rows of the stacked block matrices: each (block, participant) ``key`` = block x n_people +
+    participant numbered 0, 1, ... in key order. Returns (row of each key, first row of each
+    block, rows in each block)."""
+    if n_blocks * n_people <= DENSE_PER_ROW * len(key) + DENSE_MIN:
+        seen = np.zeros(n_blocks * n_people, dtype=bool)
+        seen[key] = True
+        number = np.cumsum(seen) - 1
+        row = number[key]
+        size = np.count_nonzero(seen.reshape(n_blocks, n_people), axis=1)
+    else:  # few participants per block: sort the distinct keys instead
+        distinct = np.unique(key)
+        row = np.searchsorted(distinct, key)
+        size = np.bincount(distinct // n_people, minlength=n_blocks)
+    return row, np.r_[0, np.cumsum(size)[:-1]], size
+
+
+def _codes(column: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(column, sort=sort, use_na_sentinel=False)``, hashing only the first
+    value of each run of equal neighbours for text columns: the item table comes grouped
+    (by participant, wave, measure), and comparing neighbours is cheaper than hashing."""
+    values = column.array
+    if len(values) < 2 or pd.api.types.is_numeric_dtype(column.dtype):
+        return pd.factorize(column, sort=sort, use_na_sentinel=False)
+    change = values[1:] != values[:-1]
+    if not isinstance(change, np.ndarray):
+        change = change.to_numpy(dtype=bool, na_value=True)  # NA: a new run
+    heads = np.flatnonzero(np.r_[True, change])
+    codes, uniques = pd.factorize(column.iloc[heads], sort=sort, use_na_sentinel=False)
+    return np.repeat(codes, np.diff(np.r_[heads, len(values)])), uniques
+
+
+def _constant(Y: np.ndarray) -> np.ndarray:
+    """``np.ptp(Y, axis=0) == 0`` for rows without NaN (n >= 1), in a third of the time."""
+    return (Y == Y[0]).all(axis=0) & np.isfinite(Y[0])  # ptp is NaN for a column of +-inf
 
 
 def _correlation_matrix(Y: np.ndarray) -> np.ndarray:
@@ -200,7 +254,7 @@ def _alpha_stats(
     df1, df2 = n - 1, (n - 1) * (k - 1)
     out["ci_low"] = 1.0 - (1.0 - alpha) * f_ppf(0.975, df1, df2)
     out["ci_high"] = 1.0 - (1.0 - alpha) * f_ppf(0.025, df1, df2)
-    if np.any(np.ptp(Y, axis=0) == 0):
+    if np.any(_constant(Y)):
         notes.append("an item has zero variance: standardized alpha and omega undefined")
         return out
     R = _correlation_matrix(Y)
