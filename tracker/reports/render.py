@@ -82,23 +82,15 @@ def standalone_svg(svg: str) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
 
 
-def compile_templates(template: str = "report.html.j2") -> None:
-    """Compile ``template`` and every template it includes, ahead of :func:`render`.
+def compile_templates() -> None:
+    """Compile every template of the report ahead of :func:`render` (the environment keeps them).
 
     Compiling the report's templates takes about as long as rendering them; the report
-    does it while the worker processes draw the charts (the environment keeps them).
+    does it while the worker process draws the charts.
     """
-    from jinja2 import meta
-
-    env, todo, seen = environment(), [template], set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
+    env = environment()
+    for name in env.list_templates(extensions=["j2"]):
         env.get_template(name)
-        source = env.loader.get_source(env, name)[0]
-        todo.extend(n for n in meta.find_referenced_templates(env.parse(source)) if n)
 
 
 def render(context: dict, charts: dict[str, str], template: str = "report.html.j2") -> str:
