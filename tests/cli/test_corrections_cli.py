@@ -7,6 +7,7 @@ correction for its message and for leaving the database exactly as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -806,6 +807,21 @@ def test_report_withholds_reasons_with_contact_details_and_lists_corrections(stu
         assert hidden not in html
     # the characteristics table shows categories (counts suppressed); the provenance names no one's value
     assert "non-binary" not in html[html.index('<section id="provenance">') :]
+    # `tracker report` reads on a direct connection where it can: the same context as a session's
+    from tracker.db.reader import open_reader
+
+    at = dt.datetime(2027, 5, 1, tzinfo=dt.UTC)
+    with open_session(study.url) as s:
+        through_session = report_context(s, resolve_study(s), generated_at=at)
+    reader = open_reader(study.url)  # None for the PostgreSQL test schemas (URL options)
+    try:
+        direct = report_context(reader, reader.study(None), generated_at=at) if reader else None
+    finally:
+        if reader is not None:
+            reader.close()
+    assert through_session["provenance"]["corrections"] == ctx["provenance"]["corrections"]
+    if direct is not None:
+        assert direct == through_session
 
 
 def test_values_at_the_limit_are_stored_on_both_backends(study):
