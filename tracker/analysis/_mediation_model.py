@@ -12,6 +12,7 @@ import pandas as pd
 from tracker.analysis._bootstrap import (
     DEFAULT_BOOT,
     DEFAULT_SEED,
+    bootstrap_groups,
     bootstrap_models,
     percentile_ci,
     stack_model,
@@ -205,9 +206,12 @@ def _fit_models(
     """Each spec (x, ms, y, covs: column names of ``wide``) fitted on its own complete cases.
 
     Models whose complete cases are the same participants share one bootstrap pass
-    (:func:`bootstrap_models`): the same resamples they would each draw alone.
+    (:func:`bootstrap_models`): the same resamples they would each draw alone; groups
+    of as many cases share the draws (:func:`bootstrap_groups`).
     """
     fits: list[dict | None] = [None] * len(specs)
+    passes: list[tuple[np.ndarray, list[tuple[int, list[int], list[int], int]]]] = []
+    members_of: list[list[int]] = []
     groups: dict[bytes, list[int]] = {}
     for i, spec in enumerate(specs):
         mask = (
@@ -242,7 +246,11 @@ def _fit_models(
             if fits[i]["estimable"]:
                 todo.append((i, model))
         if todo:
-            reps = bootstrap_models(raw, [model for _, model in todo], boot=boot, seed=seed)
-            for (i, _), r in zip(todo, reps, strict=True):
-                _add_cis(fits[i], r, boot)
+            passes.append((raw, [model for _, model in todo]))
+            members_of.append([i for i, _ in todo])
+    for members, reps in zip(
+        members_of, bootstrap_groups(passes, boot=boot, seed=seed), strict=True
+    ):
+        for i, r in zip(members, reps, strict=True):
+            _add_cis(fits[i], r, boot)
     return fits
