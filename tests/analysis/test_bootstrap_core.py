@@ -203,3 +203,18 @@ def test_the_report_shape_shares_draws_across_complete_case_groups(monkeypatch):
         pd.testing.assert_frame_equal(
             both[both["y"] == y].reset_index(drop=True), alone, check_exact=False, rtol=1e-12
         )
+
+
+@pytest.mark.parametrize("n", [40, 3000])
+def test_a_models_replicates_do_not_depend_on_the_other_models_of_its_group(n):
+    # the report splits the models between two worker processes: a model must get the same
+    # replicates, to the bit, whatever else shares its cases (and its columns' positions)
+    raw, (ix, im, ic, iy) = model_data(n, 2, 1, seed=6)
+    rng = np.random.default_rng(7)
+    wide = np.column_stack([rng.normal(size=(n, 2)), raw, rng.normal(size=n)])
+    shift = 2
+    moved = (ix + shift, [j + shift for j in im], [j + shift for j in ic], iy + shift)
+    other = (0, [1, *moved[1]], [], wide.shape[1] - 1)
+    alone = bootstrap_models(raw, [(ix, im, ic, iy)], boot=300, seed=2)[0]
+    shared = bootstrap_models(wide, [other, moved], boot=300, seed=2)[1]
+    np.testing.assert_array_equal(shared, alone)

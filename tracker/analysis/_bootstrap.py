@@ -144,18 +144,21 @@ def _solve_batch(
     return coef
 
 
-def _prepare(raw: np.ndarray, models: list[tuple[int, list[int], list[int], int]]) -> dict:
-    """One group's scaled cross-products and, per model, its two systems and the full-sample determinants."""
+def _prepare(raw: np.ndarray, models: list[tuple[int, list[int], list[int], int]]) -> list[dict]:
+    """Per model of one group: its own packed cross-products, its two systems, the full-sample determinants.
+
+    Each model's products hold only its own variables, in its own order (1, X,
+    mediators, covariates, Y): its replicates do not depend on which other models
+    share its cases (the small-matrix kernels of the BLAS round by column position).
+    """
     raw = np.asarray(raw, dtype=float)
     n = raw.shape[0]
     centre, scale = raw.mean(axis=0), raw.std(axis=0)
     scale[scale == 0] = 1.0
     z = np.column_stack([np.ones(n), (raw - centre) / scale])
     d = z.shape[1]
-    outer = (z[:, :, None] * z[:, None, :]).reshape(n, d * d)
-    full = (outer.sum(axis=0) / n).reshape(d, d)
-    rows, cols, at = _packing(d)
-    plans = []
+    full = ((z[:, :, None] * z[:, None, :]).reshape(n, d * d).sum(axis=0) / n).reshape(d, d)
+    units = []
     for ix, im, ic, iy in models:
         ix, im, ic, iy = (
             ix + 1,
@@ -168,21 +171,29 @@ def _prepare(raw: np.ndarray, models: list[tuple[int, list[int], list[int], int]
             np.linalg.det(full[np.ix_(a_regs, a_regs)]),
             np.linalg.det(full[np.ix_(y_regs, y_regs)]),
         )
-        # the scaled indirect effect a~ b~ is in units of sd(Y) / sd(X)
-        plans.append((ix, a_regs, y_regs, im, iy, dets, scale[iy - 1] / scale[ix - 1]))
-    packed = np.ascontiguousarray(outer[:, rows * d + cols])
-    return {"n": n, "packed": packed, "at": at, "plans": plans, "out": [[] for _ in models]}
+        own = [0, ix, *im, *ic, iy]  # the model's variables; local j is own[j]
+        k, q = len(im), len(ic)
+        rows, cols, at = _packing(len(own))
+        units.append(
+            {
+                "packed": np.ascontiguousarray(z[:, own][:, rows] * z[:, own][:, cols]),
+                "at": at,
+                "a": ([0, 1, *range(2 + k, 2 + k + q)], list(range(2, 2 + k)), [1], dets[0]),
+                "y": (list(range(2 + k + q)), [2 + k + q], list(range(2, 2 + k)), dets[1]),
+                # the scaled indirect effect a~ b~ is in units of sd(Y) / sd(X)
+                "back": scale[iy - 1] / scale[ix - 1],
+                "out": [],
+                "k": k,
+            }
+        )
+    return units
 
 
-def _solve_chunk(group: dict, S: np.ndarray) -> None:
-    """Append the chunk's replicates of every model of the group (S: its packed cross-products)."""
-    at = group["at"]
-    for slot, (ix, a_regs, y_regs, im, iy, (det_a, det_y), back) in zip(
-        group["out"], group["plans"], strict=True
-    ):
-        a = _solve_batch(S, at, a_regs, im, [ix], det_a)[:, 0, :]
-        b = _solve_batch(S, at, y_regs, [iy], im, det_y)[:, :, 0]
-        slot.append(a * b * back)
+def _solve_chunk(unit: dict, S: np.ndarray) -> None:
+    """Append one model's replicates of a chunk (S: its packed cross-products over n)."""
+    a = _solve_batch(S, unit["at"], *unit["a"])[:, 0, :]
+    b = _solve_batch(S, unit["at"], *unit["y"])[:, :, 0]
+    unit["out"].append(a * b * unit["back"])
 
 
 def bootstrap_groups(
@@ -202,37 +213,37 @@ def bootstrap_groups(
     """
     prepared = [_prepare(raw, models) for raw, models in groups]
     by_n: dict[int, list[dict]] = {}
-    for group in prepared:
-        by_n.setdefault(group["n"], []).append(group)
-    for n, members in by_n.items():
+    for (raw, _), units in zip(groups, prepared, strict=True):
+        by_n.setdefault(len(raw), []).extend(units)
+    for n, units in by_n.items():
         if counts is None:
             per_chunk = max(1, min(CHUNK_CELLS // max(n, 1), boot))
             blocks = _count_chunks(n, boot, seed, min(per_chunk, _count_rows(n)))
         else:
             blocks = [np.asarray(counts, dtype=float)]
             per_chunk = max(1, len(blocks[0]))
-        S = [np.empty((per_chunk, group["packed"].shape[1])) for group in members]
+        S = [np.empty((per_chunk, unit["packed"].shape[1])) for unit in units]
         filled = 0
         for w in blocks:
             done = 0
             while done < len(w):
                 take = min(len(w) - done, per_chunk - filled)
-                for group, s in zip(members, S, strict=True):
-                    np.matmul(w[done : done + take], group["packed"], out=s[filled : filled + take])
+                for unit, s in zip(units, S, strict=True):
+                    np.matmul(w[done : done + take], unit["packed"], out=s[filled : filled + take])
                 filled, done = filled + take, done + take
                 if filled == per_chunk:
-                    for group, s in zip(members, S, strict=True):
-                        _solve_chunk(group, s / n)
+                    for unit, s in zip(units, S, strict=True):
+                        _solve_chunk(unit, s / n)
                     filled = 0
         if filled:
-            for group, s in zip(members, S, strict=True):
-                _solve_chunk(group, s[:filled] / n)
+            for unit, s in zip(units, S, strict=True):
+                _solve_chunk(unit, s[:filled] / n)
     return [
         [
-            np.concatenate(parts, axis=0) if parts else np.empty((0, len(plan[3])))
-            for parts, plan in zip(group["out"], group["plans"], strict=True)
+            np.concatenate(unit["out"], axis=0) if unit["out"] else np.empty((0, unit["k"]))
+            for unit in units
         ]
-        for group in prepared
+        for units in prepared
     ]
 
 
