@@ -26,10 +26,11 @@ CONFIDENCE = 0.95
 #: resamples solved together, as cells (chunk x n): their cross-products are small
 #: (chunk x d(d+1)/2), so a chunk only bounds how many resamples one batch of solves takes
 CHUNK_CELLS = 2_500_000
-#: counts are drawn and multiplied in blocks of about this many cells, and at least
-#: COUNT_ROWS resamples: a block and the n x d(d+1)/2 products together stay in the
-#: 2 MB L2 cache, where the matrix product runs at twice its speed (0.7 vs 1.4 ns a
-#: cell at n = 9,901, d = 5; OpenBLAS is slow below 6 rows whatever the size)
+#: counts are drawn and multiplied in blocks of about this many cells, and of at least
+#: COUNT_ROWS resamples: small enough that (block x n) @ (n x d(d+1)/2 - 1) takes
+#: OpenBLAS's small-matrix path (no packing of the products, the block still in L2),
+#: at half the cost a cell of larger blocks (0.7 vs 1.4 ns at n = 9,901, d = 5, 6 vs
+#: 8-25 resamples); below 6 rows that path is slow whatever n
 COUNT_CELLS = 60_000
 COUNT_ROWS = 6
 #: a resample whose normal-equation matrix has a determinant below this fraction of the
@@ -259,8 +260,8 @@ def bootstrap_models(
 
     ``raw`` (n, v): complete cases of every variable the models use; ``models``: per
     model the column of X, the columns of its mediators, of its covariates and of Y.
-    All models share the resamples (they depend only on n, ``boot`` and ``seed``), the
-    counts and one cross-product matrix per resample. Returns per model an array
+    All models share the resamples (they depend only on n, ``boot`` and ``seed``) and
+    the counts; each multiplies them by its own variables' products. Returns per model an array
     (B, k) of a_j b_j in raw units, NaN where a resample's equations are singular.
     ``counts`` (B, n) replaces the seeded resamples (the tests feed R the same ones).
     """
