@@ -146,49 +146,25 @@ def test_mediation_in_the_worker_processes_gives_the_same_context(demo, demo_con
 def test_the_bootstrap_jobs_split_over_both_workers_give_the_values_of_one_run_here():
     import numpy as np
 
-    from tracker.reports.workers import ChartWorkers, _runs
-    from tracker.resampling import bootstrap_jobs
+    from tracker.reports.workers import ChartWorkers, _shares
+    from tracker.resampling import bootstrap_groups
 
     rng = np.random.default_rng(7)
     jobs = []
-    for n in (40, 41, 55, 38, 60):  # five complete-case groups of different sizes
+    for n in (40, 41, 55, 40, 60):  # five complete-case groups, two of the same n
         raw = rng.normal(size=(n, 4))
         jobs.append((raw, [(0, [1, 2], [], 3)]))
     jobs.append((rng.normal(size=(50, 3)), [(0, [1], [], 2), (1, [0], [], 2)]))  # two models
-    # sizes (cases x models) 40, 41, 55, 38, 60, 100: runs of 174 and 160
-    assert [len(run) for run in _runs(jobs, 2)] == [4, 2]
-    assert sum(_runs(jobs, 2), []) == jobs and _runs(jobs, 1) == [jobs]
-    here = bootstrap_jobs(jobs, boot=200, seed=3)
+    # cost n x (1 + models) per n: 50 -> 150, 40 -> 120 (two jobs), 60 -> 120, 55 -> 110,
+    # 41 -> 82; dealt largest first to the lighter share: {50, 55} and {40, 60, 41}
+    assert _shares(jobs, 2) == [[2, 5], [0, 1, 3, 4]]
+    assert _shares(jobs, 1) == [list(range(6))]
+    assert _shares(jobs[:1], 2) == [[0]]  # never an empty share
+    here = bootstrap_groups(jobs, boot=200, seed=3)
     with ChartWorkers() as workers:
         there = workers.run_bootstrap(jobs, boot=200, seed=3)
-        assert len(workers._used) == 2  # both workers ran a run of jobs
+        assert len(workers._used) == 2  # both workers ran a share
     assert len(there) == len(here)
     for a, b in zip(here, there, strict=True):
         assert len(a) == len(b)
         assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
-
-
-def test_a_job_that_raises_in_a_worker_raises_here_and_a_dead_worker_falls_back():
-    import pandas as pd
-    import pytest
-
-    from tracker.analysis.mediation import mediation
-    from tracker.errors import AnalysisError
-    from tracker.reports.workers import ChartWorkers
-
-    scores = pd.DataFrame(
-        {"participant": ["p1", "p2"], "wave": ["w", "w"], "measure": ["x", "x"], "score": [1.0, 2]}
-    )
-    with ChartWorkers() as workers:
-        pending = workers.submit(mediation, scores, x="x", mediators=["x"], y="y", wave="w")
-        with pytest.raises(AnalysisError, match="'x' is both a mediator and X"):
-            pending.result()
-        for process, _ in workers.jobs:
-            process.terminate()
-            process.join()
-        late = workers.submit(
-            mediation, scores, x="x", mediators=["m"], y="y", wave="w", boot=10, worker=1
-        )
-        assert late.result()["note"].tolist() == [
-            "no scores of m at wave w; no scores of y at wave w"
-        ]

@@ -13,7 +13,7 @@ from tracker.analysis._dist import t_sf
 from tracker.resampling import (
     DEFAULT_BOOT,
     DEFAULT_SEED,
-    bootstrap_jobs,
+    bootstrap_groups,
     bootstrap_models,
     percentile_ci,
     stack_model,
@@ -212,9 +212,10 @@ def _fit_models(
     """Each spec (x, ms, y, covs: column names of ``wide``) fitted on its own complete cases.
 
     Models whose complete cases are the same participants share one bootstrap pass
-    (:func:`~tracker.resampling.bootstrap_models`): the same resamples they would each draw alone.
-    The passes are run together by ``bootstrap`` (default
-    :func:`tracker.resampling.bootstrap_jobs`, in this process).
+    (:func:`~tracker.resampling.bootstrap_models`): the same resamples they would each draw
+    alone. The passes are run together by ``bootstrap`` (default
+    :func:`tracker.resampling.bootstrap_groups`, in this process, where passes of as many
+    cases share the draws).
     """
     fits: list[dict | None] = [None] * len(specs)
     groups: dict[bytes, list[int]] = {}
@@ -248,7 +249,7 @@ def _fit_models(
         if todo:
             jobs.append((raw, [model for _, model in todo]))
             owners.append([i for i, _ in todo])
-    replicates = (bootstrap or bootstrap_jobs)(jobs, boot=boot, seed=seed) if jobs else []
+    replicates = (bootstrap or bootstrap_groups)(jobs, boot=boot, seed=seed) if jobs else []
     for owner, reps in zip(owners, replicates, strict=True):
         for i, r in zip(owner, reps, strict=True):
             _add_cis(fits[i], r, boot)

@@ -5,7 +5,7 @@ imports matplotlib at once (while this process loads the study); the first impor
 nothing it is not sent a job for. Both serve jobs until they are closed:
 
 * ``run_bootstrap(jobs, boot=, seed=)``: the mediation bootstrap
-  (:func:`tracker.resampling.bootstrap_jobs`, numpy only), which takes as long as
+  (:func:`tracker.resampling.bootstrap_groups`, numpy only), which takes as long as
   every other analysis together, split over both workers while this process runs
   the rest. The arguments are arrays, not a database connection, so the workers
   compute on exactly the rows this process loaded (no second snapshot of the
@@ -176,26 +176,28 @@ class ChartWorkers:
         return pending
 
     def run_bootstrap(self, jobs: list, *, boot: int, seed: int) -> list[list]:
-        """:func:`tracker.resampling.bootstrap_jobs` of ``jobs``, split over the workers.
+        """:func:`tracker.resampling.bootstrap_groups` of ``jobs``, split over the workers.
 
         The mediation model's runner (its ``bootstrap`` argument): the values are
-        those of ``bootstrap_jobs(jobs, boot=boot, seed=seed)`` here, in order. Each
-        worker gets a run of consecutive jobs of about equal size (cases x models);
-        a job whose worker fails runs here. Raises RuntimeError once the workers
-        are closed (the report gave up on the result).
+        those of ``bootstrap_groups(jobs, boot=boot, seed=seed)`` here, in order (a
+        job's replicates do not depend on the jobs run with it). Jobs of as many cases
+        go to the same worker, which draws their resamples once; the workers get
+        about equal shares (:func:`_shares`). A share whose worker fails runs here.
+        Raises RuntimeError once the workers are closed (the report gave up on it).
         """
-        from tracker.resampling import bootstrap_jobs
+        from tracker.resampling import bootstrap_groups
 
-        parts = _runs(jobs, max(self.size, 1))
+        shares = _shares(jobs, max(self.size, 1))
         handles = [
-            self.submit(bootstrap_jobs, part, worker=i, boot=boot, seed=seed)
-            for i, part in enumerate(parts)
+            self.submit(bootstrap_groups, [jobs[j] for j in share], worker=i, boot=boot, seed=seed)
+            for i, share in enumerate(shares)
         ]
-        out = []
-        for handle in handles:
+        out: list = [None] * len(jobs)
+        for share, handle in zip(shares, handles, strict=True):
             if self.closed:
                 raise RuntimeError("the report's workers were closed")
-            out.extend(handle.result())
+            for j, value in zip(share, handle.result(), strict=True):
+                out[j] = value
         return out
 
     def draw(self, ctx: dict, timeout: float = 300.0, meanwhile=None) -> dict[str, str]:
@@ -264,18 +266,21 @@ class ChartWorkers:
         self.close()
 
 
-def _runs(jobs: list, parts: int) -> list[list]:
-    """``jobs`` cut into at most ``parts`` runs of consecutive jobs of about equal size.
+def _shares(jobs: list, parts: int) -> list[list[int]]:
+    """The jobs' positions in at most ``parts`` shares of about equal cost; jobs of one n together.
 
-    A job's size is its cases times its models (the bootstrap's cost grows with both).
+    A job ``(raw, models)`` costs its n draws once per n (jobs of as many cases share
+    them) and n per model for the cross-products; the largest n-groups are dealt
+    first, each to the share with the least cost so far.
     """
-    sizes = [raw.shape[0] * max(len(models), 1) for raw, models in jobs]
-    total = sum(sizes)
-    runs: list[list] = [[]]
-    done = 0
-    for job, size in zip(jobs, sizes, strict=True):
-        if runs[-1] and len(runs) < parts and done >= total * len(runs) / parts:
-            runs.append([])
-        runs[-1].append(job)
-        done += size
-    return runs
+    by_n: dict[int, list[int]] = {}
+    for j, (raw, _) in enumerate(jobs):
+        by_n.setdefault(raw.shape[0], []).append(j)
+    cost = {n: n * (1 + sum(len(jobs[j][1]) for j in members)) for n, members in by_n.items()}
+    shares: list[list[int]] = [[] for _ in range(max(1, min(parts, len(by_n))))]
+    load = [0] * len(shares)
+    for n in sorted(by_n, key=lambda n: (-cost[n], n)):
+        least = load.index(min(load))
+        shares[least].extend(by_n[n])
+        load[least] += cost[n]
+    return [sorted(share) for share in shares]
