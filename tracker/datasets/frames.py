@@ -154,6 +154,79 @@ def keyed_items(
     return pd.concat(keyed, ignore_index=True)
 
 
+def keyed_frame(
+    admins: pd.DataFrame, block: np.ndarray, defs: dict[int, InstrumentDef]
+) -> pd.DataFrame:
+    """KEYED_COLUMNS of the item responses ``block`` (``read_store.item_responses``) of ``admins``.
+
+    The frame :func:`keyed_items` then :func:`attach` (unsorted) make, row for
+    row, built from arrays: no frame per version to concatenate, no search for
+    each of the millions of rows' administration (a version's administrations
+    are looked up once and repeated), columns written in place, and no
+    consolidation copy of the integer columns.
+    """
+    from tracker.scoring import keyed_item_matrix
+
+    ids = admins["administration_id"].to_numpy()
+    if not len(ids) or not len(block):
+        return _keyed_reference(admins, block, defs)
+    administration_ids, items = codec.response_keys(block)
+    versions = admins["version_id"].to_numpy()
+    at = _positions(ids, administration_ids)
+    version_per_row = np.where(at >= 0, versions[np.maximum(at, 0)], -1)
+    parts = []
+    for vid, definition in defs.items():
+        rows = version_per_row == vid
+        if not rows.any():
+            continue
+        if not definition.measures:  # keyed_items_long's frame of object columns: the old way
+            return _keyed_reference(admins, block, defs)
+        responses = pd.DataFrame(
+            {"administration_id": administration_ids[rows], "item": items[rows], "value": block[rows, 1]}
+        )
+        parts.append(keyed_item_matrix(responses, definition))
+    if not parts or not sum(keyed.size for *_, keyed in parts):
+        return _keyed_reference(admins, block, defs)
+    codes = sorted({code for _, slot_measure, _, _ in parts for code in slot_measure})
+    n = sum(keyed.size for *_, keyed in parts)
+    admin_at, measure_no = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    item, value = np.empty(n, dtype=np.int64), np.empty(n)
+    start = 0
+    for part_ids, slot_measure, slot_item, keyed in parts:
+        end = start + keyed.size
+        shape = keyed.shape
+        admin_at[start:end].reshape(shape)[:] = _positions(ids, part_ids)[:, None]
+        measure_no[start:end].reshape(shape)[:] = [codes.index(c) for c in slot_measure]
+        item[start:end].reshape(shape)[:] = slot_item
+        value[start:end].reshape(shape)[:] = keyed
+        start = end
+    out = {
+        col: admins[col].array.take(admin_at) for col in ("participant", "cohort", "arm", "wave")
+    }
+    out["wave_order"] = admins["wave_order"].to_numpy()[admin_at]
+    out["measure"] = take_labels(np.asarray(codes, dtype=object), measure_no)
+    out["item"], out["value"] = item, value
+    return pd.DataFrame({c: out[c] for c in KEYED_COLUMNS}, copy=False)
+
+
+def _positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in the sorted ``ids`` (-1: not there)."""
+    if not len(ids):
+        return np.full(len(keys), -1, dtype=np.int64)
+    at = np.searchsorted(ids, keys)
+    at[at == len(ids)] = 0
+    return np.where(ids[at] == keys, at, -1)
+
+
+def _keyed_reference(admins: pd.DataFrame, block: np.ndarray, defs) -> pd.DataFrame:
+    """:func:`keyed_frame` through :func:`keyed_items` and :func:`attach` (for the empty cases)."""
+    administration_ids, items = codec.response_keys(block)
+    responses = pd.DataFrame(
+        {"administration_id": administration_ids, "item": items, "value": block[:, 1]}
+    )
+    return attach(keyed_items(admins, responses, defs), admins, KEYED_COLUMNS, sort=False)
+
+
 def stored_scores(
     reader: Reader,
     study: StudyRef,

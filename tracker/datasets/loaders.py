@@ -221,13 +221,12 @@ def load_study_data(
             instrument_ids = [
                 lookups.instrument_ids[c] for c in item_instruments if c in lookups.instrument_ids
             ]
-        responses = frames.responses(reader, study, item_waves, instrument_ids)
+        block = read_store.item_responses(reader, study.id, item_waves, instrument_ids)
         defs = {
             vid: lookups.versions[vid][1] for vid in sorted(set(item_admins["version_id"].tolist()))
         }
-        keyed = frames.keyed_items(item_admins, responses, defs)
         # the keyed items feed reliability only, which groups them itself: no sort needed
-        keyed = frames.attach(keyed, item_admins, KEYED_COLUMNS, sort=False)
+        keyed = frames.keyed_frame(item_admins, block, defs)
 
     batches = pd.DataFrame(
         [
