@@ -89,7 +89,10 @@ def administrations(
     """
     columns = ADMIN_COLUMNS if dates else ADMIN_COLUMNS[:-1]
     block = read_store.administrations(reader, study.id, waves, dates=dates)
-    ids, participant_ids, wave_ids, instrument_ids, version_ids = block[:, :5].astype(np.int64).T
+    # each column contiguous: the frame takes them as they are (copy=False below)
+    ids, participant_ids, wave_ids, instrument_ids, version_ids = np.ascontiguousarray(
+        block[:, :5].T, dtype=np.int64
+    )
     if not len(ids):
         return pd.DataFrame(
             {
@@ -119,7 +122,8 @@ def administrations(
     }
     if dates:
         out["completed_on"] = codec.dates_of_days(block[:, 5])
-    return pd.DataFrame(out)
+    # copy=False: no copy of the integer columns into one block (consolidation)
+    return pd.DataFrame(out, copy=False)
 
 
 def responses(
@@ -293,11 +297,12 @@ def stored_scores(
         "wave_order": wave_order[wave],
         "instrument": take_labels(np.asarray(instrument_of, dtype=object), measure_no),
         "measure": take_labels(np.asarray(codes, dtype=object), measure_no),
-        "score": codec.score_values(block, packed),
+        "score": np.ascontiguousarray(codec.score_values(block, packed)),
     }
     if counts:
         out["items_answered"], out["items_total"], out["prorated"] = codec.score_counts(block)
-    return pd.DataFrame(out)
+    # copy=False: no copy of the integer columns into one block (consolidation)
+    return pd.DataFrame(out, copy=False)
 
 
 def attach(

@@ -259,9 +259,41 @@ def administrations(
     date's text, which reads in half the time (BENCHMARKS.md, design figures).
     """
     days = f", COALESCE({_DAYS[reader.dialect]}, {{null}})" if dates else ""
-    return _filtered(
-        reader, _ADMIN_SQL.replace("{dates}", days), study_id, waves, width=6 if dates else 5
-    )
+    join = _JOIN_IN_ORDER.get(reader.dialect, "JOIN")
+    widths = _id_widths(reader)
+    if sum(widths) > 53:  # the keys do not fit one exact float: one number each
+        sql = _ADMIN_SQL.replace("{dates}", days).replace("JOIN", join, 1)
+        return _filtered(reader, sql, study_id, waves, width=6 if dates else 5)
+    # the five keys as one number: fewer numbers a row read faster (BENCHMARKS.md, design figures)
+    key = "CAST(a.id AS BIGINT)"  # PostgreSQL's integer would overflow
+    for column, bits in zip(_ADMIN_KEYS[1:], widths[1:]):
+        key = f"({key}) * {1 << bits} + {column}"
+    sql = _ADMIN_SQL.replace("{dates}", days).replace("JOIN", join, 1)
+    sql = sql.replace(", ".join(_ADMIN_KEYS), key, 1)
+    packed = _filtered(reader, sql, study_id, waves, width=2 if dates else 1)
+    block = np.empty((len(packed), 6 if dates else 5))
+    rest = packed[:, 0].astype(np.int64)
+    for at in range(4, 0, -1):  # the version first: the last packed
+        block[:, at] = rest & ((1 << widths[at]) - 1)
+        rest >>= widths[at]
+    block[:, 0] = rest
+    if dates:
+        block[:, 5] = packed[:, 1]
+    return block
+
+
+_ADMIN_KEYS = ("a.id", "a.participant_id", "a.wave_id", "a.instrument_id", "a.instrument_version_id")
+
+
+def _id_widths(reader: Reader) -> list[int]:
+    """Bits of the largest id of administration, participant, wave, instrument and version.
+
+    Read from each whole table (a seek on its key), so that every id an
+    administration holds fits, whatever study it belongs to.
+    """
+    tables = ("administration", "participant", "wave", "instrument", "instrument_version")
+    sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)
+    return [max(int(top or 0), 1).bit_length() for top in reader.rows(sql)[0]]
 
 
 def administration_count(reader: Reader, study_id: int, waves: Sequence[str] | None) -> int:
