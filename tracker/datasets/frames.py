@@ -186,7 +186,11 @@ def keyed_frame(
         if not definition.measures:  # keyed_items_long's frame of object columns: the old way
             return _keyed_reference(admins, block, defs)
         responses = pd.DataFrame(
-            {"administration_id": administration_ids[rows], "item": items[rows], "value": block[rows, 1]}
+            {
+                "administration_id": administration_ids[rows],
+                "item": items[rows],
+                "value": block[rows, 1],
+            }
         )
         parts.append(keyed_item_matrix(responses, definition))
     if not parts or not sum(keyed.size for *_, keyed in parts):

@@ -80,9 +80,7 @@ _RESPONSE_SQL_ALL = f"SELECT {_RESPONSE_KEY} FROM item_response r"
 VALUE_BITS = 12
 _VALUE_BIAS = 1 << (VALUE_BITS - 1)
 _UNPACKED = (1 << VALUE_BITS) - 1
-_PACKABLE = (
-    f"r.value BETWEEN {1 - _VALUE_BIAS} AND {_VALUE_BIAS - 2} AND r.value = CAST(r.value AS INTEGER)"
-)
+_PACKABLE = f"r.value BETWEEN {1 - _VALUE_BIAS} AND {_VALUE_BIAS - 2} AND r.value = CAST(r.value AS INTEGER)"
 _NOT_PACKABLE = f"r.value IS NOT NULL AND NOT ({_PACKABLE})"
 _PACKED_RESPONSE = (
     f"(r.administration_id * {1 << ITEM_BITS} + r.item) * {1 << VALUE_BITS} + CASE WHEN r.value IS NULL "
@@ -266,7 +264,7 @@ def administrations(
         return _filtered(reader, sql, study_id, waves, width=6 if dates else 5)
     # the five keys as one number: fewer numbers a row read faster (BENCHMARKS.md, design figures)
     key = "CAST(a.id AS BIGINT)"  # PostgreSQL's integer would overflow
-    for column, bits in zip(_ADMIN_KEYS[1:], widths[1:]):
+    for column, bits in zip(_ADMIN_KEYS[1:], widths[1:], strict=True):
         key = f"({key}) * {1 << bits} + {column}"
     sql = _ADMIN_SQL.replace("{dates}", days).replace("JOIN", join, 1)
     sql = sql.replace(", ".join(_ADMIN_KEYS), key, 1)
@@ -282,7 +280,13 @@ def administrations(
     return block
 
 
-_ADMIN_KEYS = ("a.id", "a.participant_id", "a.wave_id", "a.instrument_id", "a.instrument_version_id")
+_ADMIN_KEYS = (
+    "a.id",
+    "a.participant_id",
+    "a.wave_id",
+    "a.instrument_id",
+    "a.instrument_version_id",
+)
 
 
 def _id_widths(reader: Reader) -> list[int]:
