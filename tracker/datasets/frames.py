@@ -190,14 +190,16 @@ def keyed_frame(
                 "administration_id": administration_ids[rows],
                 "item": items[rows],
                 "value": block[rows, 1],
-            }
+            },
+            copy=False,
         )
         parts.append(keyed_item_matrix(responses, definition))
     if not parts or not sum(keyed.size for *_, keyed in parts):
         return _keyed_reference(admins, block, defs)
     codes = sorted({code for _, slot_measure, _, _ in parts for code in slot_measure})
     n = sum(keyed.size for *_, keyed in parts)
-    admin_at, measure_no = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    # positions as int32 (admins and codes are far fewer than 2^31): half the memory to fill
+    admin_at, measure_no = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
     item, value = np.empty(n, dtype=np.int64), np.empty(n)
     start = 0
     for part_ids, slot_measure, slot_item, keyed in parts:
