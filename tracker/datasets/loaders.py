@@ -163,19 +163,27 @@ def load_study_data(
         ],
         columns=["cohort", "arm", "start", "description"],
     )
+    # each distinct date read once: thousands of participants share a few hundred dates
+    dates: dict = {}
+
+    def date_of(value):
+        if value not in dates:
+            dates[value] = as_date(value)
+        return dates[value]
+
     participants = pd.DataFrame(
         [
             (
                 code,
                 cohort,
                 arm,
-                as_date(enrolled),
+                date_of(enrolled),
                 age,
                 birth_year,
                 gender,
                 role,
                 status,
-                as_date(withdrawn),
+                date_of(withdrawn),
                 reason,
             )
             for code, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn, reason in read_store.participants(
