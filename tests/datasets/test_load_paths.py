@@ -161,3 +161,26 @@ def test_packed_administration_keys_are_the_plain_read(session, dates):
     )
     got = read_store.administrations(reader, study.id, None, dates=dates)
     assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("too_big", [False, True])
+def test_counts_packed_with_the_score_key_are_the_plain_read(session, too_big):
+    """Scores read as two numbers (counts inside the key) or, when a count does not fit, three."""
+    from tracker.datasets.lookups import Lookups
+
+    study, _ = build_study(session, n_per_arm=3)
+    if too_big:  # a count no packing holds: the three-number read is taken
+        session.execute(text("UPDATE scale_score SET items_total = 5000000 WHERE items_total = 10"))
+    reader = Reader.of(session)
+    codes = Lookups(reader, study).measure_codes()
+    cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(codes)))
+    sql = read_store._SCORE_SQL.format(
+        key=read_store._SCORE_KEY[True], counts=read_store._SCORE_COUNTS
+    )
+    for waves in (None, ["post"]):
+        want = read_store._filtered(
+            reader, sql, study.id, waves, lead=codes, measure_cases=cases, width=3, join="JOIN"
+        )
+        got = read_store.scale_scores(reader, study.id, waves, codes, packed=True, counts=True)
+        order_got, order_want = np.lexsort(got.T[::-1]), np.lexsort(want.T[::-1])
+        assert got[order_got].tobytes() == want[order_want].tobytes()

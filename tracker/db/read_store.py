@@ -423,17 +423,40 @@ def scale_scores(
         return np.empty((0, width))
     # the measure codes are bound parameters of the CASE, before the study id
     cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(measure_codes)))
+    read = {"lead": measure_codes, "measure_cases": cases}
+    read["join"] = _JOIN_IN_ORDER.get(reader.dialect, "JOIN")
+    if packed and counts:  # the counts inside the key when they fit: two numbers a row, not three
+        bits = [*_id_widths(reader)[1:3], len(measure_codes).bit_length()]
+        count_bits = max(min((52 - sum(bits)) // 2, COUNT_BITS), 0)
+        top, key = (1 << count_bits) - 1, "CAST(a.participant_id AS BIGINT)"
+        for part, size in zip(("a.wave_id", _MEASURE_NO), bits[1:], strict=True):
+            key = f"({key}) * {1 << size} + {part}"
+        key = (  # a count that does not fit: -1, and the three numbers are read instead
+            f"CASE WHEN s.items_answered BETWEEN 0 AND {top} AND s.items_total BETWEEN 0 AND {top} "
+            f"THEN (({key}) * {1 << count_bits} + s.items_answered) * {2 << count_bits} + "
+            "s.items_total * 2 + CASE WHEN s.prorated THEN 1 ELSE 0 END ELSE -1 END"
+        ).replace(f"ELSE {NO_MEASURE}", f"ELSE {(1 << bits[2]) - 1}")
+        sql = _SCORE_SQL.format(key=key, counts="")
+        two = _filtered(reader, sql, study_id, waves, width=2, **read) if top else None
+        if two is not None and not (two[:, 0] < 0).any():
+            return _unpack_counts(two, bits, count_bits)
     sql = _SCORE_SQL.format(key=_SCORE_KEY[packed], counts=_SCORE_COUNTS if counts else "")
-    return _filtered(
-        reader,
-        sql,
-        study_id,
-        waves,
-        lead=measure_codes,
-        measure_cases=cases,
-        width=width,
-        join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"),
-    )
+    return _filtered(reader, sql, study_id, waves, width=width, **read)
+
+
+def _unpack_counts(two: np.ndarray, bits: list[int], count_bits: int) -> np.ndarray:
+    """:func:`scale_scores`' three columns (packed key, score, packed counts) from its two."""
+    rest, fields = two[:, 0].astype(np.int64), []
+    for size in (1, count_bits, count_bits, bits[2], bits[1]):  # the last packed first
+        fields.append(rest & ((1 << size) - 1))
+        rest >>= size
+    prorated, total, answered, measure, wave = fields
+    measure[measure == (1 << bits[2]) - 1] = NO_MEASURE
+    block = np.empty((len(two), 3))
+    block[:, 0] = (((rest << WAVE_BITS) + wave) << MEASURE_BITS) + measure
+    block[:, 1] = two[:, 1]
+    block[:, 2] = (answered << COUNT_BITS) + (total << 1) + prorated
+    return block
 
 
 # -- outside a study -----------------------------------------------------------------------------
