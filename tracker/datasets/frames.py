@@ -175,9 +175,9 @@ def keyed_frame(
     if not len(ids) or not len(block):
         return _keyed_reference(admins, block, defs)
     administration_ids, items = codec.response_keys(block)
-    versions = admins["version_id"].to_numpy()
-    at = _positions(ids, administration_ids)
-    version_per_row = np.where(at >= 0, versions[np.maximum(at, 0)], -1)
+    # a response of no administration here (position -1) takes the appended -1: no version
+    versions = np.append(admins["version_id"].to_numpy(), -1)
+    version_per_row = versions[_positions(ids, administration_ids)]
     parts = []
     for vid, definition in defs.items():
         rows = version_per_row == vid
