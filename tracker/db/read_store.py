@@ -30,6 +30,12 @@ integer would overflow) and every packed value is an exact integer in float64;
   2^16, :func:`score_key_packs`) the participant goes into the wave's integer
   too, so that the analyses, which need no counts, read two numbers per
   score (fewer numbers per row read faster: BENCHMARKS.md, design figures).
+
+Inside this module, reads pack further and hand back the same arrays: the
+counts go into the score's key and an administration's five keys into one
+number, each field as wide as the largest id (or count) needs, when all fit
+in 53 bits; on SQLite an item response is one integer, many to a text
+(:func:`_sqlite_item_responses`).
 """
 
 from __future__ import annotations
@@ -86,8 +92,8 @@ _PACKED_RESPONSE = (
     f"(r.administration_id * {1 << ITEM_BITS} + r.item) * {1 << VALUE_BITS} + CASE WHEN r.value IS NULL "
     f"THEN 0 WHEN {_PACKABLE} THEN CAST(r.value AS INTEGER) + {_VALUE_BIAS} ELSE {_UNPACKED} END"
 )
-# administration ids per text of packed item responses (~10 items each: ~2 MB of text)
-_CHUNK_IDS = 1 << 15
+# administration ids per text of packed item responses (~10 items each: ~1 MB of text)
+_CHUNK_IDS = 1 << 13
 _MEASURE_NO = f"CASE s.measure {{measure_cases}} ELSE {NO_MEASURE} END"
 _SCORE_KEY = {
     False: f"a.participant_id, CAST(a.wave_id AS BIGINT) * {1 << MEASURE_BITS} + " + _MEASURE_NO,
@@ -328,8 +334,7 @@ def item_responses(
     """``n x 2`` array of (packed administration id and item, value) of the study's item responses.
 
     ``waves`` / ``instrument_ids`` limit them (None: all); value NaN is an unanswered item.
-    On SQLite the rows come back as text (see :func:`_sqlite_item_responses`), in the
-    same order with the same values.
+    Row order: the table's key order when unfiltered, else the query plan's.
     """
     only_study = waves is None and instrument_ids is None and study_count(reader) == 1
     template = _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL
@@ -347,15 +352,12 @@ def _sqlite_item_responses(
 ) -> np.ndarray:
     """:func:`item_responses` on SQLite: each response one integer, many to a text.
 
-    The driver makes a tuple and a Python number of every value of every row
-    (0.85 s of CPU for the 1.7 million item rows of a 10,000-participant
-    demo); ``group_concat`` of one packed integer a row (``key << VALUE_BITS |
-    code``, see ``_PACKED_RESPONSE``), parsed by numpy, costs 0.4 s. A value
-    the packing cannot hold exactly (not whole, or out of range) has the code
-    ``_UNPACKED`` and is read as a float afterwards, by key. Exact: a whole number is its
-    integer, and the column never holds -0.0 (SQLite stores a whole REAL as an
-    integer). Chunked by administration id, so the text of every row never
-    exists at once.
+    The driver makes a tuple and a Python number of every value (0.85 s of CPU
+    for the 1.7 million rows of a 10,000-participant demo); ``group_concat`` of
+    one integer a row (``_PACKED_RESPONSE``) parsed by numpy costs 0.4 s. A
+    value the packing cannot hold (not whole, out of range) is read again as a
+    float, by key. Exact: the column never holds -0.0 (SQLite stores a whole
+    REAL as an integer). Chunked by administration id: never all the text at once.
     """
     # one aggregate a SELECT: SQLite then seeks the end of the key instead of scanning the table
     low, high = reader.rows(
