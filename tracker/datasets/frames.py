@@ -89,7 +89,10 @@ def administrations(
     """
     columns = ADMIN_COLUMNS if dates else ADMIN_COLUMNS[:-1]
     block = read_store.administrations(reader, study.id, waves, dates=dates)
-    ids, participant_ids, wave_ids, instrument_ids, version_ids = block[:, :5].astype(np.int64).T
+    # each column contiguous: the frame takes them as they are (copy=False below)
+    ids, participant_ids, wave_ids, instrument_ids, version_ids = np.ascontiguousarray(
+        block[:, :5].T, dtype=np.int64
+    )
     if not len(ids):
         return pd.DataFrame(
             {
@@ -119,7 +122,8 @@ def administrations(
     }
     if dates:
         out["completed_on"] = codec.dates_of_days(block[:, 5])
-    return pd.DataFrame(out)
+    # copy=False: no copy of the integer columns into one block (consolidation)
+    return pd.DataFrame(out, copy=False)
 
 
 def responses(
@@ -152,6 +156,85 @@ def keyed_items(
     if not keyed:
         return pd.DataFrame(columns=["administration_id", "measure", "item", "value"])
     return pd.concat(keyed, ignore_index=True)
+
+
+def keyed_frame(
+    admins: pd.DataFrame, block: np.ndarray, defs: dict[int, InstrumentDef]
+) -> pd.DataFrame:
+    """KEYED_COLUMNS of the item responses ``block`` (``read_store.item_responses``) of ``admins``.
+
+    The frame :func:`keyed_items` then :func:`attach` (unsorted) make, row for
+    row, built from arrays: no frame per version to concatenate, no search for
+    each of the millions of rows' administration (a version's administrations
+    are looked up once and repeated), columns written in place, and no
+    consolidation copy of the integer columns.
+    """
+    from tracker.scoring import keyed_item_matrix
+
+    ids = admins["administration_id"].to_numpy()
+    if not len(ids) or not len(block):
+        return _keyed_reference(admins, block, defs)
+    administration_ids, items = codec.response_keys(block)
+    # a response of no administration here (position -1) takes the appended -1: no version
+    versions = np.append(admins["version_id"].to_numpy(), -1)
+    version_per_row = versions[_positions(ids, administration_ids)]
+    parts = []
+    for vid, definition in defs.items():
+        rows = version_per_row == vid
+        if not rows.any():
+            continue
+        if not definition.measures:  # keyed_items_long's frame of object columns: the old way
+            return _keyed_reference(admins, block, defs)
+        responses = pd.DataFrame(
+            {
+                "administration_id": administration_ids[rows],
+                "item": items[rows],
+                "value": block[rows, 1],
+            },
+            copy=False,
+        )
+        parts.append(keyed_item_matrix(responses, definition))
+    if not parts or not sum(keyed.size for *_, keyed in parts):
+        return _keyed_reference(admins, block, defs)
+    codes = sorted({code for _, slot_measure, _, _ in parts for code in slot_measure})
+    n = sum(keyed.size for *_, keyed in parts)
+    # positions as int32 (admins and codes are far fewer than 2^31): half the memory to fill
+    admin_at, measure_no = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+    item, value = np.empty(n, dtype=np.int64), np.empty(n)
+    start = 0
+    for part_ids, slot_measure, slot_item, keyed in parts:
+        end = start + keyed.size
+        shape = keyed.shape
+        admin_at[start:end].reshape(shape)[:] = _positions(ids, part_ids)[:, None]
+        measure_no[start:end].reshape(shape)[:] = [codes.index(c) for c in slot_measure]
+        item[start:end].reshape(shape)[:] = slot_item
+        value[start:end].reshape(shape)[:] = keyed
+        start = end
+    out = {
+        col: admins[col].array.take(admin_at) for col in ("participant", "cohort", "arm", "wave")
+    }
+    out["wave_order"] = admins["wave_order"].to_numpy()[admin_at]
+    out["measure"] = take_labels(np.asarray(codes, dtype=object), measure_no)
+    out["item"], out["value"] = item, value
+    return pd.DataFrame({c: out[c] for c in KEYED_COLUMNS}, copy=False)
+
+
+def _positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in the sorted ``ids`` (-1: not there)."""
+    if not len(ids):
+        return np.full(len(keys), -1, dtype=np.int64)
+    at = np.searchsorted(ids, keys)
+    at[at == len(ids)] = 0
+    return np.where(ids[at] == keys, at, -1)
+
+
+def _keyed_reference(admins: pd.DataFrame, block: np.ndarray, defs) -> pd.DataFrame:
+    """:func:`keyed_frame` through :func:`keyed_items` and :func:`attach` (for the empty cases)."""
+    administration_ids, items = codec.response_keys(block)
+    responses = pd.DataFrame(
+        {"administration_id": administration_ids, "item": items, "value": block[:, 1]}
+    )
+    return attach(keyed_items(admins, responses, defs), admins, KEYED_COLUMNS, sort=False)
 
 
 def stored_scores(
@@ -220,11 +303,12 @@ def stored_scores(
         "wave_order": wave_order[wave],
         "instrument": take_labels(np.asarray(instrument_of, dtype=object), measure_no),
         "measure": take_labels(np.asarray(codes, dtype=object), measure_no),
-        "score": codec.score_values(block, packed),
+        "score": np.ascontiguousarray(codec.score_values(block, packed)),
     }
     if counts:
         out["items_answered"], out["items_total"], out["prorated"] = codec.score_counts(block)
-    return pd.DataFrame(out)
+    # copy=False: no copy of the integer columns into one block (consolidation)
+    return pd.DataFrame(out, copy=False)
 
 
 def attach(

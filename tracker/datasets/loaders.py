@@ -163,19 +163,27 @@ def load_study_data(
         ],
         columns=["cohort", "arm", "start", "description"],
     )
+    # each distinct date read once: thousands of participants share a few hundred dates
+    dates: dict = {}
+
+    def date_of(value):
+        if value not in dates:
+            dates[value] = as_date(value)
+        return dates[value]
+
     participants = pd.DataFrame(
         [
             (
                 code,
                 cohort,
                 arm,
-                as_date(enrolled),
+                date_of(enrolled),
                 age,
                 birth_year,
                 gender,
                 role,
                 status,
-                as_date(withdrawn),
+                date_of(withdrawn),
                 reason,
             )
             for code, cohort, arm, enrolled, age, birth_year, gender, role, status, withdrawn, reason in read_store.participants(
@@ -221,13 +229,12 @@ def load_study_data(
             instrument_ids = [
                 lookups.instrument_ids[c] for c in item_instruments if c in lookups.instrument_ids
             ]
-        responses = frames.responses(reader, study, item_waves, instrument_ids)
+        block = read_store.item_responses(reader, study.id, item_waves, instrument_ids)
         defs = {
             vid: lookups.versions[vid][1] for vid in sorted(set(item_admins["version_id"].tolist()))
         }
-        keyed = frames.keyed_items(item_admins, responses, defs)
         # the keyed items feed reliability only, which groups them itself: no sort needed
-        keyed = frames.attach(keyed, item_admins, KEYED_COLUMNS, sort=False)
+        keyed = frames.keyed_frame(item_admins, block, defs)
 
     batches = pd.DataFrame(
         [

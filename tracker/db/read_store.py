@@ -30,6 +30,12 @@ integer would overflow) and every packed value is an exact integer in float64;
   2^16, :func:`score_key_packs`) the participant goes into the wave's integer
   too, so that the analyses, which need no counts, read two numbers per
   score (fewer numbers per row read faster: BENCHMARKS.md, design figures).
+
+Inside this module, reads pack further and hand back the same arrays: the
+counts go into the score's key and an administration's five keys into one
+number, each field as wide as the largest id (or count) needs, when all fit
+in 53 bits; on SQLite an item response is one integer, many to a text
+(:func:`_sqlite_item_responses`).
 """
 
 from __future__ import annotations
@@ -74,6 +80,20 @@ _RESPONSE_SQL = (
 )
 # the same rows when the database holds this one study only: no join needed
 _RESPONSE_SQL_ALL = f"SELECT {_RESPONSE_KEY} FROM item_response r"
+# SQLite: an item response as one integer, key << VALUE_BITS | code, the code 0 for NULL,
+# value + _VALUE_BIAS for a whole value in 1 - _VALUE_BIAS .. _VALUE_BIAS - 2, else _UNPACKED
+# (that row's value is read again as a number)
+VALUE_BITS = 12
+_VALUE_BIAS = 1 << (VALUE_BITS - 1)
+_UNPACKED = (1 << VALUE_BITS) - 1
+_PACKABLE = f"r.value BETWEEN {1 - _VALUE_BIAS} AND {_VALUE_BIAS - 2} AND r.value = CAST(r.value AS INTEGER)"
+_NOT_PACKABLE = f"r.value IS NOT NULL AND NOT ({_PACKABLE})"
+_PACKED_RESPONSE = (
+    f"(r.administration_id * {1 << ITEM_BITS} + r.item) * {1 << VALUE_BITS} + CASE WHEN r.value IS NULL "
+    f"THEN 0 WHEN {_PACKABLE} THEN CAST(r.value AS INTEGER) + {_VALUE_BIAS} ELSE {_UNPACKED} END"
+)
+# administration ids per text of packed item responses (~10 items each: ~1 MB of text)
+_CHUNK_IDS = 1 << 13
 _MEASURE_NO = f"CASE s.measure {{measure_cases}} ELSE {NO_MEASURE} END"
 _SCORE_KEY = {
     False: f"a.participant_id, CAST(a.wave_id AS BIGINT) * {1 << MEASURE_BITS} + " + _MEASURE_NO,
@@ -105,12 +125,13 @@ def _filtered(
     instrument_ids: Sequence[int] | None = None,
     *,
     lead: Sequence = (),
+    trail: Sequence = (),
     width: int | None = None,
     **parts: str,
 ):
     """Rows of ``template`` with ``{filters}`` limiting waves and instruments, ``{null}`` the NULL stand-in.
 
-    ``lead``: parameters of placeholders that come before the study id. With
+    ``lead`` / ``trail``: parameters of placeholders before the study id / after the filters. With
     ``width``, the rows (all numbers) come back as one float array, the NULL
     stand-in as NaN.
     """
@@ -123,8 +144,9 @@ def _filtered(
         params.extend(instrument_ids)
     null = repr(_SQLITE_NULL) if reader.dialect == "sqlite" else "'NaN'::float8"
     sql = template.format(filters=filters, null=null, **parts)
-    if "?" not in sql:
+    if sql.count("?") == len(trail):  # the template does not name the study
         params = []
+    params.extend(trail)
     if width is None:
         return reader.rows(sql, *params)
     block = reader.numbers(sql, *params, width=width)
@@ -241,9 +263,47 @@ def administrations(
     date's text, which reads in half the time (BENCHMARKS.md, design figures).
     """
     days = f", COALESCE({_DAYS[reader.dialect]}, {{null}})" if dates else ""
-    return _filtered(
-        reader, _ADMIN_SQL.replace("{dates}", days), study_id, waves, width=6 if dates else 5
-    )
+    join = _JOIN_IN_ORDER.get(reader.dialect, "JOIN")
+    widths = _id_widths(reader)
+    if sum(widths) > 53:  # the keys do not fit one exact float: one number each
+        sql = _ADMIN_SQL.replace("{dates}", days).replace("JOIN", join, 1)
+        return _filtered(reader, sql, study_id, waves, width=6 if dates else 5)
+    # the five keys as one number: fewer numbers a row read faster (BENCHMARKS.md, design figures)
+    key = "CAST(a.id AS BIGINT)"  # PostgreSQL's integer would overflow
+    for column, bits in zip(_ADMIN_KEYS[1:], widths[1:], strict=True):
+        key = f"({key}) * {1 << bits} + {column}"
+    sql = _ADMIN_SQL.replace("{dates}", days).replace("JOIN", join, 1)
+    sql = sql.replace(", ".join(_ADMIN_KEYS), key, 1)
+    packed = _filtered(reader, sql, study_id, waves, width=2 if dates else 1)
+    block = np.empty((len(packed), 6 if dates else 5))
+    rest = packed[:, 0].astype(np.int64)
+    for at in range(4, 0, -1):  # the version first: the last packed
+        block[:, at] = rest & ((1 << widths[at]) - 1)
+        rest >>= widths[at]
+    block[:, 0] = rest
+    if dates:
+        block[:, 5] = packed[:, 1]
+    return block
+
+
+_ADMIN_KEYS = (
+    "a.id",
+    "a.participant_id",
+    "a.wave_id",
+    "a.instrument_id",
+    "a.instrument_version_id",
+)
+
+
+def _id_widths(reader: Reader) -> list[int]:
+    """Bits of the largest id of administration, participant, wave, instrument and version.
+
+    Read from each whole table (a seek on its key), so that every id an
+    administration holds fits, whatever study it belongs to.
+    """
+    tables = ("administration", "participant", "wave", "instrument", "instrument_version")
+    sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)
+    return [max(int(top or 0), 1).bit_length() for top in reader.rows(sql)[0]]
 
 
 def administration_count(reader: Reader, study_id: int, waves: Sequence[str] | None) -> int:
@@ -274,16 +334,68 @@ def item_responses(
     """``n x 2`` array of (packed administration id and item, value) of the study's item responses.
 
     ``waves`` / ``instrument_ids`` limit them (None: all); value NaN is an unanswered item.
+    Row order: the table's key order when unfiltered, else the query plan's.
     """
     only_study = waves is None and instrument_ids is None and study_count(reader) == 1
-    return _filtered(
-        reader,
-        _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL,
-        study_id,
-        waves,
-        instrument_ids,
-        width=2,
-    )
+    template = _RESPONSE_SQL_ALL if only_study else _RESPONSE_SQL
+    if reader.dialect == "sqlite":
+        return _sqlite_item_responses(reader, template, study_id, waves, instrument_ids)
+    return _filtered(reader, template, study_id, waves, instrument_ids, width=2)
+
+
+def _sqlite_item_responses(
+    reader: Reader,
+    template: str,
+    study_id: int,
+    waves: Sequence[str] | None,
+    instrument_ids: Sequence[int] | None,
+) -> np.ndarray:
+    """:func:`item_responses` on SQLite: each response one integer, many to a text.
+
+    The driver makes a tuple and a Python number of every value (0.85 s of CPU
+    for the 1.7 million rows of a 10,000-participant demo); ``group_concat`` of
+    one integer a row (``_PACKED_RESPONSE``) parsed by numpy costs 0.4 s. A
+    value the packing cannot hold (not whole, out of range) is read again as a
+    float, by key. Exact: the column never holds -0.0 (SQLite stores a whole
+    REAL as an integer). Chunked by administration id: never all the text at once.
+    """
+    # one aggregate a SELECT: SQLite then seeks the end of the key instead of scanning the table
+    low, high = reader.rows(
+        "SELECT (SELECT MIN(administration_id) FROM item_response), "
+        "(SELECT MAX(administration_id) FROM item_response)"
+    )[0]
+    if low is None:
+        return np.empty((0, 2))
+    if high >= 1 << 31:  # the packed integer would not fit in 63 bits: read the rows as numbers
+        return _filtered(reader, template, study_id, waves, instrument_ids, width=2)
+    where = " AND " if " WHERE " in template else " WHERE "
+    sql = template.replace(_RESPONSE_KEY, _PACKED_RESPONSE, 1)
+    sql = sql.replace("SELECT ", "SELECT group_concat(", 1).replace(" FROM ", ") FROM ", 1)
+    sql += where + "r.administration_id >= ? AND r.administration_id < ?"
+    parts = []
+    for start in range(low, high + 1, _CHUNK_IDS):
+        (text,) = _filtered(
+            reader, sql, study_id, waves, instrument_ids, trail=(start, start + _CHUNK_IDS)
+        )[0]
+        if text:
+            parts.append(np.fromstring(text, dtype=np.int64, sep=","))
+    packed = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    block = np.empty((len(packed), 2))
+    block[:, 0] = packed >> VALUE_BITS
+    code = packed & _UNPACKED
+    block[:, 1] = np.where(code == 0, np.nan, code - _VALUE_BIAS)
+    unpacked = np.flatnonzero(code == _UNPACKED)
+    if len(unpacked):
+        rest = _filtered(
+            reader, template + where + _NOT_PACKABLE, study_id, waves, instrument_ids, width=2
+        )
+        keys = block[unpacked, 0]
+        order = np.argsort(rest[:, 0])
+        at = order[np.minimum(np.searchsorted(rest[order, 0], keys), len(rest) - 1)]
+        if len(rest) != len(keys) or not (rest[at, 0] == keys).all():
+            raise RuntimeError("item responses changed while they were read")
+        block[unpacked] = rest[at]
+    return block
 
 
 def score_key_packs(max_participant_id: int, max_wave_id: int) -> bool:
@@ -313,17 +425,40 @@ def scale_scores(
         return np.empty((0, width))
     # the measure codes are bound parameters of the CASE, before the study id
     cases = " ".join(f"WHEN ? THEN {n}" for n in range(len(measure_codes)))
+    read = {"lead": measure_codes, "measure_cases": cases}
+    read["join"] = _JOIN_IN_ORDER.get(reader.dialect, "JOIN")
+    if packed and counts:  # the counts inside the key when they fit: two numbers a row, not three
+        bits = [*_id_widths(reader)[1:3], len(measure_codes).bit_length()]
+        count_bits = max(min((52 - sum(bits)) // 2, COUNT_BITS), 0)
+        top, key = (1 << count_bits) - 1, "CAST(a.participant_id AS BIGINT)"
+        for part, size in zip(("a.wave_id", _MEASURE_NO), bits[1:], strict=True):
+            key = f"({key}) * {1 << size} + {part}"
+        key = (  # a count that does not fit: -1, and the three numbers are read instead
+            f"CASE WHEN s.items_answered BETWEEN 0 AND {top} AND s.items_total BETWEEN 0 AND {top} "
+            f"THEN (({key}) * {1 << count_bits} + s.items_answered) * {2 << count_bits} + "
+            "s.items_total * 2 + CASE WHEN s.prorated THEN 1 ELSE 0 END ELSE -1 END"
+        ).replace(f"ELSE {NO_MEASURE}", f"ELSE {(1 << bits[2]) - 1}")
+        sql = _SCORE_SQL.format(key=key, counts="")
+        two = _filtered(reader, sql, study_id, waves, width=2, **read) if top else None
+        if two is not None and not (two[:, 0] < 0).any():
+            return _unpack_counts(two, bits, count_bits)
     sql = _SCORE_SQL.format(key=_SCORE_KEY[packed], counts=_SCORE_COUNTS if counts else "")
-    return _filtered(
-        reader,
-        sql,
-        study_id,
-        waves,
-        lead=measure_codes,
-        measure_cases=cases,
-        width=width,
-        join=_JOIN_IN_ORDER.get(reader.dialect, "JOIN"),
-    )
+    return _filtered(reader, sql, study_id, waves, width=width, **read)
+
+
+def _unpack_counts(two: np.ndarray, bits: list[int], count_bits: int) -> np.ndarray:
+    """:func:`scale_scores`' three columns (packed key, score, packed counts) from its two."""
+    rest, fields = two[:, 0].astype(np.int64), []
+    for size in (1, count_bits, count_bits, bits[2], bits[1]):  # the last packed first
+        fields.append(rest & ((1 << size) - 1))
+        rest >>= size
+    prorated, total, answered, measure, wave = fields
+    measure[measure == (1 << bits[2]) - 1] = NO_MEASURE
+    block = np.empty((len(two), 3))
+    block[:, 0] = (((rest << WAVE_BITS) + wave) << MEASURE_BITS) + measure
+    block[:, 1] = two[:, 1]
+    block[:, 2] = (answered << COUNT_BITS) + (total << 1) + prorated
+    return block
 
 
 # -- outside a study -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tracker.scoring.engine import (
     KEYED_COLUMNS,
     SCORE_COLUMNS,
+    keyed_item_matrix,
     keyed_items_long,
     reverse_key,
     score_long,
@@ -41,6 +42,7 @@ __all__ = [
     "check_item_values",
     "coerce_item_values",
     "item_value_message",
+    "keyed_item_matrix",
     "keyed_items_long",
     "reverse_key",
     "score_long",

@@ -119,31 +119,47 @@ def keyed_items_long(responses: pd.DataFrame, definition: InstrumentDef) -> pd.D
         administration x measure x item of that measure, ordered that way; ``value``
         is NaN for an unanswered item (no multiplier is applied to items).
     """
-    ids, matrix = _matrix_from_long(responses, definition)
     measures = definition.measures
-    n = len(ids)
     if not measures:
+        _matrix_from_long(responses, definition)  # the same checks of the responses
         return pd.DataFrame({c: pd.Series(dtype=object) for c in KEYED_COLUMNS})
-    # One column per (measure, item) slot; ravelling row-major gives
-    # administration-major order with measures and items in definition order.
-    keyed = np.hstack([_keyed_block(matrix, m) for m in measures])
-    slot_measure = np.array([m.code for m in measures for _ in m.items], dtype=object)
-    slot_item = np.array([i for m in measures for i in m.items], dtype=np.int64)
-    width = len(slot_item)
+    ids, slot_measure, slot_item, keyed = keyed_item_matrix(responses, definition)
+    n, width = keyed.shape
     # the slots' few codes become a string column once and the rows are taken from it: a frame
     # converts an object array one Python string at a time (2 million rows at 10,000 participants)
-    measure = pd.Series(slot_measure, dtype=None if width else object).array.take(
-        np.tile(np.arange(width), n)
-    )
+    measure = pd.Series(np.asarray(slot_measure, dtype=object), dtype=None if width else object)
     return pd.DataFrame(
         {
             "administration_id": np.repeat(ids, width),
-            "measure": measure,
+            "measure": measure.array.take(np.tile(np.arange(width), n)),
             "item": np.tile(slot_item, n),
             "value": keyed.ravel(),
         },
         columns=KEYED_COLUMNS,
     )
+
+
+def keyed_item_matrix(
+    responses: pd.DataFrame, definition: InstrumentDef
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """:func:`keyed_items_long` as arrays: ``(ids, slot_measure, slot_item, keyed)``.
+
+    ``ids``: the administrations, sorted; ``keyed``: one row per administration
+    and one column per (measure, item) slot, measures and items in definition
+    order; ``slot_measure`` / ``slot_item``: each column's measure code and item
+    number. The long table is ``keyed`` ravelled row-major, for callers that
+    build their own columns from it (the study loader: millions of rows).
+    """
+    ids, matrix = _matrix_from_long(responses, definition)
+    measures = definition.measures
+    if not measures:
+        return ids, [], np.empty(0, dtype=np.int64), np.empty((len(ids), 0))
+    # One column per (measure, item) slot; ravelling row-major gives
+    # administration-major order with measures and items in definition order.
+    keyed = np.hstack([_keyed_block(matrix, m) for m in measures])
+    slot_measure = [m.code for m in measures for _ in m.items]
+    slot_item = np.array([i for m in measures for i in m.items], dtype=np.int64)
+    return ids, slot_measure, slot_item, keyed
 
 
 # ---- building the administrations x items matrix ------------------------------------
