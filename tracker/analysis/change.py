@@ -20,6 +20,7 @@ from tracker.analysis._common import (
     unique_in_order,
 )
 from tracker.analysis._dist import bisect_root, nct_cdf, norm_cdf, norm_sf, rankdata, t_ppf, t_sf
+from tracker.analysis._paired import paired_table
 from tracker.errors import AnalysisError
 
 COLUMNS = (
@@ -166,32 +167,18 @@ def paired_change(
         raise AnalysisError(f"the pre and post waves are both {pre!r}; choose two different waves")
     cols = ["participant", "wave", "measure", "score"] + ([by] if by else [])
     require_columns(scores, cols, "the score table")
-    df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
-    df["score"] = numeric(df["score"], "score")
-    check_unique(df, ["participant", "wave", "measure"], "the score table")
-
-    if by:
-        if df[by].isna().any():
-            who = unique_in_order(df.loc[df[by].isna(), "participant"])[:5]
-            raise AnalysisError(
-                f"{by} is missing for participant(s) {who}; every participant "
-                f"needs a {by} to split by it"
-            )
-        per = df.groupby("participant", sort=False)[by].nunique()
-        if (per > 1).any():
-            who = list(per.index[per > 1][:5])
-            raise AnalysisError(
-                f"participant(s) {who} have different {by} values at "
-                f"{pre!r} and {post!r}; each participant needs one {by}"
-            )
-        group_of = df.drop_duplicates("participant").set_index("participant")[by]
-        groups = sorted(unique_in_order(df[by]), key=str)
+    table = paired_table(scores, pre, post, by)
+    if table is not None:
+        measures = table.measures
+        if by:
+            groups = sorted(table.group_labels, key=str)
+            code = {g: i for i, g in enumerate(table.group_labels)}
+            masks = {g: table.group_codes == code[g] for g in groups}
+        else:
+            groups, masks = ["all"], {"all": slice(None)}
+        columns = {m: (table.column(j, 0), table.column(j, 1)) for j, m in enumerate(measures)}
     else:
-        groups = ["all"]
-
-    measures = unique_in_order(df["measure"])
-    wide = df.set_index(["participant", "measure", "wave"])["score"].unstack(["measure", "wave"])
-    participants = wide.index
+        measures, groups, masks, columns = _pandas_table(scores, cols, pre, post, by)
     rel = dict(reliability or {})
     hib = dict(higher_is_better or {})
     norms = {m: ((norm_sd or {}).get(m), (norm_mean or {}).get(m)) for m in measures}
@@ -199,15 +186,11 @@ def paired_change(
 
     rows = []
     for g in groups:
-        in_group = (
-            np.ones(len(participants), dtype=bool)
-            if not by
-            else (group_of.reindex(participants) == g).to_numpy()
-        )
+        in_group = masks[g]
         group_rows = []
         for m in measures:
-            x = _column(wide, m, pre)[in_group]
-            y = _column(wide, m, post)[in_group]
+            x = columns[m][0][in_group]
+            y = columns[m][1][in_group]
             row = {"measure": m, "group": str(g)}
             row.update(
                 _change_stats(
@@ -226,6 +209,48 @@ def paired_change(
         ints=("n", "n_improved"),
         nullable_ints=("n_reliably_improved", "n_reliably_worse", "n_recovered"),
     )
+
+
+def _pandas_table(scores: pd.DataFrame, cols: list[str], pre: str, post: str, by: str | None):
+    """Measures, groups, each group's participant mask and each measure's (pre, post) columns.
+
+    The path of tables :func:`~tracker.analysis._paired.paired_table` does not take, and
+    of the errors.
+    """
+    df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
+    df["score"] = numeric(df["score"], "score")
+    check_unique(df, ["participant", "wave", "measure"], "the score table")
+    if by:
+        if df[by].isna().any():
+            who = unique_in_order(df.loc[df[by].isna(), "participant"])[:5]
+            raise AnalysisError(
+                f"{by} is missing for participant(s) {who}; every participant "
+                f"needs a {by} to split by it"
+            )
+        per = df.groupby("participant", sort=False)[by].nunique()
+        if (per > 1).any():
+            who = list(per.index[per > 1][:5])
+            raise AnalysisError(
+                f"participant(s) {who} have different {by} values at "
+                f"{pre!r} and {post!r}; each participant needs one {by}"
+            )
+        group_of = df.drop_duplicates("participant").set_index("participant")[by]
+        groups = sorted(unique_in_order(df[by]), key=str)
+    else:
+        groups = ["all"]
+    measures = unique_in_order(df["measure"])
+    wide = df.set_index(["participant", "measure", "wave"])["score"].unstack(["measure", "wave"])
+    participants = wide.index
+    masks = {
+        g: (
+            np.ones(len(participants), dtype=bool)
+            if not by
+            else (group_of.reindex(participants) == g).to_numpy()
+        )
+        for g in groups
+    }
+    columns = {m: (_column(wide, m, pre), _column(wide, m, post)) for m in measures}
+    return measures, groups, masks, columns
 
 
 def _column(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:

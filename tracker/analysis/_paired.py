@@ -1,0 +1,99 @@
+"""The pre/post table of paired change and the arm comparison, built on integer codes.
+
+:func:`paired_table` does what ``scores.set_index([participant, measure, wave]).unstack()``
+did for :mod:`tracker.analysis.change` and :mod:`tracker.analysis.compare`, without
+copying, hashing or re-sorting the long table's text columns: each key column is
+factorized once and the scores are scattered into a (participant, measure, wave) array.
+The participants are sorted and the measures in order of first appearance, exactly as
+the ``unstack`` was, so every pre and post column holds the same numbers in the same
+order and every statistic computed from them is the same to the last bit.
+
+It returns None when the table is one it does not handle (a missing participant or
+measure, a non-numeric score column, a duplicated key, a missing or inconsistent group,
+a group column that is not text): the callers then take the pandas path, which also
+words the errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class PairedTable:
+    measures: list  # in order of first appearance among the pre/post rows
+    values: np.ndarray  # (participant, measure, 0 = pre / 1 = post), NaN where no score
+    group_codes: np.ndarray | None  # per participant, into ``group_labels``
+    group_labels: list | None  # the group column's values, in order of first appearance
+
+    def column(self, measure_index: int, wave_index: int) -> np.ndarray:
+        return self.values[:, measure_index, wave_index]
+
+
+def _codes(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(series, sort=sort)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def paired_table(
+    scores: pd.DataFrame, pre: str, post: str, by: str | None = None
+) -> PairedTable | None:
+    """The pre and post scores per participant and measure (None: use the pandas path)."""
+    score = scores["score"]
+    if not (pd.api.types.is_float_dtype(score) or pd.api.types.is_integer_dtype(score)):
+        return None
+    if isinstance(score.dtype, pd.api.extensions.ExtensionDtype):
+        return None  # nullable numbers: numeric() decides how they become floats
+    if by is not None and not pd.api.types.is_string_dtype(scores[by]):
+        return None
+    wave = scores["wave"]
+    is_pre = (wave == pre).to_numpy(dtype=bool, na_value=False)
+    is_post = (wave == post).to_numpy(dtype=bool, na_value=False)
+    rows = np.flatnonzero(is_pre | is_post)
+    w = is_post[rows].astype(np.int64)
+    # whole-column factorizing, then picking the rows, spares taking the text columns
+    p_codes, _ = _codes(scores["participant"], sort=True)
+    p = p_codes[rows]
+    m_all, m_uniques = _codes(scores["measure"])
+    m = m_all[rows]
+    if (p < 0).any() or (m < 0).any():
+        return None
+    # participants sorted (the unstack's index), measures by first appearance in these rows
+    present_p, p = np.unique(p, return_inverse=True)
+    m_present, first = np.unique(m, return_index=True)
+    m_order = m_present[np.argsort(first, kind="stable")]
+    m_index = np.full(len(m_uniques), -1, dtype=np.int64)
+    m_index[m_order] = np.arange(len(m_order))
+    m = m_index[m]
+    n_p, n_m = len(present_p), len(m_order)
+    key = (p * n_m + m) * 2 + w
+    if np.bincount(key, minlength=n_p * n_m * 2).max(initial=0) > 1:
+        return None  # duplicated (participant, wave, measure): the pandas path says which
+    values = np.full(n_p * n_m * 2, np.nan)
+    values[key] = score.to_numpy(dtype=np.float64)[rows]
+    table = PairedTable(
+        measures=list(m_uniques[m_order]),
+        values=values.reshape(n_p, n_m, 2),
+        group_codes=None,
+        group_labels=None,
+    )
+    if by is None:
+        return table
+    g_all, g_uniques = _codes(scores[by])
+    g = g_all[rows]
+    if (g < 0).any():
+        return None  # a missing group: the pandas path names the participants
+    g_present, g_first = np.unique(g, return_index=True)
+    g_order = g_present[np.argsort(g_first, kind="stable")]
+    per_participant = np.full(n_p, -1, dtype=np.int64)
+    per_participant[p] = g
+    if (per_participant[p] != g).any():
+        return None  # a participant in two groups: the pandas path names them
+    g_index = np.full(len(g_uniques), -1, dtype=np.int64)
+    g_index[g_order] = np.arange(len(g_order))
+    table.group_codes = g_index[per_participant]
+    table.group_labels = list(g_uniques[g_order])
+    return table
