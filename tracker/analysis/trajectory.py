@@ -22,6 +22,7 @@ from tracker.analysis._mixed import (
     reml_random_intercept,
     term_df,
 )
+from tracker.analysis._trajectory_rows import measure_rows
 from tracker.analysis.compare import choose_reference_arm
 from tracker.errors import AnalysisError
 
@@ -336,20 +337,33 @@ def _prepare(scores: pd.DataFrame, arm: str | None):
 
 def _fits(scores, measures, arm):
     """Yield (measure, _Fit or None) for every requested measure."""
-    df, waves, wave_order, all_arms = _prepare(scores, arm)
+    cols = ["participant", "wave", "wave_order", "measure", "score"] + ([arm] if arm else [])
+    require_columns(scores, cols, "the score table")
+    fast = measure_rows(scores, arm)
+    if fast is not None:
+        by_measure, in_order, waves, wave_order, all_arms = fast
+    else:
+        by_measure, in_order, waves, wave_order, all_arms = _pandas_rows(scores, arm)
     ref_arm = choose_reference_arm(all_arms) if len(all_arms) >= 2 else None
-    wanted = list(measures) if measures is not None else unique_in_order(df["measure"])
-    observed = df[df["score"].notna()]
-    by_measure = dict(tuple(observed.groupby("measure", sort=False)))
+    wanted = list(measures) if measures is not None else in_order
     for m in wanted:
         data = by_measure.get(m)
         if data is None:
             yield m, None
             continue
+        yield m, _fit_measure(data, waves, wave_order, all_arms if ref_arm else [], ref_arm)
+
+
+def _pandas_rows(scores, arm):
+    """:func:`~tracker.analysis._trajectory_rows.measure_rows` the pandas way (and its errors)."""
+    df, waves, wave_order, all_arms = _prepare(scores, arm)
+    observed = df[df["score"].notna()]
+    by_measure = {}
+    for m, data in observed.groupby("measure", sort=False):
         # a canonical row order makes the floating-point sums, and so the fit to the last
         # digit, independent of how the caller's rows happen to be ordered
-        data = data.iloc[np.lexsort((data["_w"].to_numpy(), data["_p"].to_numpy()))]
-        yield m, _fit_measure(data, waves, wave_order, all_arms if ref_arm else [], ref_arm)
+        by_measure[m] = data.iloc[np.lexsort((data["_w"].to_numpy(), data["_p"].to_numpy()))]
+    return by_measure, unique_in_order(df["measure"]), waves, wave_order, all_arms
 
 
 def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
