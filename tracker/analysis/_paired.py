@@ -38,6 +38,24 @@ def _codes(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarra
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
 
+def _compact(codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """``codes`` renumbered 0.. in the same order, skipping the unused ones (np.unique's inverse)."""
+    used = np.zeros(size, dtype=bool)
+    used[codes] = True
+    new = np.cumsum(used) - 1
+    return new[codes], int(used.sum())
+
+
+def _first_appearance(codes: np.ndarray, size: int) -> np.ndarray:
+    """The codes present in ``codes``, in order of first appearance."""
+    if size > 64:  # many values: one sort beats a scan per value
+        present, first = np.unique(codes, return_index=True)
+    else:
+        present = np.flatnonzero(np.bincount(codes, minlength=size))
+        first = np.array([np.argmax(codes == c) for c in present], dtype=np.int64)
+    return present[np.argsort(first, kind="stable")]
+
+
 def paired_table(
     scores: pd.DataFrame, pre: str, post: str, by: str | None = None
 ) -> PairedTable | None:
@@ -62,13 +80,12 @@ def paired_table(
     if (p < 0).any() or (m < 0).any():
         return None
     # participants sorted (the unstack's index), measures by first appearance in these rows
-    present_p, p = np.unique(p, return_inverse=True)
-    m_present, first = np.unique(m, return_index=True)
-    m_order = m_present[np.argsort(first, kind="stable")]
+    p, n_p = _compact(p, int(p_codes.max(initial=-1)) + 1)
+    m_order = _first_appearance(m, len(m_uniques))
     m_index = np.full(len(m_uniques), -1, dtype=np.int64)
     m_index[m_order] = np.arange(len(m_order))
     m = m_index[m]
-    n_p, n_m = len(present_p), len(m_order)
+    n_m = len(m_order)
     key = (p * n_m + m) * 2 + w
     if np.bincount(key, minlength=n_p * n_m * 2).max(initial=0) > 1:
         return None  # duplicated (participant, wave, measure): the pandas path says which
@@ -86,8 +103,7 @@ def paired_table(
     g = g_all[rows]
     if (g < 0).any():
         return None  # a missing group: the pandas path names the participants
-    g_present, g_first = np.unique(g, return_index=True)
-    g_order = g_present[np.argsort(g_first, kind="stable")]
+    g_order = _first_appearance(g, len(g_uniques))
     per_participant = np.full(n_p, -1, dtype=np.int64)
     per_participant[p] = g
     if (per_participant[p] != g).any():

@@ -55,8 +55,23 @@ def model_measures(data: StudyData) -> list[str]:
     return with_role or data.measure_order()
 
 
+#: the key columns the analyses group and pair by, given to them as categoricals
+CODED_COLUMNS = ("participant", "cohort", "arm", "wave", "measure")
+
+
 def _scores(data: StudyData, measures: list[str]) -> pd.DataFrame:
-    return data.scores[data.scores["measure"].isin(measures)]
+    """The scores of ``measures``, key columns as categoricals; made once per StudyData.
+
+    Categoricals carry the integer codes the analyses pair and group by (their fast
+    paths), so the text of 350,000 rows is hashed once rather than in every analysis;
+    the values, and so every result, are the same as with the text columns.
+    """
+    key = ("coded_scores", tuple(measures))
+    if key not in data.cache:
+        rows = data.scores[data.scores["measure"].isin(measures)]
+        coded = [c for c in CODED_COLUMNS if c in rows and pd.api.types.is_string_dtype(rows[c])]
+        data.cache[key] = rows.astype(dict.fromkeys(coded, "category"))
+    return data.cache[key]
 
 
 def correlations(
