@@ -28,6 +28,22 @@ def estimable_columns(X: np.ndarray) -> list[int]:
     return kept
 
 
+def within_invariant(X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per column of ``X``: is it constant within every group of ``codes``?
+
+    Each row is compared with its group's first row (one pass; the rows need not be
+    sorted by group, though the trajectory's are, which spares the sort).
+    """
+    if len(codes) == 0:
+        return np.ones(X.shape[1], dtype=bool)
+    order = None if np.all(codes[1:] >= codes[:-1]) else np.argsort(codes, kind="mergesort")
+    sorted_codes = codes if order is None else codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    first = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+    first[sorted_codes[starts]] = starts if order is None else order[starts]
+    return (X == X[first[codes]]).all(axis=0)
+
+
 def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """nlme's containment denominator df (``nlme:::getFixDF``, Pinheiro & Bates 2000, sec. 2.4.2).
 
@@ -37,12 +53,7 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
     of the two, as ``summary(nlme::lme(...))`` reports.
     """
     n_obs, p = X.shape
-    order = np.argsort(codes, kind="mergesort")
-    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
-    Xs = X[order]
-    invariant = (
-        np.maximum.reduceat(Xs, starts, axis=0) == np.minimum.reduceat(Xs, starts, axis=0)
-    ).all(axis=0)
+    invariant = within_invariant(X, codes)
     invariant[0] = True  # the intercept counts among the outer terms, as in nlme
     p_outer = int(invariant.sum())
     p_inner = p - p_outer
@@ -64,12 +75,7 @@ def term_df(
     ``term_of`` names the term of each column of ``X``; column 0 is the intercept.
     """
     n_obs = X.shape[0]
-    order = np.argsort(codes, kind="mergesort")
-    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
-    Xs = X[order]
-    invariant = (
-        np.maximum.reduceat(Xs, starts, axis=0) == np.minimum.reduceat(Xs, starts, axis=0)
-    ).all(axis=0)
+    invariant = within_invariant(X, codes)
     terms = list(dict.fromkeys(term_of[1:]))
     inner = {t: not all(invariant[j] for j, u in enumerate(term_of) if u == t and j) for t in terms}
     size = {t: sum(1 for u in term_of[1:] if u == t) for t in terms}

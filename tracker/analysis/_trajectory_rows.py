@@ -38,6 +38,15 @@ def _has_duplicates(key: np.ndarray, size: int) -> bool:
     return bool(np.any(key[1:] == key[:-1]))
 
 
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of non-negative integer codes, by counting."""
+    values = np.asarray(values)
+    if values.size == 0 or values.min() < 0 or values.max() > 4 * values.size + 1024:
+        return np.unique(values, return_inverse=True)
+    used = np.bincount(values) > 0
+    return np.flatnonzero(used).astype(values.dtype), (np.cumsum(used) - 1)[values]
+
+
 def measure_rows(scores: pd.DataFrame, arm: str | None):
     """(rows per measure, measures in order of first appearance, waves, wave_order, arms) or None.
 

@@ -22,7 +22,7 @@ from tracker.analysis._mixed import (
     reml_random_intercept,
     term_df,
 )
-from tracker.analysis._trajectory_rows import measure_rows
+from tracker.analysis._trajectory_rows import measure_rows, unique_inverse
 from tracker.analysis.compare import choose_reference_arm
 from tracker.errors import AnalysisError
 
@@ -368,10 +368,10 @@ def _pandas_rows(scores, arm):
 
 def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
     fit = _Fit()
-    present_w, wave = np.unique(data["_w"].to_numpy(), return_inverse=True)
+    present_w, wave = unique_inverse(data["_w"].to_numpy())
     fit.waves = [all_waves[c] for c in present_w]
     fit.wave_order = {w: wave_order[w] for w in fit.waves}
-    present_a, arm_codes = np.unique(data["_a"].to_numpy(), return_inverse=True)
+    present_a, arm_codes = unique_inverse(data["_a"].to_numpy())
     if all_arms and len(present_a) >= 2:
         fit.arms = [all_arms[c] for c in present_a]
         fit.ref_arm = ref_arm if ref_arm in fit.arms else choose_reference_arm(fit.arms)
@@ -408,7 +408,7 @@ def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
     X = X[:, keep]
 
     y = data["score"].to_numpy(dtype=np.float64)
-    uniq, codes = np.unique(data["_p"].to_numpy(), return_inverse=True)
+    uniq, codes = unique_inverse(data["_p"].to_numpy())
     n_obs, p = X.shape
     n_groups = len(uniq)
     if n_groups < 2:
