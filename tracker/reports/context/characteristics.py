@@ -69,7 +69,7 @@ def _characteristics(data: StudyData) -> dict:
     )
     for column, title in (("gender", "Gender"), ("role", "Role")):
         values = people[column].fillna("").astype(str).str.strip().replace("", NOT_RECORDED)
-        categories = sorted(set(values) - {NOT_RECORDED}) + (
+        categories = sorted(set(values.unique()) - {NOT_RECORDED}) + (
             [NOT_RECORDED] if (values == NOT_RECORDED).any() else []
         )
         if not categories or categories == [NOT_RECORDED]:
