@@ -44,7 +44,9 @@ def within_invariant(X: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return (X == X[first[codes]]).all(axis=0)
 
 
-def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+def containment_df(
+    X: np.ndarray, codes: np.ndarray, n_groups: int, invariant: np.ndarray | None = None
+) -> np.ndarray:
     """nlme's containment denominator df (``nlme:::getFixDF``, Pinheiro & Bates 2000, sec. 2.4.2).
 
     A column constant within every participant (arm) is a between-participant term and gets
@@ -53,7 +55,7 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
     of the two, as ``summary(nlme::lme(...))`` reports.
     """
     n_obs, p = X.shape
-    invariant = within_invariant(X, codes)
+    invariant = (within_invariant(X, codes) if invariant is None else invariant).copy()
     invariant[0] = True  # the intercept counts among the outer terms, as in nlme
     p_outer = int(invariant.sum())
     p_inner = p - p_outer
@@ -65,17 +67,22 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
 
 
 def term_df(
-    X: np.ndarray, codes: np.ndarray, n_groups: int, term_of: list[str]
+    X: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    term_of: list[str],
+    invariant: np.ndarray | None = None,
 ) -> dict[str, float]:
     """nlme's denominator df of each multi-column term's F test (``anova(fit)``'s ``denDF``).
 
     As :func:`containment_df`, but by term: a term is within-participant when any of its
     columns varies within a participant, and each stratum's df loses the number of columns
     of the terms in it (the intercept counts in the between-participant stratum).
+    ``invariant``: :func:`within_invariant` of ``X`` and ``codes`` when the caller has it.
     ``term_of`` names the term of each column of ``X``; column 0 is the intercept.
     """
     n_obs = X.shape[0]
-    invariant = within_invariant(X, codes)
+    invariant = within_invariant(X, codes) if invariant is None else invariant
     terms = list(dict.fromkeys(term_of[1:]))
     inner = {t: not all(invariant[j] for j, u in enumerate(term_of) if u == t and j) for t in terms}
     size = {t: sum(1 for u in term_of[1:] if u == t) for t in terms}

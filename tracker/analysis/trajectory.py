@@ -21,6 +21,7 @@ from tracker.analysis._mixed import (
     estimable_columns,
     reml_random_intercept,
     term_df,
+    within_invariant,
 )
 from tracker.analysis._trajectory_rows import measure_rows, unique_inverse
 from tracker.analysis.compare import choose_reference_arm
@@ -423,13 +424,14 @@ def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
         fit.error = f"model fit failed: {exc}"
         return fit
     fit.se = np.sqrt(np.clip(np.diag(fit.cov), 0.0, None))
-    fit.df = containment_df(X, codes, n_groups)
+    invariant = within_invariant(X, codes)  # shared by both df rules
+    fit.df = containment_df(X, codes, n_groups, invariant)
     fit.singletons = n_obs == n_groups
-    fit.wald = _omnibus(fit, X, codes, n_groups)
+    fit.wald = _omnibus(fit, X, codes, n_groups, invariant)
     return fit
 
 
-def _omnibus(fit: _Fit, X: np.ndarray, codes: np.ndarray, n_groups: int):
+def _omnibus(fit: _Fit, X: np.ndarray, codes: np.ndarray, n_groups: int, invariant=None):
     """Wald F that all wave x arm coefficients (wave ones without arms) are zero."""
     if fit.arms:
         name, picked = WALD_INTERACTION, [j for j, t in enumerate(fit.terms) if ":" in t]
@@ -442,7 +444,7 @@ def _omnibus(fit: _Fit, X: np.ndarray, codes: np.ndarray, n_groups: int):
     if not picked:
         return name, np.nan, 0, np.nan, "no estimable coefficient to test"
     kind = ["wave:arm" if ":" in t else t.split("[")[0] for t in fit.terms]
-    df2 = term_df(X, codes, n_groups, kind)[kind[picked[0]]]
+    df2 = term_df(X, codes, n_groups, kind, invariant)[kind[picked[0]]]
     if not df2 > 0:
         return name, np.nan, len(picked), df2, "no degrees of freedom left for an F test"
     b = fit.beta[picked]
