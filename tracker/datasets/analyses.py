@@ -47,11 +47,8 @@ def _measures(data: StudyData, measure: str | None = None) -> list[str]:
 
 def model_measures(data: StudyData) -> list[str]:
     """Measures with a model role, in role order; all measures when none has a role."""
-    with_role = [
-        m
-        for m in data.measure_order()
-        if m in set(data.measures.dropna(subset=["role"])["measure"])
-    ]
+    has_role = set(data.measures.dropna(subset=["role"])["measure"])
+    with_role = [m for m in data.measure_order() if m in has_role]
     return with_role or data.measure_order()
 
 
