@@ -237,6 +237,10 @@ def plan_next_study(
     df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
     df["score"] = numeric(df["score"], "score")
     df[arm] = df[arm].astype(str)
+    # the keys as categoricals: the change, the comparison and the columns below each pair
+    # participants by them, and codes are hashed once instead of three times
+    keys = ["participant", "measure", arm]
+    df = df.astype({c: "category" for c in keys if pd.api.types.is_string_dtype(df[c])})
     order = measures if measures is not None else unique_in_order(df["measure"])
     arms = sorted(unique_in_order(df[arm]))
     if not arms:
