@@ -165,3 +165,24 @@ def test_unique_inverse_is_numpys(values):
     mine, expected = unique_inverse(values), np.unique(values, return_inverse=True)
     for a, b in zip(mine, expected, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_dz_intervals_at_once_equal_one_at_a_time():
+    from tracker.analysis._dz_ci import dz_confidence_intervals
+    from tracker.analysis.change import dz_confidence_interval
+
+    rng = np.random.default_rng(9)
+    dz = np.r_[rng.normal(0, 1, 40), 0.0, 1e-9, -3.0, 12.0, 40.0, -80.0, np.inf, np.nan]
+    n = np.r_[rng.integers(3, 400, 40), 3, 5, 4, 3, 10, 2000, 10, 10]
+    lows, highs = dz_confidence_intervals(dz, n)
+    for d, k, lo, hi in zip(dz, n, lows, highs, strict=True):
+        expected = dz_confidence_interval(float(d), int(k))
+        np.testing.assert_array_equal([lo, hi], expected, err_msg=f"dz {d}, n {k}")
+
+
+def test_paired_change_asks_no_dz_interval_one_at_a_time(monkeypatch):
+    def refuse(dz, n):
+        raise AssertionError(f"dz {dz}, n {n} computed alone")
+
+    monkeypatch.setattr(change_module, "dz_confidence_interval", refuse)
+    paired_change(_scores(), "pre", "post", by="arm")

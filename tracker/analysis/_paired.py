@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tracker.analysis._common import check_unique, numeric, unique_in_order
+from tracker.errors import AnalysisError
+
 
 @dataclass
 class PairedTable:
@@ -113,3 +116,51 @@ def paired_table(
     table.group_codes = g_index[per_participant]
     table.group_labels = list(g_uniques[g_order])
     return table
+
+
+def change_table(scores: pd.DataFrame, cols: list[str], pre: str, post: str, by: str | None):
+    """Measures, groups, each group's participant mask and each measure's (pre, post) columns.
+
+    :func:`~tracker.analysis.change.paired_change`'s path for the tables
+    :func:`paired_table` does not take, and of the errors.
+    """
+    df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
+    df["score"] = numeric(df["score"], "score")
+    check_unique(df, ["participant", "wave", "measure"], "the score table")
+    if by:
+        if df[by].isna().any():
+            who = unique_in_order(df.loc[df[by].isna(), "participant"])[:5]
+            raise AnalysisError(
+                f"{by} is missing for participant(s) {who}; every participant "
+                f"needs a {by} to split by it"
+            )
+        per = df.groupby("participant", sort=False)[by].nunique()
+        if (per > 1).any():
+            who = list(per.index[per > 1][:5])
+            raise AnalysisError(
+                f"participant(s) {who} have different {by} values at "
+                f"{pre!r} and {post!r}; each participant needs one {by}"
+            )
+        group_of = df.drop_duplicates("participant").set_index("participant")[by]
+        groups = sorted(unique_in_order(df[by]), key=str)
+    else:
+        groups = ["all"]
+    measures = unique_in_order(df["measure"])
+    wide = df.set_index(["participant", "measure", "wave"])["score"].unstack(["measure", "wave"])
+    participants = wide.index
+    masks = {
+        g: (
+            np.ones(len(participants), dtype=bool)
+            if not by
+            else (group_of.reindex(participants) == g).to_numpy()
+        )
+        for g in groups
+    }
+    columns = {m: (_column(wide, m, pre), _column(wide, m, post)) for m in measures}
+    return measures, groups, masks, columns
+
+
+def _column(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:
+    if (measure, wave) in wide.columns:
+        return wide[(measure, wave)].to_numpy(dtype=np.float64)
+    return np.full(len(wide), np.nan)
