@@ -48,6 +48,12 @@ def _variants(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "str": df,
         "object": df.astype(dict.fromkeys(keys, object)),
         "categorical": df.astype(dict.fromkeys(keys, "category")),
+        "categorical, unsorted, unused categories": df.astype(
+            {
+                k: pd.CategoricalDtype([*sorted(df[k].unique(), reverse=True), "unused"])
+                for k in keys
+            }
+        ),
         "integer scores": df.dropna(subset=["score"]).assign(
             score=lambda d: (d["score"] * 10).astype(np.int64)
         ),

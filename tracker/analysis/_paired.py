@@ -36,7 +36,17 @@ class PairedTable:
         return self.values[:, measure_index, wave_index]
 
 
-def _codes(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def codes_of(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1: missing) and the values they stand for, sorted when ``sort``.
+
+    A categorical's own codes when they will do (unused categories included: the callers
+    keep only the codes they meet, in their own order), else :func:`pandas.factorize`.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = series.cat.categories
+        if not sort or categories.is_monotonic_increasing:
+            codes = series.cat.codes.to_numpy(dtype=np.int64)
+            return codes, np.asarray(categories, dtype=object)
     codes, uniques = pd.factorize(series, sort=sort)
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
@@ -76,9 +86,9 @@ def paired_table(
     rows = np.flatnonzero(is_pre | is_post)
     w = is_post[rows].astype(np.int64)
     # whole-column factorizing, then picking the rows, spares taking the text columns
-    p_codes, _ = _codes(scores["participant"], sort=True)
+    p_codes, _ = codes_of(scores["participant"], sort=True)
     p = p_codes[rows]
-    m_all, m_uniques = _codes(scores["measure"])
+    m_all, m_uniques = codes_of(scores["measure"])
     m = m_all[rows]
     if (p < 0).any() or (m < 0).any():
         return None
@@ -102,7 +112,7 @@ def paired_table(
     )
     if by is None:
         return table
-    g_all, g_uniques = _codes(scores[by])
+    g_all, g_uniques = codes_of(scores[by])
     g = g_all[rows]
     if (g < 0).any():
         return None  # a missing group: the pandas path names the participants

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tracker.analysis._paired import codes_of
+
 
 def _plain_numbers(series: pd.Series) -> bool:
     dtype = series.dtype
@@ -56,7 +58,7 @@ def measure_rows(scores: pd.DataFrame, arm: str | None):
         return None
     if arm and not pd.api.types.is_string_dtype(scores[arm]):
         return None
-    p, _ = _codes(scores["participant"], sort=True)
+    p, _ = codes_of(scores["participant"], sort=True)  # in sorted order; unused codes are gaps
     w, w_uniques = _codes(scores["wave"])
     m, m_uniques = _codes(scores["measure"])
     order = scores["wave_order"].to_numpy(dtype=np.float64)
