@@ -52,6 +52,7 @@ def _variants(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
             {
                 k: pd.CategoricalDtype([*sorted(df[k].unique(), reverse=True), "unused"])
                 for k in keys
+                if k != "wave"  # the pandas path of the trajectory recodes waves: plain text here
             }
         ),
         "integer scores": df.dropna(subset=["score"]).assign(
