@@ -133,10 +133,13 @@ def reml_random_intercept(
         M[k] = np.einsum("ij,ik->jk", Sk, Sk)
         v[k], c[k] = np.einsum("ij,i->j", Sk, syk), np.einsum("i,i->", syk, syk)
     sizes = sizes.astype(np.float64)
+    # tensordot(w, M, axes=1) is this dot of w as a row and M as a matrix; called directly, to
+    # spare tensordot's shape work in each of the ~70 evaluations
+    M_flat = M.reshape(len(sizes), p * p)
 
     def solve(gamma: float, exact: bool):
         w = gamma / (1.0 + sizes * gamma)
-        A = XtX - np.tensordot(w, M, axes=1)
+        A = XtX - np.dot(w.reshape(1, -1), M_flat).reshape(p, p)
         b = Xty - w @ v
         # numpy rather than scipy.linalg: p is tiny and scipy's per-call checks dominate
         chol = np.linalg.cholesky(A)  # raises LinAlgError unless positive definite

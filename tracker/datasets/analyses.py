@@ -53,7 +53,7 @@ def model_measures(data: StudyData) -> list[str]:
 
 
 #: the key columns the analyses group and pair by, given to them as categoricals
-CODED_COLUMNS = ("participant", "cohort", "arm", "wave", "measure")
+CODED_COLUMNS = ("participant", "arm", "wave", "measure")
 
 
 def _scores(data: StudyData, measures: list[str]) -> pd.DataFrame:
@@ -65,7 +65,8 @@ def _scores(data: StudyData, measures: list[str]) -> pd.DataFrame:
     """
     key = ("coded_scores", tuple(measures))
     if key not in data.cache:
-        rows = data.scores[data.scores["measure"].isin(measures)]
+        keep = data.scores["measure"].isin(measures)
+        rows = data.scores if keep.all() else data.scores[keep]
         coded = [c for c in CODED_COLUMNS if c in rows and pd.api.types.is_string_dtype(rows[c])]
         data.cache[key] = rows.astype(dict.fromkeys(coded, "category"))
     return data.cache[key]
