@@ -33,7 +33,9 @@ def _awkward(data):
     people = data.participants.copy()
     people.loc[people.index[1], ["status", "withdrawal_reason"]] = ["withdrawn", None]
     scores = data.scores[data.scores.index % 5 != 1]
-    return dataclasses.replace(data, administrations=admins, participants=people, scores=scores)
+    return dataclasses.replace(
+        data, administrations=admins, participants=people, scores=scores, cache={}
+    )
 
 
 def _reference_flow_waves(data):

@@ -56,6 +56,12 @@ def model_measures(data: StudyData) -> list[str]:
 CODED_COLUMNS = ("participant", "arm", "wave", "measure")
 
 
+def coded_scores(data: StudyData) -> pd.DataFrame:
+    """The scores of every measure the analyses order (``measure_order``), key columns as
+    categoricals: what change, compare and trajectory are given (made once per StudyData)."""
+    return _scores(data, data.measure_order())
+
+
 def _scores(data: StudyData, measures: list[str]) -> pd.DataFrame:
     """The scores of ``measures``, key columns as categoricals; made once per StudyData.
 

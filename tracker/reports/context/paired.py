@@ -10,7 +10,10 @@ from tracker.reports.context.common import PAIRED_SAMPLE
 
 
 def _paired(data: StudyData, measures: list[str], pre: str, post: str) -> dict:
-    s = data.scores
+    from tracker.datasets.analyses import coded_scores
+
+    # the analyses' copy with categorical keys: picking rows takes codes, not text
+    s = coded_scores(data)[["participant", "arm", "wave", "measure", "score"]]
     s = s[s["measure"].isin(measures) & s["wave"].isin([pre, post]) & s["score"].notna()]
     # participants numbered once (order of appearance), then plain numpy per measure
     person, people = pd.factorize(s["participant"])
