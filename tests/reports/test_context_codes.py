@@ -126,3 +126,21 @@ def test_paired_plot_data_equal_the_object_array_version(data, edit):
     assert _paired(data, measures, waves[0], waves[1]) == _reference_paired(
         data, measures, waves[0], waves[1]
     )
+
+
+def test_characteristics_equal_the_per_group_version(data):
+    """Ages and counts worked out once and picked per group, as worked out per group."""
+    from tracker.reports.context.characteristics import _characteristics
+
+    people = data.participants.copy()
+    people.loc[people.index[:3], ["age", "gender"]] = [np.nan, None]
+    people.loc[people.index[3], "birth_year"] = None
+    shared = dataclasses.replace(data, participants=people, cache={})
+    # enrolment dates as text send _characteristics down the per-group path
+    as_text = people.assign(
+        enrolled=people["enrolled"].map(lambda d: None if d is None else str(d))
+    )
+    per_group = dataclasses.replace(data, participants=as_text, cache={})
+    got, expected = _characteristics(shared), _characteristics(per_group)
+    assert got == expected
+    assert any(r["label"] == "Age, mean (SD)" for r in got["rows"])
