@@ -28,7 +28,25 @@ def estimable_columns(X: np.ndarray) -> list[int]:
     return kept
 
 
-def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+def within_invariant(X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per column of ``X``: is it constant within every group of ``codes``?
+
+    Each row is compared with its group's first row (one pass; the rows need not be
+    sorted by group, though the trajectory's are, which spares the sort).
+    """
+    if len(codes) == 0:
+        return np.ones(X.shape[1], dtype=bool)
+    order = None if np.all(codes[1:] >= codes[:-1]) else np.argsort(codes, kind="mergesort")
+    sorted_codes = codes if order is None else codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    first = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+    first[sorted_codes[starts]] = starts if order is None else order[starts]
+    return (X == X[first[codes]]).all(axis=0)
+
+
+def containment_df(
+    X: np.ndarray, codes: np.ndarray, n_groups: int, invariant: np.ndarray | None = None
+) -> np.ndarray:
     """nlme's containment denominator df (``nlme:::getFixDF``, Pinheiro & Bates 2000, sec. 2.4.2).
 
     A column constant within every participant (arm) is a between-participant term and gets
@@ -37,12 +55,7 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
     of the two, as ``summary(nlme::lme(...))`` reports.
     """
     n_obs, p = X.shape
-    order = np.argsort(codes, kind="mergesort")
-    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
-    Xs = X[order]
-    invariant = (
-        np.maximum.reduceat(Xs, starts, axis=0) == np.minimum.reduceat(Xs, starts, axis=0)
-    ).all(axis=0)
+    invariant = (within_invariant(X, codes) if invariant is None else invariant).copy()
     invariant[0] = True  # the intercept counts among the outer terms, as in nlme
     p_outer = int(invariant.sum())
     p_inner = p - p_outer
@@ -54,22 +67,22 @@ def containment_df(X: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarra
 
 
 def term_df(
-    X: np.ndarray, codes: np.ndarray, n_groups: int, term_of: list[str]
+    X: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    term_of: list[str],
+    invariant: np.ndarray | None = None,
 ) -> dict[str, float]:
     """nlme's denominator df of each multi-column term's F test (``anova(fit)``'s ``denDF``).
 
     As :func:`containment_df`, but by term: a term is within-participant when any of its
     columns varies within a participant, and each stratum's df loses the number of columns
     of the terms in it (the intercept counts in the between-participant stratum).
+    ``invariant``: :func:`within_invariant` of ``X`` and ``codes`` when the caller has it.
     ``term_of`` names the term of each column of ``X``; column 0 is the intercept.
     """
     n_obs = X.shape[0]
-    order = np.argsort(codes, kind="mergesort")
-    starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
-    Xs = X[order]
-    invariant = (
-        np.maximum.reduceat(Xs, starts, axis=0) == np.minimum.reduceat(Xs, starts, axis=0)
-    ).all(axis=0)
+    invariant = within_invariant(X, codes) if invariant is None else invariant
     terms = list(dict.fromkeys(term_of[1:]))
     inner = {t: not all(invariant[j] for j, u in enumerate(term_of) if u == t and j) for t in terms}
     size = {t: sum(1 for u in term_of[1:] if u == t) for t in terms}
@@ -120,10 +133,13 @@ def reml_random_intercept(
         M[k] = np.einsum("ij,ik->jk", Sk, Sk)
         v[k], c[k] = np.einsum("ij,i->j", Sk, syk), np.einsum("i,i->", syk, syk)
     sizes = sizes.astype(np.float64)
+    # tensordot(w, M, axes=1) is this dot of w as a row and M as a matrix; called directly, to
+    # spare tensordot's shape work in each of the ~70 evaluations
+    M_flat = M.reshape(len(sizes), p * p)
 
     def solve(gamma: float, exact: bool):
         w = gamma / (1.0 + sizes * gamma)
-        A = XtX - np.tensordot(w, M, axes=1)
+        A = XtX - np.dot(w.reshape(1, -1), M_flat).reshape(p, p)
         b = Xty - w @ v
         # numpy rather than scipy.linalg: p is tiny and scipy's per-call checks dominate
         chol = np.linalg.cholesky(A)  # raises LinAlgError unless positive definite

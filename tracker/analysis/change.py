@@ -12,14 +12,13 @@ from tracker.analysis._common import (
     ADJUST_METHODS,
     RCI_CRITICAL,
     adjust_p,
-    check_unique,
     frame,
     join_notes,
-    numeric,
     require_columns,
-    unique_in_order,
 )
 from tracker.analysis._dist import bisect_root, nct_cdf, norm_cdf, norm_sf, rankdata, t_ppf, t_sf
+from tracker.analysis._dz_ci import dz_lookup
+from tracker.analysis._paired import change_table, paired_table
 from tracker.errors import AnalysisError
 
 COLUMNS = (
@@ -166,52 +165,45 @@ def paired_change(
         raise AnalysisError(f"the pre and post waves are both {pre!r}; choose two different waves")
     cols = ["participant", "wave", "measure", "score"] + ([by] if by else [])
     require_columns(scores, cols, "the score table")
-    df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
-    df["score"] = numeric(df["score"], "score")
-    check_unique(df, ["participant", "wave", "measure"], "the score table")
-
-    if by:
-        if df[by].isna().any():
-            who = unique_in_order(df.loc[df[by].isna(), "participant"])[:5]
-            raise AnalysisError(
-                f"{by} is missing for participant(s) {who}; every participant "
-                f"needs a {by} to split by it"
-            )
-        per = df.groupby("participant", sort=False)[by].nunique()
-        if (per > 1).any():
-            who = list(per.index[per > 1][:5])
-            raise AnalysisError(
-                f"participant(s) {who} have different {by} values at "
-                f"{pre!r} and {post!r}; each participant needs one {by}"
-            )
-        group_of = df.drop_duplicates("participant").set_index("participant")[by]
-        groups = sorted(unique_in_order(df[by]), key=str)
+    table = paired_table(scores, pre, post, by)
+    if table is not None:
+        measures = table.measures
+        if by:
+            groups = sorted(table.group_labels, key=str)
+            code = {g: i for i, g in enumerate(table.group_labels)}
+            masks = {g: table.group_codes == code[g] for g in groups}
+        else:
+            groups, masks = ["all"], {"all": slice(None)}
+        columns = {m: (table.column(j, 0), table.column(j, 1)) for j, m in enumerate(measures)}
     else:
-        groups = ["all"]
-
-    measures = unique_in_order(df["measure"])
-    wide = df.set_index(["participant", "measure", "wave"])["score"].unstack(["measure", "wave"])
-    participants = wide.index
+        measures, groups, masks, columns = change_table(scores, cols, pre, post, by)
     rel = dict(reliability or {})
     hib = dict(higher_is_better or {})
     norms = {m: ((norm_sd or {}).get(m), (norm_mean or {}).get(m)) for m in measures}
     with_criterion = any(sd is not None and mean is not None for sd, mean in norms.values())
 
+    pairs = {
+        (g, m): (columns[m][0][masks[g]], columns[m][1][masks[g]]) for g in groups for m in measures
+    }
+    dz_ci = dz_lookup(pairs.values(), MIN_PAIRS, dz_confidence_interval)
     rows = []
     for g in groups:
-        in_group = (
-            np.ones(len(participants), dtype=bool)
-            if not by
-            else (group_of.reindex(participants) == g).to_numpy()
-        )
         group_rows = []
         for m in measures:
-            x = _column(wide, m, pre)[in_group]
-            y = _column(wide, m, post)[in_group]
+            x, y = pairs[(g, m)]
             row = {"measure": m, "group": str(g)}
             row.update(
                 _change_stats(
-                    x, y, m, pre, post, rel.get(m), bool(hib.get(m, True)), norms[m], with_criterion
+                    x,
+                    y,
+                    m,
+                    pre,
+                    post,
+                    rel.get(m),
+                    bool(hib.get(m, True)),
+                    norms[m],
+                    with_criterion,
+                    dz_ci,
                 )  # fmt: skip
             )
             group_rows.append(row)
@@ -228,12 +220,6 @@ def paired_change(
     )
 
 
-def _column(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:
-    if (measure, wave) in wide.columns:
-        return wide[(measure, wave)].to_numpy(dtype=np.float64)
-    return np.full(len(wide), np.nan)
-
-
 def _change_stats(
     x: np.ndarray,
     y: np.ndarray,
@@ -244,8 +230,13 @@ def _change_stats(
     higher_is_better: bool,
     norm: tuple[float | None, float | None] = (None, None),
     with_criterion: bool = False,
+    dz_ci=None,
 ) -> dict:
-    """All statistics of one measure x group row from aligned pre (x) and post (y) arrays."""
+    """All statistics of one measure x group row from aligned pre (x) and post (y) arrays.
+
+    ``dz_ci``: (dz, n) -> dz's CI, computed beforehand for the table
+    (:func:`~tracker.analysis._dz_ci.dz_lookup`); default :func:`dz_confidence_interval`.
+    """
     nan = float("nan")
     out = dict.fromkeys(COLUMNS[2:] + EXTRA_COLUMNS + CRITERION_COLUMNS, nan)
     notes = []
@@ -291,7 +282,7 @@ def _change_stats(
         t = mean_diff / se
         half = t_ppf(0.975, df) * se
         dz = mean_diff / sd_diff
-        lo, hi = dz_confidence_interval(dz, n)
+        lo, hi = (dz_ci or dz_confidence_interval)(dz, n)
         if np.isnan(lo) or np.isnan(hi):
             notes.append("dz CI not computable: the noncentral t cannot be inverted this far out")
         out.update(

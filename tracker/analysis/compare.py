@@ -15,6 +15,7 @@ from tracker.analysis._common import (
     unique_in_order,
 )
 from tracker.analysis._dist import t_ppf, t_sf
+from tracker.analysis._paired import paired_table
 from tracker.errors import AnalysisError
 
 COLUMNS = (
@@ -117,6 +118,34 @@ def compare_arms(
     require_columns(scores, cols, "the score table")
     if pre == post:
         raise AnalysisError(f"the pre and post waves are both {pre!r}; choose two different waves")
+    table = paired_table(scores, pre, post, arm)
+    if table is not None:
+        labels = [str(a) for a in table.group_labels]
+        arms = sorted(labels)
+        measures = table.measures
+        groups = np.array(labels, dtype=object)[table.group_codes]
+        columns = {m: (table.column(j, 0), table.column(j, 1)) for j, m in enumerate(measures)}
+    else:
+        arms, measures, groups, columns = _pandas_table(scores, cols, pre, post, arm)
+    if len(arms) < 2:
+        found = f"only {arms[0]!r}" if arms else "none"
+        raise AnalysisError(f"comparing arms needs at least two arms; found {found}")
+    ref = choose_reference_arm(arms, reference_arm)
+    others = [a for a in arms if a != ref]
+
+    rows = []
+    for m in measures:
+        x, y = columns[m]
+        rows.extend(_compare_measure(m, x, y, groups, ref, others, pre, post))
+    return frame(rows, COLUMNS, strings=("measure", "arm", "reference_arm"), ints=("n",))
+
+
+def _pandas_table(scores: pd.DataFrame, cols: list[str], pre: str, post: str, arm: str):
+    """Arms, measures, each participant's arm and each measure's (pre, post) columns.
+
+    The path of tables :func:`~tracker.analysis._paired.paired_table` does not take, and
+    of the errors.
+    """
     df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
     df["score"] = numeric(df["score"], "score")
     check_unique(df, ["participant", "wave", "measure"], "the score table")
@@ -131,22 +160,11 @@ def compare_arms(
             f"{arm}; each participant needs one {arm}"
         )
     arms = sorted(unique_in_order(df[arm]))
-    if len(arms) < 2:
-        found = f"only {arms[0]!r}" if arms else "none"
-        raise AnalysisError(f"comparing arms needs at least two arms; found {found}")
-    ref = choose_reference_arm(arms, reference_arm)
-    others = [a for a in arms if a != ref]
-
     arm_of = df.drop_duplicates("participant").set_index("participant")[arm]
     wide = df.set_index(["participant", "measure", "wave"])["score"].unstack(["measure", "wave"])
     groups = arm_of.reindex(wide.index).to_numpy()
-
-    rows = []
-    for m in unique_in_order(df["measure"]):
-        x = _col(wide, m, pre)
-        y = _col(wide, m, post)
-        rows.extend(_compare_measure(m, x, y, groups, ref, others, pre, post))
-    return frame(rows, COLUMNS, strings=("measure", "arm", "reference_arm"), ints=("n",))
+    measures = unique_in_order(df["measure"])
+    return arms, measures, groups, {m: (_col(wide, m, pre), _col(wide, m, post)) for m in measures}
 
 
 def _col(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:

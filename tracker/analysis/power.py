@@ -38,6 +38,7 @@ import pandas as pd
 
 from tracker.analysis._common import frame, join_notes, numeric, require_columns, unique_in_order
 from tracker.analysis._dist import nct_cdf, t_ppf
+from tracker.analysis._paired import paired_table
 from tracker.analysis.change import paired_change
 from tracker.analysis.compare import choose_reference_arm, compare_arms
 from tracker.errors import AnalysisError
@@ -236,6 +237,10 @@ def plan_next_study(
     df = scores.loc[scores["wave"].isin([pre, post]), cols].copy()
     df["score"] = numeric(df["score"], "score")
     df[arm] = df[arm].astype(str)
+    # the keys as categoricals: the change, the comparison and the columns below each pair
+    # participants by them, and codes are hashed once instead of three times
+    keys = ["participant", "measure", arm]
+    df = df.astype({c: "category" for c in keys if pd.api.types.is_string_dtype(df[c])})
     order = measures if measures is not None else unique_in_order(df["measure"])
     arms = sorted(unique_in_order(df[arm]))
     if not arms:
@@ -250,19 +255,11 @@ def plan_next_study(
         compared = compare_arms(two, pre, post, arm=arm, reference_arm=reference).set_index(
             "measure"
         )
-    wide = df.pivot_table(
-        index=["participant", arm],
-        columns=["measure", "wave"],
-        values="score",
-        aggfunc="first",
-        dropna=False,
-    )
+    columns, groups = _pre_post(df, pre, post, arm)
 
     rows = []
     for m in order:
-        pre_s = _column(wide, m, pre)
-        post_s = _column(wide, m, post)
-        groups = wide.index.get_level_values(arm).to_numpy()
+        pre_s, post_s = columns(m)
         completers = ~np.isnan(pre_s)
         if fixed_attrition is not None:
             lost, lost_note = fixed_attrition, ""
@@ -332,6 +329,35 @@ def plan_next_study(
         strings=("measure", "design", "effect_kind"),
         nullable_ints=("n_per_arm", "n_total", "n_to_enrol"),
     )
+
+
+def _pre_post(df: pd.DataFrame, pre: str, post: str, arm: str):
+    """(measure -> (pre, post) columns, each row's arm): one row per participant, sorted.
+
+    From :func:`~tracker.analysis._paired.paired_table` when it takes the table (the
+    participants are then those of the pivot below that have a score, in the same
+    order), else from a pivot with a row per participant x arm.
+    """
+    table = paired_table(df, pre, post, arm)
+    if table is not None:
+        index = {m: j for j, m in enumerate(table.measures)}
+        missing = np.full(len(table.values), np.nan)
+
+        def columns(m):
+            j = index.get(m)
+            return (missing, missing) if j is None else (table.column(j, 0), table.column(j, 1))
+
+        labels = np.array(table.group_labels, dtype=object)
+        return columns, labels[table.group_codes]
+    wide = df.pivot_table(
+        index=["participant", arm],
+        columns=["measure", "wave"],
+        values="score",
+        aggfunc="first",
+        dropna=False,
+    )
+    groups = wide.index.get_level_values(arm).to_numpy()
+    return (lambda m: (_column(wide, m, pre), _column(wide, m, post))), groups
 
 
 def _column(wide: pd.DataFrame, measure: str, wave: str) -> np.ndarray:

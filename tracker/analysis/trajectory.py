@@ -21,7 +21,9 @@ from tracker.analysis._mixed import (
     estimable_columns,
     reml_random_intercept,
     term_df,
+    within_invariant,
 )
+from tracker.analysis._trajectory_rows import measure_rows, unique_inverse
 from tracker.analysis.compare import choose_reference_arm
 from tracker.errors import AnalysisError
 
@@ -336,28 +338,41 @@ def _prepare(scores: pd.DataFrame, arm: str | None):
 
 def _fits(scores, measures, arm):
     """Yield (measure, _Fit or None) for every requested measure."""
-    df, waves, wave_order, all_arms = _prepare(scores, arm)
+    cols = ["participant", "wave", "wave_order", "measure", "score"] + ([arm] if arm else [])
+    require_columns(scores, cols, "the score table")
+    fast = measure_rows(scores, arm)
+    if fast is not None:
+        by_measure, in_order, waves, wave_order, all_arms = fast
+    else:
+        by_measure, in_order, waves, wave_order, all_arms = _pandas_rows(scores, arm)
     ref_arm = choose_reference_arm(all_arms) if len(all_arms) >= 2 else None
-    wanted = list(measures) if measures is not None else unique_in_order(df["measure"])
-    observed = df[df["score"].notna()]
-    by_measure = dict(tuple(observed.groupby("measure", sort=False)))
+    wanted = list(measures) if measures is not None else in_order
     for m in wanted:
         data = by_measure.get(m)
         if data is None:
             yield m, None
             continue
+        yield m, _fit_measure(data, waves, wave_order, all_arms if ref_arm else [], ref_arm)
+
+
+def _pandas_rows(scores, arm):
+    """:func:`~tracker.analysis._trajectory_rows.measure_rows` the pandas way (and its errors)."""
+    df, waves, wave_order, all_arms = _prepare(scores, arm)
+    observed = df[df["score"].notna()]
+    by_measure = {}
+    for m, data in observed.groupby("measure", sort=False):
         # a canonical row order makes the floating-point sums, and so the fit to the last
         # digit, independent of how the caller's rows happen to be ordered
-        data = data.iloc[np.lexsort((data["_w"].to_numpy(), data["_p"].to_numpy()))]
-        yield m, _fit_measure(data, waves, wave_order, all_arms if ref_arm else [], ref_arm)
+        by_measure[m] = data.iloc[np.lexsort((data["_w"].to_numpy(), data["_p"].to_numpy()))]
+    return by_measure, unique_in_order(df["measure"]), waves, wave_order, all_arms
 
 
 def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
     fit = _Fit()
-    present_w, wave = np.unique(data["_w"].to_numpy(), return_inverse=True)
+    present_w, wave = unique_inverse(data["_w"].to_numpy())
     fit.waves = [all_waves[c] for c in present_w]
     fit.wave_order = {w: wave_order[w] for w in fit.waves}
-    present_a, arm_codes = np.unique(data["_a"].to_numpy(), return_inverse=True)
+    present_a, arm_codes = unique_inverse(data["_a"].to_numpy())
     if all_arms and len(present_a) >= 2:
         fit.arms = [all_arms[c] for c in present_a]
         fit.ref_arm = ref_arm if ref_arm in fit.arms else choose_reference_arm(fit.arms)
@@ -394,7 +409,7 @@ def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
     X = X[:, keep]
 
     y = data["score"].to_numpy(dtype=np.float64)
-    uniq, codes = np.unique(data["_p"].to_numpy(), return_inverse=True)
+    uniq, codes = unique_inverse(data["_p"].to_numpy())
     n_obs, p = X.shape
     n_groups = len(uniq)
     if n_groups < 2:
@@ -409,13 +424,14 @@ def _fit_measure(data, all_waves, wave_order, all_arms, ref_arm) -> _Fit:
         fit.error = f"model fit failed: {exc}"
         return fit
     fit.se = np.sqrt(np.clip(np.diag(fit.cov), 0.0, None))
-    fit.df = containment_df(X, codes, n_groups)
+    invariant = within_invariant(X, codes)  # shared by both df rules
+    fit.df = containment_df(X, codes, n_groups, invariant)
     fit.singletons = n_obs == n_groups
-    fit.wald = _omnibus(fit, X, codes, n_groups)
+    fit.wald = _omnibus(fit, X, codes, n_groups, invariant)
     return fit
 
 
-def _omnibus(fit: _Fit, X: np.ndarray, codes: np.ndarray, n_groups: int):
+def _omnibus(fit: _Fit, X: np.ndarray, codes: np.ndarray, n_groups: int, invariant=None):
     """Wald F that all wave x arm coefficients (wave ones without arms) are zero."""
     if fit.arms:
         name, picked = WALD_INTERACTION, [j for j, t in enumerate(fit.terms) if ":" in t]
@@ -428,7 +444,7 @@ def _omnibus(fit: _Fit, X: np.ndarray, codes: np.ndarray, n_groups: int):
     if not picked:
         return name, np.nan, 0, np.nan, "no estimable coefficient to test"
     kind = ["wave:arm" if ":" in t else t.split("[")[0] for t in fit.terms]
-    df2 = term_df(X, codes, n_groups, kind)[kind[picked[0]]]
+    df2 = term_df(X, codes, n_groups, kind, invariant)[kind[picked[0]]]
     if not df2 > 0:
         return name, np.nan, len(picked), df2, "no degrees of freedom left for an F test"
     b = fit.beta[picked]

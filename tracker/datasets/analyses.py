@@ -34,8 +34,15 @@ def _check_wave(data: StudyData, wave: str) -> str:
     return wave
 
 
+def _measure_order(data: StudyData) -> list[str]:
+    """``data.measure_order()``, worked out once per StudyData (a fresh list each call)."""
+    if "measure_order" not in data.cache:
+        data.cache["measure_order"] = tuple(data.measure_order())
+    return list(data.cache["measure_order"])
+
+
 def _measures(data: StudyData, measure: str | None = None) -> list[str]:
-    ordered = data.measure_order()
+    ordered = _measure_order(data)
     if measure is not None:
         if measure not in ordered:
             raise NotFound(
@@ -47,16 +54,35 @@ def _measures(data: StudyData, measure: str | None = None) -> list[str]:
 
 def model_measures(data: StudyData) -> list[str]:
     """Measures with a model role, in role order; all measures when none has a role."""
-    with_role = [
-        m
-        for m in data.measure_order()
-        if m in set(data.measures.dropna(subset=["role"])["measure"])
-    ]
-    return with_role or data.measure_order()
+    has_role = set(data.measures.dropna(subset=["role"])["measure"])
+    with_role = [m for m in _measure_order(data) if m in has_role]
+    return with_role or _measure_order(data)
+
+
+#: the key columns the analyses group and pair by, given to them as categoricals
+CODED_COLUMNS = ("participant", "arm", "wave", "measure")
+
+
+def coded_scores(data: StudyData) -> pd.DataFrame:
+    """The scores of every measure the analyses order (``measure_order``), key columns as
+    categoricals: what change, compare and trajectory are given (made once per StudyData)."""
+    return _scores(data, _measure_order(data))
 
 
 def _scores(data: StudyData, measures: list[str]) -> pd.DataFrame:
-    return data.scores[data.scores["measure"].isin(measures)]
+    """The scores of ``measures``, key columns as categoricals; made once per StudyData.
+
+    Categoricals carry the integer codes the analyses pair and group by (their fast
+    paths), so the text of 350,000 rows is hashed once rather than in every analysis;
+    the values, and so every result, are the same as with the text columns.
+    """
+    key = ("coded_scores", tuple(measures))
+    if key not in data.cache:
+        keep = data.scores["measure"].isin(measures)
+        rows = data.scores if keep.all() else data.scores[keep]
+        coded = [c for c in CODED_COLUMNS if c in rows and pd.api.types.is_string_dtype(rows[c])]
+        data.cache[key] = rows.astype(dict.fromkeys(coded, "category"))
+    return data.cache[key]
 
 
 def correlations(
@@ -118,7 +144,7 @@ def baseline_reliability(
     would compute, since a measure's alpha depends on its own items only.
     """
     out = _published_reliability(data.measures)
-    missing = [m for m in data.measure_order() if m not in out]
+    missing = [m for m in _measure_order(data) if m not in out]
     if missing and data.wave_names():
         first = data.wave_names()[0]
         if alphas is None:

@@ -53,7 +53,16 @@ def _characteristics(data: StudyData) -> dict:
             "cells": [str(len(m)) for m in members],
         }
     ]
-    ages = [_ages(m) for m in members]
+    # ages worked out once, each group's being its rows of them (dates, not text whose format
+    # to_datetime would infer from each group's first value)
+    enrolled = pd.api.types.infer_dtype(people["enrolled"], skipna=True)
+    if people.index.is_unique and enrolled in ("date", "datetime", "datetime64", "empty"):
+        every_age = _ages(people)
+        ages = [every_age[every_age.index.isin(m.index)] for m in members]
+        in_group = [people.index.isin(m.index) for m in members]
+    else:
+        ages = [_ages(m) for m in members]
+        in_group = None
     rows.append(
         {
             "kind": "row",
@@ -69,7 +78,7 @@ def _characteristics(data: StudyData) -> dict:
     )
     for column, title in (("gender", "Gender"), ("role", "Role")):
         values = people[column].fillna("").astype(str).str.strip().replace("", NOT_RECORDED)
-        categories = sorted(set(values) - {NOT_RECORDED}) + (
+        categories = sorted(set(values.unique()) - {NOT_RECORDED}) + (
             [NOT_RECORDED] if (values == NOT_RECORDED).any() else []
         )
         if not categories or categories == [NOT_RECORDED]:
@@ -77,9 +86,15 @@ def _characteristics(data: StudyData) -> dict:
                 {"kind": "header", "label": f"{title}: not recorded", "cells": [], "indent": False}
             )
             continue
-        counts = np.array(
-            [[int((values[m.index] == cat).sum()) for m in members] for cat in categories]
-        )
+        if in_group is not None:
+            text = values.to_numpy(dtype=object)
+            counts = np.array(
+                [[int((text[mask] == cat).sum()) for mask in in_group] for cat in categories]
+            )
+        else:
+            counts = np.array(
+                [[int((values[m.index] == cat).sum()) for m in members] for cat in categories]
+            )
         hidden = suppress(counts)
         sizes = [len(m) for m in members]
         rows.append({"kind": "header", "label": f"{title}, n (%)", "cells": [], "indent": False})

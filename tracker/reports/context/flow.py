@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from tracker.datasets import StudyData
 from tracker.reports.context.common import records
 
@@ -32,25 +35,38 @@ def _shown_reason(reason: Any) -> str:
 def _flow(data: StudyData) -> dict:
     waves = data.wave_names()
     participants = data.participants
-    answered = data.administrations[["participant", "wave"]].drop_duplicates()
+    # participants as integer codes, and who answered at each wave as a mask over them
+    people = pd.Index(pd.unique(participants["participant"]))
+    member = people.get_indexer(participants["participant"])
+    admins = data.administrations
+    who = people.get_indexer(admins["participant"])
+    answered_at = {}
+    for w in waves:
+        done = np.zeros(len(people), dtype=bool)
+        done[who[(admins["wave"] == w).to_numpy(dtype=bool, na_value=False) & (who >= 0)]] = True
+        answered_at[w] = done
+    withdrawn_rows = (participants["status"] == "withdrawn").to_numpy(dtype=bool, na_value=False)
     cohorts = []
     for c in records(data.cohorts):
-        members = participants[participants["cohort"] == c["cohort"]]
-        codes = set(members["participant"])
-        withdrawn = members[members["status"] == "withdrawn"]
-        withdrawn_codes = set(withdrawn["participant"])
+        in_cohort = (participants["cohort"] == c["cohort"]).to_numpy(dtype=bool, na_value=False)
+        codes = np.zeros(len(people), dtype=bool)
+        codes[member[in_cohort]] = True
+        withdrawn = participants[in_cohort & withdrawn_rows]
+        withdrawn_codes = np.zeros(len(people), dtype=bool)
+        withdrawn_codes[member[in_cohort & withdrawn_rows]] = True
         steps = []
         for w in waves:
-            done = set(answered.loc[answered["wave"] == w, "participant"]) & codes
-            missed = codes - done
+            done = answered_at[w] & codes
+            missed = codes & ~done
             steps.append(
                 {
                     "wave": w,
-                    "completed": len(done),
-                    "not_completed": len(missed),
-                    "withdrawn": len(missed & withdrawn_codes),
+                    "completed": int(done.sum()),
+                    "not_completed": int(missed.sum()),
+                    "withdrawn": int((missed & withdrawn_codes).sum()),
                 }
             )
+        n_codes, n_withdrawn = int(codes.sum()), int(withdrawn_codes.sum())
         reasons = (
             withdrawn["withdrawal_reason"]
             .map(_shown_reason)
@@ -64,9 +80,9 @@ def _flow(data: StudyData) -> dict:
                 "cohort": c["cohort"],
                 "arm": c["arm"],
                 "start": c["start"],
-                "enrolled": len(codes),
-                "withdrawn": len(withdrawn_codes),
-                "active": len(codes) - len(withdrawn_codes),
+                "enrolled": n_codes,
+                "withdrawn": n_withdrawn,
+                "active": n_codes - n_withdrawn,
                 "waves": steps,
                 "reasons": records(reasons),
             }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from tracker.datasets import StudyData
 from tracker.reports.context.common import records
 
@@ -53,11 +56,54 @@ def _completeness(data: StudyData, measures: list[dict]) -> list[dict]:
     s = data.scores
     if s.empty:
         return []
+    counts = _counts(s)
+    out = []
+    for m in measures:
+        for w in data.wave_names():
+            if (m["measure"], w) not in counts:
+                continue
+            administrations, scored, prorated, answered, total = counts[(m["measure"], w)]
+            out.append(
+                {
+                    "measure": m["measure"],
+                    "wave": w,
+                    "administrations": int(administrations),
+                    "scored": int(scored),
+                    "prorated": int(prorated),
+                    "not_scored": int(administrations - scored),
+                    "items_answered": float(answered / total) if total else None,
+                }
+            )
+    return out
+
+
+def _counts(s: pd.DataFrame) -> dict[tuple, tuple]:
+    """(measure, wave) -> administrations, scored, prorated, items answered, items in total.
+
+    Counted on integer codes (bincount) when the item counts are integers -- sums exact
+    as floats below 2**53 -- else by a pandas groupby.
+    """
+    scored = s["score"].notna()
+    prorated = s["prorated"].astype(bool) & scored
+    if all(pd.api.types.is_integer_dtype(s[c]) for c in ("items_answered", "items_total")):
+        m, m_names = pd.factorize(s["measure"])
+        w, w_names = pd.factorize(s["wave"])
+        keep = (m >= 0) & (w >= 0)
+        key = (m * len(w_names) + w)[keep]
+        size = len(m_names) * len(w_names)
+
+        def total(values=None):
+            weights = None if values is None else np.asarray(values, dtype=np.float64)[keep]
+            return np.bincount(key, weights=weights, minlength=size)
+
+        sums = [total(), total(scored), total(prorated)]
+        sums += [total(s["items_answered"]), total(s["items_total"])]
+        return {
+            (m_names[k // len(w_names)], w_names[k % len(w_names)]): tuple(x[k] for x in sums)
+            for k in np.flatnonzero(sums[0])
+        }
     grouped = (
-        s.assign(
-            scored=s["score"].notna(),
-            prorated=s["prorated"].astype(bool) & s["score"].notna(),
-        )
+        s.assign(scored=scored, prorated=prorated)
         .groupby(["measure", "wave"], sort=False)
         .agg(
             administrations=("score", "size"),
@@ -67,21 +113,7 @@ def _completeness(data: StudyData, measures: list[dict]) -> list[dict]:
             total=("items_total", "sum"),
         )
     )
-    out = []
-    for m in measures:
-        for w in data.wave_names():
-            if (m["measure"], w) not in grouped.index:
-                continue
-            g = grouped.loc[(m["measure"], w)]
-            out.append(
-                {
-                    "measure": m["measure"],
-                    "wave": w,
-                    "administrations": int(g["administrations"]),
-                    "scored": int(g["scored"]),
-                    "prorated": int(g["prorated"]),
-                    "not_scored": int(g["administrations"] - g["scored"]),
-                    "items_answered": float(g["answered"] / g["total"]) if g["total"] else None,
-                }
-            )
-    return out
+    return {
+        key: (g["administrations"], g["scored"], g["prorated"], g["answered"], g["total"])
+        for key, g in zip(grouped.index, grouped.to_dict("records"), strict=True)
+    }

@@ -10,19 +10,27 @@ from tracker.reports.context.common import PAIRED_SAMPLE
 
 
 def _paired(data: StudyData, measures: list[str], pre: str, post: str) -> dict:
-    s = data.scores
+    from tracker.datasets.analyses import coded_scores
+
+    # the analyses' copy with categorical keys: picking rows takes codes, not text
+    s = coded_scores(data)[["participant", "arm", "wave", "measure", "score"]]
     s = s[s["measure"].isin(measures) & s["wave"].isin([pre, post]) & s["score"].notna()]
     # participants numbered once (order of appearance), then plain numpy per measure
     person, people = pd.factorize(s["participant"])
-    arm_of = np.empty(len(people), dtype=object)
-    arm_of[person] = s["arm"].to_numpy(dtype=object)
-    measure = s["measure"].to_numpy(dtype=object)
+    # arms and measures as integer codes too (a missing arm is code -1: the NaN appended)
+    arm_codes, arms = pd.factorize(s["arm"])
+    arm_labels = np.append(np.asarray(arms, dtype=object), np.nan)
+    arm_code_of = np.empty(len(people), dtype=np.int64)
+    arm_code_of[person] = arm_codes
+    arm_of = arm_labels[arm_code_of]
+    measure_codes, measure_names = pd.factorize(s["measure"])
+    code_of = {name: i for i, name in enumerate(measure_names)}
     is_pre = (s["wave"] == pre).to_numpy()
     score = s["score"].to_numpy(dtype=float)
     rng = np.random.Generator(np.random.PCG64(0))  # the same participants drawn every time
     out: dict[str, dict[str, dict]] = {}
     for m in measures:
-        mine = measure == m
+        mine = measure_codes == code_of.get(m, -2)
         before = np.full(len(people), np.nan)
         after = np.full(len(people), np.nan)
         before[person[mine & is_pre]] = score[mine & is_pre]
