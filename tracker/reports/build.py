@@ -12,9 +12,9 @@ from tracker.fileio import atomic_write, check_writable, write_error
 
 def _instruments(reader, study) -> list[dict]:
     """Provenance rows ``code, version, sha256``: each instrument's newest stored version, by code."""
-    from tracker.db import read_store
+    from tracker.db import provenance, read_store
 
-    rows = read_store.instrument_digests(reader, study.id)
+    rows = provenance.instrument_digests(reader, study.id)
     newest = read_store.newest_by_code(
         (vid, code, (version, sha)) for vid, code, version, sha in rows
     )
@@ -43,7 +43,7 @@ def report_context(
     the scope names others.
     """
     from tracker.datasets import load_study_data
-    from tracker.db import read_store
+    from tracker.db import provenance
     from tracker.db.reader import Reader, StudyRef
     from tracker.reports.context import build_context
     from tracker.study.corrections import corrections
@@ -55,10 +55,10 @@ def report_context(
         data,
         generated_at=generated_at,
         instruments=_instruments(reader, study),
-        database=read_store.database_description(reader),
+        database=provenance.database_description(reader),
         corrections=corrections(reader, study),
         scope=scope,
-        primary=read_store.primary_measures(reader, study.id),
+        primary=provenance.primary_measures(reader, study.id),
         workers=workers,
     )
 

@@ -38,13 +38,13 @@ def corrections(source, study) -> list[dict]:
     ``source``: a SQLAlchemy session or a :class:`~tracker.db.reader.Reader`; ``study``
     a Study or StudyRef.
     """
-    from tracker.db import read_store
+    from tracker.db import provenance
     from tracker.db.reader import Reader
 
     reader = source if isinstance(source, Reader) else Reader.of(source)
 
     out = []
-    for at, user, action, entity, key, before, after, batch in read_store.correction_events(
+    for at, user, action, entity, key, before, after, batch in provenance.correction_events(
         reader, study.id
     ):
         after = _decoded(after)
