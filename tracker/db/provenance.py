@@ -1,4 +1,5 @@
-"""The report's provenance queries: instrument digests, primary outcomes, corrections, database version.
+"""The report's provenance queries: instrument digests, primary outcomes, corrections, database version,
+and the audit trail's change mark.
 
 Plain SQL through a :class:`~tracker.db.reader.Reader` (the conventions of
 :mod:`tracker.db.read_store`), so that ``tracker report``, which reads on a direct
@@ -71,3 +72,14 @@ def server_version(reader: Reader) -> tuple[int, ...]:
         return tuple(sqlite3.sqlite_version_info)
     number = int(reader.rows("SHOW server_version_num")[0][0])  # e.g. 150018 for 15.18
     return (number // 10_000, number % 10_000)
+
+
+def change_mark(reader: Reader) -> tuple[int, int]:
+    """(number of audit events, highest audit event id): changes whenever the tracker commits a change.
+
+    Every change the tracker makes writes an audit event in its own transaction
+    (:mod:`tracker.study.audit`), so two snapshots with the same mark hold the same
+    data (the count catches a transaction that commits after a later-numbered one).
+    """
+    count, top = reader.rows("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM audit_event")[0]
+    return int(count), int(top)

@@ -42,10 +42,11 @@ class StudyRef:
 class Reader:
     """Plain SQL through one DBAPI connection; ``?`` placeholders on every backend."""
 
-    def __init__(self, connection, dialect: str, *, owned: bool = False):
+    def __init__(self, connection, dialect: str, *, owned: bool = False, url: str | None = None):
         self.connection = connection
         self.dialect = dialect
         self._owned = owned
+        self.url = url  # the URL a direct connection was opened from (None under a session)
 
     @classmethod
     def of(cls, session) -> Reader:
@@ -133,7 +134,7 @@ def open_reader(url: str | None = None) -> Reader | None:
             connection = sqlite3.connect(
                 path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None
             )
-            reader = Reader(connection, "sqlite", owned=True)
+            reader = Reader(connection, "sqlite", owned=True, url=resolved)
             connection.execute("BEGIN")
         elif resolved.startswith("postgresql+psycopg://"):
             import psycopg
@@ -141,7 +142,7 @@ def open_reader(url: str | None = None) -> Reader | None:
             connection = psycopg.connect(
                 "postgresql://" + resolved.split("://", 1)[1], connect_timeout=10, autocommit=True
             )
-            reader = Reader(connection, "postgresql", owned=True)
+            reader = Reader(connection, "postgresql", owned=True, url=resolved)
             connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         else:
             return None

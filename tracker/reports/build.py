@@ -30,6 +30,7 @@ def report_context(
     generated_at: dt.datetime | None = None,
     scope=None,
     workers=None,
+    charts_ready=None,
 ) -> dict:
     """The report's context dict for ``study`` (see :func:`tracker.reports.context.build_context`).
 
@@ -38,7 +39,9 @@ def report_context(
     Study or :class:`~tracker.db.reader.StudyRef`.
 
     ``scope``: a :class:`~tracker.reports.context.scope.ReportScope` (default: the whole study).
-    ``workers``: :class:`~tracker.reports.workers.ChartWorkers` to run the mediation bootstrap in.
+    ``workers``: :class:`~tracker.reports.workers.ChartWorkers` to run the mediation bootstrap
+    (and, on a large study, the reliability table) in. ``charts_ready``: see
+    :func:`~tracker.reports.context.build_context`.
     The primary outcomes are those marked with ``tracker model set ... --primary`` unless
     the scope names others.
     """
@@ -46,11 +49,16 @@ def report_context(
     from tracker.db import provenance
     from tracker.db.reader import Reader, StudyRef
     from tracker.reports.context import build_context
+    from tracker.reports.context.scope import ReportScope
+    from tracker.reports.offload import Reliability
     from tracker.study.corrections import corrections
 
     reader = source if isinstance(source, Reader) else Reader.of(source)
     study = StudyRef.of(study)
-    data = load_study_data(reader, study)
+    # on a large study read directly, a worker reads the items and computes the reliability
+    # table while this process reads the rest (tracker.reports.offload)
+    reliability = Reliability.start(reader, study, scope or ReportScope(), workers)
+    data = load_study_data(reader, study, item_waves=[] if reliability is not None else None)
     return build_context(
         data,
         generated_at=generated_at,
@@ -60,6 +68,8 @@ def report_context(
         scope=scope,
         primary=provenance.primary_measures(reader, study.id),
         workers=workers,
+        reliability=reliability,
+        charts_ready=charts_ready,
     )
 
 
@@ -119,14 +129,26 @@ def write_report(
     t0 = time.perf_counter()
     if workers is None and parallel:
         workers = ChartWorkers()
+    drawing: list = []  # the charts, started in a worker as soon as their data is known
     try:
-        ctx = report_context(source, study, generated_at=generated_at, scope=scope, workers=workers)
-        t1 = time.perf_counter()
-        charts = (
-            workers.draw(ctx, meanwhile=compile_templates)
-            if workers is not None
-            else report_charts(ctx)
+        ctx = report_context(
+            source,
+            study,
+            generated_at=generated_at,
+            scope=scope,
+            workers=workers,
+            charts_ready=None
+            if workers is None
+            else lambda c: drawing.append(workers.draw_soon(c)),
         )
+        t1 = time.perf_counter()
+        if drawing:
+            compile_templates()  # while the worker draws
+            charts = drawing[0].result()
+        elif workers is not None:
+            charts = workers.draw(ctx, meanwhile=compile_templates)
+        else:
+            charts = report_charts(ctx)
     finally:
         if workers is not None:
             workers.close()

@@ -382,6 +382,13 @@ def trajectories(
 CHARTS = ("heatmap", "forest_change", "forest_compare", "paired", "trajectories")
 
 
+#: the keys of the report context that the charts read
+CHART_KEYS = (
+    "measures", "chart_measures", "correlations", "arms", "change", "compare", "paired",
+    "paired_sample", "trajectory", "waves",
+)  # fmt: skip
+
+
 def report_charts(ctx: dict, only: Sequence[str] = CHARTS) -> dict[str, str]:
     """The charts the report template shows (those named in ``only``), by name, from the context."""
     import gc

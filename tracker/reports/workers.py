@@ -28,6 +28,10 @@ from tracker.reports.charts import CHARTS, report_charts
 def _worker(conn, charts: bool) -> None:
     """A worker process: with ``charts``, import matplotlib at once (while the parent loads); then serve jobs."""
     try:
+        if charts and hasattr(os, "nice"):
+            # its work (matplotlib's import, a share of the bootstrap, the charts) is wanted
+            # last: under contention the main process and the other worker go first
+            os.nice(10)
         if charts:
             import matplotlib.backends.backend_svg  # noqa: F401
             import matplotlib.figure  # noqa: F401
@@ -63,37 +67,45 @@ def _worker(conn, charts: bool) -> None:
 
 
 class _Pending:
-    """A job sent to a worker (or, when no worker took it, to be run here)."""
+    """A job sent to a worker (or, when no worker took it, to be run here).
+
+    Thread-safe: the report's mediation thread and its main thread share the
+    workers; the first to ask for a result collects it, the other waits for it.
+    """
 
     def __init__(self, workers: ChartWorkers, index: int | None, fn, args, kwargs, timeout: float):
+        import threading
+
         self._workers, self._index, self._timeout = workers, index, timeout
         self._call = (fn, args, kwargs)
         self._done, self._value, self._raised = False, None, None
+        self._lock = threading.Lock()
 
     def result(self):
         """The function's value (raising what it raised), waiting for the worker if need be."""
-        if not self._done:
-            self._collect()
+        self._collect()
         if self._raised is not None:
             raise self._raised
         return self._value
 
     def _collect(self) -> None:
-        status, payload = "error", "not sent"
-        if self._index is not None:
-            status, payload = self._workers._receive(self._index, self._timeout)
-            self._workers._busy.pop(self._index, None)
-        self._done = True
-        if status == "ok":
-            self._value = payload
-        elif status == "raised":
-            self._raised = payload
-        else:  # no worker, or it failed: run it here
-            fn, args, kwargs = self._call
-            try:
-                self._value = fn(*args, **kwargs)
-            except Exception as exc:
-                self._raised = exc
+        with self._lock:
+            if self._done:
+                return
+            status, payload = "error", "not sent"
+            if self._index is not None:
+                status, payload = self._workers._receive(self._index, self._timeout, self)
+            if status == "ok":
+                self._value = payload
+            elif status == "raised":
+                self._raised = payload
+            else:  # no worker, or it failed: run it here
+                fn, args, kwargs = self._call
+                try:
+                    self._value = fn(*args, **kwargs)
+                except Exception as exc:
+                    self._raised = exc
+            self._done = True
 
 
 class ChartWorkers:
@@ -109,8 +121,10 @@ class ChartWorkers:
     def __init__(self, processes: int = 2):
         import multiprocessing
         import os
+        import threading
 
         self.jobs: list = []
+        self._locks: list = []  # one per worker: its pipe carries one job at a time
         self.closed = False
         self._used: set[int] = set()
         self._busy: dict[int, _Pending] = {}
@@ -131,32 +145,44 @@ class ChartWorkers:
                 process.start()
                 there.close()
                 self.jobs.append((process, here))
+                self._locks.append(threading.Lock())
             except OSError:
                 break
 
-    def _send(self, index: int, job) -> bool:
+    def _send(self, index: int, job, pending: _Pending | None = None) -> bool:
         if index >= len(self.jobs):
             return False
-        if index in self._busy:  # one job at a time on a pipe: collect the earlier one first
-            self._busy[index]._collect()
-        process, conn = self.jobs[index]
-        try:
-            conn.send(job)
-        except Exception:  # a closed pipe, or arguments that cannot be pickled (nothing was sent)
-            return False
-        self._used.add(process.pid)
-        return True
+        while True:
+            with self._locks[index]:
+                earlier = self._busy.get(index)
+                if earlier is None:
+                    process, conn = self.jobs[index]
+                    try:
+                        conn.send(job)
+                    except Exception:  # a closed pipe, or arguments that cannot be pickled
+                        return False
+                    self._used.add(process.pid)
+                    if pending is not None:
+                        self._busy[index] = pending
+                    return True
+            earlier._collect()  # one job at a time on a pipe: the earlier one's result first
 
-    def _receive(self, index: int, timeout: float) -> tuple[str, object]:
+    def _receive(self, index: int, timeout: float, pending: _Pending | None = None):
         if index >= len(self.jobs):
             return "error", "the workers were closed"
-        _, conn = self.jobs[index]
-        try:
-            return conn.recv() if conn.poll(timeout) else ("error", "timed out")
-        except (EOFError, OSError):
-            return "error", "the worker process ended"
-        except Exception as exc:  # a result that cannot be unpickled here
-            return "error", f"{type(exc).__name__}: {exc}"
+        with self._locks[index]:
+            if pending is not None and self._busy.get(index) is not pending:
+                return "error", "abandoned"  # closed while it ran: computed here
+            _, conn = self.jobs[index]
+            try:
+                return conn.recv() if conn.poll(timeout) else ("error", "timed out")
+            except (EOFError, OSError):
+                return "error", "the worker process ended"
+            except Exception as exc:  # a result that cannot be unpickled here
+                return "error", f"{type(exc).__name__}: {exc}"
+            finally:
+                if pending is not None:
+                    self._busy.pop(index, None)
 
     @property
     def size(self) -> int:
@@ -169,10 +195,10 @@ class ChartWorkers:
         Returns a handle whose ``result()`` gives the value; without that worker the
         function runs here when ``result()`` is called.
         """
-        index = worker if self._send(worker, ("call", (fn, args, kwargs))) else None
-        pending = _Pending(self, index, fn, args, kwargs, timeout)
-        if index is not None:
-            self._busy[index] = pending
+        pending = _Pending(self, None, fn, args, kwargs, timeout)
+        pending._index = worker  # before it is sent: the pipe may answer at once
+        if not self._send(worker, ("call", (fn, args, kwargs)), pending):
+            pending._index = None
         return pending
 
     def run_bootstrap(self, jobs: list, *, boot: int, seed: int) -> list[list]:
@@ -181,16 +207,21 @@ class ChartWorkers:
         The mediation model's runner (its ``bootstrap`` argument): the values are
         those of ``bootstrap_groups(jobs, boot=boot, seed=seed)`` here, in order (a
         job's replicates do not depend on the jobs run with it). Jobs of as many cases
-        go to the same worker, which draws their resamples once; the workers get
-        about equal shares (:func:`_shares`). A share whose worker fails runs here.
+        go to the same worker, which draws their resamples once; the workers get about
+        equal shares (:func:`_shares`), a busy one last. A share whose worker fails runs here.
         Raises RuntimeError once the workers are closed (the report gave up on it).
         """
         from tracker.resampling import bootstrap_groups
 
-        shares = _shares(jobs, max(self.size, 1))
+        # every worker gets a share; one still busy (computing the reliability table) is sent
+        # its share last, to run when it is done
+        order = sorted(range(self.size), key=lambda i: i in self._busy) or [0]
+        shares = _shares(jobs, len(order))
         handles = [
-            self.submit(bootstrap_groups, [jobs[j] for j in share], worker=i, boot=boot, seed=seed)
-            for i, share in enumerate(shares)
+            self.submit(
+                bootstrap_groups, [jobs[j] for j in share], worker=worker, boot=boot, seed=seed
+            )
+            for worker, share in zip(order, shares, strict=False)
         ]
         out: list = [None] * len(jobs)
         for share, handle in zip(shares, handles, strict=True):
@@ -199,6 +230,18 @@ class ChartWorkers:
             for j, value in zip(share, handle.result(), strict=True):
                 out[j] = value
         return out
+
+    def draw_soon(self, ctx: dict) -> _Pending:
+        """Start drawing every chart of the report in the worker that imported matplotlib.
+
+        Sends only the context's :data:`~tracker.reports.charts.CHART_KEYS` (what the
+        charts read, as they are now); ``result()`` gives the charts, drawn here if the
+        worker fails.
+        """
+        from tracker.reports.charts import CHART_KEYS
+
+        part = {key: ctx[key] for key in CHART_KEYS}
+        return self.submit(report_charts, part, worker=max(self.size - 1, 0), timeout=300.0)
 
     def draw(self, ctx: dict, timeout: float = 300.0, meanwhile=None) -> dict[str, str]:
         """Every chart of the report: drawn by the worker that imported matplotlib, else here.

@@ -17,6 +17,7 @@ together.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -59,6 +60,19 @@ __all__ = [
 ]
 
 
+def _first_alphas(rel_rows: list[dict], waves: list[str]) -> dict[str, float]:
+    """The first wave's alphas of a reliability table: what the reliable change index would compute.
+
+    A measure's alpha depends on its own items only, so the change tables take these
+    instead of computing them again (none for a measure the table has none for).
+    """
+    return {
+        r["measure"]: float(r["alpha"])
+        for r in rel_rows
+        if waves and r["wave"] == waves[0] and r["alpha"] is not None and r["alpha"] == r["alpha"]
+    }
+
+
 def build_context(
     data: StudyData,
     *,
@@ -69,6 +83,8 @@ def build_context(
     primary: Sequence[str] = (),
     corrections: list[dict] | None = None,
     workers=None,
+    reliability=None,
+    charts_ready=None,
 ) -> dict:
     """Everything the report shows, as a plain dict.
 
@@ -93,7 +109,14 @@ def build_context(
         and ``--update`` changes, listed in the provenance.
     workers
         :class:`~tracker.reports.workers.ChartWorkers`: the mediation bootstrap runs in
-        one of them while the other analyses run here (the same records either way).
+        them while the other analyses run here (the same records either way).
+    reliability
+        A :class:`~tracker.reports.offload.Reliability` started in a worker: ``data``
+        then holds no keyed items (they are read, if need be, when it is collected).
+    charts_ready
+        Called with the context once everything the charts draw is in it (before the
+        mediation model is collected and the findings are worded): the report starts
+        drawing then.
 
     Returns
     -------
@@ -164,17 +187,7 @@ def build_context(
     ctx["completeness"] = _completeness(data, measures)
 
     no_data = "no scores have been imported yet" if not has_scores else None
-    rel_rows, rel_error = _run(analyses.reliability, data) if has_scores else ([], no_data)
-    ctx["reliability"] = {"rows": rel_rows, "error": rel_error}
-    by_key = {(r["measure"], r["wave"]): r for r in rel_rows}
-    # the first wave's alphas, passed to the reliable change index (the same numbers it would compute)
-    first_alphas = {
-        r["measure"]: float(r["alpha"])
-        for r in rel_rows
-        if waves and r["wave"] == waves[0] and r["alpha"] is not None and r["alpha"] == r["alpha"]
-    }
-    for row in ctx["completeness"]:
-        row["reliability"] = by_key.get((row["measure"], row["wave"]))
+    ctx["reliability"] = None  # below: a worker may be computing it
 
     corr_wave = waves[0] if waves else None
     corr_rows, corr_error = (
@@ -196,6 +209,24 @@ def build_context(
     ctx["mediation"] = None  # below, once the other analyses are done
     ctx["planning"] = planning_context(data, info, ctx["families"]["primary"])
 
+    # the trajectories need no alphas: fitted while a worker may still compute the reliability
+    if has_scores and len(waves) >= 2:
+        traj_rows, traj_error = _run(analyses.trajectory, data)
+        means_rows, means_error = _run(analyses.trajectory_means, data)
+        means_rows = [r for r in means_rows if r["measure"] in chart]  # what the chart draws
+    else:
+        traj_rows, means_rows = [], []
+        traj_error = means_error = no_data or "trajectories need two or more waves"
+    trajectory = {"rows": traj_rows, "means": means_rows, "error": traj_error or means_error}
+
+    if reliability is not None and has_scores:  # computed in a worker (tracker.reports.offload)
+        rel_rows, rel_error, keyed = reliability.collect()
+        if keyed is not None:  # computed here after all: the items are the study's again
+            data = dataclasses.replace(data, keyed_items=keyed, item_waves=None)
+    else:
+        rel_rows, rel_error = _run(analyses.reliability, data) if has_scores else ([], no_data)
+    first_alphas = _first_alphas(rel_rows, waves)
+
     ctx["change"], ctx["compare"] = [], []
     pairs = comparisons(waves, scope)
     for pre, post in pairs:
@@ -207,7 +238,7 @@ def build_context(
                 pre=pre,
                 post=post,
                 by=by,
-                baseline_alphas=first_alphas or None,
+                baseline_alphas=first_alphas if rel_error is None else None,
             )
             if has_scores
             else ([], no_data)
@@ -223,17 +254,16 @@ def build_context(
 
     ctx["flow"]["analysed"] = analysed(ctx["change"], arms)
 
-    if has_scores and len(waves) >= 2:
-        traj_rows, traj_error = _run(analyses.trajectory, data)
-        means_rows, means_error = _run(analyses.trajectory_means, data)
-        means_rows = [r for r in means_rows if r["measure"] in chart]  # what the chart draws
-    else:
-        traj_rows, means_rows = [], []
-        traj_error = means_error = no_data or "trajectories need two or more waves"
-    ctx["trajectory"] = {"rows": traj_rows, "means": means_rows, "error": traj_error or means_error}
+    ctx["trajectory"] = trajectory
 
     ctx["paired"] = _paired(data, chart, *pairs[0]) if has_scores and pairs else {}
     ctx["paired_sample"] = PAIRED_SAMPLE
+    if charts_ready is not None:  # everything the charts draw is known: they can start
+        charts_ready(ctx)
+    ctx["reliability"] = {"rows": rel_rows, "error": rel_error}
+    by_key = {(r["measure"], r["wave"]): r for r in rel_rows}
+    for row in ctx["completeness"]:
+        row["reliability"] = by_key.get((row["measure"], row["wave"]))
     ctx["mediation"] = mediation_context(data, info, mediation)
     ctx["findings"] = _findings(ctx, info) if has_scores else []
     ctx["methods"] = {
