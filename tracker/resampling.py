@@ -33,8 +33,8 @@ CHUNK_CELLS = 2_500_000
 #: counts are drawn and multiplied in blocks of about this many cells, and of at least
 #: COUNT_ROWS resamples: small enough that (block x n) @ (n x d(d+1)/2 - 1) takes
 #: OpenBLAS's small-matrix path (no packing of the products, the block still in L2),
-#: at half the cost a cell of larger blocks (0.7 vs 1.4 ns at n = 9,901, d = 5, 6 vs
-#: 8-25 resamples); below 6 rows that path is slow whatever n
+#: at half the cost a cell of larger blocks; below 6 rows that path is slow whatever n
+#: (BENCHMARKS.md, design figures)
 COUNT_CELLS = 60_000
 COUNT_ROWS = 6
 #: a resample whose normal-equation matrix has a determinant below this fraction of the
