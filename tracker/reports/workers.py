@@ -1,21 +1,24 @@
-"""Worker processes for the report: the mediation bootstrap and the charts, beside the analyses.
+"""Worker processes for the report: the reliability table, the mediation bootstrap and the charts.
 
 :class:`ChartWorkers` starts two processes before the study is loaded. The last
-imports matplotlib at once (while this process loads the study); the first imports
-nothing it is not sent a job for. Both serve jobs until they are closed:
+imports matplotlib at once, at lower priority (its work is wanted last); the first
+imports nothing it is not sent a job for. Both serve jobs until they are closed:
 
+* ``submit(fn, **kwargs)``: any importable function of picklable arguments -- on a
+  large study, the first worker reads the items and computes the reliability table
+  on its own connection (:mod:`tracker.reports.offload`).
 * ``run_bootstrap(jobs, boot=, seed=)``: the mediation bootstrap
   (:func:`tracker.resampling.bootstrap_groups`, numpy only), which takes as long as
-  every other analysis together, split over both workers while this process runs
+  every other analysis together, in shares for both workers while this process runs
   the rest. The arguments are arrays, not a database connection, so the workers
-  compute on exactly the rows this process loaded (no second snapshot of the
-  database to keep in step).
-* ``submit(fn, **kwargs)``: any importable function of picklable arguments.
-* ``draw(ctx)``: the report's charts, in the worker that imported matplotlib.
+  compute on exactly the rows this process loaded.
+* ``draw_soon(ctx)`` / ``draw(ctx)``: the report's charts, in the worker that
+  imported matplotlib, started as soon as their data is known.
 
 A worker that fails or ends (or a machine with one core, where none are started)
 falls back to this process: the results are the same either way. A function that
-raises in a worker raises the same exception here.
+raises in a worker raises the same exception here. The report's mediation runs in
+a thread of this process, so the handles are thread-safe.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ class _Pending:
 
 
 class ChartWorkers:
-    """Two processes that run the mediation bootstrap and draw the charts, started before the analyses.
+    """Two processes that run the reliability table, the mediation bootstrap and the charts.
 
     Importing matplotlib and drawing take about as long as loading the study, and
     the mediation bootstrap about as long as the other analyses: on a machine with
