@@ -253,7 +253,7 @@ def test_chart_processes_draw_what_this_process_draws(demo_context):
     here = report_charts(demo_context)
     assert sorted(here) == sorted(CHARTS)
     with ChartWorkers() as workers:
-        assert workers.draw(demo_context) == here
+        assert workers.draw_soon(demo_context).result() == here
 
 
 def test_a_dead_chart_process_falls_back_to_this_process(demo_context):
@@ -263,5 +263,6 @@ def test_a_dead_chart_process_falls_back_to_this_process(demo_context):
     for process, _ in workers.jobs:
         process.terminate()
         process.join()
-    assert workers.draw(demo_context) == report_charts(demo_context)
+    assert workers.draw_soon(demo_context).result() == report_charts(demo_context)
+    workers.close()
     assert workers.jobs == []

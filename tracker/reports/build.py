@@ -102,22 +102,22 @@ def write_report(
 ) -> dict:
     """Write the HTML report for ``study`` to ``out``.
 
-        The charts are drawn, and the mediation bootstrap run, by
-        :class:`~tracker.reports.workers.ChartWorkers` started here (or given as
-        ``workers``, started earlier by the caller) while the study is loaded and the
-        other analyses run, when ``parallel`` is true (the CLI does so); by default
-    they are drawn in this process, because the worker processes are spawned and a
-    script that calls this without an ``if __name__ == "__main__":`` guard would be
-    re-imported by them.
+    ``source``, ``study``: as :func:`report_context` takes them. When ``parallel`` is
+    true (the CLI does so) :class:`~tracker.reports.workers.ChartWorkers` started here
+    (or given as ``workers``, started earlier by the caller) run the mediation
+    bootstrap, the reliability table of a large study and the charts while this
+    process loads the study and runs the other analyses. By default everything runs
+    in this process, because the worker processes are spawned and a script that calls
+    this without an ``if __name__ == "__main__":`` guard would be re-imported by them.
 
-        ``scope`` narrows the report (:class:`~tracker.reports.context.scope.ReportScope`);
-        ``figures`` names a directory to which every chart is also written as its own SVG
-        file (``figure-N-NAME.svg``, numbered as in the report).
+    ``scope`` narrows the report (:class:`~tracker.reports.context.scope.ReportScope`);
+    ``figures`` names a directory to which every chart is also written as its own SVG
+    file (``figure-N-NAME.svg``, numbered as in the report).
 
-        Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
-        time spent loading and analysing, drawing -- what is left of it once the
-        analyses are done -- and rendering), ``context`` and ``figures`` (the SVG
-        files written, none without ``figures``).
+    Returns a dict ``path`` (absolute), ``bytes``, ``seconds`` (a dict of the
+    time spent loading and analysing, drawing -- what is left of it once the
+    analyses are done -- and rendering), ``context`` and ``figures`` (the SVG
+    files written, none without ``figures``).
     """
     from tracker.reports.charts import report_charts
     from tracker.reports.render import compile_templates, render, with_flow
@@ -142,11 +142,9 @@ def write_report(
             else lambda c: drawing.append(workers.draw_soon(c)),
         )
         t1 = time.perf_counter()
-        if drawing:
+        if drawing:  # build_context started them
             compile_templates()  # while the worker draws
             charts = drawing[0].result()
-        elif workers is not None:
-            charts = workers.draw(ctx, meanwhile=compile_templates)
         else:
             charts = report_charts(ctx)
     finally:

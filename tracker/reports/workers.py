@@ -12,8 +12,8 @@ imports nothing it is not sent a job for. Both serve jobs until they are closed:
   every other analysis together, in shares for both workers while this process runs
   the rest. The arguments are arrays, not a database connection, so the workers
   compute on exactly the rows this process loaded.
-* ``draw_soon(ctx)`` / ``draw(ctx)``: the report's charts, in the worker that
-  imported matplotlib, started as soon as their data is known.
+* ``draw_soon(ctx)``: the report's charts, in the worker that imported matplotlib,
+  started as soon as their data is known.
 
 A worker that fails or ends (or a machine with one core, where none are started)
 falls back to this process: the results are the same either way. A function that
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 
-from tracker.reports.charts import CHARTS, report_charts
+from tracker.reports.charts import report_charts
 
 
 def _worker(conn, charts: bool) -> None:
@@ -46,12 +46,7 @@ def _worker(conn, charts: bool) -> None:
             ):  # done: end at once, without tearing the interpreter down (it takes a while)
                 conn.close()
                 os._exit(0)
-            kind, payload = job
-            if kind == "charts":
-                ctx, names = payload
-                conn.send(("ok", report_charts(ctx, names)))
-                continue
-            fn, args, kwargs = payload
+            fn, args, kwargs = job
             try:
                 result = fn(*args, **kwargs)
             except Exception as exc:  # the caller's exception, raised again in the parent
@@ -131,7 +126,6 @@ class ChartWorkers:
         self.closed = False
         self._used: set[int] = set()
         self._busy: dict[int, _Pending] = {}
-        self._stopping: set[int] = set()  # told to end after their last job
         if processes < 1 or (os.cpu_count() or 1) < 2:
             return
         # spawn, not fork: the parent holds database connections and maybe threads
@@ -200,7 +194,7 @@ class ChartWorkers:
         """
         pending = _Pending(self, None, fn, args, kwargs, timeout)
         pending._index = worker  # before it is sent: the pipe may answer at once
-        if not self._send(worker, ("call", (fn, args, kwargs)), pending):
+        if not self._send(worker, (fn, args, kwargs), pending):
             pending._index = None
         return pending
 
@@ -246,34 +240,6 @@ class ChartWorkers:
         part = {key: ctx[key] for key in CHART_KEYS}
         return self.submit(report_charts, part, worker=max(self.size - 1, 0), timeout=300.0)
 
-    def draw(self, ctx: dict, timeout: float = 300.0, meanwhile=None) -> dict[str, str]:
-        """Every chart of the report: drawn by the worker that imported matplotlib, else here.
-
-        ``meanwhile``: a function called here while the worker draws.
-        """
-        out: dict[str, str] = {}
-        pending, left = [], []
-        last = len(self.jobs) - 1
-        if last >= 0 and self._send(last, ("charts", (ctx, CHARTS))):
-            pending.append((last, CHARTS))
-        else:
-            left.extend(CHARTS)
-        for i, _ in pending:  # the last job: each worker ends once it has sent its charts
-            if self._send(i, None):
-                self._stopping.add(i)
-        if meanwhile is not None:
-            meanwhile()
-        for i, names in pending:
-            status, payload = self._receive(i, timeout)
-            if status == "ok":
-                out.update(payload)
-            else:
-                left.extend(names)
-        if left:
-            out.update(report_charts(ctx, left))
-        self.close()
-        return out
-
     def close(self) -> None:
         """End the workers: those that worked are told to stop; idle and busy ones are stopped at once.
 
@@ -287,8 +253,6 @@ class ChartWorkers:
         for i, (process, conn) in enumerate(
             self.jobs
         ):  # all told first, so that they end side by side
-            if i in self._stopping and i not in busy:
-                continue  # ending by itself
             if process.is_alive() and process.pid in self._used and i not in busy:
                 try:
                     conn.send(None)
