@@ -11,12 +11,8 @@ from __future__ import annotations
 from tracker.db.reader import Reader
 
 
-def database_description(source) -> str:
-    """The database's kind and server version as people name them, e.g. ``SQLite 3.40.1``.
-
-    ``source``: a SQLAlchemy session or a :class:`~tracker.db.reader.Reader`.
-    """
-    reader = source if isinstance(source, Reader) else Reader.of(source)
+def database_description(reader: Reader) -> str:
+    """The database's kind and server version as people name them, e.g. ``SQLite 3.40.1``."""
     version = ".".join(str(v) for v in server_version(reader))
     name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(reader.dialect, reader.dialect)
     return f"{name} {version}".strip()

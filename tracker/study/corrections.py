@@ -1,6 +1,6 @@
 """The report's corrections: the audit events that changed stored data after it was first written.
 
-Read through a :class:`~tracker.db.reader.Reader` (plain SQL, :mod:`tracker.db.read_store`),
+Read through a :class:`~tracker.db.reader.Reader` (plain SQL, :mod:`tracker.db.provenance`),
 so that the report, which reads on a direct connection, never imports SQLAlchemy;
 :mod:`tracker.study.audit` writes the events and lists them for ``tracker audit``.
 """
@@ -23,25 +23,17 @@ def _decoded(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _moment(value) -> dt.datetime:
-    """A timestamp column's value: SQLite hands back SQLAlchemy's text form."""
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-
-
-def corrections(source, study) -> list[dict]:
+def corrections(reader, study) -> list[dict]:
     """The events that changed stored data after it was first written, for the report's provenance.
 
     Corrections (``update``, ``delete``, ``reinstate``) and imports run with
     ``--update`` that changed stored answers -- each such import once, with its
     counts, not each administration it changed; records as
     :func:`tracker.study.audit.events` gives them.
-    ``source``: a SQLAlchemy session or a :class:`~tracker.db.reader.Reader`; ``study``
-    a Study or StudyRef.
+    ``reader``: a :class:`~tracker.db.reader.Reader`; ``study`` a Study or StudyRef.
     """
+    from tracker.datasets.codec import as_datetime  # SQLite's text form, read as SQLAlchemy does
     from tracker.db import provenance
-    from tracker.db.reader import Reader
-
-    reader = source if isinstance(source, Reader) else Reader.of(source)
 
     out = []
     for at, user, action, entity, key, before, after, batch in provenance.correction_events(
@@ -52,7 +44,7 @@ def corrections(source, study) -> list[dict]:
             continue
         out.append(
             {
-                "at": at_text(_moment(at)),
+                "at": at_text(as_datetime(at)),
                 "user": user,
                 "action": action,
                 "entity": entity,
