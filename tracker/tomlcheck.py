@@ -126,6 +126,20 @@ class KeyProblems:
             return None
         return v
 
+    def _typed(
+        self, table, key, prefix, required, default, ok, what, *,
+        missing: str = "required key is missing", bad=None,
+    ):  # fmt: skip
+        """``table[key]`` when ``ok`` says it is ``what``; else a problem, and ``default`` or ``bad``."""
+        if key not in table:
+            self._absent(prefix + key, required, missing)
+            return default
+        v = table[key]
+        if not ok(v):
+            self.add(prefix + key, "wrong_type", f"must be {what}, not {type_name(v)}", v)
+            return bad
+        return v
+
     def boolean(
         self,
         table: dict,
@@ -135,14 +149,10 @@ class KeyProblems:
         required: bool = False,
         default: Any = None,
     ) -> bool | None:
-        if key not in table:
-            self._absent(prefix + key, required, "required key is missing (true or false)")
-            return default
-        v = table[key]
-        if not isinstance(v, bool):
-            self.add(prefix + key, "wrong_type", f"must be true or false, not {type_name(v)}", v)
-            return default
-        return v
+        return self._typed(
+            table, key, prefix, required, default, lambda v: isinstance(v, bool), "true or false",
+            missing="required key is missing (true or false)", bad=default,
+        )  # fmt: skip
 
     def integer(
         self,
@@ -153,14 +163,7 @@ class KeyProblems:
         required: bool = False,
         default: Any = None,
     ) -> int | None:
-        if key not in table:
-            self._absent(prefix + key, required)
-            return default
-        v = table[key]
-        if not is_int(v):
-            self.add(prefix + key, "wrong_type", f"must be a whole number, not {type_name(v)}", v)
-            return None
-        return v
+        return self._typed(table, key, prefix, required, default, is_int, "a whole number")
 
     def number(
         self,
@@ -171,14 +174,7 @@ class KeyProblems:
         required: bool = False,
         default: Any = None,
     ) -> float | None:
-        if key not in table:
-            self._absent(prefix + key, required)
-            return default
-        v = table[key]
-        if not is_number(v):
-            self.add(prefix + key, "wrong_type", f"must be a finite number, not {type_name(v)}", v)
-            return None
-        return v
+        return self._typed(table, key, prefix, required, default, is_number, "a finite number")
 
     def tables(self, raw: Any, key: str) -> tuple[list[tuple[int, str, dict]], bool] | None:
         """``[[key]]`` as ``(index, "key[index].", table)`` entries and whether every entry was a table.

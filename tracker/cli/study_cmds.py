@@ -97,15 +97,9 @@ def wave_set(study_name, name, new_name, day, window) -> None:
             day=day,
             window=window,
         )
-    changes = result["changes"]
-    if not changes:
-        click.echo(f"Wave {name!r} already has those values; nothing changed.")
+    say_changes(f"Wave {name!r}", result["changes"])
+    if not result["changes"]:
         return
-    shown = ", ".join(
-        f"{f} {old!r} -> {new!r}" if f == "name" else f"{f} {old} -> {new}"
-        for f, (old, new) in changes.items()
-    )
-    click.echo(f"Wave {name!r} updated: {shown}.")
     if result["reordered"]:
         click.echo(
             f"Wave order is now {', '.join(result['order_after'])} (was {', '.join(result['order_before'])})."
