@@ -14,6 +14,12 @@ from typing import Any
 DASH = "—"
 MINUS = "−"
 
+
+def plural(n: int, word: str) -> str:
+    """``n`` (thousands separated) and ``word``, with an s unless n is 1: ``1 row``, ``2,000 rows``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 #: Text a spreadsheet runs as a formula when a cell starts with one of these (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

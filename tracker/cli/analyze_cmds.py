@@ -14,9 +14,11 @@ from tracker.cli.common import (
     echo,
     emit,
     format_option,
+    one_wave_option,
     study_option,
     wave_option,
 )
+from tracker.formatting import plural
 
 ADJUST = click.Choice(["holm", "fdr_bh", "none"])
 
@@ -142,12 +144,7 @@ def analyze() -> None:
 @analyze.command("correlations")
 @db_option
 @study_option
-@click.option(
-    "--wave",
-    metavar="NAME",
-    shell_complete=complete.waves,
-    help="Wave to correlate [default: the first wave].",
-)
+@one_wave_option("Wave to correlate [default: the first wave].")
 @click.option(
     "--method",
     type=click.Choice(["pearson", "spearman"]),
@@ -228,9 +225,7 @@ def trajectory(study_name, measure, fmt) -> None:
 @analyze.command("reliability")
 @db_option
 @study_option
-@click.option(
-    "--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave]."
-)
+@one_wave_option("One wave [default: every wave].")
 @click.option(
     "--boot",
     type=click.IntRange(min=0),
@@ -264,11 +259,8 @@ def reliability(study_name, wave, boot, seed, fmt) -> None:
 @study_option
 @wave_option("--from", "pre", "Pre wave of change and compare.", required=True)
 @wave_option("--to", "post", "Post wave of change and compare.", required=True)
-@click.option(
-    "--wave",
-    metavar="NAME",
-    shell_complete=complete.waves,
-    help="Wave of correlations and reliability [default: the first wave for "
+@one_wave_option(
+    "Wave of correlations and reliability [default: the first wave for "
     "correlations, every wave for reliability].",
 )
 @click.option("--by", type=click.Choice(["cohort", "arm"]), help="Split change by cohort or arm.")
@@ -415,7 +407,7 @@ def _write_csv_files(folder: Path, results: dict, order) -> None:
             )
         except OSError as exc:
             raise TrackerError(f"cannot write {path}: {exc.strerror or exc}") from None
-        echo(f"Wrote {len(frame):,} row{'' if len(frame) == 1 else 's'} to {path}.")
+        echo(f"Wrote {plural(len(frame), 'row')} to {path}.")
 
 
 COMMANDS = [analyze]

@@ -206,13 +206,18 @@ def say_changes(what: str, changes: dict) -> None:
     )
 
 
-def wave_option(flag: str, dest: str, help: str, *, required: bool = False):
+def wave_option(flag: str, dest: str, help: str, *, required: bool = False, metavar: str = "WAVE"):
     """A wave-name option (``--from``, ``--to``): metavar WAVE, completing the study's waves."""
     from tracker.cli import complete
 
     return click.option(
-        flag, dest, required=required, metavar="WAVE", shell_complete=complete.waves, help=help
+        flag, dest, required=required, metavar=metavar, shell_complete=complete.waves, help=help
     )
+
+
+def one_wave_option(help: str):
+    """``--wave NAME``: one wave, completing the study's waves (``--from``/``--to`` are WAVE)."""
+    return wave_option("--wave", "wave", help, metavar="NAME")
 
 
 #: the mediation bootstrap's defaults, as :mod:`tracker.resampling` has them (a test

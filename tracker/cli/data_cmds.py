@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from tracker.cli import complete
 from tracker.cli.common import (
     LAYOUTS,
     date_option,
@@ -17,9 +16,11 @@ from tracker.cli.common import (
     emit,
     format_option,
     one_layout,
+    one_wave_option,
     study_option,
     unit_of_work,
 )
+from tracker.formatting import plural
 
 # Show a progress bar when reading plus writing counts more units than this
 # (about 5,000 rows), and only on a terminal.
@@ -58,12 +59,7 @@ def import_() -> None:
 @db_option
 @study_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--wave",
-    metavar="NAME",
-    shell_complete=complete.waves,
-    help="Wave of every row, when the file has no wave column.",
-)
+@one_wave_option("Wave of every row, when the file has no wave column.")
 @click.option(
     "--layout",
     "fmt",
@@ -179,23 +175,19 @@ def import_responses_cmd(
     _report(result)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def _report(result) -> None:
-    rows = _plural(result.rows, "row")
+    rows = plural(result.rows, "row")
     if result.unchanged:
         click.echo(
             f"{result.file}: already imported: nothing changed ({rows}, "
-            f"{_plural(result.administrations_unchanged, 'administration')} already stored)."
+            f"{plural(result.administrations_unchanged, 'administration')} already stored)."
         )
         return
-    what = f"{_plural(result.administrations_new, 'new administration')} ({_plural(result.values_written - result.values_changed, 'item value')})"
+    what = f"{plural(result.administrations_new, 'new administration')} ({plural(result.values_written - result.values_changed, 'item value')})"
     if result.administrations_changed:
         what += (
-            f", {_plural(result.values_changed, 'changed value')} in "
-            f"{_plural(result.administrations_changed, 'administration')}"
+            f", {plural(result.values_changed, 'changed value')} in "
+            f"{plural(result.administrations_changed, 'administration')}"
         )
     if result.administrations_unchanged:
         what += f"; {result.administrations_unchanged:,} already stored unchanged"
@@ -252,9 +244,7 @@ def status(study_name, fmt) -> None:
 @click.command()
 @db_option
 @study_option
-@click.option(
-    "--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave]."
-)
+@one_wave_option("One wave [default: every wave].")
 @date_option("--as-of", "as_of", help="Judge windows on this date (YYYY-MM-DD) [default: today].")
 @format_option
 def due(study_name, wave, as_of, fmt) -> None:
@@ -326,12 +316,7 @@ def _export_options(f):
         show_default=True,
         help="One row per value (long) or per participant and wave (wide).",
     )(f)
-    f = click.option(
-        "--wave",
-        metavar="NAME",
-        shell_complete=complete.waves,
-        help="One wave [default: every wave].",
-    )(f)
+    f = one_wave_option("One wave [default: every wave].")(f)
     return study_option(db_option(f))
 
 
@@ -343,10 +328,10 @@ def _run_export(name: str, study_name, **options) -> None:
         result = getattr(library, name)(session, resolve_study(session, study_name), **options)
     note = " (de-identified)" if result.deidentified else ""
     for path in result.paths:
-        click.echo(f"Wrote {_plural(result.rows, 'row')} to {path}{note}.")
+        click.echo(f"Wrote {plural(result.rows, 'row')} to {path}{note}.")
     if result.codebook_path is not None:
         click.echo(
-            f"Wrote the codebook ({_plural(len(result.columns), 'variable')}) to {result.codebook_path}."
+            f"Wrote the codebook ({plural(len(result.columns), 'variable')}) to {result.codebook_path}."
         )
     if result.key_path is not None:
         click.echo(
@@ -416,9 +401,7 @@ def export_items_cmd(study_name, wave, layout, out, deidentify, key_out, codeboo
     show_default=True,
     help="The layout of that export.",
 )
-@click.option(
-    "--wave", metavar="NAME", shell_complete=complete.waves, help="One wave [default: every wave]."
-)
+@one_wave_option("One wave [default: every wave].")
 @click.option("--deidentify", is_flag=True, help="Describe the de-identified export's variables.")
 @click.option(
     "--out",
@@ -444,7 +427,7 @@ def export_codebook_cmd(study_name, of, layout, wave, deidentify, out) -> None:
             layout=layout,
             deidentify=deidentify,
         )
-    click.echo(f"Wrote the codebook ({_plural(result.rows, 'variable')}) to {result.path}.")
+    click.echo(f"Wrote the codebook ({plural(result.rows, 'variable')}) to {result.path}.")
 
 
 COMMANDS = [import_, status, due, export]

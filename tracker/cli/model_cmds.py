@@ -10,6 +10,7 @@ from tracker.cli.common import (
     bootstrap_options,
     db_option,
     format_option,
+    one_wave_option,
     study_option,
     wave_option,
 )
@@ -39,12 +40,7 @@ from tracker.cli.common import (
     shell_complete=complete.measures,
     help="Outcome measure [default: each outcome measure].",
 )
-@click.option(
-    "--wave",
-    metavar="NAME",
-    shell_complete=complete.waves,
-    help="Wave of the cross-sectional model [default: the first wave].",
-)
+@one_wave_option("Wave of the cross-sectional model [default: the first wave].")
 @wave_option("--from", "pre", "Intervention form: the wave adjusted for (with --x arm).")
 @wave_option("--to", "post", "Intervention form: the wave of M and Y (with --x arm).")
 @bootstrap_options(
